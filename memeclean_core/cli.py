@@ -1,0 +1,45 @@
+"""`memeclean` command line: a thin layer over the core; each sub-command lives in its own module.
+
+Heavy modules (torch) are imported inside the commands, so `memeclean --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import MemeCleanError
+
+# sub-command name -> module with `register(subparsers)`; registration sets `run(args) -> int`
+COMMANDS = ["clean", "train", "eval", "prepare", "caption"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="memeclean", description="Remove meme captions and recaption templates.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"memeclean_core.cli_{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"memeclean_core.cli_{name}":
+                raise
+            continue  # a sub-command not written yet is simply not offered
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("memeclean: interrupted", file=sys.stderr)
+        return 130
+    except MemeCleanError as error:
+        print(f"memeclean: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
