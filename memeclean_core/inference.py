@@ -1,0 +1,211 @@
+"""`clean()`: find the caption in a full-size image and fill what was behind it.
+
+The network runs at a working size (longest side = `resolution`); the result is composited back at the input's
+full size, replacing only the pixels inside the slightly dilated text mask. Everything outside that region is the
+input, bit for bit. Large images stay within bounded memory: full-resolution work is done one horizontal band of
+caption at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import torch
+
+from .checkpoint import LoadedModel, load_model
+from .errors import Cancelled, MemeCleanError
+
+MIN_RESOLUTION, MAX_RESOLUTION = 64, 4096
+MASK_THRESHOLD = 0.5
+TELEA_RADIUS = 3
+# Dilation of the text mask before filling, in working pixels: covers anti-aliasing and JPEG halos.
+WORKING_DILATION = 2
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass
+class CleanResult:
+    image: np.ndarray  # H×W×3 uint8, the cleaned picture at the input's size
+    mask: np.ndarray  # H×W bool, the caption text (what the user sees and edits)
+    region: np.ndarray  # H×W bool, the pixels that were replaced (the mask, dilated)
+    alpha: np.ndarray | None = None  # the input's alpha, unchanged
+    working_size: tuple[int, int] = (0, 0)  # (width, height) the network ran at
+    device: str = "CPU"
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, and "total"
+
+
+def working_size(width: int, height: int, resolution: int) -> tuple[int, int]:
+    """The size the network sees: the longest side scaled to `resolution`, aspect ratio kept."""
+    scale = resolution / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def padded_size(width: int, height: int, multiple: int) -> tuple[int, int]:
+    return math.ceil(width / multiple) * multiple, math.ceil(height / multiple) * multiple
+
+
+def pad_reflect(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Pad the bottom and right to (height, width) by reflection (zero padding leaks black bars into the output)."""
+    pad = [(0, height - array.shape[0]), (0, width - array.shape[1])] + [(0, 0)] * (array.ndim - 2)
+    # Reflection needs at least two pixels along an axis; a one-pixel-wide strip repeats its edge.
+    mode = "reflect" if min(array.shape[:2]) >= 2 else "edge"
+    return np.pad(array, pad, mode=mode)
+
+
+def resize(array: np.ndarray, width: int, height: int) -> np.ndarray:
+    if array.shape[1] == width and array.shape[0] == height:
+        return array
+    shrinking = width < array.shape[1] or height < array.shape[0]
+    return cv2.resize(array, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    if radius <= 0:
+        return mask.astype(bool)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+
+
+def telea_fill(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """OpenCV's Telea inpainting of the masked pixels (the classical fill the network corrects)."""
+    if not mask.any():
+        return rgb.copy()
+    return cv2.inpaint(np.ascontiguousarray(rgb), mask.astype(np.uint8), TELEA_RADIUS, cv2.INPAINT_TELEA)
+
+
+def caption_bands(region: np.ndarray, margin: int) -> Iterator[tuple[slice, slice]]:
+    """(rows, cols) windows that together cover every masked pixel, one per horizontal band of caption.
+
+    Filling band by band bounds memory on huge images; `margin` pixels of context around each band let the fill
+    see what surrounds the text.
+    """
+    rows = np.flatnonzero(region.any(axis=1))
+    if rows.size == 0:
+        return
+    breaks = np.flatnonzero(np.diff(rows) > 2 * margin)
+    starts = np.concatenate([[rows[0]], rows[breaks + 1]])
+    ends = np.concatenate([rows[breaks], [rows[-1]]])
+    height, width = region.shape
+    for start, end in zip(starts, ends):
+        top, bottom = max(0, start - margin), min(height, end + 1 + margin)
+        cols = np.flatnonzero(region[top:bottom].any(axis=0))
+        left, right = max(0, cols[0] - margin), min(width, cols[-1] + 1 + margin)
+        yield slice(top, bottom), slice(left, right)
+
+
+def to_tensor(array: np.ndarray, model: LoadedModel) -> torch.Tensor:
+    tensor = torch.from_numpy(np.ascontiguousarray(array)).to(model.device)
+    tensor = tensor.permute(2, 0, 1)[None] if array.ndim == 3 else tensor[None, None]
+    tensor = tensor.half() if model.half else tensor.float()
+    return tensor / 255.0 if array.dtype == np.uint8 else tensor
+
+
+def clean(
+    image: np.ndarray,
+    resolution: int = 512,
+    mask: np.ndarray | None = None,
+    model: LoadedModel | None = None,
+    *,
+    alpha: np.ndarray | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> CleanResult:
+    """Remove the caption from `image` (H×W×3 uint8 RGB, or H×W×4 with alpha).
+
+    `resolution` is the working size of the network's longest side (the GUI's slider). `mask` (H×W, nonzero =
+    text) skips the mask network and fills exactly that text, e.g. a mask corrected by hand. `model` defaults to the
+    bundled weights. `progress(fraction, stage)` is called between stages and `cancel()` checked there; a
+    cancelled run raises `Cancelled`.
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    report = progress or (lambda fraction, stage: None)
+
+    def checkpoint(stage: str, fraction: float) -> None:
+        timings[stage] = time.perf_counter() - started - sum(timings.values())
+        if cancel is not None and cancel():
+            raise Cancelled("cleaning cancelled")
+        report(fraction, stage)
+
+    image, alpha = split_alpha(image, alpha)
+    height, width = image.shape[:2]
+    if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
+        raise MemeCleanError(f"resolution must be between {MIN_RESOLUTION} and {MAX_RESOLUTION}, got {resolution}")
+    if mask is not None and mask.shape[:2] != (height, width):
+        raise MemeCleanError(f"the mask is {mask.shape[1]}×{mask.shape[0]} but the image is {width}×{height}")
+    if model is None:
+        model = load_model()
+    work_w, work_h = working_size(width, height, resolution)
+    pad_w, pad_h = padded_size(work_w, work_h, model.config.multiple)
+    small = resize(image, work_w, work_h)
+    checkpoint("prepare", 0.1)
+
+    with torch.inference_mode():
+        if mask is None:
+            logits = model.net.predict_mask(to_tensor(pad_reflect(small, pad_h, pad_w), model))
+            probability = torch.sigmoid(logits.float())[0, 0, :work_h, :work_w].cpu().numpy()
+            text_small = probability > MASK_THRESHOLD
+            # Upsample the probability, not the binary mask, so edges stay smooth at full size.
+            text_mask = resize(np.round(probability * 255).astype(np.uint8), width, height) > round(MASK_THRESHOLD * 255)
+        else:
+            text_mask = mask.astype(bool)
+            text_small = resize(text_mask.astype(np.float32), work_w, work_h) > 0.25
+        checkpoint("mask", 0.5)
+
+        hole_small = dilate(text_small, WORKING_DILATION)
+        prefill = telea_fill(small, hole_small)
+        hole_tensor = to_tensor(pad_reflect(hole_small.astype(np.float32), pad_h, pad_w)[..., None], model)
+        prefill_tensor = to_tensor(pad_reflect(prefill, pad_h, pad_w), model)
+        filled = model.net.fill(prefill_tensor, hole_tensor)
+        correction = (filled - prefill_tensor).float()[0, :, :work_h, :work_w].permute(1, 2, 0).cpu().numpy() * 255.0
+        checkpoint("fill", 0.8)
+
+    scale = work_w / width
+    region = dilate(text_mask, max(1, math.ceil(WORKING_DILATION / scale)))
+    output = composite(image, region, correction, scale, margin=max(8, math.ceil(4 / scale)))
+    checkpoint("composite", 1.0)
+    timings["total"] = time.perf_counter() - started
+    return CleanResult(
+        image=output,
+        mask=text_mask,
+        region=region,
+        alpha=alpha,
+        working_size=(work_w, work_h),
+        device=model.device_name,
+        timings=timings,
+    )
+
+
+def composite(image: np.ndarray, region: np.ndarray, correction: np.ndarray, scale: float, margin: int) -> np.ndarray:
+    """Full-resolution fill of `region`: Telea at full size plus the network's upsampled correction."""
+    output = image.copy()
+    work_h, work_w = correction.shape[:2]
+    for rows, cols in caption_bands(region, margin):
+        band_region = region[rows, cols]
+        band = telea_fill(image[rows, cols], band_region).astype(np.float32)
+        # The matching window of the working-size correction, resized to the band.
+        top, bottom = int(rows.start * scale), min(work_h, math.ceil(rows.stop * scale))
+        left, right = int(cols.start * scale), min(work_w, math.ceil(cols.stop * scale))
+        window = correction[top:max(bottom, top + 1), left:max(right, left + 1)]
+        band += cv2.resize(window, (band.shape[1], band.shape[0]), interpolation=cv2.INTER_LINEAR)
+        patch = output[rows, cols]
+        patch[band_region] = np.clip(np.rint(band[band_region]), 0, 255).astype(np.uint8)
+    return output
+
+
+def split_alpha(image: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validate an RGB(A) uint8 array; an RGBA array's alpha is split off and returned untouched."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise MemeCleanError("expected an H×W×3 (RGB) or H×W×4 (RGBA) uint8 image")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise MemeCleanError("the image is empty")
+    if image.shape[2] == 4:
+        return np.ascontiguousarray(image[..., :3]), image[..., 3].copy() if alpha is None else alpha
+    return image, alpha

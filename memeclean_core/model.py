@@ -1,0 +1,139 @@
+"""MemeClean's network: a caption-mask UNet and a fill UNet that refines a classical fill.
+
+Both branches are small UNets (Ronneberger et al., 2015) that run at half the working resolution after a stride-2
+stem and refine at full resolution in a light head; this keeps a 512-pixel clean within the CPU budget while the
+five levels below the stem (32× down) see a whole glyph even at the slider's top.
+
+- `predict_mask(image)`: logits of "this pixel belongs to a caption", including its outline and shadow.
+- `fill(prefill, mask)`: the picture behind the text. `prefill` is the image with the masked pixels already filled
+  by a classical method (OpenCV Telea, see `inference.py`); the network adds a correction inside the mask. The last
+  layer starts at zero, so an untrained fill is exactly the classical one, and a mask edited by hand can be filled
+  again without the mask branch.
+
+Inputs are float tensors in [0, 1], N×C×H×W, with H and W multiples of `config.multiple`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class UNetConfig:
+    mask_channels: int = 16  # width of the mask UNet's first (half-resolution) level; doubles per level
+    mask_levels: int = 5  # resolution levels of the mask UNet below the stem
+    fill_channels: int = 16  # same for the fill UNet
+    fill_levels: int = 4
+    max_channels: int = 160  # width cap of the deepest levels
+    head_channels: int = 16  # width of the full-resolution refinement head
+
+    @property
+    def multiple(self) -> int:
+        """Height and width of the input must be multiples of this (stem ×2, then ×2 per level)."""
+        return 2 ** max(self.mask_levels, self.fill_levels)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> UNetConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown config fields {sorted(unknown)}")
+        return cls(**values)
+
+    @classmethod
+    def tiny(cls) -> UNetConfig:
+        """A few thousand parameters, for tests."""
+        return cls(mask_channels=4, mask_levels=2, fill_channels=4, fill_levels=2, max_channels=8, head_channels=4)
+
+
+def conv_block(in_channels: int, out_channels: int, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.SiLU(inplace=True),
+    )
+
+
+class UNet(nn.Module):
+    """Stride-2 stem, `levels` encoder/decoder levels at half resolution, full-resolution head."""
+
+    def __init__(self, in_channels: int, out_channels: int, base: int, levels: int, max_channels: int, head: int):
+        super().__init__()
+        widths = [min(base * 2**i, max_channels) for i in range(levels)]
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.SiLU(inplace=True),
+        )
+        self.encoders = nn.ModuleList()
+        for i, width in enumerate(widths):
+            previous = widths[0] if i == 0 else widths[i - 1]
+            stride = 1 if i == 0 else 2
+            self.encoders.append(
+                nn.Sequential(
+                    nn.Conv2d(previous, width, 3, stride=stride, padding=1, bias=False),
+                    nn.BatchNorm2d(width),
+                    nn.SiLU(inplace=True),
+                    conv_block(width, width),
+                )
+            )
+        # Dilated convolutions at the bottom widen the receptive field beyond the largest glyph.
+        self.bottleneck = nn.Sequential(conv_block(widths[-1], widths[-1], 2), conv_block(widths[-1], widths[-1], 4))
+        self.decoders = nn.ModuleList()
+        for i in reversed(range(levels - 1)):
+            self.decoders.append(nn.Sequential(conv_block(widths[i + 1] + widths[i], widths[i]), conv_block(widths[i], widths[i])))
+        self.head = nn.Sequential(
+            nn.Conv2d(widths[0] + in_channels, head, 3, padding=1),
+            nn.SiLU(inplace=True),
+            nn.Conv2d(head, out_channels, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        h = self.stem(x)
+        for encoder in self.encoders:
+            h = encoder(h)
+            skips.append(h)
+        h = self.bottleneck(skips.pop())
+        for decoder in self.decoders:
+            skip = skips.pop()
+            h = F.interpolate(h, size=skip.shape[-2:], mode="nearest")
+            h = decoder(torch.cat([h, skip], dim=1))
+        h = F.interpolate(h, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.head(torch.cat([h, x], dim=1))
+
+
+class MemeCleanNet(nn.Module):
+    def __init__(self, config: UNetConfig | None = None):
+        super().__init__()
+        self.config = config or UNetConfig()
+        c = self.config
+        self.mask_net = UNet(3, 1, c.mask_channels, c.mask_levels, c.max_channels, c.head_channels)
+        self.fill_net = UNet(4, 3, c.fill_channels, c.fill_levels, c.max_channels, c.head_channels)
+        # Start the fill as the identity on the classical fill: training can only move away from a sane floor.
+        last = self.fill_net.head[-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def predict_mask(self, image: torch.Tensor) -> torch.Tensor:
+        """Caption logits, N×1×H×W, for an image N×3×H×W in [0, 1]."""
+        return self.mask_net(image * 2 - 1)
+
+    def fill(self, prefill: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The picture behind the text: `prefill` (N×3×H×W, classical fill) corrected inside `mask` (N×1×H×W)."""
+        correction = self.fill_net(torch.cat([prefill * 2 - 1, mask], dim=1))
+        return (prefill + mask * correction).clamp(0, 1)
+
+    def forward(self, image: torch.Tensor, prefill: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training entry point: mask logits from `image`, fill from `prefill` and a given mask."""
+        return self.predict_mask(image), self.fill(prefill, mask)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
