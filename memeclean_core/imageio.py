@@ -39,6 +39,7 @@ __all__ = [
     "to_pil",
     "save_image",
     "save_mask",
+    "check_target",
 ]
 
 MAX_PIXELS = 120_000_000
@@ -230,7 +231,7 @@ def _unknown_format_reason(file: io.IOBase, name: str) -> str:
         return f"the image has zero size ({size[0]}×{size[1]})"
     if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
         return "HEIC/HEIF images are not supported; convert it to JPEG or PNG first"
-    if head.lstrip().startswith((b"<svg", b"<?xml")) or name.lower().endswith(".svg"):
+    if head.lstrip().startswith(b"<svg") or name.lower().endswith(".svg"):
         return "SVG drawings are not supported; export it as PNG first"
     return "not an image file, or a format MemeClean cannot read"
 
@@ -261,6 +262,7 @@ def _convert(img: Image.Image, name: str, source: Path | None, max_pixels: int) 
             f"the limit is {max_pixels:,})"
         )
     fmt = img.format
+    animated = False
     try:
         animated = fmt in _ANIMATED_FORMATS and bool(getattr(img, "is_animated", False))
         n_frames = int(getattr(img, "n_frames", 1)) if animated else 1
@@ -292,6 +294,12 @@ def _convert(img: Image.Image, name: str, source: Path | None, max_pixels: int) 
         raise ImageLoadError(f"cannot read '{name}': its colour mode {error} is not supported") from None
     except Exception:  # PIL reports broken data with OSError, SyntaxError, ValueError, EOFError, zlib.error, ...
         raise ImageLoadError(f"cannot read '{name}': the file is truncated or corrupt") from None
+    finally:
+        if animated:
+            try:
+                img.seek(0)  # leave a caller's image (image_from_pil) at its first frame, as it came
+            except Exception:
+                pass
     if not frames:
         raise ImageLoadError(f"cannot read '{name}': the file holds no image")
     if isinstance(loop, (int, np.integer)):
@@ -431,7 +439,7 @@ def save_image(
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"quality must be between 1 and 100, got {quality}")
     fmt = _save_format(path)
-    _check_target(path, overwrite, protect)
+    check_target(path, overwrite=overwrite, protect=protect)
 
     def write(file: io.BufferedWriter) -> None:
         _write_image(file, loaded, fmt, int(quality))
@@ -461,7 +469,7 @@ def save_mask(
     else:
         binary = mask >= 128
     grey = np.where(binary, np.uint8(255), np.uint8(0)).astype(np.uint8)
-    _check_target(path, overwrite, protect)
+    check_target(path, overwrite=overwrite, protect=protect)
 
     def write(file: io.BufferedWriter) -> None:
         Image.fromarray(grey).save(file, format="PNG")
@@ -491,7 +499,10 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
-def _check_target(path: Path, overwrite: bool, protect: Iterable[str | Path]) -> None:
+def check_target(path: str | Path, *, overwrite: bool = False, protect: Iterable[str | Path] = ()) -> None:
+    """Raise ImageSaveError now if `path` could not be written (a protected input, a folder, an existing file
+    without `overwrite`, a missing folder): lets a front end refuse before doing long work."""
+    path = Path(path)
     for protected in protect:
         if _same_file(path, Path(protected)):
             raise ImageSaveError(f"cannot write '{path}': it is an input file, which MemeClean never overwrites")

@@ -616,3 +616,23 @@ def test_save_mask_is_binary_png(tmp_path):
         save_mask(path, mask, overwrite=False)
     with pytest.raises(ImageSaveError, match=r"\.png"):
         save_mask(tmp_path / "m.jpg", mask)
+
+
+def test_rgb_colour_profile_is_kept(tmp_path):
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(gradient()).save(tmp_path / "p.png", icc_profile=profile)
+    image = load_image(tmp_path / "p.png")
+    assert image.icc_profile == profile
+    for ext in ("png", "jpg", "webp"):
+        save_image(tmp_path / f"out.{ext}", image)
+        with Image.open(tmp_path / f"out.{ext}") as again:
+            assert again.info.get("icc_profile") == profile
+    assert image.with_frames(image.frames).icc_profile == profile
+    Image.fromarray(gradient()).save(tmp_path / "plain.png")
+    assert load_image(tmp_path / "plain.png").icc_profile is None
+    # a profile for other data (here declared CMYK) does not describe our RGB pixels: it is not carried over
+    cmyk_declared = profile[:16] + b"CMYK" + profile[20:]
+    Image.fromarray(gradient()).save(tmp_path / "odd.png", icc_profile=cmyk_declared)
+    assert load_image(tmp_path / "odd.png").icc_profile is None
