@@ -1,0 +1,287 @@
+"""`memeclean clean`: remove the captions from image files (stills and animations) with one loaded model.
+
+    memeclean clean INPUT... [--output FILE | --output-dir DIR] [--mask-dir DIR] [--resolution N]
+                             [--model WEIGHTS] [--device auto|cpu|cuda] [--overwrite]
+
+Outputs: `--output FILE` for a single input; `--output-dir DIR` writes `DIR/<stem>.png` per input; otherwise
+`<stem>.clean.png` next to the input. Animated GIF/WebP inputs keep their extension (every frame is cleaned, with
+its duration and the loop count). Inputs are never overwritten, existing outputs only with --overwrite. A file that
+fails is reported on one line and the others go on; the exit status is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from .errors import MemeCleanError
+
+DEFAULT_RESOLUTION = 512
+MIN_RESOLUTION, MAX_RESOLUTION = 64, 4096  # the range inference.clean accepts
+
+# Animated inputs keep their frames in a container that holds them (PNG becomes APNG).
+_ANIMATED_EXTENSIONS = {"GIF": ".gif", "WEBP": ".webp"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "clean",
+        help="remove the captions from images",
+        description="Remove the captions from meme images. Writes <name>.clean.png next to each input unless "
+        "--output or --output-dir says otherwise; animated GIF/WebP stay animated.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files (PNG, JPEG, WebP, GIF, ...)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--output", "-o", metavar="FILE",
+                       help="output file, for a single input (.png, .jpg, .webp, .gif)")
+    where.add_argument("--output-dir", metavar="DIR", help="write DIR/<input name>.png for each input")
+    parser.add_argument("--mask-dir", metavar="DIR",
+                        help="also write the text mask (white = text) as DIR/<input name>.png")
+    parser.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION, metavar="N",
+                        help=f"working size of the longest side, {MIN_RESOLUTION}..{MAX_RESOLUTION} "
+                        f"(default {DEFAULT_RESOLUTION}); higher finds smaller text but is slower")
+    parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                        help="where the network runs (default: auto, a GPU when there is one)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files (never the inputs)")
+    parser.set_defaults(run=run)
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+class FileBar:
+    """A one-line progress bar over files on stderr: redrawn in place with \\r on a terminal, one line per file
+    otherwise (a log stays readable)."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool, width: int = 24):
+        self.total, self.stream, self.enabled, self.width = total, stream, enabled, width
+        self.interactive = enabled and _isatty(stream)
+        self._shown = False
+        self._last_text = ""
+
+    def update(self, done: float, text: str) -> None:
+        """`done`: files finished so far, fractional within a file (frames of an animation)."""
+        if not self.enabled:
+            return
+        fraction = min(1.0, max(0.0, done / self.total)) if self.total else 1.0
+        filled = round(self.width * fraction)
+        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {int(done)}/{self.total} {text}"
+        if self.interactive:
+            columns = _terminal_columns(self.stream)
+            if len(line) >= columns:
+                line = line[: max(10, columns - 2)] + "…"
+            self.stream.write("\r" + line + "\x1b[K")
+            self._shown = True
+        elif text != self._last_text:  # one line per file, not per frame
+            self.stream.write(line + "\n")
+        self._last_text = text
+        self.stream.flush()
+
+    def message(self, text: str) -> None:
+        """Print a line of its own (an error, a note) without mangling the bar."""
+        self.clear()
+        print(text, file=self.stream, flush=True)
+
+    def clear(self) -> None:
+        """Remove the bar so a message can be printed on a line of its own."""
+        if self.interactive and self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+    def close(self) -> None:
+        self.clear()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _terminal_columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 80
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+def expand_inputs(inputs: list[str]) -> list[Path]:
+    """The inputs as paths; wildcards the shell left alone (Windows' cmd does not expand them) are expanded here."""
+    paths: list[Path] = []
+    for text in inputs:
+        if not os.path.exists(text) and any(char in text for char in "*?["):
+            matches = sorted(glob.glob(text))
+            if matches:
+                paths.extend(Path(match) for match in matches)
+                continue
+        paths.append(Path(text))
+    return paths
+
+
+def output_extension(image) -> str:
+    """.png for stills; an animation keeps a container that holds its frames (GIF/WebP as they came, else APNG)."""
+    if image.is_animated:
+        return _ANIMATED_EXTENSIONS.get(image.format or "", ".png")
+    return ".png"
+
+
+def output_path(source: Path, image, args: argparse.Namespace) -> Path:
+    if args.output:
+        return Path(args.output)
+    extension = output_extension(image)
+    if args.output_dir:
+        return Path(args.output_dir) / f"{source.stem}{extension}"
+    return source.with_name(f"{source.stem}.clean{extension}")
+
+
+def mask_path(source: Path, args: argparse.Namespace) -> Path | None:
+    return Path(args.mask_dir) / f"{source.stem}.png" if args.mask_dir else None
+
+
+def _key(path: Path) -> str:
+    """A comparable identity for a path that may not exist yet (case-insensitive where the platform is)."""
+    try:
+        resolved = path.resolve()
+    except OSError:
+        resolved = Path(os.path.abspath(path))
+    return os.path.normcase(str(resolved))
+
+
+def _make_folder(folder: Path, option: str) -> None:
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = "a file is in the way" if isinstance(error, FileExistsError) else (error.strerror or str(error))
+        raise MemeCleanError(f"cannot create the {option} folder '{folder}': {reason.lower()}") from None
+
+
+def check_arguments(args: argparse.Namespace, inputs: list[Path]) -> None:
+    """Refuse a bad command line at once, before the model is loaded."""
+    from .imageio import SAVE_FORMATS
+
+    if not MIN_RESOLUTION <= args.resolution <= MAX_RESOLUTION:
+        raise MemeCleanError(
+            f"--resolution must be between {MIN_RESOLUTION} and {MAX_RESOLUTION}, got {args.resolution}"
+        )
+    if args.output and len(inputs) > 1:
+        raise MemeCleanError(f"--output names one file but {len(inputs)} inputs were given; use --output-dir DIR")
+    if args.output:
+        output = Path(args.output)
+        if output.suffix.lower() not in SAVE_FORMATS:
+            shown = f"'{output.suffix}'" if output.suffix else "no extension"
+            raise MemeCleanError(f"--output '{output}' has {shown}; use one of {', '.join(SAVE_FORMATS)}")
+    if args.mask_dir and args.output_dir and _key(Path(args.mask_dir)) == _key(Path(args.output_dir)):
+        raise MemeCleanError("--mask-dir and --output-dir must be different folders (both name files <input>.png)")
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs = expand_inputs(args.inputs)
+    check_arguments(args, inputs)
+    if args.output:
+        _make_folder(Path(args.output).parent, "--output")
+    if args.output_dir:
+        _make_folder(Path(args.output_dir), "--output-dir")
+    if args.mask_dir:
+        _make_folder(Path(args.mask_dir), "--mask-dir")
+
+    from .checkpoint import load_model
+
+    model = load_model(args.model, device=args.device)  # once, for every file; ModelLoadError ends the run
+
+    stderr = sys.stderr
+    bar = FileBar(len(inputs), stderr, enabled=_isatty(stderr) or len(inputs) > 1)
+    protect = list(inputs)
+    written: dict[str, Path] = {}  # outputs of this run -> the input they came from
+    cleaned = 0
+    last_output: Path | None = None
+    try:
+        for index, source in enumerate(inputs):
+            bar.update(index, source.name)
+            try:
+                last_output = clean_file(
+                    source, args, model, protect, written,
+                    progress=lambda fraction, i=index, name=source.name: bar.update(i + fraction, name),
+                    note=bar.message,
+                )
+                cleaned += 1
+            except MemeCleanError as error:
+                bar.message(f"memeclean: {_message_for(source, error)}")
+            except MemoryError:
+                bar.message(f"memeclean: {source}: not enough memory to clean it (try a lower --resolution)")
+            except Exception as error:  # a bug or a device failure: report it for this file, go on with the rest
+                detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                bar.message(f"memeclean: {source}: unexpected error: {type(error).__name__}"
+                            f"{': ' + detail if detail else ''}")
+        bar.update(len(inputs), "done")
+    finally:
+        bar.close()
+
+    noun = "file" if len(inputs) == 1 else "files"
+    summary = f"cleaned {cleaned} of {len(inputs)} {noun}"
+    if len(inputs) == 1 and cleaned == 1 and last_output is not None:
+        summary += f": wrote {last_output}"
+    print(summary)
+    return 0 if cleaned == len(inputs) else 1
+
+
+def _message_for(source: Path, error: Exception) -> str:
+    """`<file>: <message>`, without naming the file twice when the message already quotes it."""
+    message = str(error)
+    if f"'{source}'" in message:
+        return message
+    return f"{source}: {message}"
+
+
+def clean_file(source: Path, args: argparse.Namespace, model, protect: list[Path], written: dict[str, Path],
+               progress: Callable[[float], None] | None = None, note: Callable[[str], None] | None = None) -> Path:
+    """Load, check the targets, clean every frame, save the image (and the mask). Returns the output path."""
+    from .imageio import Frame, check_target, load_image, save_image, save_mask
+    from .inference import clean
+
+    image = load_image(source)
+    output = output_path(source, image, args)
+    mask_output = mask_path(source, args)
+
+    # Refuse before the (slow) cleaning: inputs, outputs of this run, existing files without --overwrite.
+    targets = [output] + ([mask_output] if mask_output is not None else [])
+    for target in targets:
+        earlier = written.get(_key(target))
+        if earlier is not None:
+            raise MemeCleanError(f"'{target}' was already written for '{earlier}' in this run; "
+                                 "rename one of the inputs")
+        if target.exists() and not args.overwrite and not any(_key(target) == _key(p) for p in protect):
+            raise MemeCleanError(f"'{target}' already exists (use --overwrite to replace it)")
+        check_target(target, overwrite=args.overwrite, protect=protect)
+    if image.is_animated and output.suffix.lower() in (".jpg", ".jpeg") and note is not None:
+        note(f"memeclean: note: a JPEG holds one frame; only the first frame of '{source}' is kept")
+
+    frames = image.frames if output.suffix.lower() not in (".jpg", ".jpeg") else image.frames[:1]
+    cleaned_frames = []
+    first_mask = None
+    for number, frame in enumerate(frames):
+        result = clean(frame.pixels, resolution=args.resolution, model=model, alpha=frame.alpha)
+        cleaned_frames.append(Frame(result.image, result.alpha, frame.duration_ms))
+        if first_mask is None:
+            first_mask = result.mask
+        if progress is not None:
+            progress((number + 1) / len(frames))
+
+    save_image(output, image.with_frames(cleaned_frames), overwrite=args.overwrite, protect=protect)
+    written[_key(output)] = source
+    if mask_output is not None:
+        save_mask(mask_output, first_mask, overwrite=args.overwrite, protect=protect)
+        written[_key(mask_output)] = source
+    return output
