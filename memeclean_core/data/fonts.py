@@ -1,0 +1,52 @@
+"""Fonts for synthetic captions: every .ttf/.otf in a data folder's `fonts/`, or the bundled Anton."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import ImageFont
+
+from ..errors import MemeCleanError
+from ..resources import resource_path
+
+FONT_SUFFIXES = {".ttf", ".otf"}
+# Impact-style fonts are the classic meme look: drawn more often than the rest.
+IMPACT_LIKE = ("anton", "oswald", "league", "bebas", "fjalla")
+
+
+@lru_cache(maxsize=512)
+def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    font = ImageFont.truetype(path, size)
+    try:  # variable fonts: draw the boldest named instance captions use
+        names = [n.decode() if isinstance(n, bytes) else n for n in font.get_variation_names()]
+        for wanted in ("Black", "ExtraBold", "Bold"):
+            if wanted in names:
+                font.set_variation_by_name(wanted)
+                break
+    except OSError:
+        pass  # not a variable font
+    return font
+
+
+class FontPool:
+    def __init__(self, paths: list[Path]):
+        if not paths:
+            raise MemeCleanError("no fonts to draw captions with")
+        self.paths = sorted(paths)
+        weights = np.array([3.0 if any(k in p.name.lower() for k in IMPACT_LIKE) else 1.0 for p in self.paths])
+        self.weights = weights / weights.sum()
+
+    @classmethod
+    def from_folder(cls, root: str | Path) -> FontPool:
+        """Fonts under `root/fonts/` (a prepared data folder); the bundled font when there are none."""
+        folder = Path(root) / "fonts"
+        paths = [p for p in folder.rglob("*") if p.suffix.lower() in FONT_SUFFIXES] if folder.is_dir() else []
+        return cls(paths or [resource_path("fonts", "Anton-Regular.ttf")])
+
+    def pick(self, rng: np.random.Generator) -> str:
+        return str(self.paths[rng.choice(len(self.paths), p=self.weights)])
+
+    def load(self, path: str, size: int) -> ImageFont.FreeTypeFont:
+        return load_font(path, int(size))

@@ -1,0 +1,53 @@
+import pytest
+import torch
+
+from memeclean_core.checkpoint import load_model, save_checkpoint
+from memeclean_core.errors import ModelLoadError
+from memeclean_core.model import MemeCleanNet, UNetConfig
+
+
+def test_outputs_match_input_size_at_the_network_multiple():
+    config = UNetConfig.tiny()
+    net = MemeCleanNet(config).eval()
+    x = torch.rand(2, 3, 3 * config.multiple, 2 * config.multiple)
+    with torch.inference_mode():
+        logits = net.predict_mask(x)
+        filled = net.fill(x, torch.ones(2, 1, *x.shape[-2:]))
+    assert logits.shape == (2, 1, *x.shape[-2:])
+    assert filled.shape == x.shape
+
+
+def test_untrained_fill_is_the_classical_prefill():
+    """The fill branch starts as the identity on its prefill: training only moves away from Telea's floor."""
+    net = MemeCleanNet(UNetConfig.tiny()).eval()
+    prefill = torch.rand(1, 3, 32, 32)
+    with torch.inference_mode():
+        assert torch.equal(net.fill(prefill, torch.ones(1, 1, 32, 32)), prefill)
+
+
+def test_checkpoint_round_trip_records_config_and_loads_weights_only(tmp_path):
+    config = UNetConfig(mask_channels=4, mask_levels=3, fill_channels=4, fill_levels=2, max_channels=8, head_channels=4)
+    net = MemeCleanNet(config)
+    path = save_checkpoint(tmp_path / "m.pt", net, half=True)
+    raw = torch.load(path, weights_only=True)
+    assert raw["config"] == config.to_dict()
+    assert all(v.dtype == torch.float16 for v in raw["model"].values() if v.is_floating_point())
+    loaded = load_model(path, device="cpu")
+    assert loaded.config == config
+    for key, value in net.state_dict().items():
+        torch.testing.assert_close(loaded.net.state_dict()[key], value.half().float() if value.is_floating_point() else value)
+
+
+def test_missing_corrupt_and_mismatched_weights_name_the_file(tmp_path):
+    with pytest.raises(ModelLoadError, match="not found.*nope.pt"):
+        load_model(tmp_path / "nope.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(ModelLoadError, match="corrupt.pt"):
+        load_model(corrupt)
+    path = save_checkpoint(tmp_path / "mismatch.pt", MemeCleanNet(UNetConfig.tiny()))
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["mask_channels"] = 8  # weights no longer fit the recorded config
+    torch.save(payload, path)
+    with pytest.raises(ModelLoadError, match="mismatch.pt.*does not match"):
+        load_model(path)
