@@ -37,6 +37,7 @@ class TrainConfig:
     min_side: int = 256  # pictures are scaled to a long side in [min_side, max_side]: the slider's range
     max_side: int = 1536
     lr: float = 2e-3
+    warmup_steps: int = 200  # linear learning-rate warm-up
     weight_decay: float = 1e-4
     fill_weight: float = 1.0
     fill_every: int = 1  # train the fill branch every n-th step (the mask is where scarce CPU time pays most)
@@ -171,7 +172,7 @@ def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
             if fraction >= 1.0:
                 break
             # Short warm-up, then cosine decay over the budget (in steps or in time, whichever leads).
-            lr = config.lr * min(1.0, (step + 1) / 200) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
+            lr = config.lr * min(1.0, (step + 1) / max(1, config.warmup_steps)) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
             for group in optimiser.param_groups:
                 group["lr"] = lr
             batch = to_device(next(batches), device, cuda)
@@ -200,7 +201,7 @@ def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
                 preview = None
                 if config.preview_every and step % config.preview_every == 0:
                     preview = preview_images(batch, logits, filled)
-                yield TrainProgress(step, fraction, float(loss), float(mask_loss), float(fill_loss), rate, elapsed,
+                yield TrainProgress(step, fraction, loss.item(), mask_loss.item(), fill_loss.item(), rate, elapsed,
                                     eta, checkpoint_path, preview)
     finally:
         if step > saved_step or not Path(config.out).exists():

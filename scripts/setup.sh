@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Everything MemeClean needs on a fresh Debian/Ubuntu machine: the system libraries Qt loads (also offscreen),
+# a fallback font, the CPU build of PyTorch, and the app with its dev, test and evaluation extras (editable).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+if command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends \
+        libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 fonts-dejavu-core >/dev/null
+fi
+python3 -m pip install -q --upgrade pip
+# The pinned CPU wheel first: a looser torch requirement would pull gigabytes of CUDA packages.
+python3 -m pip install -q torch==2.13.0
+python3 -m pip install -q -e ".[dev,eval]"

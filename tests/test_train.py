@@ -1,0 +1,75 @@
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from memeclean_core.checkpoint import load_model, read_checkpoint
+from memeclean_core.model import UNetConfig
+from memeclean_core.train import TrainConfig, training_run
+
+TINY = UNetConfig.tiny().to_dict()
+
+
+def tiny_config(tmp_path: Path, **overrides) -> TrainConfig:
+    """Procedural pictures and the bundled font (an empty data folder), small crops, no worker processes."""
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    values = dict(data=[str(data)], out=str(tmp_path / "model.pt"), batch=4, crop=64, min_side=96, max_side=160,
+                  workers=0, model=TINY, progress_every=1, preview_every=0, lr=5e-3, device="cpu")
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_a_few_steps_lower_the_loss(tmp_path):
+    torch.set_num_threads(1)
+    reports = [r for r in training_run(tiny_config(tmp_path, steps=60, warmup_steps=0)) if not r.done]
+    first = np.mean([r.mask_loss for r in reports[:5]])
+    last = np.mean([r.mask_loss for r in reports[-5:]])
+    assert len(reports) == 60
+    assert last < 0.8 * first, (first, last)
+
+
+def test_resume_continues_from_the_saved_step_and_optimiser(tmp_path):
+    list(training_run(tiny_config(tmp_path, steps=5)))
+    saved = read_checkpoint(tmp_path / "model.pt")
+    assert saved["train"]["step"] == 5
+    adam_steps = {float(s["step"]) for s in saved["train"]["optimiser"]["state"].values()}
+    assert adam_steps == {5.0} or adam_steps == {5.0, 2.0}  # fill parameters train on every step here
+
+    reports = list(training_run(tiny_config(tmp_path, steps=8, resume=str(tmp_path / "model.pt"))))
+    assert [r.step for r in reports if not r.done] == [6, 7, 8]
+    resumed = read_checkpoint(tmp_path / "model.pt")
+    assert resumed["train"]["step"] == 8
+    assert max(float(s["step"]) for s in resumed["train"]["optimiser"]["state"].values()) == 8.0
+
+
+def test_closing_the_run_saves_a_loadable_checkpoint(tmp_path):
+    run = training_run(tiny_config(tmp_path, steps=1000))
+    next(run), next(run), next(run)
+    run.close()  # what the GUI's Cancel and the CLI's Ctrl+C do
+    assert read_checkpoint(tmp_path / "model.pt")["train"]["step"] == 3
+    load_model(tmp_path / "model.pt", device="cpu")
+
+
+def test_ctrl_c_on_the_cli_leaves_a_loadable_checkpoint(tmp_path):
+    (tmp_path / "data").mkdir()
+    out = tmp_path / "cli.pt"
+    command = [sys.executable, "-u", "-m", "memeclean_core", "train", "--data", str(tmp_path / "data"), "--out", str(out),
+               "--steps", "100000", "--batch", "2", "--crop", "64", "--resolution", "256", "--workers", "0",
+               "--device", "cpu", "--model-config", '{"mask_channels": 4, "mask_levels": 2, "fill_channels": 4, '
+               '"fill_levels": 2, "max_channels": 8, "head_channels": 4}']
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    for line in process.stderr:  # progress lines: wait until training has taken steps
+        if "step 10" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "checkpoint saved" in stdout
+    assert read_checkpoint(out)["train"]["step"] >= 10
+    load_model(out, device="cpu")
