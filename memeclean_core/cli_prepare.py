@@ -1,0 +1,41 @@
+"""`memeclean prepare SRC DEST`: organise a raw folder into a training data folder (see `memeclean_core.data.prepare`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "prepare", help="check, convert and organise pictures, meme/template pairs and fonts for training",
+        description="Organise SRC into DEST: clean pictures -> DEST/images, clip art -> DEST/clipart, "
+                    "meme/template pairs (templates/<name>.<ext> + memes/<name>/*, or the ImgFlip575K JSON layout "
+                    "with downloaded images) -> DEST/pairs, fonts -> DEST/fonts; a held-out part goes to DEST/val. "
+                    "Every image is decoded, turned upright (EXIF), converted to RGB and resized; broken files "
+                    "are skipped and reported.")
+    parser.add_argument("src", metavar="SRC", help="raw folder")
+    parser.add_argument("dest", metavar="DEST", help="prepared data folder to write (train with --data DEST)")
+    parser.add_argument("--max-side", type=int, default=1536, metavar="N", help="largest side in pixels (1536)")
+    parser.add_argument("--val-fraction", type=float, default=0.1, metavar="F",
+                        help="share held out in DEST/val (whole templates for pairs; default 0.1)")
+    parser.add_argument("--min-side", type=int, default=128, metavar="N",
+                        help="skip pictures whose short side is below N pixels (128)")
+    parser.add_argument("--workers", type=int, default=max(1, min(4, (os.cpu_count() or 1))),
+                        help="decoding processes")
+    parser.add_argument("--seed", type=int, default=0, help="changes which files are held out")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .data.prepare import REPORT_NAME, prepare
+    from .progress import ProgressBar
+
+    bar = ProgressBar()
+    report = prepare(args.src, args.dest, max_side=args.max_side, val_fraction=args.val_fraction,
+                     min_side=args.min_side, workers=args.workers, seed=args.seed,
+                     progress=lambda fraction, text: bar.update(fraction, text))
+    bar.finish()
+    print(report.summary())
+    print(f"details: {os.path.join(args.dest, REPORT_NAME)}")
+    return 0 if report.written else 1

@@ -1,0 +1,483 @@
+"""Organise a raw folder of pictures, meme/template pairs and fonts into the tree the trainer reads.
+
+Input (`src`), any mix of:
+
+* clean pictures anywhere (every image file that is not part of the layouts below);
+* meme/template pairs, in either layout, at `src` or in a sub-folder (e.g. ``dataset/``):
+
+  - simple: ``templates/<name>.<ext>`` and ``memes/<name>/*.<ext>``;
+  - ImgFlip575K (github.com/schesa/ImgFlip575K_Dataset): ``templates/<name>.json`` (``template_url``, ...) and
+    ``memes/<name>.json`` (a list of ``{"url": "https://i.imgflip.com/<id>.jpg", "boxes": [...], ...}``). The
+    dataset holds URLs only: the images must have been downloaded next to it. A template image is found as
+    ``templates/<name>.<ext>`` or by the file name of its ``template_url``; a meme image as ``memes/<name>/<id>.jpg``
+    or by its URL's file name anywhere under `src`. Memes whose file is not there are counted as missing;
+* clip art (images with transparency) in folders named ``clipart/``;
+* fonts (``.ttf``/``.otf``) anywhere, with their licence next to them (``<font>.LICENSE.txt`` or a
+  LICENSE/OFL/COPYING file in the same folder).
+
+Output (`dest`)::
+
+    images/<name>.jpg                   clean pictures (RGB, long side <= max_side, JPEG 92)
+    clipart/<name>.png                  clip art (RGBA PNG)
+    pairs/templates/<name>.png          templates
+    pairs/memes/<name>/<i>.jpg          memes of each template
+    fonts/<font file> (+ .LICENSE.txt)  fonts that load
+    val/images, val/clipart, val/pairs  the held-out part (`val_fraction`; whole templates go to one side)
+    prepare_report.json                 counts, and every skipped file with the reason
+
+Training reads `dest` (``images/``, ``clipart/``, ``fonts/``, ``pairs/``); the ``val/`` folder inside it is not read
+by training and serves as the validation set. Every image is decoded fully (a truncated file is caught here, not in
+the middle of a training run), gets its EXIF orientation applied and is converted to RGB; files are written
+atomically, so an interrupted run leaves no half-written image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import cv2
+import numpy as np
+
+from ..errors import Cancelled, ImageLoadError, MemeCleanError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+FONT_SUFFIXES = {".ttf", ".otf"}
+LICENCE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "OFL.txt", "OFL", "COPYING", "COPYRIGHT", "copyright",
+                 "LICENCE", "LICENCE.txt")
+REPORT_NAME = "prepare_report.json"
+
+Progress = Callable[[float, str], None]
+
+
+# ------------------------------------------------------------------------------------------------- the plan
+@dataclass(frozen=True)
+class Job:
+    kind: str  # "image" | "clipart" | "template" | "meme"
+    src: str
+    dst: str
+
+
+@dataclass
+class PrepareReport:
+    written: Counter = field(default_factory=Counter)  # "images", "val/images", "memes", "val/templates", ...
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    missing_memes: int = 0  # memes listed in ImgFlip JSON whose image file is not in src
+    missing_templates: list[str] = field(default_factory=list)  # template names without an image
+    ignored: int = 0  # other files (text, JSON, archives ...) that are neither pictures nor fonts
+    layouts: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def reasons(self) -> Counter:
+        return Counter(reason_kind(reason) for _, reason in self.skipped)
+
+    def summary(self, examples: int = 5) -> str:
+        lines = []
+        if self.layouts:
+            lines.append("found: " + "; ".join(self.layouts))
+        written = ", ".join(f"{count} {what}" for what, count in sorted(self.written.items())) or "nothing"
+        lines.append(f"written: {written}")
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)} file(s):")
+            for kind, count in self.reasons().most_common():
+                lines.append(f"  {count} × {kind}")
+                for path, reason in [s for s in self.skipped if reason_kind(s[1]) == kind][:examples]:
+                    lines.append(f"      {path}: {reason}")
+        if self.missing_memes:
+            lines.append(f"{self.missing_memes} meme(s) listed in the ImgFlip JSON files have no image file in the "
+                         "source folder (download them next to the JSON: memes/<template>/<id>.jpg)")
+        if self.missing_templates:
+            names = ", ".join(self.missing_templates[:examples])
+            more = "" if len(self.missing_templates) <= examples else f" and {len(self.missing_templates) - examples} more"
+            lines.append(f"{len(self.missing_templates)} template(s) have no image, their memes are not used: "
+                         f"{names}{more}")
+        if self.ignored:
+            lines.append(f"ignored {self.ignored} other file(s) (neither pictures nor fonts)")
+        lines += [f"warning: {w}" for w in self.warnings[:examples]]
+        if len(self.warnings) > examples:
+            lines.append(f"... and {len(self.warnings) - examples} more warning(s) in {REPORT_NAME}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["written"] = dict(self.written)
+        data["skipped"] = [{"file": f, "reason": r} for f, r in self.skipped]
+        data["skipped_by_reason"] = dict(self.reasons())
+        return data
+
+
+def reason_kind(reason: str) -> str:
+    """A short class of a skip reason, for counting."""
+    lowered = reason.lower()
+    for needle, kind in (("too small", "too small"), ("empty", "empty file"), ("not an image", "not an image"),
+                         ("truncated or corrupt", "corrupt"), ("zero size", "corrupt"),
+                         ("too large", "too large"), ("not supported", "unsupported format"),
+                         ("font", "font does not load"), ("no transparency", "clip art without transparency")):
+        if needle in lowered:
+            return kind
+    return "unreadable"
+
+
+def safe_name(text: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")
+    return name[:150] or "unnamed"
+
+
+def is_val(key: str, val_fraction: float, seed: int = 0) -> bool:
+    """Deterministic held-out choice: the same key always goes to the same side."""
+    if val_fraction <= 0:
+        return False
+    digest = hashlib.sha1(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < val_fraction
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+@dataclass
+class Scan:
+    images: list[Path] = field(default_factory=list)
+    clipart: list[Path] = field(default_factory=list)
+    fonts: list[Path] = field(default_factory=list)
+    pair_roots: list[Path] = field(default_factory=list)
+    by_name: dict[str, list[Path]] = field(default_factory=dict)  # file name (lower case) -> files
+    ignored: int = 0
+
+
+def scan(src: Path, exclude: list[Path]) -> Scan:
+    """Walk `src` once: pair roots (folders with templates/ and memes/), pictures, clip art, fonts."""
+    result = Scan()
+    files: list[Path] = []
+    for folder, dirs, names in os.walk(src):
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not any(
+            _inside(here / d, e) or here / d == e for e in exclude))
+        if "templates" in dirs and "memes" in dirs:
+            result.pair_roots.append(here)
+        for name in sorted(names):
+            if not name.startswith("."):
+                files.append(here / name)
+    pair_dirs = [r / sub for r in result.pair_roots for sub in ("templates", "memes")]
+    for path in files:
+        result.by_name.setdefault(path.name.lower(), []).append(path)
+        suffix = path.suffix.lower()
+        in_pairs = any(_inside(path, d) for d in pair_dirs)
+        if suffix in FONT_SUFFIXES:
+            result.fonts.append(path)
+        elif in_pairs:
+            continue  # handled by the pair layout
+        elif suffix in IMAGE_SUFFIXES:
+            rel_parts = [p.lower() for p in path.relative_to(src).parts[:-1]]
+            (result.clipart if "clipart" in rel_parts else result.images).append(path)
+        elif path.name.endswith(".LICENSE.txt") or path.name in LICENCE_NAMES:
+            continue
+        else:
+            result.ignored += 1
+    return result
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _url_name(url: object) -> str | None:
+    if not isinstance(url, str) or not url:
+        return None
+    name = Path(urlparse(url).path).name
+    return name.lower() or None
+
+
+def collect_pairs(root: Path, found: Scan, report: PrepareReport) -> dict[str, tuple[Path, list[Path]]]:
+    """template name -> (template image, meme images) for one pair root, in either layout."""
+    templates_dir, memes_dir = root / "templates", root / "memes"
+    templates: dict[str, Path] = {}
+    json_templates: dict[str, dict] = {}
+    for path in sorted(templates_dir.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        suffix = path.suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            templates.setdefault(path.stem, path)
+        elif suffix == ".json":
+            data = _read_json(path)
+            json_templates[path.stem] = data if isinstance(data, dict) else {}
+    for name, meta in json_templates.items():  # ImgFlip575K: the image by the template_url's file name
+        if name in templates:
+            continue
+        wanted = _url_name(meta.get("template_url"))
+        candidates = [p for p in found.by_name.get(wanted, [])] if wanted else []
+        candidates = [p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES]
+        if candidates:
+            templates[name] = candidates[0]
+    memes: dict[str, list[Path]] = {}
+    for path in sorted(memes_dir.iterdir()):
+        if path.is_dir():
+            memes.setdefault(path.name, []).extend(
+                p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    json_count = 0
+    for path in sorted(memes_dir.glob("*.json")):  # ImgFlip575K: memes/<name>.json lists image URLs
+        entries = _read_json(path)
+        if not isinstance(entries, list):
+            report.skipped.append((str(path), "not an ImgFlip meme list (JSON array expected)"))
+            continue
+        have = {p.name.lower() for p in memes.get(path.stem, [])}
+        for entry in entries:
+            wanted = _url_name(entry.get("url")) if isinstance(entry, dict) else None
+            if not wanted:
+                continue
+            json_count += 1
+            if wanted in have:
+                continue
+            candidates = [p for p in found.by_name.get(wanted, []) if not _inside(p, templates_dir)]
+            if candidates:
+                memes.setdefault(path.stem, []).append(candidates[0])
+                have.add(wanted)
+            else:
+                report.missing_memes += 1
+    result = {}
+    for name in sorted(set(templates) | set(memes)):
+        if name not in templates:
+            if memes.get(name) or name in json_templates:
+                report.missing_templates.append(name)
+            continue
+        result[name] = (templates[name], memes.get(name, []))
+    kind = "ImgFlip575K JSON" if json_templates or json_count else "templates/ + memes/"
+    report.layouts.append(f"{len(result)} template(s) with {sum(len(m) for _, m in result.values())} meme(s) "
+                          f"in {root} ({kind})")
+    return result
+
+
+def plan(src: Path, dest: Path, val_fraction: float, seed: int, report: PrepareReport) -> tuple[list[Job], list[Path]]:
+    found = scan(src, exclude=[dest])
+    report.ignored = found.ignored
+    jobs: list[Job] = []
+    used: set[str] = set()
+
+    def unique(folder: Path, stem: str, suffix: str) -> str:
+        name, i = f"{stem}{suffix}", 1
+        while str(folder / name) in used:
+            name, i = f"{stem}_{i}{suffix}", i + 1
+        used.add(str(folder / name))
+        return str(folder / name)
+
+    for kind, paths, sub, suffix in (("image", found.images, "images", ".jpg"),
+                                     ("clipart", found.clipart, "clipart", ".png")):
+        for path in paths:
+            rel = path.relative_to(src).with_suffix("")
+            parts = list(rel.parts)
+            if kind == "clipart":  # name clip art from inside its clipart/ folder
+                lowered = [p.lower() for p in parts[:-1]]
+                parts = parts[len(lowered) - lowered[::-1].index("clipart"):]
+            stem = safe_name("__".join(parts))
+            base = dest / "val" if is_val(str(rel), val_fraction, seed) else dest
+            jobs.append(Job(kind, str(path), unique(base / sub, stem, suffix)))
+    if found.images or found.clipart:
+        report.layouts.append(f"{len(found.images)} picture(s), {len(found.clipart)} clip-art file(s)")
+    for root in found.pair_roots:
+        for name, (template, memes) in collect_pairs(root, found, report).items():
+            base = (dest / "val" if is_val(f"pair:{name}", val_fraction, seed) else dest) / "pairs"
+            stem = safe_name(name)
+            template_dst = unique(base / "templates", stem, ".png")
+            stem = Path(template_dst).stem  # one name for the template and its memes folder
+            jobs.append(Job("template", str(template), template_dst))
+            for i, meme in enumerate(memes):
+                jobs.append(Job("meme", str(meme), str(base / "memes" / stem / f"{i}.jpg")))
+    return jobs, found.fonts
+
+
+# ---------------------------------------------------------------------------------------------- the work
+def flatten(rgb: np.ndarray, alpha: np.ndarray | None, onto_mean: bool) -> np.ndarray:
+    """RGB with transparency composited onto the picture's mean colour (or white)."""
+    if alpha is None:
+        return rgb
+    a = alpha.astype(np.float32)[..., None] / 255.0
+    colour = np.array([255.0, 255.0, 255.0], np.float32)
+    if onto_mean and float(a.sum()) > 0.01 * a.size:
+        colour = (rgb.astype(np.float32) * a).reshape(-1, 3).sum(0) / float(a.sum())
+    return (rgb.astype(np.float32) * a + colour * (1.0 - a) + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def fit_max_side(image: np.ndarray, max_side: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    if max(height, width) <= max_side:
+        return image
+    scale = max_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def process(job: Job, max_side: int, min_side: int) -> tuple[Job, str | None]:
+    """Decode, check, convert, resize and write one file; returns (job, reason it was skipped or None)."""
+    from ..imageio import load_image, save_image
+
+    try:
+        loaded = load_image(job.src)
+    except ImageLoadError as error:
+        return job, str(error).replace(f"cannot read '{job.src}': ", "")
+    except Exception as error:  # noqa: BLE001 - one bad file must not stop a long run
+        return job, f"unreadable ({type(error).__name__})"
+    if min(loaded.width, loaded.height) < min_side:
+        return job, f"too small ({loaded.width}×{loaded.height}; the short side must be at least {min_side})"
+    # a file that cannot be written (disk full, no permission) stops the run: ImageSaveError goes up
+    Path(job.dst).parent.mkdir(parents=True, exist_ok=True)
+    if job.kind == "clipart":
+        if loaded.alpha is None or int(loaded.alpha.min()) == 255:
+            return job, "clip art with no transparency (put it with the pictures instead)"
+        rgba = fit_max_side(np.dstack([loaded.rgb, loaded.alpha]), max_side)
+        save_image(job.dst, np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]),
+                   overwrite=True)
+    else:
+        rgb = fit_max_side(flatten(loaded.rgb, loaded.alpha, onto_mean=job.kind == "image"), max_side)
+        save_image(job.dst, rgb, quality=92, overwrite=True)
+    return job, None
+
+
+def _process_star(args: tuple[Job, int, int]) -> tuple[Job, str | None]:
+    return process(*args)
+
+
+def font_licence(font: Path) -> Path | None:
+    own = font.with_name(font.name + ".LICENSE.txt")
+    if own.is_file():
+        return own
+    for name in LICENCE_NAMES:
+        candidate = font.parent / name
+        if candidate.is_file():
+            return candidate
+    for parent in (font.parent.parent,):  # fontpkg wheels: <pkg>/LICENSE and <pkg>/files/<font>
+        for name in LICENCE_NAMES:
+            if (parent / name).is_file():
+                return parent / name
+    return None
+
+
+def copy_fonts(fonts: list[Path], dest: Path, report: PrepareReport) -> None:
+    from PIL import ImageFont
+
+    folder = dest / "fonts"
+    seen: dict[str, bytes] = {}
+    for font in fonts:
+        try:
+            ImageFont.truetype(str(font), 24).getbbox("ABC")
+        except Exception as error:  # noqa: BLE001
+            report.skipped.append((str(font), f"font does not load ({type(error).__name__}: {error})"))
+            continue
+        data = font.read_bytes()
+        name = font.name
+        if name in seen and seen[name] != data:
+            name = f"{safe_name(font.parent.name)}__{name}"
+        if name in seen:
+            continue
+        seen[name] = data
+        _atomic_copy_bytes(data, folder / name)
+        licence = font_licence(font)
+        if licence is not None:
+            _atomic_copy_bytes(licence.read_bytes(), folder / f"{name}.LICENSE.txt")
+        else:
+            report.warnings.append(f"{font}: copied, but no licence file was found next to it")
+        report.written["fonts"] += 1
+
+
+def _atomic_copy_bytes(data: bytes, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _counter_key(job: Job, dest: Path) -> str:
+    what = {"image": "images", "clipart": "clipart", "template": "templates", "meme": "memes"}[job.kind]
+    return f"val/{what}" if _inside(Path(job.dst), dest / "val") else what
+
+
+def prepare(src: str | Path, dest: str | Path, max_side: int = 1536, val_fraction: float = 0.1,
+            min_side: int = 128, workers: int = 1, seed: int = 0, progress: Progress | None = None,
+            cancel: Callable[[], bool] | None = None) -> PrepareReport:
+    """Organise `src` into `dest` (see the module docstring); returns what was written and skipped."""
+    src, dest = Path(src).expanduser().resolve(), Path(dest).expanduser().resolve()
+    if not src.is_dir():
+        raise MemeCleanError(f"source folder not found: '{src}'")
+    if dest == src or _inside(src, dest):
+        raise MemeCleanError("the destination must not be the source folder or contain it")
+    if max_side < 64:
+        raise MemeCleanError("the largest side must be at least 64 pixels")
+    if not 0.0 <= val_fraction < 1.0:
+        raise MemeCleanError("the validation fraction must be between 0 and 1")
+    report = PrepareReport()
+    if progress:
+        progress(0.0, "scanning")
+    jobs, fonts = plan(src, dest, val_fraction, seed, report)
+    if not jobs and not fonts:
+        raise MemeCleanError(f"no pictures, meme/template pairs or fonts found in '{src}'")
+    copy_fonts(fonts, dest, report)
+    total = max(1, len(jobs))
+    done = 0
+
+    def run(batch: list[Job]) -> list[tuple[Job, str | None]]:
+        results = []
+        args = [(job, max_side, min_side) for job in batch]
+        if workers > 1 and len(batch) > 8:
+            pool = ProcessPoolExecutor(max_workers=workers)
+            try:
+                for job, reason in pool.map(_process_star, args, chunksize=8):
+                    results.append(record(job, reason))
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            for arg in args:
+                results.append(record(*process(*arg)))
+        return results
+
+    def record(job: Job, reason: str | None) -> tuple[Job, str | None]:
+        nonlocal done
+        done += 1
+        if reason is None:
+            report.written[_counter_key(job, dest)] += 1
+        else:
+            report.skipped.append((job.src, reason))
+        if progress and (done % 20 == 0 or done == total):
+            progress(done / total, f"{done}/{total} files")
+        if cancel and cancel():
+            raise Cancelled("preparing the data was cancelled")
+        return job, reason
+
+    # templates first: the memes of a template that cannot be read are not used
+    failed = {Path(job.dst).stem for job, reason in run([j for j in jobs if j.kind == "template"]) if reason}
+    rest = []
+    for job in jobs:
+        if job.kind == "meme" and Path(job.dst).parent.name in failed:
+            done += 1
+            continue
+        if job.kind != "template":
+            rest.append(job)
+    for name in sorted(failed):
+        count = sum(1 for j in jobs if j.kind == "meme" and Path(j.dst).parent.name == name)
+        if count:
+            report.warnings.append(f"template '{name}' could not be read: its {count} meme(s) are not used")
+    run(rest)
+    report.written = Counter({k: v for k, v in report.written.items() if v > 0})
+    _atomic_copy_bytes((json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n").encode("utf-8"),
+                       dest / REPORT_NAME)
+    if progress:
+        progress(1.0, "done")
+    return report
