@@ -1,0 +1,294 @@
+"""Speed and memory of MemeClean at working resolutions 256 / 512 / 1024, on the CPU (and CUDA when present).
+
+    python bench/bench_speed.py [--model WEIGHTS] [--threads N] [--runs 5] [--resolution 256 512 1024]
+                                [--device auto|cpu|cuda] [--json FILE]
+
+Two modes per resolution:
+- end-to-end: `clean()` on a generated 1200×900 meme (resize, mask network, Telea prefill, fill network, full-size
+  Telea + correction composited back), i.e. what a user waits for;
+- net-only: the mask network and the fill network on random tensors of the padded working size of that meme.
+
+Times are the median (and minimum) of `--runs` runs after one warm-up run. Every (device, mode, resolution) runs in
+a fresh child process, so that its peak memory is its own: on the CPU the peak resident set above the resident set
+just before the first run (Linux: VmHWM reset through /proc/self/clear_refs; elsewhere the ru_maxrss increase,
+which under-reports when loading peaked higher); on CUDA `torch.cuda.max_memory_allocated` above the allocation
+before the first run. Multiply-accumulates count the Conv2d layers only (out_h·out_w·out_c·in_c/groups·kh·kw) of
+both networks at the padded working size. Speed does not depend on the weights: without the bundled model (and no
+--model) a randomly initialised default-config network is timed, with a note.
+
+Run it on an otherwise idle machine (e.g. `nice -n 19` is fine when nothing else runs): numbers taken while
+another job uses the CPU are contended and say so only if you do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MEME_SIZE = (1200, 900)  # width, height of the generated meme cleaned end to end
+CPU_TARGETS_MS = {512: 400.0, 1024: 1600.0}  # end to end on the 2-core development CPU
+
+
+# ------------------------------------------------------------------------------------------------- child side
+
+
+def make_meme(seed: int = 0):
+    """A 1200×900 meme: a procedural picture with captions in the bundled font (deterministic)."""
+    import cv2
+    import numpy as np
+
+    from memeclean_core.data.backgrounds import procedural
+    from memeclean_core.data.fonts import FontPool
+    from memeclean_core.data.synth import caption_image
+
+    rng = np.random.default_rng(seed)
+    picture = cv2.resize(procedural(rng, max(MEME_SIZE)), MEME_SIZE, interpolation=cv2.INTER_AREA)
+    meme, _ = caption_image(picture, FontPool.from_folder(ROOT / "no-fonts-here"), rng)  # bundled Anton
+    return meme
+
+
+def build_model(path: str | None, device_name: str):
+    """(LoadedModel, note): the weights asked for, the bundled ones, or a random default-config network."""
+    import torch
+
+    from memeclean_core.checkpoint import LoadedModel, load_model
+    from memeclean_core.device import pick_device
+    from memeclean_core.model import MemeCleanNet
+    from memeclean_core.resources import bundled_model_path
+
+    if path is not None or bundled_model_path().is_file():
+        model = load_model(path, device=device_name)
+        return model, str(model.path)
+    device = pick_device(device_name)
+    torch.manual_seed(0)
+    net = MemeCleanNet().to(device).eval()
+    half = device.type == "cuda"  # as load_model does
+    model = LoadedModel(net=net.half() if half else net, device=device, path=None, half=half)
+    return model, "random default-config MemeCleanNet (bundled weights missing; speed does not depend on weights)"
+
+
+def padded_working_size(resolution: int, multiple: int) -> tuple[int, int]:
+    from memeclean_core.inference import padded_size, working_size
+
+    return padded_size(*working_size(*MEME_SIZE, resolution), multiple)
+
+
+def count_macs(config, width: int, height: int) -> int:
+    """Conv2d multiply-accumulates of both networks for one image of width×height (forward hooks, meta tensors)."""
+    import torch
+
+    from memeclean_core.model import MemeCleanNet
+
+    net = MemeCleanNet(config).to("meta").eval()
+    total = 0
+
+    def hook(module, inputs, output):
+        nonlocal total
+        out_c, out_h, out_w = output.shape[1:]
+        kh, kw = module.kernel_size
+        total += out_h * out_w * out_c * (module.in_channels // module.groups) * kh * kw
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        net.predict_mask(torch.zeros(1, 3, height, width, device="meta"))
+        net.fill(torch.zeros(1, 3, height, width, device="meta"), torch.zeros(1, 1, height, width, device="meta"))
+    for handle in handles:
+        handle.remove()
+    return total
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class CpuPeak:
+    """Peak resident memory above the current resident set, from here to `stop()`."""
+
+    def __init__(self):
+        self.method = "ru_maxrss"
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS (Linux ≥ 4.0)
+            if _status_kib("VmHWM") is not None:
+                self.method = "VmHWM"
+        except OSError:
+            pass
+        self.start_kib = _status_kib("VmRSS") if self.method == "VmHWM" else self._maxrss_kib()
+
+    @staticmethod
+    def _maxrss_kib() -> int:
+        value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return value // 1024 if sys.platform == "darwin" else value  # bytes on macOS, KiB elsewhere
+
+    def stop(self) -> float:
+        end = _status_kib("VmHWM") if self.method == "VmHWM" else self._maxrss_kib()
+        return max(0, end - self.start_kib) / 1024.0
+
+
+def child(spec: dict) -> dict:
+    import cv2
+    import numpy as np
+    import torch
+
+    if spec["threads"]:
+        torch.set_num_threads(spec["threads"])
+        cv2.setNumThreads(spec["threads"])
+    model, note = build_model(spec["model"], spec["device"])
+    cuda = model.device.type == "cuda"
+    resolution = spec["resolution"]
+    width, height = padded_working_size(resolution, model.config.multiple)
+
+    if spec["mode"] == "end-to-end":
+        from memeclean_core.inference import clean
+
+        meme = make_meme()
+
+        def once() -> None:
+            clean(meme, resolution=resolution, model=model)
+    else:
+        dtype = torch.float16 if model.half else torch.float32
+        generator = torch.Generator().manual_seed(0)
+        image = torch.rand(1, 3, height, width, generator=generator).to(model.device, dtype)
+        hole = (torch.rand(1, 1, height, width, generator=generator) > 0.9).to(model.device, dtype)
+
+        def once() -> None:
+            with torch.inference_mode():
+                model.net.predict_mask(image)
+                model.net.fill(image, hole)
+            if cuda:
+                torch.cuda.synchronize()
+
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        peak = CpuPeak()
+    once()  # warm-up: kernel selection for this size, lazy initialisation
+    times = []
+    for _ in range(spec["runs"]):
+        started = time.perf_counter()
+        once()
+        times.append(1000.0 * (time.perf_counter() - started))
+    if cuda:
+        peak_mib, peak_method = (torch.cuda.max_memory_allocated() - base) / 2**20, "cuda.max_memory_allocated"
+    else:
+        peak_mib, peak_method = peak.stop(), peak.method
+    return {
+        "device": model.device_name, "mode": spec["mode"], "resolution": resolution, "working": [width, height],
+        "median_ms": statistics.median(times), "min_ms": min(times), "runs": times, "peak_mib": peak_mib,
+        "peak_method": peak_method, "threads": torch.get_num_threads(), "model": note,
+        "parameters": model.net.num_parameters(), "macs": count_macs(model.config, width, height),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ parent side
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def measure(spec: dict) -> dict:
+    """Run one measurement in a fresh interpreter (its peak memory is its own)."""
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"measurement {spec} failed:\n{done.stderr.strip()}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def format_results(results: list[dict], header: list[str]) -> str:
+    columns = ["device", "mode", "resolution", "working", "GMAC", "median ms", "min ms", "peak MiB", "CPU target"]
+    lines = [columns]
+    for r in results:
+        target = CPU_TARGETS_MS.get(r["resolution"]) if r["device"] == "CPU" and r["mode"] == "end-to-end" else None
+        verdict = "" if target is None else f"<= {target:.0f} ms {'ok' if r['median_ms'] <= target else 'MISSED'}"
+        lines.append([r["device"], r["mode"], str(r["resolution"]), f"{r['working'][0]}x{r['working'][1]}",
+                      f"{r['macs'] / 1e9:.2f}", f"{r['median_ms']:.1f}", f"{r['min_ms']:.1f}",
+                      f"{r['peak_mib']:.0f}", verdict])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
+    rows = ["  ".join(cell.ljust(w) if i < 2 or i == len(columns) - 1 else cell.rjust(w)
+                      for i, (cell, w) in enumerate(zip(line, widths))).rstrip() for line in lines]
+    rows.insert(1, "-" * max(len(row) for row in rows))
+    return "\n".join(header + [""] + rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
+    parser.add_argument("--threads", type=int, default=0, metavar="N", help="torch/OpenCV threads (default: torch's)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs after the warm-up (default 5)")
+    parser.add_argument("--resolution", type=int, nargs="+", default=[256, 512, 1024], metavar="N")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="auto: the CPU, and CUDA too when present (default)")
+    parser.add_argument("--mode", nargs="+", default=["end-to-end", "net-only"], choices=["end-to-end", "net-only"])
+    parser.add_argument("--json", metavar="FILE", help="also write the measurements to FILE")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return 0
+
+    import torch
+
+    busy_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    devices = [args.device] if args.device != "auto" else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    results = []
+    for device in devices:
+        for mode in args.mode:
+            for resolution in args.resolution:
+                spec = {"device": device, "mode": mode, "resolution": resolution, "runs": max(1, args.runs),
+                        "threads": args.threads, "model": args.model}
+                results.append(measure(spec))
+                r = results[-1]
+                print(f"  {r['device']} {mode} {resolution}: {r['median_ms']:.1f} ms", file=sys.stderr, flush=True)
+    first = results[0]
+    busy_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    # The benchmark itself keeps about `threads` cores busy; much more than that means another job competed.
+    own = first["threads"]
+    contended = busy_before > 0.5 or busy_after > own + 0.75
+    header = [
+        f"MemeClean speed: {first['model']}",
+        f"{first['parameters'] / 1e6:.2f} M parameters; torch {torch.__version__}; {first['threads']} threads; "
+        f"CPU: {cpu_name()} ({os.cpu_count()} logical cores); 1-min load average {busy_before:.2f} before, "
+        f"{busy_after:.2f} after",
+        f"end-to-end = clean() on a {MEME_SIZE[0]}x{MEME_SIZE[1]} generated meme incl. compositing; net-only = mask + "
+        f"fill networks on the padded working size; median/min of {max(1, args.runs)} runs after 1 warm-up; "
+        "GMAC = Conv2d multiply-accumulates (both networks); "
+        f"peak = memory above the loaded model ({first['peak_method']}"
+        + (", cuda.max_memory_allocated on CUDA)" if "cuda" in devices else ")"),
+    ]
+    if contended:
+        header.append("WARNING: other processes were using the CPU (load average above): these timings are "
+                      "contended, not the machine's speed")
+    print(format_results(results, header))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"header": header, "results": results}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

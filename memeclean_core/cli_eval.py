@@ -1,0 +1,96 @@
+"""`memeclean eval`: MemeClean against classical baselines on a validation set, as a table (and JSON).
+
+    memeclean eval --data DIR [--count N] [--seed S] [--long-side L] [--resolution N ...] [--model WEIGHTS]
+                   [--device auto|cpu|cuda|mps] [--json FILE] [--save-examples DIR] [--markdown]
+
+`--data` is either a saved validation set (memes/, templates/, masks/, see `evaluate.save_validation_set`) or a
+prepared data folder (images/, fonts/, clipart/) from which `--count` cases are generated with `--seed`. Metrics,
+baselines and how they are averaged: see `memeclean_core/evaluate.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .progress import ProgressBar
+
+DEFAULT_COUNT = 40
+DEFAULT_EXAMPLES = 4
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="measure cleaning quality against baselines on a validation set",
+        description="Compare MemeClean at several working resolutions with baselines (input unchanged, OCR boxes + "
+        "Telea, Telea with the true mask) on synthetic memes: PSNR (whole image and text region), SSIM, mask IoU, "
+        "time per image.",
+    )
+    parser.add_argument("--data", required=True, metavar="DIR",
+                        help="a saved validation set (memes/ templates/ masks/) or a prepared data folder (images/)")
+    parser.add_argument("--count", type=int, default=DEFAULT_COUNT, metavar="N",
+                        help=f"cases to generate from a prepared folder (default {DEFAULT_COUNT})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated cases (default 0)")
+    parser.add_argument("--long-side", type=int, default=1024, metavar="PX",
+                        help="long side of the generated cases in pixels (default 1024)")
+    parser.add_argument("--resolution", type=int, nargs="+", default=[256, 512, 1024], metavar="N",
+                        help="working resolutions to evaluate MemeClean at (default 256 512 1024)")
+    parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                        help="where the network runs (default: auto)")
+    parser.add_argument("--no-baselines", action="store_true", help="evaluate MemeClean only")
+    parser.add_argument("--json", metavar="FILE", help="also write every number (and per-image scores) to FILE")
+    parser.add_argument("--save-examples", metavar="DIR",
+                        help=f"write before | after | mask triptychs of the first {DEFAULT_EXAMPLES} cases to DIR")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the model card)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from .checkpoint import load_model
+    from .errors import MemeCleanError
+    from .evaluate import MODEL, evaluate_model, format_table, jsonable, load_cases, triptych
+    from .inference import MAX_RESOLUTION, MIN_RESOLUTION
+
+    if args.count < 1:
+        raise MemeCleanError("--count must be at least 1")
+    for resolution in args.resolution:
+        if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
+            raise MemeCleanError(
+                f"--resolution must be between {MIN_RESOLUTION} and {MAX_RESOLUTION}, got {resolution}"
+            )
+    if args.long_side < 16:
+        raise MemeCleanError("--long-side must be at least 16")
+    model = load_model(args.model, device=args.device)
+    cases, source = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side)
+    print(f"{source}; model {model.path} on {model.device_name}", flush=True)
+
+    examples_dir = Path(args.save_examples) if args.save_examples else None
+    example_names = {case.name for case in cases[:DEFAULT_EXAMPLES]}
+
+    def save_example(method, resolution, case, image, mask) -> None:
+        if examples_dir is None or method != MODEL or case.name not in example_names:
+            return
+        examples_dir.mkdir(parents=True, exist_ok=True)
+        strip = triptych(case.meme, image, mask if mask is not None else np.zeros(case.mask.shape, bool))
+        Image.fromarray(strip).save(examples_dir / f"{case.name}_r{resolution}.png")
+
+    bar = ProgressBar()
+    result = evaluate_model(model, cases, args.resolution, baselines=not args.no_baselines,
+                            progress=lambda fraction, message: bar.update(fraction, message), on_output=save_example)
+    bar.finish()
+    result["data"] = source
+    print(format_table(result, markdown=args.markdown))
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(jsonable(result), indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
+    if examples_dir is not None:
+        print(f"examples in {examples_dir}")
+    return 0
