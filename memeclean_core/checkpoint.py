@@ -50,6 +50,7 @@ def save_checkpoint(path: str | Path, net: MemeCleanNet, train_state: dict | Non
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(payload, handle)
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a model is an ordinary document
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
