@@ -1,0 +1,234 @@
+"""The document a window shows: the image, the result of cleaning it, the editable text mask, the undo history.
+
+Plain Python (no Qt, no torch), so it is tested without a display. Widgets mirror it through its signals:
+
+- `image_changed()`: a new image arrived (the history starts afresh);
+- `state_changed()`: the result or the mask changed (a clean, a re-fill, a finished brush stroke, undo, redo);
+- `mask_painted(bbox)`: a brush stroke in progress changed the pixels in `bbox` of `document.mask`.
+
+States are immutable snapshots (their arrays are read-only and shared between snapshots), so the history costs
+one mask per brush stroke and one result per clean. One gesture (a whole brush stroke) is one undo step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from memeclean_core.imageio import LoadedImage
+
+from .events import Signal
+
+BBox = tuple[int, int, int, int]
+"""(top, left, bottom, right) in image pixels, bottom and right excluded."""
+
+HISTORY_LIMIT = 50
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """A cleaned picture and what made it."""
+
+    image: LoadedImage  # the cleaned frames, with the original's metadata (durations, loop, colour profile)
+    mask: np.ndarray  # H×W bool: the text this result was filled with (first frame)
+    region: np.ndarray  # H×W bool: the pixels replaced in the first frame
+    resolution: int  # the slider value it ran at
+    working_size: tuple[int, int]  # (width, height) the network saw
+    device: str  # "CPU", "GPU (...)"
+    seconds: float  # time the run took
+
+
+@dataclass(frozen=True, eq=False)
+class State:
+    """One step of the history."""
+
+    result: Result | None  # None until the image is cleaned
+    mask: np.ndarray  # H×W bool, read-only: the text mask the user sees and edits (first frame)
+    label: str  # what made this state, for Undo/Redo menu texts: "Clean", "Re-fill", "Brush Stroke", ...
+    mask_edited: bool = False  # the mask differs from the one the result was filled with (Re-fill has work)
+
+
+class History:
+    """A linear undo stack of states; pushing after an undo drops the redo branch."""
+
+    def __init__(self, first: State, limit: int = HISTORY_LIMIT):
+        self._states = [first]
+        self._index = 0
+        self._limit = max(2, limit)
+
+    @property
+    def current(self) -> State:
+        return self._states[self._index]
+
+    @property
+    def can_undo(self) -> bool:
+        return self._index > 0
+
+    @property
+    def can_redo(self) -> bool:
+        return self._index < len(self._states) - 1
+
+    @property
+    def undo_label(self) -> str:
+        """The step Undo takes back ('' when none)."""
+        return self.current.label if self.can_undo else ""
+
+    @property
+    def redo_label(self) -> str:
+        return self._states[self._index + 1].label if self.can_redo else ""
+
+    def push(self, state: State) -> None:
+        del self._states[self._index + 1:]
+        self._states.append(state)
+        if len(self._states) > self._limit:
+            del self._states[0]
+        self._index = len(self._states) - 1
+
+    def undo(self) -> bool:
+        if not self.can_undo:
+            return False
+        self._index -= 1
+        return True
+
+    def redo(self) -> bool:
+        if not self.can_redo:
+            return False
+        self._index += 1
+        return True
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+class Document:
+    """One image being cleaned. Change it only from the UI thread."""
+
+    def __init__(self) -> None:
+        self.image_changed = Signal()
+        self.state_changed = Signal()
+        self.mask_painted = Signal()
+        self.image: LoadedImage | None = None
+        self.name = ""  # shown in the title bar: the file name, or "Pasted image"
+        self.source: Path | None = None  # the file it came from, never overwritten
+        self.saved_path: Path | None = None  # where File ▸ Save writes (set by Save As)
+        self.generation = 0  # increases with every new image: results of older runs are dropped
+        self._history: History | None = None
+        self._stroke: np.ndarray | None = None
+
+    # -- reading -----------------------------------------------------------------------------------------------
+
+    @property
+    def has_image(self) -> bool:
+        return self.image is not None
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """(width, height) of the image, or None."""
+        return None if self.image is None else (self.image.width, self.image.height)
+
+    @property
+    def state(self) -> State | None:
+        return None if self._history is None else self._history.current
+
+    @property
+    def result(self) -> Result | None:
+        state = self.state
+        return None if state is None else state.result
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """The mask as shown: the stroke in progress, else the current state's."""
+        if self._stroke is not None:
+            return self._stroke
+        state = self.state
+        return None if state is None else state.mask
+
+    @property
+    def history(self) -> History | None:
+        return self._history
+
+    @property
+    def stroke_active(self) -> bool:
+        return self._stroke is not None
+
+    # -- changing ----------------------------------------------------------------------------------------------
+
+    def set_image(self, image: LoadedImage, name: str, source: Path | None = None) -> None:
+        """A new image: no result, an empty mask, a fresh history."""
+        self._stroke = None
+        self.image = image
+        self.name = name
+        self.source = Path(source) if source is not None else None
+        self.saved_path = None
+        self.generation += 1
+        empty = _read_only(np.zeros((image.height, image.width), bool))
+        self._history = History(State(None, empty, "Open"))
+        self.image_changed.emit()
+        self.state_changed.emit()
+
+    def set_result(self, result: Result, label: str) -> None:
+        """A clean or re-fill finished: one undo step; the mask becomes the one the result was filled with."""
+        self._require_image()
+        if result.mask.shape != self.state.mask.shape:
+            raise ValueError(f"the result's mask is {result.mask.shape}, the image {self.state.mask.shape}")
+        mask = result.mask if not result.mask.flags.writeable else _read_only(result.mask.astype(bool, copy=True))
+        self._end_stroke_silently()
+        self._history.push(State(result, mask, label, mask_edited=False))
+        self.state_changed.emit()
+
+    def begin_stroke(self) -> np.ndarray:
+        """Start a gesture: returns the working copy of the mask that the brush paints on."""
+        self._require_image()
+        if self._stroke is None:
+            self._stroke = self.state.mask.copy()
+        return self._stroke
+
+    def painted(self, bbox: BBox) -> None:
+        """The brush changed `bbox` of the working mask (redraw that part of the overlay)."""
+        if self._stroke is not None:
+            self.mask_painted.emit(bbox)
+
+    def end_stroke(self, label: str) -> bool:
+        """Finish the gesture: one undo step if the mask changed. Returns whether it did."""
+        stroke, self._stroke = self._stroke, None
+        if stroke is None:
+            return False
+        state = self.state
+        if np.array_equal(stroke, state.mask):
+            return False
+        result = state.result
+        edited = (not np.array_equal(stroke, result.mask)) if result is not None else bool(stroke.any())
+        self._history.push(State(result, _read_only(stroke), label, mask_edited=edited))
+        self.state_changed.emit()
+        return True
+
+    def cancel_stroke(self) -> None:
+        """Drop the gesture in progress (the mask goes back to the current state's)."""
+        if self._stroke is not None:
+            self._stroke = None
+            self.state_changed.emit()
+
+    def undo(self) -> bool:
+        self._end_stroke_silently()
+        if self._history is None or not self._history.undo():
+            return False
+        self.state_changed.emit()
+        return True
+
+    def redo(self) -> bool:
+        self._end_stroke_silently()
+        if self._history is None or not self._history.redo():
+            return False
+        self.state_changed.emit()
+        return True
+
+    def _end_stroke_silently(self) -> None:
+        self._stroke = None
+
+    def _require_image(self) -> None:
+        if self.image is None or self._history is None:
+            raise RuntimeError("the document holds no image")

@@ -1,0 +1,161 @@
+"""The app's remembered settings, in one place: one JSON file in the user's config folder, one field per setting.
+
+Every field has a default and a description (`FIELDS`); a value of the wrong type, out of range or from a broken
+file falls back to its default, so a hand-edited or half-written file never stops the app. Reads are attributes
+(`settings.resolution`); writes go through `update(...)`, which validates and saves at once. Tests point
+`settings_path()` at a temporary folder (see tests/gui/conftest.py); `Settings()` with no path lives in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .sizing import snap_resolution
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+RECENT_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Field:
+    default: Any
+    description: str
+    check: Callable[[Any], Any] | None = None  # returns the value to keep (clamped), or raises ValueError
+
+
+def _clamp(low: int, high: int) -> Callable[[int], int]:
+    return lambda value: max(low, min(high, value))
+
+
+def _recent(value: list) -> list[str]:
+    if not all(isinstance(item, str) for item in value):
+        raise ValueError("recent files must be strings")
+    return list(dict.fromkeys(value))[:RECENT_LIMIT]
+
+
+FIELDS: dict[str, Field] = {
+    "resolution": Field(512, "Working size of the network's longest side in pixels (the slider beside Clean).",
+                        snap_resolution),
+    "auto_clean": Field(True, "Start cleaning as soon as an image is opened, dropped or pasted."),
+    "brush_size": Field(24, "Diameter of the mask brush and eraser, in image pixels.", _clamp(1, 500)),
+    "show_mask": Field(True, "Show the text mask as a coloured overlay on the picture."),
+    "save_quality": Field(92, "JPEG and WebP quality when saving a template (1-100).", _clamp(1, 100)),
+    "last_folder": Field("", "Folder of the last opened or saved file; file dialogs start there."),
+    "recent_files": Field([], "Recently opened files, newest first (File ▸ Open Recent).", _recent),
+    "window_geometry": Field("", "Main window position and size (Qt's saveGeometry, base64)."),
+    "window_state": Field("", "Toolbar layout of the main window (Qt's saveState, base64)."),
+}
+
+
+def settings_path() -> Path:
+    """Where the settings live: <user config dir>/MemeClean/settings.json (platformdirs)."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("MemeClean", appauthor=False)) / "settings.json"
+
+
+def _valid(name: str, value: Any) -> Any:
+    """`value` checked against the field's type and range; raises ValueError when it cannot be kept."""
+    field = FIELDS[name]
+    expected = type(field.default)
+    if expected is bool:
+        ok = isinstance(value, bool)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        raise ValueError(f"setting {name!r} must be {expected.__name__}, got {type(value).__name__}")
+    return field.check(value) if field.check is not None else value
+
+
+class Settings:
+    """The settings of one user; `path=None` keeps them in memory only (self-test, tests)."""
+
+    def __init__(self, path: Path | None = None, values: dict[str, Any] | None = None):
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "_values", {name: _copy(field.default) for name, field in FIELDS.items()})
+        for name, value in (values or {}).items():
+            if name not in FIELDS:
+                continue  # a field of a newer or older version: ignored
+            try:
+                self._values[name] = _valid(name, value)
+            except ValueError as error:
+                log.warning("settings: %s; using the default", error)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """Read the settings file (default: `settings_path()`); a missing or broken file gives the defaults."""
+        path = settings_path() if path is None else Path(path)
+        values: dict[str, Any] = {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and isinstance(data.get("values"), dict):
+                values = data["values"]
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as error:
+            log.warning("settings: cannot read '%s' (%s); using the defaults", path, error)
+        return cls(path, values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return _copy(self._values[name])
+        except KeyError:
+            raise AttributeError(f"no setting named {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("change settings with settings.update(name=value)")
+
+    def update(self, **values: Any) -> None:
+        """Validate and set fields, then save. Raises ValueError for an unknown field or a wrong type."""
+        for name, value in values.items():
+            if name not in FIELDS:
+                raise ValueError(f"no setting named {name!r}")
+            self._values[name] = _valid(name, value)
+        self.save()
+
+    def reset(self) -> None:
+        """Every field back to its default (and saved)."""
+        self._values.update({name: _copy(field.default) for name, field in FIELDS.items()})
+        self.save()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: _copy(value) for name, value in self._values.items()}
+
+    def save(self) -> None:
+        """Write the file atomically; a failure is logged, never raised (settings must not stop the app)."""
+        if self.path is None:
+            return
+        payload = {"schema_version": SCHEMA_VERSION, "values": self._values}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".settings.", suffix=".tmp", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as file:
+                    json.dump(payload, file, indent=2, ensure_ascii=False)
+                os.replace(temp, self.path)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+        except OSError as error:
+            log.warning("settings: cannot write '%s' (%s)", self.path, error)
+
+    def add_recent_file(self, path: Path) -> None:
+        """Put `path` first in the recent files (once), remember its folder."""
+        text = str(Path(path).absolute())
+        recent = [text] + [item for item in self.recent_files if item != text]
+        self.update(recent_files=recent[:RECENT_LIMIT], last_folder=str(Path(text).parent))
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
