@@ -1,0 +1,269 @@
+"""The controller: runs the document's slow jobs (open, clean, re-fill, save) in a thread pool and applies their
+results to the document on the UI thread.
+
+One model run (clean or re-fill) at a time: asking for another while one runs cancels it and starts the new one
+when it has stopped. A result that belongs to an image no longer shown is dropped. The network is loaded by the
+first model run (in the worker) and cached here for the window's life. `shutdown()` cancels every job and waits for
+the pool; the app calls it on quit, tests in teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+
+from memeclean_core.imageio import LoadedImage
+
+from . import jobs
+from .document import Document, Result
+from .qimage import ImageSource
+from .worker import Task
+
+MODEL_KINDS = ("clean", "refill")
+
+
+class Controller(QObject):
+    busy_changed = Signal(bool)  # a model run started / everything it queued has ended
+    progress = Signal(float, str)  # of the model run
+    status = Signal(str)  # a short message for the status bar
+    error = Signal(str)  # a one-line message for a message box
+    device_changed = Signal(str)  # "CPU", "GPU (...)": known once the model is loaded
+    saved = Signal(object)  # the Path written
+    finished = Signal(str, str)  # kind, outcome ("ok", "error", "cancelled", "dropped"), after each job
+
+    def __init__(self, document: Document, model_path: str | Path | None = None, device: str = "auto",
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.models = jobs.ModelCache(model_path, device)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)  # a model run, and an open or save beside it
+        self._tasks: set[Task] = set()
+        self._model_task: Task | None = None
+        self._pending: Task | None = None
+        self._load_task: Task | None = None
+        self._device_shown: str | None = None
+        self._closed = False
+        document.image_changed.connect(self._image_changed)
+
+    # -- state ----------------------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """A model run is going on (or queued)."""
+        return self._model_task is not None or self._pending is not None
+
+    @property
+    def loading(self) -> bool:
+        return self._load_task is not None
+
+    @property
+    def running(self) -> int:
+        """Jobs started and not yet handled."""
+        return len(self._tasks)
+
+    # -- opening ----------------------------------------------------------------------------------------------
+
+    def open_path(self, path: str | Path) -> None:
+        path = Path(path)
+        self._open(lambda progress, cancel: jobs.load(path), path.name, path)
+
+    def open_data(self, data: bytes, name: str) -> None:
+        self._open(lambda progress, cancel: jobs.load(data, name), name, None)
+
+    def open_image(self, image: LoadedImage, name: str) -> None:
+        """An image already decoded (from a QImage on the clipboard)."""
+        self.document.set_image(image, name, None)
+        self.status.emit(f"Opened {name} ({image.width}×{image.height})")
+
+    def open_source(self, source: ImageSource) -> None:
+        if source.path is not None:
+            self.open_path(source.path)
+            if source.count > 1:
+                self.status.emit(f"Opening the first of {source.count} files: {source.path.name}")
+        elif source.data is not None:
+            self.open_data(source.data, source.name)
+        elif source.image is not None:
+            self.open_image(source.image, source.name)
+
+    def _open(self, fn: Callable[..., LoadedImage], name: str, source: Path | None) -> None:
+        if self._load_task is not None:
+            self._load_task.cancel()  # its result is dropped: the newest request wins
+
+        def apply(image: LoadedImage) -> None:
+            self.document.set_image(image, name, source)
+            frames = f", {len(image.frames)} frames" if image.is_animated else ""
+            self.status.emit(f"Opened {name} ({image.width}×{image.height}{frames})")
+
+        task = Task(fn, "load", self.document.generation, apply)
+        self._load_task = task
+        self.status.emit(f"Opening {name}…")
+        self._launch(task)
+
+    def _image_changed(self) -> None:
+        # Runs for the previous image are of no use any more.
+        if self._pending is not None and self._pending.generation != self.document.generation:
+            self._pending = None
+        if self._model_task is not None and self._model_task.generation != self.document.generation:
+            self._model_task.cancel()
+
+    # -- model runs -----------------------------------------------------------------------------------------
+
+    def clean(self, resolution: int) -> bool:
+        """Clean the whole image (every frame of an animation). False when there is no image."""
+        document = self.document
+        if not document.has_image:
+            return False
+        image, generation = document.image, document.generation
+        frames = len(image.frames)
+
+        def apply(result: Result) -> None:
+            document.set_result(result, "Clean")
+            what = f"all {frames} frames" if frames > 1 else f"{image.width}×{image.height}"
+            self.status.emit(f"Cleaned {what} in {result.seconds:.1f} s on {result.device}")
+
+        self._start_model_task(Task(
+            lambda progress, cancel: jobs.clean_image(image, resolution, self.models, progress, cancel),
+            "clean", generation, apply,
+        ))
+        return True
+
+    def refill(self, resolution: int) -> bool:
+        """Fill the first frame again with the edited mask. False when the mask has no edits to fill."""
+        document = self.document
+        state = document.state
+        if state is None or not state.mask_edited:
+            self.status.emit("The mask has no edits to re-fill: paint over text the clean missed first.")
+            return False
+        image, generation = document.image, document.generation
+        previous, mask = state.result, state.mask
+
+        def apply(result: Result) -> None:
+            document.set_result(result, "Re-fill")
+            note = " (first frame only: mask edits apply to the frame shown)" if image.is_animated else ""
+            self.status.emit(f"Re-filled in {result.seconds:.1f} s on {result.device}{note}")
+
+        self._start_model_task(Task(
+            lambda progress, cancel: jobs.refill(image, previous, mask, resolution, self.models, progress, cancel),
+            "refill", generation, apply,
+        ))
+        return True
+
+    def _start_model_task(self, task: Task) -> None:
+        if self._model_task is not None:
+            self._model_task.cancel()
+            self._pending = task  # starts when the running one has stopped
+            return
+        self._model_task = task
+        self.busy_changed.emit(True)
+        self._launch(task)
+
+    def cancel(self) -> None:
+        """Stop the model run (at its next stage) and anything queued; a pending open is dropped too."""
+        self._pending = None
+        if self._model_task is not None:
+            self._model_task.cancel()
+        if self._load_task is not None:
+            self._load_task.cancel()
+
+    # -- saving -----------------------------------------------------------------------------------------------
+
+    def save(self, path: str | Path, *, quality: int = 92, overwrite: bool = False) -> bool:
+        """Write the result to `path`; the original file is never written. False when there is no result."""
+        document = self.document
+        result = document.result
+        if result is None:
+            self.status.emit("Nothing to save yet: clean the image first.")
+            return False
+        path = Path(path)
+        protect = [document.source] if document.source is not None else []
+        generation = document.generation
+
+        def apply(written: Path) -> None:
+            if document.generation == generation:
+                document.saved_path = written
+            self.status.emit(f"Saved the template to {written}")
+            self.saved.emit(written)
+
+        task = Task(
+            lambda progress, cancel: jobs.save(path, result.image, quality=quality, overwrite=overwrite,
+                                               protect=protect),
+            "save", generation, apply, keep_result=True,
+        )
+        self._launch(task)
+        return True
+
+    # -- the pool ---------------------------------------------------------------------------------------------
+
+    def _launch(self, task: Task) -> None:
+        task.signals.progress.connect(self._on_progress)
+        task.signals.result.connect(self._on_result)
+        task.signals.error.connect(self._on_error)
+        task.signals.cancelled.connect(self._on_cancelled)
+        task.signals.finished.connect(self._on_finished)
+        self._tasks.add(task)
+        self.pool.start(task)
+
+    def _current(self, task: Task) -> bool:
+        if self._closed:
+            return False
+        if task.keep_result:
+            return True
+        if task.kind == "load":
+            return task is self._load_task and not task.is_cancelled()
+        return task.generation == self.document.generation and not task.is_cancelled()
+
+    @Slot(object, float, str)
+    def _on_progress(self, task: Task, fraction: float, text: str) -> None:
+        if task is self._model_task and not task.is_cancelled():
+            self.progress.emit(fraction, text)
+
+    @Slot(object, object)
+    def _on_result(self, task: Task, value: Any) -> None:
+        if not self._current(task):
+            task.outcome = "dropped"
+            return
+        if task.on_result is not None:
+            task.on_result(value)
+
+    @Slot(object, str)
+    def _on_error(self, task: Task, message: str) -> None:
+        if not self._current(task):
+            task.outcome = "dropped"
+            return
+        self.error.emit(message)
+
+    @Slot(object)
+    def _on_cancelled(self, task: Task) -> None:
+        if task.kind in MODEL_KINDS and not self._closed:
+            self.status.emit("Cleaning cancelled" if task.kind == "clean" else "Re-fill cancelled")
+
+    @Slot(object)
+    def _on_finished(self, task: Task) -> None:
+        self._tasks.discard(task)
+        if task is self._load_task:
+            self._load_task = None
+        device = self.models.device_name
+        if device is not None and device != self._device_shown and not self._closed:
+            self._device_shown = device
+            self.device_changed.emit(device)
+        if task is self._model_task:
+            self._model_task = None
+            pending, self._pending = self._pending, None
+            if pending is not None and not self._closed and pending.generation == self.document.generation:
+                self._model_task = pending
+                self._launch(pending)
+            else:
+                self.busy_changed.emit(False)
+        self.finished.emit(task.kind, task.outcome)
+
+    def shutdown(self, timeout_ms: int = -1) -> bool:
+        """Cancel every job and wait for the pool (on quit, in tests). True when no worker is left running."""
+        self._closed = True
+        self._pending = None
+        for task in list(self._tasks):
+            task.cancel()
+        return self.pool.waitForDone(timeout_ms)
