@@ -1,0 +1,7 @@
+"""`python -m memeclean_gui [FILE]`: the same as `memeclean-gui`."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

@@ -1,0 +1,554 @@
+"""The main window: menus, toolbar, canvas and status bar over one document, its controller and the settings.
+
+The window wires things together and mirrors the document; the computing happens in `jobs` (in workers, through
+the controller) and in `brush` (plain functions). Every problem reaches the person as a one-line message.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QMimeData, Qt, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QToolBar, QWidget,
+)
+
+from memeclean_core.errors import MemeCleanError
+
+from . import __version__
+from .brush import BrushTool, PointerEvent
+from .canvas import Canvas
+from .controller import Controller
+from .controls import BrushSizeControl, ResolutionControl
+from .document import BBox, Document
+from .qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "MemeClean"
+OPEN_FILTER = ("Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff *.jfif *.apng);;"
+               "All files (*)")
+SAVE_FILTERS = {"PNG image (*.png)": ".png", "JPEG image (*.jpg *.jpeg)": ".jpg", "WebP image (*.webp)": ".webp",
+                "GIF animation (*.gif)": ".gif"}
+_ANIMATED_EXTENSIONS = {"GIF": ".gif", "WEBP": ".webp"}
+
+
+class MainWindow(QMainWindow):
+    """`model_path=None` uses the bundled weights; `settings=None` reads the user's settings file."""
+
+    def __init__(self, settings: Settings | None = None, model_path: str | Path | None = None,
+                 device: str = "auto", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings if settings is not None else Settings.load()
+        self.document = Document()
+        self.controller = Controller(self.document, model_path, device, self)
+        self.brush = BrushTool(self.document, size=self.settings.brush_size)
+        self.canvas = Canvas(self)
+        self.canvas.set_brush_size(self.settings.brush_size)
+        self.canvas.set_show_mask(self.settings.show_mask)
+        self.setCentralWidget(self.canvas)
+        self.setAcceptDrops(True)
+        self.setWindowTitle(APP_NAME)
+        self._overlay: MaskOverlay | None = None
+        self._shown_result = None
+        self._shown_mask = None
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self._restore_window()
+        self._refresh_actions()
+        self.canvas.setFocus()
+
+    # -- building ---------------------------------------------------------------------------------------------
+
+    def _action(self, text: str, slot, shortcut=None, *, checkable: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(item) for item in shortcuts])
+        action.setCheckable(checkable)
+        if tip:
+            action.setStatusTip(tip)
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{tip} ({keys})" if keys else tip)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)  # shortcuts work even while a menu is hidden
+        return action
+
+    def _build_actions(self) -> None:
+        key = QKeySequence.StandardKey
+        self.open_action = self._action("&Open…", self.open_dialog, key.Open, tip="Open an image file")
+        self.save_action = self._action("&Save Template", self.save, key.Save,
+                                        tip="Save the template (asks where the first time; never over the original)")
+        self.save_as_action = self._action("Save Template &As…", self.save_as, "Ctrl+Shift+S",
+                                           tip="Save the template as PNG, JPEG or WebP")
+        self.quit_action = self._action("&Quit", self.close, key.Quit, tip="Close MemeClean")
+        self.undo_action = self._action("&Undo", self.document.undo, key.Undo, tip="Undo the last clean or mask edit")
+        self.redo_action = self._action("&Redo", self.document.redo, ["Ctrl+Shift+Z", "Ctrl+Y"],
+                                        tip="Redo what was undone")
+        self.copy_action = self._action("&Copy Template", self.copy_result, key.Copy,
+                                        tip="Copy the cleaned picture to the clipboard")
+        self.paste_action = self._action("&Paste Image", self.paste, key.Paste, tip="Open the image on the clipboard")
+        self.auto_clean_action = self._action("Clean &Automatically", self._set_auto_clean, checkable=True,
+                                              tip="Start cleaning as soon as an image is opened, dropped or pasted")
+        self.auto_clean_action.setChecked(self.settings.auto_clean)
+        self.clean_action = self._action("&Clean", self.clean, ["Ctrl+Return", "Ctrl+Enter"],
+                                         tip="Find the caption and fill what was behind it")
+        self.refill_action = self._action("&Re-fill", self.refill, "Ctrl+R",
+                                          tip="Fill again with the mask as edited by hand (first frame)")
+        self.cancel_action = self._action("Ca&ncel", self.controller.cancel, "Esc", tip="Stop the running clean")
+        self.pan_action = self._action("&Hand (Pan)", lambda on: on and self._set_tool("pan"), "H",
+                                       checkable=True, tip="Drag to move the picture")
+        self.brush_action = self._action("&Brush", lambda on: on and self._set_tool("brush"), "B",
+                                         checkable=True, tip="Paint text the clean missed onto the mask")
+        self.eraser_action = self._action("&Eraser", lambda on: on and self._set_tool("eraser"), "E",
+                                          checkable=True, tip="Remove what the clean wrongly took from the mask")
+        tools = QActionGroup(self)
+        for action in (self.pan_action, self.brush_action, self.eraser_action):
+            tools.addAction(action)
+        self.pan_action.setChecked(True)
+        self.smaller_action = self._action("Brush S&maller", lambda: self._step_brush(1 / 1.25), "[",
+                                           tip="Make the brush smaller")
+        self.larger_action = self._action("Brush &Larger", lambda: self._step_brush(1.25), "]",
+                                          tip="Make the brush larger")
+        self.show_mask_action = self._action("Show &Mask", self._set_show_mask, "M", checkable=True,
+                                             tip="Show the text mask as a red overlay")
+        self.show_mask_action.setChecked(self.settings.show_mask)
+        self.zoom_in_action = self._action("Zoom &In", lambda: self.canvas.zoom_by(1.25),
+                                           [key.ZoomIn, "Ctrl+="], tip="Zoom in")
+        self.zoom_out_action = self._action("Zoom &Out", lambda: self.canvas.zoom_by(1 / 1.25), key.ZoomOut,
+                                            tip="Zoom out")
+        self.fit_action = self._action("&Fit in Window", self.canvas.fit, "Ctrl+0", tip="Show the whole picture")
+        self.actual_action = self._action("&Actual Size (100 %)", self.canvas.actual_size, "Ctrl+1",
+                                          tip="One image pixel per screen pixel")
+        self.split_action = self._action("&Split Before/After", self.canvas.set_split, "S", checkable=True,
+                                         tip="Original left of a line you can drag, result right of it")
+        self.hold_info_action = QAction("Show Original While Held\tSpace or \\", self)
+        self.hold_info_action.setEnabled(False)
+        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, key.HelpContents,
+                                             tip="List the keyboard shortcuts")
+        self.about_action = self._action("&About MemeClean", self.show_about, tip="Version and licence")
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._rebuild_recent_menu()
+        file_menu.addSeparator()
+        file_menu.addActions([self.save_action, self.save_as_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.undo_action, self.redo_action])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.copy_action, self.paste_action])
+        image_menu = bar.addMenu("&Image")
+        image_menu.addActions([self.clean_action, self.refill_action, self.cancel_action])
+        image_menu.addSeparator()
+        image_menu.addAction(self.auto_clean_action)
+        mask_menu = bar.addMenu("&Mask")
+        mask_menu.addActions([self.pan_action, self.brush_action, self.eraser_action])
+        mask_menu.addSeparator()
+        mask_menu.addActions([self.smaller_action, self.larger_action, self.show_mask_action])
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([self.zoom_in_action, self.zoom_out_action, self.fit_action, self.actual_action])
+        view_menu.addSeparator()
+        view_menu.addActions([self.split_action, self.hold_info_action])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addActions([self.shortcuts_action, self.about_action])
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Clean", self)
+        toolbar.setObjectName("clean-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(toolbar)
+        toolbar.addAction(self.clean_action)
+        clean_button = toolbar.widgetForAction(self.clean_action)
+        font = clean_button.font()
+        font.setBold(True)
+        clean_button.setFont(font)
+        self.resolution_control = ResolutionControl(self.settings.resolution)
+        toolbar.addWidget(self.resolution_control)
+        toolbar.addSeparator()
+        toolbar.addActions([self.pan_action, self.brush_action, self.eraser_action])
+        self.brush_control = BrushSizeControl(self.settings.brush_size)
+        toolbar.addWidget(self.brush_control)
+        toolbar.addAction(self.refill_action)
+        toolbar.addSeparator()
+        toolbar.addActions([self.show_mask_action, self.split_action])
+        for button in toolbar.findChildren(QWidget):
+            if button is not self.canvas:
+                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setMaximumWidth(260)
+        self.progress_bar.setFormat("%p%")
+        self.progress_bar.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cancel_button.setToolTip("Stop the running clean (Esc)")
+        self.cancel_button.clicked.connect(self.controller.cancel)
+        self.cancel_button.setVisible(False)
+        self.size_label = QLabel()
+        self.size_label.setToolTip("Size of the image (width × height in pixels)")
+        self.working_label = QLabel()
+        self.working_label.setToolTip("The size the network worked at for the result shown")
+        self.time_label = QLabel()
+        self.time_label.setToolTip("How long the run that made the result took")
+        self.device_label = QLabel("Device: not loaded")
+        self.device_label.setToolTip("Where the network runs; known once the model is loaded by the first clean")
+        self.zoom_label = QLabel()
+        for widget in (self.progress_bar, self.cancel_button, self.size_label, self.working_label, self.time_label,
+                       self.device_label, self.zoom_label):
+            status.addPermanentWidget(widget)
+
+    def _connect(self) -> None:
+        document, controller = self.document, self.controller
+        document.image_changed.connect(self._on_image_changed)
+        document.state_changed.connect(self._on_state_changed)
+        document.mask_painted.connect(self._on_mask_painted)
+        controller.busy_changed.connect(self._on_busy)
+        controller.progress.connect(self._on_progress)
+        controller.status.connect(self.show_status)
+        controller.error.connect(self.show_error)
+        controller.device_changed.connect(self._on_device)
+        controller.finished.connect(lambda kind, outcome: self._refresh_actions())
+        controller.saved.connect(self._on_saved)
+        self.canvas.pointer.connect(self._on_pointer)
+        self.canvas.zoom_changed.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f} %"))
+        self.resolution_control.resolution_changed.connect(lambda value: self.settings.update(resolution=value))
+        self.brush_control.size_changed.connect(self._set_brush_size)
+
+    # -- getting images in --------------------------------------------------------------------------------------
+
+    def open_path(self, path: str | Path) -> None:
+        self.controller.open_path(Path(path))
+
+    def open_dialog(self) -> None:
+        folder = self.settings.last_folder or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open Image", folder, OPEN_FILTER)
+        if path:
+            self.open_path(path)
+
+    def paste(self) -> None:
+        self.open_mime(QGuiApplication.clipboard().mimeData(), "Pasted image",
+                       nothing="The clipboard holds no image")
+
+    def open_mime(self, mime: QMimeData | None, name: str = "Dropped image",
+                  nothing: str = "Nothing to open in what was dropped") -> None:
+        try:
+            source = source_from_mime(mime, name)
+        except MemeCleanError as error:
+            self.show_error(str(error))
+            return
+        if source is None:
+            self.show_status(nothing)
+            return
+        self.controller.open_source(source)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if can_accept(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        self.open_mime(event.mimeData())
+        event.acceptProposedAction()
+
+    # -- cleaning -----------------------------------------------------------------------------------------------
+
+    @property
+    def resolution(self) -> int:
+        return self.resolution_control.resolution
+
+    def clean(self) -> None:
+        if self.controller.clean(self.resolution):
+            self._refresh_actions()
+
+    def refill(self) -> None:
+        if self.controller.refill(self.resolution):
+            self._refresh_actions()
+
+    # -- getting it out -------------------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Ctrl+S: where Save As wrote last for this image, else ask (never the original file)."""
+        if self.document.result is None:
+            self.show_status("Nothing to save yet: clean the image first.")
+            return
+        if self.document.saved_path is None:
+            self.save_as()
+            return
+        self._save_to(self.document.saved_path)
+
+    def save_as(self) -> None:
+        document = self.document
+        if document.result is None:
+            self.show_status("Nothing to save yet: clean the image first.")
+            return
+        suggested = self._suggested_path()
+        filters = dict(SAVE_FILTERS)
+        if not document.image.is_animated:
+            filters.pop("GIF animation (*.gif)")
+        chosen = next((name for name, ext in filters.items() if ext == suggested.suffix), next(iter(filters)))
+        path, selected = QFileDialog.getSaveFileName(self, "Save Template As", str(suggested), ";;".join(filters),
+                                                     chosen)
+        if not path:
+            return
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(filters.get(selected, ".png"))
+        # The dialog has asked before replacing an existing file; the original is refused by the core.
+        self._save_to(path)
+
+    def _save_to(self, path: Path) -> None:
+        if self.document.image.is_animated and path.suffix.lower() in (".jpg", ".jpeg"):
+            self.show_status("A JPEG holds one frame: only the first frame is saved")
+        self.controller.save(path, quality=self.settings.save_quality, overwrite=True)
+
+    def _suggested_path(self) -> Path:
+        document = self.document
+        image = document.image
+        extension = _ANIMATED_EXTENSIONS.get(image.format or "", ".png") if image.is_animated else ".png"
+        if document.saved_path is not None:
+            return document.saved_path
+        if document.source is not None:
+            return document.source.with_name(f"{document.source.stem}.clean{extension}")
+        folder = Path(self.settings.last_folder) if self.settings.last_folder else Path.home()
+        return folder / f"template{extension}"
+
+    @Slot(object)
+    def _on_saved(self, path: Path) -> None:
+        self.settings.update(last_folder=str(Path(path).parent))
+
+    def copy_result(self) -> None:
+        result = self.document.result
+        if result is None:
+            self.show_status("Nothing to copy yet: clean the image first.")
+            return
+        frame = result.image.frames[0]
+        QGuiApplication.clipboard().setImage(to_qimage(frame.pixels, frame.alpha))
+        self.show_status("Copied the template to the clipboard")
+
+    # -- mirroring the document -----------------------------------------------------------------------------
+
+    def _on_image_changed(self) -> None:
+        document = self.document
+        image = document.image
+        self._overlay = MaskOverlay(document.mask)
+        self._shown_mask = document.mask
+        self._shown_result = None
+        self.brush.cancel()
+        self.canvas.set_images(to_qimage(image.rgb, image.alpha), None, image.alpha is not None)
+        self.canvas.set_overlay(self._overlay)
+        self.resolution_control.set_image_size((image.width, image.height), self.controller.models.multiple)
+        frames = f" · {len(image.frames)} frames" if image.is_animated else ""
+        self.size_label.setText(f"Image {image.width}×{image.height}{frames}")
+        self.working_label.setText("")
+        self.time_label.setText("")
+        self.setWindowTitle(f"{document.name} – {APP_NAME}")
+        if document.source is not None:
+            self.settings.add_recent_file(document.source)
+            self._rebuild_recent_menu()
+        if image.is_animated:
+            self.show_status(f"Animation of {len(image.frames)} frames: Clean cleans every frame; mask edits and "
+                             "Re-fill apply to the first frame, the one shown")
+        if self.settings.auto_clean:
+            self.clean()
+        self._refresh_actions()
+
+    def _on_state_changed(self) -> None:
+        document = self.document
+        result = document.result
+        if result is not self._shown_result:
+            self._shown_result = result
+            if result is None:
+                self.canvas.set_result(None)
+                self.working_label.setText("")
+                self.time_label.setText("")
+            else:
+                frame = result.image.frames[0]
+                self.canvas.set_result(to_qimage(frame.pixels, frame.alpha))
+                self.working_label.setText("Working {}×{}".format(*result.working_size))
+                self.time_label.setText(f"Took {result.seconds:.2f} s")
+        mask = document.mask
+        if mask is not None and mask is not self._shown_mask and self._overlay is not None:
+            self._shown_mask = mask
+            self._overlay.update(mask)
+            self.canvas.overlay_changed()
+        self._refresh_actions()
+
+    def _on_mask_painted(self, bbox: BBox) -> None:
+        if self._overlay is not None:
+            self._overlay.update(self.document.mask, bbox)
+            self._shown_mask = None  # the working copy is shown: refresh from the state when the stroke ends
+            self.canvas.overlay_changed(bbox)
+
+    def _on_pointer(self, event: PointerEvent) -> None:
+        if self.canvas.tool in ("brush", "eraser"):
+            self.brush.erase = self.canvas.tool == "eraser"
+            self.brush.handle(event)
+
+    @Slot(bool)
+    def _on_busy(self, busy: bool) -> None:
+        self.progress_bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        if busy:
+            self.progress_bar.setValue(0)
+            self.progress_bar.setFormat("Starting… %p%")
+        self._refresh_actions()
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, text: str) -> None:
+        self.progress_bar.setValue(round(1000 * fraction))
+        self.progress_bar.setFormat(f"{text} %p%".replace("&", "&&") if text else "%p%")
+
+    @Slot(str)
+    def _on_device(self, device: str) -> None:
+        self.device_label.setText(f"Device: {device}")
+        multiple = self.controller.models.multiple
+        if self.document.size is not None:
+            self.resolution_control.set_image_size(self.document.size, multiple)
+
+    def _refresh_actions(self) -> None:
+        document, controller = self.document, self.controller
+        has_image, has_result = document.has_image, document.result is not None
+        busy = controller.busy
+        state = document.state
+        history = document.history
+        self.clean_action.setEnabled(has_image and not busy)
+        self.refill_action.setEnabled(has_image and not busy and state is not None and state.mask_edited)
+        self.cancel_action.setEnabled(busy or controller.loading)
+        self.cancel_button.setEnabled(busy)
+        for action in (self.save_action, self.save_as_action, self.copy_action):
+            action.setEnabled(has_result)
+        self.undo_action.setEnabled(history is not None and history.can_undo)
+        self.redo_action.setEnabled(history is not None and history.can_redo)
+        self.undo_action.setText(f"&Undo {history.undo_label}" if history is not None and history.can_undo
+                                 else "&Undo")
+        self.redo_action.setText(f"&Redo {history.redo_label}" if history is not None and history.can_redo
+                                 else "&Redo")
+
+    # -- tools and view -----------------------------------------------------------------------------------------
+
+    def _set_tool(self, tool: str) -> None:
+        self.brush.cancel()
+        self.canvas.set_tool(tool)
+        if tool in ("brush", "eraser") and not self.show_mask_action.isChecked():
+            self.show_mask_action.setChecked(True)  # painting an invisible mask would be guesswork
+
+    def _set_brush_size(self, size: int) -> None:
+        self.brush.size = size
+        self.canvas.set_brush_size(size)
+        self.settings.update(brush_size=size)
+
+    def _step_brush(self, factor: float) -> None:
+        size = round(self.brush.size * factor)
+        if size == self.brush.size:
+            size += 1 if factor > 1 else -1
+        size = max(BrushSizeControl.MINIMUM, min(BrushSizeControl.MAXIMUM, size))
+        self.brush_control.set_size(size)
+        self._set_brush_size(size)
+
+    def _set_show_mask(self, show: bool) -> None:
+        self.canvas.set_show_mask(show)
+        self.settings.update(show_mask=show)
+
+    def _set_auto_clean(self, on: bool) -> None:
+        self.settings.update(auto_clean=on)
+
+    # -- messages -----------------------------------------------------------------------------------------------
+
+    @Slot(str)
+    def show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+
+    @Slot(str)
+    def show_error(self, message: str) -> None:
+        """A one-line problem for the person: in a message box and in the status bar. Never a traceback."""
+        self.statusBar().showMessage(message, 15000)
+        QMessageBox.warning(self, APP_NAME, _sentence(message))
+
+    def show_shortcuts(self) -> None:
+        rows = []
+        for action in self.findChildren(QAction):
+            sequences = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()]
+            if sequences and action.text():
+                rows.append((action.text().replace("&", "").rstrip("…"), ", ".join(sequences)))
+        rows.sort()
+        rows += [("Show the original", "hold Space or \\"), ("Zoom", "mouse wheel"),
+                 ("Pan", "middle-drag, or drag with the Hand tool")]
+        table = "".join(f"<tr><td>{name}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>" for name, keys in rows)
+        QMessageBox.information(self, "Keyboard Shortcuts", f"<table>{table}</table>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}",
+                          f"<b>{APP_NAME} {__version__}</b><p>Takes a meme and gives back its clean template.</p>")
+
+    # -- recent files, window state ----------------------------------------------------------------------------
+
+    def _rebuild_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.settings.recent_files
+        for number, item in enumerate(recent, start=1):
+            action = menu.addAction(f"&{number % 10} {Path(item).name}" if number <= 10 else Path(item).name)
+            action.setToolTip(item)
+            action.triggered.connect(lambda _checked=False, path=item: self.open_path(path))
+        if recent:
+            menu.addSeparator()
+        clear = menu.addAction("Clear Recent Files")
+        clear.setEnabled(bool(recent))
+        clear.triggered.connect(self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.settings.update(recent_files=[])
+        self._rebuild_recent_menu()
+
+    def _restore_window(self) -> None:
+        geometry, state = self.settings.window_geometry, self.settings.window_state
+        restored = False
+        try:
+            if geometry:
+                restored = self.restoreGeometry(QByteArray(base64.b64decode(geometry)))
+            if state:
+                self.restoreState(QByteArray(base64.b64decode(state)))
+        except ValueError:
+            restored = False
+        if not restored:
+            self.resize(1100, 760)
+
+    def _save_window(self) -> None:
+        self.settings.update(
+            window_geometry=base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii"),
+            window_state=base64.b64encode(bytes(self.saveState().data())).decode("ascii"),
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self._save_window()
+        self.controller.shutdown()  # cancel the run and wait for the workers (a save in progress completes)
+        super().closeEvent(event)
+
+
+def _sentence(message: str) -> str:
+    """'cannot read x: y' -> 'Cannot read x: y.'"""
+    message = message.strip()
+    if not message:
+        return "Something went wrong."
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
