@@ -58,6 +58,9 @@ class ModelCache:
             if self._model is None:
                 if progress is not None:
                     progress(0.0, "Loading the model")
+                from .preload import preload_native_libraries
+
+                preload_native_libraries()  # keeps the UI thread running while libtorch loads
                 from memeclean_core.checkpoint import load_model
 
                 self._model = load_model(self.path, device=self.device)

@@ -396,7 +396,8 @@ class MainWindow(QMainWindow):
     def _on_mask_painted(self, bbox: BBox) -> None:
         if self._overlay is not None:
             self._overlay.update(self.document.mask, bbox)
-            self._shown_mask = None  # the working copy is shown: refresh from the state when the stroke ends
+            # The stroke's working array becomes the next state's mask as it is: no full refresh at the end.
+            self._shown_mask = self.document.mask
             self.canvas.overlay_changed(bbox)
 
     def _on_pointer(self, event: PointerEvent) -> None:

@@ -81,3 +81,12 @@ def test_self_test_command_runs_offscreen_in_a_fresh_process():
     assert last.startswith(("self-test passed", "self-test FAILED", "memeclean-gui: self-test unavailable")), last
     assert env_free.returncode == (0 if last.startswith("self-test passed") else 1)
     assert "Traceback" not in env_free.stderr
+
+
+def test_preloading_libtorch_leaves_torch_working():
+    code = ("import sys; from memeclean_gui.preload import preload_native_libraries as preload; n = preload(); "
+            "import torch; print('LOADED', n if sys.platform in ('linux', 'darwin') else 1, "
+            "float(torch.ones(3).sum()), preload())")
+    done = run_python("-c", code)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED 1 3.0 0" in done.stdout, "loaded once, torch imports and computes, a second call is a no-op"

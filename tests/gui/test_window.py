@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
@@ -356,3 +356,18 @@ def test_the_resolution_label_shows_working_size_and_memory(qtbot, make_window, 
     open_and_wait(qtbot, window, meme_path)
     window.resolution_control.slider.setValue(512 // 32)
     assert window.resolution_control.label.text().startswith("512 px → 512×384, ≈ ")
+
+
+def test_high_dpi_100_percent_is_one_image_pixel_per_device_pixel(qtbot, make_window, meme_path, monkeypatch):
+    window = make_window()
+    open_and_wait(qtbot, window, meme_path)
+    canvas = window.canvas
+    monkeypatch.setattr(canvas, "devicePixelRatioF", lambda: 2.0)
+    window.actual_action.trigger()
+    assert canvas.zoom == pytest.approx(1.0)
+    assert canvas.image_rect_to_widget(QRectF(0, 0, 240, 180)).width() == pytest.approx(120), "logical pixels"
+    window.brush_action.trigger()
+    window._set_brush_size(1)
+    drag_stroke(qtbot, window, [(100.5, 50.5)])
+    assert window.document.mask[50, 100], "the click lands on the image pixel under the pointer"
+    canvas.grab()
