@@ -76,8 +76,8 @@ class Controller(QObject):
 
     def open_image(self, image: LoadedImage, name: str) -> None:
         """An image already decoded (from a QImage on the clipboard)."""
-        self.document.set_image(image, name, None)
         self.status.emit(f"Opened {name} ({image.width}×{image.height})")
+        self.document.set_image(image, name, None)
 
     def open_source(self, source: ImageSource) -> None:
         if source.path is not None:
@@ -94,9 +94,9 @@ class Controller(QObject):
             self._load_task.cancel()  # its result is dropped: the newest request wins
 
         def apply(image: LoadedImage) -> None:
-            self.document.set_image(image, name, source)
             frames = f", {len(image.frames)} frames" if image.is_animated else ""
             self.status.emit(f"Opened {name} ({image.width}×{image.height}{frames})")
+            self.document.set_image(image, name, source)  # after: the window may have more to say about it
 
         task = Task(fn, "load", self.document.generation, apply)
         self._load_task = task
@@ -238,7 +238,7 @@ class Controller(QObject):
 
     @Slot(object)
     def _on_cancelled(self, task: Task) -> None:
-        if task.kind in MODEL_KINDS and not self._closed:
+        if task.kind in MODEL_KINDS and not self._closed and task.generation == self.document.generation:
             self.status.emit("Cleaning cancelled" if task.kind == "clean" else "Re-fill cancelled")
 
     @Slot(object)

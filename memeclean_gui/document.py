@@ -25,6 +25,8 @@ BBox = tuple[int, int, int, int]
 """(top, left, bottom, right) in image pixels, bottom and right excluded."""
 
 HISTORY_LIMIT = 50
+HISTORY_BYTES = 1 << 30
+"""The history keeps at most this many steps and about this much memory (always the current and one more)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,13 +52,25 @@ class State:
     mask_edited: bool = False  # the mask differs from the one the result was filled with (Re-fill has work)
 
 
-class History:
-    """A linear undo stack of states; pushing after an undo drops the redo branch."""
+def _state_bytes(state: State, before: State | None) -> int:
+    """Memory a state adds to the one before it (arrays are shared between states, not copied)."""
+    total = 0 if before is not None and state.mask is before.mask else state.mask.nbytes
+    result = state.result
+    if result is not None and (before is None or result is not before.result):
+        total += result.mask.nbytes + result.region.nbytes + sum(frame.pixels.nbytes for frame in result.image.frames)
+    return total
 
-    def __init__(self, first: State, limit: int = HISTORY_LIMIT):
+
+class History:
+    """A linear undo stack of states; pushing after an undo drops the redo branch. The oldest steps go when there
+    are more than `limit` of them or they hold more than `max_bytes`."""
+
+    def __init__(self, first: State, limit: int = HISTORY_LIMIT, max_bytes: int = HISTORY_BYTES):
         self._states = [first]
+        self._sizes = [_state_bytes(first, None)]
         self._index = 0
         self._limit = max(2, limit)
+        self._max_bytes = max_bytes
 
     @property
     def current(self) -> State:
@@ -79,11 +93,20 @@ class History:
     def redo_label(self) -> str:
         return self._states[self._index + 1].label if self.can_redo else ""
 
+    @property
+    def bytes(self) -> int:
+        """About how much memory the steps hold."""
+        return sum(self._sizes)
+
     def push(self, state: State) -> None:
         del self._states[self._index + 1:]
+        del self._sizes[self._index + 1:]
+        self._sizes.append(_state_bytes(state, self._states[-1]))
         self._states.append(state)
-        if len(self._states) > self._limit:
+        while len(self._states) > 2 and (len(self._states) > self._limit or sum(self._sizes) > self._max_bytes):
             del self._states[0]
+            del self._sizes[0]
+            self._sizes[0] = _state_bytes(self._states[0], None)
         self._index = len(self._states) - 1
 
     def undo(self) -> bool:

@@ -127,3 +127,16 @@ def test_history_drops_the_redo_branch_and_keeps_a_limit():
     assert history.undo() and history.undo() and not history.undo(), "the oldest step was dropped"
     history.push(state("x"))
     assert not history.can_redo and history.undo_label == "x"
+
+
+def test_history_drops_old_steps_beyond_its_memory_budget():
+    mask = np.zeros((100, 100), bool)  # 10 kB per step
+    history = History(State(None, mask, "Open"), limit=50, max_bytes=35_000)
+    for number in range(5):
+        history.push(State(None, np.zeros((100, 100), bool), f"Stroke {number}"))
+    assert history.bytes <= 35_000 and history.current.label == "Stroke 4"
+    assert history.undo() and history.undo() and not history.undo(), "three steps fit"
+    shared = History(State(None, mask, "Open"), max_bytes=15_000)
+    for number in range(5):
+        shared.push(State(None, mask, f"Same mask {number}"))  # shared arrays cost nothing more
+    assert shared.bytes == 10_000

@@ -192,6 +192,33 @@ def test_cancel_stops_a_run(qtbot, make_window, meme_path, monkeypatch):
     assert window.statusBar().currentMessage() == "Cleaning cancelled"
 
 
+def test_a_new_image_during_a_run_cancels_it_and_its_result_is_dropped(qtbot, make_window, meme_path, tmp_path,
+                                                                          monkeypatch):
+    window = make_window()
+    open_and_wait(qtbot, window, meme_path)
+    inside, release = threading.Event(), threading.Event()
+    real_clean = jobs.clean_image
+
+    def clean_that_waits(image, resolution, models, progress, cancel):
+        inside.set()
+        release.wait(30)
+        return real_clean(image, resolution, models, progress, cancel)
+
+    monkeypatch.setattr(jobs, "clean_image", clean_that_waits)
+    window.clean_action.trigger()
+    qtbot.waitUntil(inside.is_set)
+    other = tmp_path / "other.png"
+    Image.fromarray(make_meme(100, 80, seed=5)[0]).save(other)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    assert wait_job(qtbot, window.controller, "load", lambda: drop(window, mime)) == "ok"
+    with qtbot.waitSignal(window.controller.finished, timeout=30_000) as blocker:
+        release.set()
+    assert blocker.args[0] == "clean" and blocker.args[1] in ("cancelled", "dropped")
+    assert window.document.size == (100, 80) and window.document.result is None
+    assert not window.controller.busy and window.clean_action.isEnabled()
+
+
 def test_a_corrupt_file_shows_an_error_and_the_app_keeps_working(qtbot, make_window, meme_path, tmp_path,
                                                                    message_boxes):
     window = make_window()
@@ -282,6 +309,7 @@ def test_an_animation_is_cleaned_whole_and_saved_animated(qtbot, make_window, tm
     window = make_window()
     open_and_wait(qtbot, window, source)
     assert "3 frames" in window.size_label.text()
+    assert "first frame" in window.statusBar().currentMessage(), "the window says what mask edits apply to"
     clean_and_wait(qtbot, window)
     assert len(window.document.result.image.frames) == 3
     target = tmp_path / "anim-template.gif"
