@@ -50,6 +50,8 @@ class Canvas(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 150)
+        self.setAccessibleName("Image")
+        self.setAccessibleDescription("The picture; hold Space or backslash to see the original")
         self._original: QImage | None = None
         self._result: QImage | None = None
         self._overlay: MaskOverlay | None = None

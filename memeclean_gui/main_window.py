@@ -7,7 +7,6 @@ the controller) and in `brush` (plain functions). Every problem reaches the pers
 from __future__ import annotations
 
 import base64
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QMimeData, Qt, Slot
@@ -26,8 +25,6 @@ from .controls import BrushSizeControl, ResolutionControl
 from .document import BBox, Document
 from .qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
 from .settings import Settings
-
-log = logging.getLogger(__name__)
 
 APP_NAME = "MemeClean"
 OPEN_FILTER = ("Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff *.jfif *.apng);;"

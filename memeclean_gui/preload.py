@@ -6,7 +6,8 @@ UI thread cannot run for that long: a visible freeze. Calling the C library's `d
 GIL for the call; the import that follows finds the library already loaded and only runs its Python-level setup.
 
 Only libtorch_cpu is worth it: measured on the bench machine, OpenCV's and torch's other libraries hold the GIL
-for a few milliseconds each. Best effort: Linux and macOS only (elsewhere the plain import does the loading); any failure is ignored.
+for a few milliseconds each. Best effort: Linux and macOS only (elsewhere the plain import does the loading); any
+failure is ignored.
 Called from the worker, never from the UI thread (it blocks for as long as loading takes).
 """
 

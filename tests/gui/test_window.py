@@ -4,14 +4,13 @@ mask, re-fill, undo, save."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtGui import QDropEvent, QGuiApplication, QWheelEvent
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from memeclean_core.imageio import load_image
 from memeclean_gui import jobs
@@ -363,6 +362,18 @@ def test_zoom_fit_and_actual_size(qtbot, make_window, meme_path):
     window.fit_action.trigger()
     assert canvas.zoom == pytest.approx(fitted)
 
+    before = canvas.image_to_widget(QPointF(0, 0))
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(300, 300))  # the Hand tool drags the picture
+    qtbot.mouseMove(canvas, QPoint(340, 280))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(340, 280))
+    assert canvas.image_to_widget(QPointF(0, 0)) - before == QPointF(40, -20)
+    wheel_anchor = canvas.widget_to_image(QPointF(300, 300))
+    notch = QWheelEvent(QPointF(300, 300), canvas.mapToGlobal(QPointF(300, 300)), QPoint(), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas, notch)  # one wheel notch zooms in around the pointer
+    assert canvas.zoom == pytest.approx(fitted * 2 ** 0.25)
+    assert canvas.widget_to_image(QPointF(300, 300)).y() == pytest.approx(wheel_anchor.y())
+
 
 def test_settings_are_remembered(qtbot, make_window, settings, meme_path):
     window = make_window()
@@ -399,3 +410,14 @@ def test_high_dpi_100_percent_is_one_image_pixel_per_device_pixel(qtbot, make_wi
     drag_stroke(qtbot, window, [(100.5, 50.5)])
     assert window.document.mask[50, 100], "the click lands on the image pixel under the pointer"
     canvas.grab()
+
+
+def test_help_lists_the_shortcuts(make_window, message_boxes):
+    window = make_window()
+    window.shortcuts_action.trigger()
+    kind, text = message_boxes[-1]
+    for expected in ("Open", "Ctrl+O", "Save Template As", "Ctrl+Shift+S", "Undo", "Ctrl+Z", "Ctrl+Shift+Z",
+                     "Brush", "Space or \\", "mouse wheel"):
+        assert expected in text, expected
+    window.about_action.trigger()
+    assert "MemeClean" in message_boxes[-1][1]
