@@ -19,6 +19,7 @@ import torch
 
 from .checkpoint import LoadedModel, load_model
 from .errors import Cancelled, MemeCleanError
+from .geometry import padded_size, working_size
 
 MIN_RESOLUTION, MAX_RESOLUTION = 64, 4096
 MASK_THRESHOLD = 0.5
@@ -39,16 +40,6 @@ class CleanResult:
     working_size: tuple[int, int] = (0, 0)  # (width, height) the network ran at
     device: str = "CPU"
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, and "total"
-
-
-def working_size(width: int, height: int, resolution: int) -> tuple[int, int]:
-    """The size the network sees: the longest side scaled to `resolution`, aspect ratio kept."""
-    scale = resolution / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def padded_size(width: int, height: int, multiple: int) -> tuple[int, int]:
-    return math.ceil(width / multiple) * multiple, math.ceil(height / multiple) * multiple
 
 
 def pad_reflect(array: np.ndarray, height: int, width: int) -> np.ndarray:

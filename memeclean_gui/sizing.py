@@ -1,12 +1,11 @@
 """Working sizes, the resolution slider's steps and the memory estimate shown beside it. Qt-free, torch-free.
 
-`working_size` and `padded_size` repeat the two one-line formulas of `memeclean_core.inference` because that
-module imports torch, which the GUI must not load at start-up; `tests/gui/test_sizing.py` checks they agree.
+`working_size` and `padded_size` come from `memeclean_core.geometry`, the pipeline's own (torch-free) arithmetic.
 """
 
 from __future__ import annotations
 
-import math
+from memeclean_core.geometry import padded_size, working_size
 
 DEFAULT_MULTIPLE = 32
 """The default network's input multiple (`UNetConfig().multiple`, 2**5); a loaded model tells its own."""
@@ -23,17 +22,6 @@ longest side is never padded."""
 BYTES_PER_WORKING_PIXEL = 460
 BYTES_PER_IMAGE_PIXEL = 40
 BASE_BYTES = 20 * 2**20
-
-
-def working_size(width: int, height: int, resolution: int) -> tuple[int, int]:
-    """The size the network sees: the longest side scaled to `resolution`, aspect ratio kept."""
-    scale = resolution / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def padded_size(width: int, height: int, multiple: int) -> tuple[int, int]:
-    """The working size padded up to the network's multiple."""
-    return math.ceil(width / multiple) * multiple, math.ceil(height / multiple) * multiple
 
 
 def snap_resolution(value: int) -> int:

@@ -56,7 +56,7 @@ def test_resolution_is_snapped_to_the_sliders_steps():
 
 
 def test_sizes_agree_with_the_core_and_the_estimate_grows():
-    from memeclean_core.inference import padded_size, working_size  # imports torch: fine in a test
+    from memeclean_core.geometry import padded_size, working_size  # imports torch: fine in a test
     from memeclean_core.model import UNetConfig
 
     assert sizing.DEFAULT_MULTIPLE == UNetConfig().multiple
