@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from memeclean_core import __version__
+from memeclean_core.resources import resource_path
 
 log = logging.getLogger("memeclean_gui")
 
@@ -56,6 +57,11 @@ def create_application():
     app.setApplicationDisplayName("MemeClean")
     app.setOrganizationName("MemeClean")
     app.setApplicationVersion(__version__)
+    icon = resource_path("icons", "memeclean.png")
+    if icon.is_file():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 

@@ -90,3 +90,11 @@ def test_preloading_libtorch_leaves_torch_working():
     done = run_python("-c", code)
     assert done.returncode == 0, done.stderr
     assert "LOADED 1 3.0 0" in done.stdout, "loaded once, torch imports and computes, a second call is a no-op"
+
+
+def test_the_application_has_the_bundled_window_icon(qapp):
+    from memeclean_gui.app import create_application
+
+    app = create_application()
+    assert not app.windowIcon().isNull()
+    assert app.windowIcon().availableSizes()[0].width() == 256
