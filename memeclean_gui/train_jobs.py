@@ -1,0 +1,229 @@
+"""What the Train dialog's worker runs: plain functions over the core trainer and evaluator (no Qt, no torch here).
+
+`run_training(request, report, progress, cancel)` prepares any plain folder of pictures into the user data folder
+(the core trainer reads prepared folders only), drives `memeclean_core.train.train` — the one training loop —
+passing each `TrainProgress` to `report`, and, unless cancelled, measures the new model and the reference (bundled)
+model on a few validation pictures. torch is imported by the core modules called here, in the worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memeclean_core.errors import Cancelled, MemeCleanError
+
+Progress = Callable[[float, str], None]
+Cancel = Callable[[], bool]
+
+PREPARED_MARKERS = ("images", "pairs", "fonts", "clipart")  # what `train.build_sources` reads
+PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+COUNT_LIMIT = 1000  # stop counting pictures here: a look at a folder must stay instant
+
+
+@dataclass(frozen=True)
+class DataFolder:
+    """A folder the person picked, and how the trainer can use it."""
+
+    path: Path
+    kind: str  # "prepared" (images/, pairs/ ...), "pictures" (a plain folder: prepared first), "empty", "missing"
+    pictures: int = 0  # pictures found in a plain folder (at most COUNT_LIMIT)
+
+    @property
+    def usable(self) -> bool:
+        return self.kind != "missing"
+
+    def describe(self) -> str:
+        """One line for the folder list."""
+        if self.kind == "prepared":
+            parts = [name for name in PREPARED_MARKERS if (self.path / name).is_dir()]
+            return "prepared data (" + ", ".join(f"{name}/" for name in parts) + ")"
+        if self.kind == "pictures":
+            count = f"{self.pictures}+" if self.pictures >= COUNT_LIMIT else str(self.pictures)
+            return f"{count} picture(s): checked and copied to your MemeClean data folder first"
+        if self.kind == "empty":
+            return "no pictures found: generated pictures and the bundled font only"
+        return "folder not found"
+
+
+def inspect_data_folder(path: str | Path) -> DataFolder:
+    """Classify a folder the way `memeclean_core.train.build_sources` will read it, without reading any image.
+
+    The trainer takes a folder without images/ or pairs/ for a folder of *generated* pictures only; a plain folder
+    of the person's pictures would be silently ignored, so it is recognised here and prepared first.
+    """
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        return DataFolder(path, "missing")
+    if any((path / name).is_dir() for name in PREPARED_MARKERS):
+        return DataFolder(path, "prepared")
+    count = 0
+    for item in path.rglob("*"):
+        if item.suffix.lower() in PICTURE_SUFFIXES and item.is_file():
+            count += 1
+            if count >= COUNT_LIMIT:
+                break
+    return DataFolder(path, "pictures" if count else "empty", count)
+
+
+def prepared_copy_dir(source: str | Path) -> Path:
+    """Where a plain folder is prepared: <user data>/data/<name>-<hash of its path> (the same folder each time, so
+    training twice on one folder prepares it over the same copy)."""
+    from memeclean_core.data.prepare import safe_name
+    from memeclean_core.resources import user_data_dir
+
+    source = Path(source).expanduser().resolve()
+    digest = hashlib.sha1(str(source).encode("utf-8")).hexdigest()[:8]
+    return user_data_dir() / "data" / f"{safe_name(source.name or 'pictures')}-{digest}"
+
+
+@dataclass
+class TrainRequest:
+    """Everything the dialog asks for; `overrides` sets any other TrainConfig field (tests: a tiny model)."""
+
+    folders: list[str]
+    out: str
+    resolution: int = 1536  # largest picture long side trained on (TrainConfig.max_side)
+    minutes: float | None = 30.0
+    steps: int | None = None
+    device: str = "auto"
+    resume: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    eval_cases: int = 4  # validation pictures measured after training (a few seconds)
+    eval_resolution: int = 256  # working resolution of that measurement
+    eval_long_side: int = 320  # size of generated validation pictures
+    reference: str | None = None  # model to compare with; None: the bundled one
+
+    def config(self, folders: list[str]) -> Any:
+        """The core TrainConfig for the (prepared) `folders`; imports the trainer (and torch)."""
+        from memeclean_core.train import TrainConfig
+
+        values: dict[str, Any] = dict(data=folders, out=self.out, steps=self.steps, minutes=self.minutes,
+                                      max_side=self.resolution, device=self.device, resume=self.resume,
+                                      progress_every=5, preview_every=50)
+        values.update(self.overrides)
+        if values.get("min_side", 256) > values["max_side"]:
+            values["min_side"] = values["max_side"]
+        return TrainConfig(**values)
+
+
+@dataclass
+class TrainOutcome:
+    """What a finished run hands back to the dialog."""
+
+    path: Path
+    steps: int
+    seconds: float
+    validation: str = ""  # where the validation pictures came from
+    rows: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (label, metrics row of evaluate_model)
+    note: str = ""  # e.g. why the reference could not be measured
+
+
+def prepare_folders(folders: list[str], progress: Progress, cancel: Cancel) -> list[str]:
+    """The folders as the trainer reads them: plain folders of pictures are prepared (checked, resized, organised,
+    a validation part held out) into the user data folder first. Raises MemeCleanError for an unusable folder."""
+    from memeclean_core.data.prepare import prepare
+
+    ready = []
+    for folder in folders:
+        found = inspect_data_folder(folder)
+        if found.kind == "missing":
+            raise MemeCleanError(f"training data folder not found: '{found.path}'")
+        if found.kind != "pictures":
+            ready.append(str(found.path))
+            continue
+        dest = prepared_copy_dir(found.path)
+        name = found.path.name
+
+        def step(fraction: float, text: str, name: str = name) -> None:
+            progress(fraction, f"Preparing '{name}': {text}")
+
+        report = prepare(found.path, dest, progress=step, cancel=cancel)
+        if not report.written:
+            reason = report.skipped[0][1] if report.skipped else "nothing usable"
+            raise MemeCleanError(f"none of the pictures in '{found.path}' can be used ({reason})")
+        ready.append(str(dest))
+    return ready
+
+
+def run_training(request: TrainRequest, report: Callable[[Any, int], None], progress: Progress,
+                 cancel: Cancel) -> TrainOutcome:
+    """Prepare, train (the core loop; `report(TrainProgress, batch size)` gets every report), then evaluate. On cancel the trainer
+    writes its checkpoint and this raises Cancelled; the file stays loadable and resumable."""
+    if not request.folders:
+        raise MemeCleanError("add at least one data folder")
+    if not request.minutes and not request.steps:
+        raise MemeCleanError("give a training budget: minutes or steps")
+    folders = prepare_folders(request.folders, progress, cancel)
+    if cancel():
+        raise Cancelled("training cancelled before it started")
+    progress(0.0, "Starting the trainer")
+    from memeclean_core.train import train
+
+    config = request.config(folders)
+    last: list[Any] = []
+
+    def on_report(value: Any) -> None:
+        last[:] = [value]
+        report(value, config.batch)
+
+    path = train(config, progress=on_report, cancel=cancel)
+    step = last[0].step if last else 0
+    seconds = last[0].elapsed if last else 0.0
+    if cancel():
+        raise Cancelled(f"training stopped at step {step}; the checkpoint is saved in '{path}'")
+    outcome = TrainOutcome(Path(path), step, seconds)
+    evaluate_outcome(outcome, request, folders, progress, cancel)
+    return outcome
+
+
+def validation_cases(folders: list[str], count: int, long_side: int) -> tuple[list[Any], str]:
+    """A few validation cases: the held-out val/ part of the first folder that has one (what `memeclean prepare`
+    writes), else pictures generated from the first folder with a seed training does not use."""
+    from memeclean_core.evaluate import is_saved_set, load_cases, make_validation_set
+
+    for folder in folders:
+        val = Path(folder) / "val"
+        if is_saved_set(val) or (val / "images").is_dir():
+            cases, source = load_cases(val, count=count, seed=0, long_side=long_side)
+            return cases[:count], source
+    first = Path(folders[0])
+    cases = make_validation_set(first, count, seed=9973, long_side=long_side)
+    return cases, f"{len(cases)} pictures generated from '{first}' (no held-out val/ part there)"
+
+
+def evaluate_outcome(outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: Progress,
+                     cancel: Cancel) -> None:
+    """MemeClean with the new weights and with the reference weights on the same few validation pictures."""
+    from memeclean_core.checkpoint import load_model
+    from memeclean_core.evaluate import MODEL, evaluate_model
+
+    progress(0.0, "Measuring the new model")
+    cases, outcome.validation = validation_cases(folders, request.eval_cases, request.eval_long_side)
+    device = "cpu" if request.device == "auto" else request.device  # a small measurement: no GPU start-up cost
+    models = [("Your model", outcome.path), ("Bundled model" if request.reference is None else "Reference model",
+                                              request.reference)]
+    for number, (label, path) in enumerate(models):
+        try:
+            model = load_model(path, device=device)
+        except MemeCleanError as error:
+            outcome.note = f"{label}: {error}"
+            continue
+
+        def step(fraction: float, text: str, number: int = number) -> None:
+            progress((number + fraction) / len(models), f"Measuring: {label.lower()}")
+
+        result = evaluate_model(model, cases, [request.eval_resolution], baselines=False, progress=step,
+                                cancel=cancel)
+        row = next(row for row in result["rows"] if row["method"] == MODEL)
+        outcome.rows.append((label, row))
+
+
+def format_number(value: float | None, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return "∞" if math.isinf(value) else f"{value:.{digits}f}"
