@@ -3,7 +3,8 @@
 Plain Python (no Qt, no torch), so it is tested without a display. Widgets mirror it through its signals:
 
 - `image_changed()`: a new image arrived (the history starts afresh);
-- `state_changed()`: the result or the mask changed (a clean, a re-fill, a finished brush stroke, undo, redo);
+- `state_changed()`: the result, the mask or the captions changed (a clean, a re-fill, a finished brush stroke,
+  a caption edit, undo, redo);
 - `mask_painted(bbox)`: a brush stroke in progress changed the pixels in `bbox` of `document.mask`.
 
 States are immutable snapshots (their arrays are read-only and shared between snapshots), so the history costs
@@ -12,14 +13,18 @@ one mask per brush stroke and one result per clean. One gesture (a whole brush s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from memeclean_core.imageio import LoadedImage
 
 from .events import Signal
+
+if TYPE_CHECKING:
+    from memeclean_core.captions import TextBox
 
 BBox = tuple[int, int, int, int]
 """(top, left, bottom, right) in image pixels, bottom and right excluded."""
@@ -50,6 +55,7 @@ class State:
     mask: np.ndarray  # H×W bool, read-only: the text mask the user sees and edits (first frame)
     label: str  # what made this state, for Undo/Redo menu texts: "Clean", "Re-fill", "Brush Stroke", ...
     mask_edited: bool = False  # the mask differs from the one the result was filled with (Re-fill has work)
+    captions: tuple[TextBox, ...] = ()  # caption boxes drawn on the template (caption mode), back to front
 
 
 def _state_bytes(state: State, before: State | None) -> int:
@@ -200,7 +206,7 @@ class Document:
             raise ValueError(f"the result's mask is {result.mask.shape}, the image {self.state.mask.shape}")
         mask = result.mask if not result.mask.flags.writeable else _read_only(result.mask.astype(bool, copy=True))
         self._end_stroke_silently()
-        self._history.push(State(result, mask, label, mask_edited=False))
+        self._history.push(State(result, mask, label, mask_edited=False, captions=self.state.captions))
         self.state_changed.emit()
 
     def begin_stroke(self) -> np.ndarray:
@@ -225,7 +231,24 @@ class Document:
             return False
         result = state.result
         edited = (not np.array_equal(stroke, result.mask)) if result is not None else bool(stroke.any())
-        self._history.push(State(result, _read_only(stroke), label, mask_edited=edited))
+        self._history.push(State(result, _read_only(stroke), label, mask_edited=edited, captions=state.captions))
+        self.state_changed.emit()
+        return True
+
+    @property
+    def captions(self) -> tuple[TextBox, ...]:
+        """The caption boxes of the current state (empty without an image)."""
+        state = self.state
+        return () if state is None else state.captions
+
+    def set_captions(self, boxes: tuple[TextBox, ...] | list[TextBox], label: str) -> bool:
+        """A finished caption edit (a drag, a typed text, a style change): one undo step if the boxes changed."""
+        self._require_image()
+        boxes = tuple(boxes)
+        if boxes == self.state.captions:
+            return False
+        self._end_stroke_silently()
+        self._history.push(replace(self.state, label=label, captions=boxes))
         self.state_changed.emit()
         return True
 
