@@ -7,6 +7,8 @@ screens too. Enlarged pixels are drawn sharp (nearest neighbour, to see what the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush, QColor, QCursor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPalette, QPen, QPixmap,
@@ -70,6 +72,8 @@ class Canvas(QWidget):
         self._drag_start = QPointF()
         self._drag_offset = QPointF()
         self._cursor: QPointF | None = None
+        # Painted over the picture, in widget coordinates (the caption mode's box outlines and handles).
+        self.decorations: list[Callable[[QPainter], None]] = []
         self._update_cursor_shape()
 
     # -- what is shown ----------------------------------------------------------------------------------------
@@ -240,6 +244,10 @@ class Canvas(QWidget):
             self._paint_tag(painter, palette, "Original", QPointF(10, 10))
         if self.tool != "pan" and self._cursor is not None and self._drag != "pan":
             self._paint_brush_cursor(painter)
+        for decoration in self.decorations:
+            painter.save()
+            decoration(painter)
+            painter.restore()
 
     def _paint_hint(self, painter: QPainter, palette: QPalette) -> None:
         font = QFont(self.font())

@@ -1,0 +1,518 @@
+"""Caption mode: write new text on the clean template, see exactly what Export writes, keep the meme editable.
+
+`install_caption_mode(window)` adds it to a main window: the Caption menu and toolbar toggle, the Caption dock
+(`CaptionPanel`), box outlines and handles on the canvas (`CaptionOverlay`), and File ▸ Export Meme… / Open and Save
+Caption Project. The boxes live in the document's history (one undo step per gesture, `CaptionEditor`).
+
+The canvas shows the preview: the core renderer's output at full resolution, made by the same function Export
+uses (`caption_jobs.captioned`), so export equals preview. Rendering, exporting, proposing boxes (OCR) and the font
+scan run in the controller's thread pool, one caption job at a time (Pillow's fonts are not shared between
+threads), so the window never waits for them; a burst of edits renders once (`PREVIEW_DELAY_MS`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QToolBar, QWidget
+
+from memeclean_core.captions import CaptionDoc, load_project
+from memeclean_core.captions.project import PROJECT_SUFFIX
+from memeclean_core.errors import MemeCleanError
+from memeclean_core.imageio import LoadedImage
+
+from . import caption_jobs
+from .caption_doc import CaptionEditor
+from .caption_overlay import CaptionOverlay
+from .caption_panel import CaptionPanel
+from .qimage import to_qimage
+from .worker import Task
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+PREVIEW_DELAY_MS = 15  # edits within this time render once
+EXPORT_FILTERS = {"PNG image (*.png)": ".png", "JPEG image (*.jpg *.jpeg)": ".jpg", "WebP image (*.webp)": ".webp",
+                  "GIF animation (*.gif)": ".gif"}
+PROJECT_FILTER = f"Caption projects (*{PROJECT_SUFFIX});;All files (*)"
+
+
+def make_text_reader() -> caption_jobs.TextReader | None:
+    """The OCR reader for "Replace Old Text" (rapidocr when installed); built once, in a worker."""
+    from memeclean_core.captions import default_text_reader
+
+    return default_text_reader()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+
+
+class CaptionMode(QObject):
+    """The caption mode of one main window (see the module docstring)."""
+
+    preview_ready = Signal()  # the canvas shows the current boxes on the current template
+    exported = Signal(object)  # Path of the meme written
+    project_saved = Signal(object)  # Path of the project written
+    job_finished = Signal(str, str)  # kind ("caption-preview", "caption-export", ...), outcome
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.window = window
+        self.document = window.document
+        self.editor = CaptionEditor(self.document)
+        self.overlay = CaptionOverlay(window.canvas, self.editor, self)
+        self.active = False
+        self.preview: tuple[Any, Any] | None = None  # (RGB, alpha) of the preview shown
+        self.preview_image: QImage | None = None
+        self._shown_key: tuple[LoadedImage, tuple] | None = None
+        self._preview_busy = False
+        self._preview_dirty = False
+        self._running: Task | None = None
+        self._queue: list[Task] = []
+        self._finishers: dict[Task, Callable[[], None] | None] = {}
+        self._pending_project: CaptionDoc | None = None
+        self._reader: caption_jobs.TextReader | None = None
+        self._reader_made = False
+        self._fonts_asked = False
+        self._closed = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PREVIEW_DELAY_MS)
+        self._timer.timeout.connect(self._render)
+        self._build_actions()
+        self.panel = CaptionPanel(self.editor, [self.add_action, self.delete_action, self.replace_action],
+                                  window.show_error)
+        self.dock = QDockWidget("Caption", window)
+        self.dock.setObjectName("caption-dock")
+        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.hide()
+        self._build_menus()
+        self.document.image_changed.connect(self._on_image_changed)
+        self.document.state_changed.connect(self._on_state_changed)
+        self.editor.changed.connect(self._on_boxes_changed)
+        self.editor.selection_changed.connect(self._on_selection_changed)
+        window.installEventFilter(self)
+        self.refresh_actions()
+
+    # -- building ----------------------------------------------------------------------------------------------
+
+    def _action(self, text: str, slot: Callable[..., Any], shortcut: Any = None, *, checkable: bool = False,
+                tip: str = "") -> QAction:
+        action = QAction(text, self.window)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.setStatusTip(tip)
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip} ({keys})" if keys else tip)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.window.addAction(action)  # shortcuts work while the menu is hidden
+        return action
+
+    def _build_actions(self) -> None:
+        self.caption_action = self._action("&Caption Mode", self.set_active, "T", checkable=True,
+                                           tip="Write new text on the template: top and bottom text, text boxes")
+        self.add_action = self._action("&Add Text Box", self.add_box, "Ctrl+Shift+T",
+                                       tip="Add a text box in the middle of the picture")
+        self.delete_action = self._action("&Delete Text Box", self.editor.delete_selected,
+                                          QKeySequence.StandardKey.Delete, tip="Remove the selected text box")
+        self.edit_text_action = self._action("&Edit Text", lambda: self.overlay.open_text_editor(), "F2",
+                                             tip="Type the selected box's text in place (or double-click it)")
+        self.replace_action = self._action("&Replace Old Text", self.replace_old_text, "Ctrl+Shift+R",
+                                           tip="One text box where each old caption was, with its words if they "
+                                               "can be read")
+        self.export_action = self._action("&Export Meme…", self.export_dialog, "Ctrl+E",
+                                          tip="Save the captioned picture, exactly as shown, at full size")
+        self.open_project_action = self._action("Open Caption &Project…", self.open_project_dialog, "Ctrl+Shift+O",
+                                                tip="Open a saved caption project and edit its text again")
+        self.save_project_action = self._action("Save Caption Pro&ject…", self.save_project_dialog,
+                                                tip="Save the text boxes and template so the meme stays editable")
+
+    def _menu(self, title: str) -> tuple[QMenu | None, QAction | None]:
+        for action in self.window.menuBar().actions():
+            if action.menu() is not None and action.text().replace("&", "") == title:
+                return action.menu(), action
+        return None, None
+
+    def _build_menus(self) -> None:
+        window = self.window
+        file_menu, _ = self._menu("File")
+        if file_menu is not None:
+            quit_action = getattr(window, "quit_action", None)
+            before = quit_action if quit_action in file_menu.actions() else None
+            file_menu.insertActions(before, [self.export_action])
+            file_menu.insertSeparator(before)
+            file_menu.insertActions(before, [self.open_project_action, self.save_project_action])
+            file_menu.insertSeparator(before)
+        menu = QMenu("&Caption", window)
+        menu.addAction(self.caption_action)
+        menu.addSeparator()
+        menu.addActions([self.add_action, self.edit_text_action, self.delete_action])
+        menu.addSeparator()
+        menu.addAction(self.replace_action)
+        menu.addSeparator()
+        menu.addAction(self.export_action)
+        _, view = self._menu("View")
+        if view is not None:
+            window.menuBar().insertMenu(view, menu)
+        else:
+            window.menuBar().addMenu(menu)
+        self.menu = menu
+        toolbar = window.findChild(QToolBar, "clean-toolbar")
+        if toolbar is not None:
+            toolbar.addSeparator()
+            toolbar.addAction(self.caption_action)
+            button = toolbar.widgetForAction(self.caption_action)
+            if button is not None:
+                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    # -- the mode ----------------------------------------------------------------------------------------------
+
+    @Slot(bool)
+    def set_active(self, on: bool) -> None:
+        """Enter or leave caption mode (the Caption toggle)."""
+        on = bool(on) and self.document.has_image
+        if self.caption_action.isChecked() != on:
+            self.caption_action.blockSignals(True)
+            self.caption_action.setChecked(on)
+            self.caption_action.blockSignals(False)
+        if on == self.active:
+            return
+        window, canvas = self.window, self.window.canvas
+        self.active = on
+        self.overlay.set_active(on)
+        self.dock.setVisible(on)
+        for name in ("brush_action", "eraser_action"):  # caption mode drags boxes; the mask brush waits
+            action = getattr(window, name, None)
+            if action is not None:
+                action.setEnabled(not on)
+        if on:
+            pan = getattr(window, "pan_action", None)
+            if pan is not None:
+                pan.setChecked(True)
+            canvas.set_show_mask(False)  # the preview is what counts now
+            self.editor.ensure_classic()
+            self._load_fonts()
+            self._shown_key = None
+            self._render()
+            window.show_status("Caption mode: type the top and bottom text, drag a box to move it, double-click "
+                               "to edit it in place; Export Meme saves what you see")
+        else:
+            self.editor.commit()
+            show_mask = getattr(window, "show_mask_action", None)
+            canvas.set_show_mask(show_mask.isChecked() if show_mask is not None else True)
+            result = self.document.result
+            canvas.set_result(None if result is None else to_qimage(result.image.frames[0].pixels,
+                                                                     result.image.frames[0].alpha))
+            self._shown_key, self.preview, self.preview_image = None, None, None
+        self.refresh_actions()
+
+    def template(self) -> LoadedImage | None:
+        """What the captions are drawn on: the clean result, else the picture as opened (a template already)."""
+        result = self.document.result
+        return result.image if result is not None else self.document.image
+
+    def add_box(self) -> None:
+        if self.document.has_image:
+            if not self.active:
+                self.set_active(True)
+            self.editor.add_box()
+
+    # -- the preview -------------------------------------------------------------------------------------------
+
+    @property
+    def preview_current(self) -> bool:
+        """The canvas shows the current boxes on the current template."""
+        key = self._shown_key
+        return (key is not None and key[0] is self.template() and key[1] == self.editor.boxes
+                and not self._preview_busy and not self._timer.isActive())
+
+    def request_preview(self) -> None:
+        if self.active and not self._timer.isActive():
+            self._timer.start()
+
+    def _render(self) -> None:
+        template = self.template()
+        if not self.active or template is None or self._closed:
+            return
+        if self._preview_busy:
+            self._preview_dirty = True  # rendered again when the running one is done
+            return
+        boxes = self.editor.boxes
+        key = (template, boxes)
+        if self._shown_key is not None and self._shown_key[0] is template and self._shown_key[1] == boxes:
+            self.preview_ready.emit()
+            return
+        self._preview_busy = True
+        self._submit("caption-preview", lambda progress, cancel: caption_jobs.preview(template, boxes),
+                     lambda value: self._show_preview(key, value), self._preview_done)
+
+    def _show_preview(self, key: tuple[LoadedImage, tuple], value: tuple[Any, Any]) -> None:
+        if not self.active:
+            return
+        self.preview = value
+        self.preview_image = to_qimage(*value)
+        self._shown_key = key
+        self.window.canvas.set_result(self.preview_image)
+
+    def _preview_done(self) -> None:
+        self._preview_busy = False
+        if self._preview_dirty:
+            self._preview_dirty = False
+            self._render()
+        elif self.preview_current:
+            self.preview_ready.emit()
+
+    # -- reacting to the document ------------------------------------------------------------------------------
+
+    def _on_image_changed(self) -> None:
+        self._shown_key = None
+        pending, self._pending_project = self._pending_project, None
+        source = self.document.source
+        if pending is not None and source is not None and _same_file(source, pending.template):
+            self.editor.apply(pending.boxes, "Open Caption Project")
+            self.set_active(True)
+            self.window.show_status(f"Opened the caption project of {source.name}")
+        elif self.active:
+            self.editor.ensure_classic()
+        self.request_preview()
+        self.refresh_actions()
+
+    def _on_state_changed(self) -> None:
+        self.request_preview()  # a new result is a new template
+        self.refresh_actions()
+
+    def _on_boxes_changed(self) -> None:
+        self.window.canvas.update()
+        self.request_preview()
+        self.refresh_actions()
+
+    def _on_selection_changed(self) -> None:
+        self.window.canvas.update()
+        self.refresh_actions()
+
+    def refresh_actions(self) -> None:
+        document = self.document
+        has_image, active = document.has_image, self.active
+        selected = self.editor.selected_box is not None
+        self.caption_action.setEnabled(has_image)
+        self.add_action.setEnabled(has_image)
+        self.delete_action.setEnabled(active and selected)
+        self.edit_text_action.setEnabled(active and selected)
+        result = document.result
+        self.replace_action.setEnabled(result is not None and bool(result.mask.any()))
+        self.export_action.setEnabled(has_image)
+        self.save_project_action.setEnabled(has_image)
+
+    # -- export --------------------------------------------------------------------------------------------------
+
+    def _finish_typing(self) -> None:
+        self.overlay.close_text_editor(True)
+        self.editor.commit()
+
+    def _folder(self) -> Path:
+        last = self.window.settings.last_folder
+        return Path(last) if last else Path.home()
+
+    def suggested_export_path(self) -> Path:
+        source = self.document.source
+        if source is not None:
+            return source.with_name(f"{source.stem}.meme.png")
+        return self._folder() / "meme.png"
+
+    def export_dialog(self) -> None:
+        """File ▸ Export Meme…: ask where, then render at full size and write (the dialog asks before replacing)."""
+        document = self.document
+        if not document.has_image:
+            return
+        self._finish_typing()
+        if not any(box.text.strip() for box in self.editor.boxes):
+            self.window.show_status("Nothing to export yet: write some text first (Caption mode, T).")
+            return
+        filters = dict(EXPORT_FILTERS)
+        if not document.image.is_animated:
+            filters.pop("GIF animation (*.gif)")
+        suggested = self.suggested_export_path()
+        path, selected = QFileDialog.getSaveFileName(self.window, "Export Meme", str(suggested),
+                                                     ";;".join(filters), next(iter(filters)))
+        if not path:
+            return
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(filters.get(selected, ".png"))
+        self.export_to(path, overwrite=True)
+
+    def export_to(self, path: Path, *, overwrite: bool = False) -> None:
+        """Render the current boxes on the template at full resolution and save atomically (never the original)."""
+        template, boxes = self.template(), self.editor.boxes
+        if template is None:
+            return
+        source = self.document.source
+        protect = [source] if source is not None else []
+        quality = self.window.settings.save_quality
+        if template.is_animated and path.suffix.lower() in (".jpg", ".jpeg"):
+            self.window.show_status("A JPEG holds one frame: only the first frame is exported")
+
+        def done(written: Path) -> None:
+            self.window.settings.update(last_folder=str(Path(written).parent))
+            self.window.show_status(f"Exported the meme to {written}")
+            self.exported.emit(written)
+
+        self._submit("caption-export", lambda progress, cancel: caption_jobs.export(
+            path, template, boxes, quality=quality, overwrite=overwrite, protect=protect), done, keep_result=True)
+
+    # -- projects ------------------------------------------------------------------------------------------------
+
+    def save_project_dialog(self) -> None:
+        document = self.document
+        if not document.has_image:
+            return
+        self._finish_typing()
+        suggested = caption_jobs.suggested_project_path(document.source, document.result is not None,
+                                                        self._folder())
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save Caption Project", str(suggested), PROJECT_FILTER)
+        if not path:
+            return
+        path = Path(path)
+        if not path.name.lower().endswith(".json"):
+            path = path.with_name(path.name + PROJECT_SUFFIX)
+        self.save_project_to(path)
+
+    def save_project_to(self, path: Path) -> None:
+        """Write the boxes as a project at `path`; the template is the file it came from, or a PNG beside it."""
+        document = self.document
+        template, boxes = self.template(), self.editor.boxes
+        if template is None:
+            return
+        if document.result is None:
+            known = [document.source] if document.source is not None else []
+        else:
+            known = [document.saved_path] if document.saved_path is not None else []
+
+        def done(written: tuple[Path, Path]) -> None:
+            project, template_path = written
+            self.window.settings.update(last_folder=str(project.parent))
+            self.window.show_status(f"Saved the caption project {project.name} (template {template_path.name})")
+            self.project_saved.emit(project)
+
+        self._submit("caption-project", lambda progress, cancel: caption_jobs.save_caption_project(
+            path, template, boxes, known), done, keep_result=True)
+
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open Caption Project", str(self._folder()),
+                                              PROJECT_FILTER)
+        if path:
+            self.open_project(Path(path))
+
+    def open_project(self, path: Path) -> None:
+        """Open a project's template and, once it is loaded, its boxes (an undo step), in caption mode."""
+        try:
+            project = load_project(path)
+        except MemeCleanError as error:
+            self.window.show_error(str(error))
+            return
+        self._pending_project = project
+        self.window.controller.open_path(project.template)
+
+    # -- proposals from the clean's mask ---------------------------------------------------------------------------
+
+    def replace_old_text(self) -> None:
+        """One box per old caption (from the clean's mask), with the old words when OCR can read them."""
+        document = self.document
+        result = document.result
+        if result is None or not result.mask.any():
+            self.window.show_status("Clean the image first: the new boxes go where the clean found text.")
+            return
+        if not self.active:
+            self.set_active(True)
+        mask, meme = result.mask, document.image.frames[0].pixels
+
+        def run(progress: Callable[[float, str], None], cancel: Callable[[], bool]) -> list:
+            return caption_jobs.propose(mask, meme, self._text_reader())
+
+        def done(boxes: list) -> None:
+            count = self.editor.replace_old_text(boxes)
+            words = sum(1 for box in boxes if box.text.strip())
+            note = f", {words} with the old words" if words else ""
+            self.window.show_status(f"{count} text box{'es' if count != 1 else ''} where the old text was{note}")
+
+        self.window.show_status("Finding the old text…")
+        self._submit("caption-propose", run, done)
+
+    def _text_reader(self) -> caption_jobs.TextReader | None:
+        """In the worker: the OCR reader, built on first use (about a second) and kept."""
+        if not self._reader_made:
+            self._reader = make_text_reader()
+            self._reader_made = True
+        return self._reader
+
+    def _load_fonts(self) -> None:
+        if not self._fonts_asked:
+            self._fonts_asked = True
+            self._submit("caption-fonts", lambda progress, cancel: caption_jobs.font_names(),
+                         self.panel.set_font_names, keep_result=True)
+
+    # -- one caption job at a time ---------------------------------------------------------------------------------
+
+    def _submit(self, kind: str, fn: Callable[..., Any], on_result: Callable[[Any], None],
+                on_finished: Callable[[], None] | None = None, *, keep_result: bool = False) -> None:
+        task = Task(fn, kind, self.document.generation, on_result, keep_result=keep_result)
+        task.signals.result.connect(self._on_task_result)
+        task.signals.error.connect(self._on_task_error)
+        task.signals.finished.connect(self._on_task_finished)
+        self._finishers[task] = on_finished
+        self._queue.append(task)
+        self._pump()
+
+    def _pump(self) -> None:
+        if self._running is None and self._queue and not self._closed:
+            self._running = self._queue.pop(0)
+            self.window.controller.pool.start(self._running)
+
+    def _wanted(self, task: Task) -> bool:
+        return not self._closed and (task.keep_result or task.generation == self.document.generation)
+
+    @Slot(object, object)
+    def _on_task_result(self, task: Task, value: Any) -> None:
+        if self._wanted(task) and task.on_result is not None:
+            task.on_result(value)
+
+    @Slot(object, str)
+    def _on_task_error(self, task: Task, message: str) -> None:
+        if self._wanted(task):
+            self.window.show_error(message)
+
+    @Slot(object)
+    def _on_task_finished(self, task: Task) -> None:
+        if task is self._running:
+            self._running = None
+        finisher = self._finishers.pop(task, None)
+        if finisher is not None:
+            finisher()
+        self._pump()
+        self.job_finished.emit(task.kind, task.outcome)
+
+    @property
+    def busy(self) -> bool:
+        """A caption job is running or waiting."""
+        return self._running is not None or bool(self._queue)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self._closed = True  # jobs still queued are not started (the controller waits for running ones)
+            self._queue.clear()
+        return False
+
+
+def install_caption_mode(window: QWidget) -> CaptionMode:
+    """Add caption mode to a main window (menus, toolbar toggle, dock, canvas overlay); returns it."""
+    return CaptionMode(window)  # type: ignore[arg-type]
