@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
     QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
@@ -31,7 +31,7 @@ from .worker import Task
 
 DEVICES = ("auto", "cpu", "cuda")
 SAMPLES = (("meme", "Input"), ("mask", "Predicted mask"), ("result", "Result"))
-SAMPLE_SIZE = 132
+SAMPLE_SIZE = 120
 WEIGHTS_FILTER = "MemeClean weights (*.pt);;All files (*)"
 
 
@@ -66,6 +66,7 @@ class TrainDialog(QDialog):
         self._default_out = str(new_user_model_path())
         self._build()
         self._refresh()
+        self.resize(620, 860)
 
     # -- building ---------------------------------------------------------------------------------------------
 
@@ -73,7 +74,8 @@ class TrainDialog(QDialog):
         data_box = QGroupBox("Data folders")
         self.folder_list = QListWidget()
         self.folder_list.setToolTip("Prepared data folders (images/, pairs/) or plain folders of pictures")
-        self.folder_list.setMinimumHeight(70)
+        self.folder_list.setMinimumHeight(60)
+        self.folder_list.setMaximumHeight(110)  # extra height goes to the loss curve
         add_button = QPushButton("Add Folder…")
         add_button.clicked.connect(self.choose_folder)
         self.remove_button = QPushButton("Remove")
@@ -142,17 +144,20 @@ class TrainDialog(QDialog):
         self.stats_label = QLabel("")
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curve = LossCurve()
-        samples = QGridLayout()
+        samples = QHBoxLayout()
         self.sample_labels: dict[str, QLabel] = {}
-        for column, (key, title) in enumerate(SAMPLES):
+        for key, title in SAMPLES:
             picture = QLabel()
             picture.setFixedSize(SAMPLE_SIZE, SAMPLE_SIZE)
             picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
             picture.setFrameShape(QLabel.Shape.StyledPanel)
             picture.setAccessibleName(f"Training sample: {title.lower()}")
+            picture.setToolTip(f"{title} of a training sample, refreshed now and then")
             self.sample_labels[key] = picture
-            samples.addWidget(picture, 0, column)
-            samples.addWidget(QLabel(title, alignment=Qt.AlignmentFlag.AlignCenter), 1, column)
+            column = QVBoxLayout()
+            column.addWidget(picture)
+            column.addWidget(QLabel(title, alignment=Qt.AlignmentFlag.AlignCenter))
+            samples.addLayout(column)
         self.results_label = QLabel("")
         self.results_label.setTextFormat(Qt.TextFormat.RichText)
         self.results_label.setWordWrap(True)

@@ -100,11 +100,15 @@ class TrainRequest:
 
     def config(self, folders: list[str]) -> Any:
         """The core TrainConfig for the (prepared) `folders`; imports the trainer (and torch)."""
+        from memeclean_core.device import pick_device
         from memeclean_core.train import TrainConfig
 
+        # Cancel is seen at a report: on the CPU (a step takes seconds) report every step; on a GPU every few,
+        # as reading the loss waits for the GPU.
+        every = 1 if pick_device(self.device).type == "cpu" else 5
         values: dict[str, Any] = dict(data=folders, out=self.out, steps=self.steps, minutes=self.minutes,
                                       max_side=self.resolution, device=self.device, resume=self.resume,
-                                      progress_every=5, preview_every=50)
+                                      progress_every=every, preview_every=10 * every)
         values.update(self.overrides)
         if values.get("min_side", 256) > values["max_side"]:
             values["min_side"] = values["max_side"]
@@ -152,8 +156,8 @@ def prepare_folders(folders: list[str], progress: Progress, cancel: Cancel) -> l
 
 def run_training(request: TrainRequest, report: Callable[[Any, int], None], progress: Progress,
                  cancel: Cancel) -> TrainOutcome:
-    """Prepare, train (the core loop; `report(TrainProgress, batch size)` gets every report), then evaluate. On cancel the trainer
-    writes its checkpoint and this raises Cancelled; the file stays loadable and resumable."""
+    """Prepare, train (the core loop; `report(TrainProgress, batch size)` gets every report), then evaluate.
+    On cancel the trainer writes its checkpoint and this raises Cancelled; the file stays loadable and resumable."""
     if not request.folders:
         raise MemeCleanError("add at least one data folder")
     if not request.minutes and not request.steps:
