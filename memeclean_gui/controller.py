@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
+from memeclean_core.errors import MemeCleanError, ModelLoadError
 from memeclean_core.imageio import LoadedImage
 
 from . import jobs
@@ -33,6 +34,7 @@ class Controller(QObject):
     device_changed = Signal(str)  # "CPU", "GPU (...)": known once the model is loaded
     saved = Signal(object)  # the Path written
     finished = Signal(str, str)  # kind, outcome ("ok", "error", "cancelled", "dropped"), after each job
+    model_changed = Signal(object)  # Path of the weights now in use, None for the bundled model
 
     def __init__(self, document: Document, model_path: str | Path | None = None, device: str = "auto",
                  parent: QObject | None = None):
@@ -168,6 +170,34 @@ class Controller(QObject):
             self._model_task.cancel()
         if self._load_task is not None:
             self._load_task.cancel()
+
+    # -- the model -------------------------------------------------------------------------------------------
+
+    @property
+    def model_path(self) -> Path | None:
+        """The weights cleaning uses (None: the bundled model)."""
+        return self.models.path
+
+    def set_model_path(self, path: str | Path | None) -> None:
+        """Switch to other weights (None: the bundled ones), loading them in a worker first: only a model that
+        loads replaces the current one, so a bad file is an `error` message and the previous model stays."""
+        path = None if path is None else Path(path)
+        candidate = jobs.ModelCache(path, self.models.device)
+        current = "the bundled model" if self.models.path is None else f"'{self.models.path.name}'"
+
+        def load(progress, cancel):
+            try:
+                return candidate.get(progress)
+            except MemeCleanError as error:
+                raise ModelLoadError(f"{error} (still using {current})") from None
+
+        def apply(_model) -> None:
+            self.models = candidate  # a run already going on keeps the model it started with
+            self.model_changed.emit(path)
+
+        name = "the bundled model" if path is None else f"'{path.name}'"
+        self.status.emit(f"Loading {name}…")
+        self._launch(Task(load, "model", self.document.generation, apply, keep_result=True))
 
     # -- saving -----------------------------------------------------------------------------------------------
 

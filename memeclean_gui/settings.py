@@ -53,6 +53,7 @@ FIELDS: dict[str, Field] = {
     "recent_files": Field([], "Recently opened files, newest first (File ▸ Open Recent).", _recent),
     "window_geometry": Field("", "Main window position and size (Qt's saveGeometry, base64)."),
     "window_state": Field("", "Toolbar layout of the main window (Qt's saveState, base64)."),
+    "model_path": Field("", "Weights file the app cleans with (Model menu); empty: the bundled model."),
 }
 
 
