@@ -81,6 +81,7 @@ class CaptionMode(QObject):
         self._reader_made = False
         self._fonts_asked = False
         self._closed = False
+        self._mask_checked: tuple[Any, bool] | None = None  # (result, whether its mask has text)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_DELAY_MS)
@@ -204,8 +205,7 @@ class CaptionMode(QObject):
             self._load_fonts()
             self._shown_key = None
             self._render()
-            window.show_status("Caption mode: type the top and bottom text, drag a box to move it, double-click "
-                               "to edit it in place; Export Meme saves what you see")
+            window.show_status("Caption mode: type the top and bottom text; drag boxes, double-click to edit")
         else:
             self.editor.commit()
             show_mask = getattr(window, "show_mask_action", None)
@@ -309,7 +309,9 @@ class CaptionMode(QObject):
         self.delete_action.setEnabled(active and selected)
         self.edit_text_action.setEnabled(active and selected)
         result = document.result
-        self.replace_action.setEnabled(result is not None and bool(result.mask.any()))
+        if result is not None and (self._mask_checked is None or self._mask_checked[0] is not result):
+            self._mask_checked = (result, bool(result.mask.any()))  # once per result, not on every drag step
+        self.replace_action.setEnabled(result is not None and self._mask_checked[1])
         self.export_action.setEnabled(has_image)
         self.save_project_action.setEnabled(has_image)
 

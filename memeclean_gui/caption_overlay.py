@@ -38,6 +38,11 @@ class InlineTextEditor(QPlainTextEdit):
         super().__init__(parent)
         self.setPlainText(text)
         self.setFrameShape(QFrame.Shape.Box)
+        # see-through, so the preview shows the words as they are typed
+        self.setStyleSheet("QPlainTextEdit { background: rgba(0, 0, 0, 110); color: white; }")
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.setFont(font)
         self.setTabChangesFocus(True)
         self.setAccessibleName("Caption text")
         self.setToolTip("Enter keeps the text, Shift+Enter starts a new line, Esc drops the change")
