@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QImage, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QToolBar
 
 from memeclean_core.captions import CaptionDoc, load_project
 from memeclean_core.captions.project import PROJECT_SUFFIX
@@ -515,6 +515,9 @@ class CaptionMode(QObject):
         return False
 
 
-def install_caption_mode(window: QWidget) -> CaptionMode:
-    """Add caption mode to a main window (menus, toolbar toggle, dock, canvas overlay); returns it."""
-    return CaptionMode(window)  # type: ignore[arg-type]
+def install_caption_mode(window: MainWindow) -> CaptionMode:
+    """Add caption mode to a main window (menus, toolbar toggle, dock, canvas overlay); returns it.
+
+    Called once from `MainWindow.__init__`, after its menus and toolbar exist: the mode finds the File and View
+    menus by title and the toolbar by object name, so the window needs no caption code of its own."""
+    return CaptionMode(window)
