@@ -342,3 +342,41 @@ def test_replace_old_text_proposes_boxes_with_the_old_words(qtbot, make_window, 
     doc = load_project(project)
     assert doc.template == tmp_path / "again.png" and np.array_equal(read_rgb(doc.template), template)
     assert [box.text for box in doc.boxes] == ["new top", "OLD BOTTOM"]
+
+
+def test_captions_stay_through_a_clean_and_go_on_the_cleaned_picture(qtbot, make_window, meme_path):
+    window = make_window()
+    assert wait_job(qtbot, window.controller, "load", lambda: window.open_path(meme_path)) == "ok"
+    mode = window.captions
+    mode.caption_action.trigger()
+    mode.panel.bottom_edit.setText("after the clean")
+    mode.panel.bottom_edit.editingFinished.emit()
+    assert wait_job(qtbot, window.controller, "clean", window.clean_action.trigger) == "ok"
+    result = window.document.result
+    assert [box.text for box in window.document.captions] == ["", "after the clean"]
+    assert mode.template() is result.image
+    assert np.array_equal(wait_preview(qtbot, mode), render_captions(result.image.rgb, window.document.captions))
+    window.undo_action.trigger()  # the clean is undone, the caption stays on the original
+    assert window.document.result is None and window.document.captions[1].text == "after the clean"
+    assert np.array_equal(wait_preview(qtbot, mode),
+                          render_captions(window.document.image.rgb, window.document.captions))
+
+
+def test_an_animation_is_exported_frame_by_frame(qtbot, make_window, tmp_path):
+    from memeclean_core.imageio import Frame, load_image
+
+    window = make_window()
+    first, second = template_pixels(), 255 - template_pixels()
+    animation = LoadedImage([Frame(first, None, 100), Frame(second, None, 150)], loop=0)
+    window.controller.open_image(animation, "Animation")
+    mode = window.captions
+    mode.caption_action.trigger()
+    mode.panel.top_edit.setText("every frame")
+    mode.panel.top_edit.editingFinished.emit()
+    preview = wait_preview(qtbot, mode)
+    target = tmp_path / "animated.png"
+    assert wait_caption_job(qtbot, mode, "caption-export", lambda: mode.export_to(target)) == "ok"
+    written = load_image(target)
+    assert [frame.duration_ms for frame in written.frames] == [100, 150]
+    assert np.array_equal(written.frames[0].pixels, preview)
+    assert np.array_equal(written.frames[1].pixels, render_captions(second, window.document.captions))
