@@ -21,7 +21,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QToolBar
 
-from memeclean_core.captions import CaptionDoc, load_project
+from memeclean_core.captions import CaptionDoc, find_project, load_project
 from memeclean_core.captions.project import PROJECT_SUFFIX
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.imageio import LoadedImage
@@ -282,8 +282,12 @@ class CaptionMode(QObject):
             self.editor.apply(pending.boxes, "Open Caption Project")
             self.set_active(True)
             self.window.show_status(f"Opened the caption project of {source.name}")
-        elif self.active:
-            self.editor.ensure_classic()
+        else:
+            if self.active:
+                self.editor.ensure_classic()
+            image = self.document.image
+            if source is not None and not image.is_animated and find_project(source) is not None:
+                self.window.show_status(f"{source.name} has a caption project: File ▸ Open Caption Project…")
         self.request_preview()
         self.refresh_actions()
 

@@ -290,6 +290,8 @@ def test_project_round_trip_through_the_gui(qtbot, make_window, tmp_path, monkey
     assert sorted(path.name for path in tmp_path.glob("photo*")) == ["photo.memeclean.json", "photo.png"]
 
     other = make_window()
+    assert wait_job(qtbot, other.controller, "load", lambda: other.open_path(source)) == "ok"
+    assert "has a caption project" in other.statusBar().currentMessage()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a: (str(project), "")))
     assert wait_job(qtbot, other.controller, "load", other.captions.open_project_action.trigger) == "ok"
     assert other.document.captions == boxes and other.captions.active
