@@ -23,6 +23,7 @@ from .canvas import Canvas
 from .controller import Controller
 from .controls import BrushSizeControl, ResolutionControl
 from .document import BBox, Document
+from .model_menu import initial_model_path, install_model_menu
 from .qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
 from .settings import Settings
 
@@ -42,7 +43,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings if settings is not None else Settings.load()
         self.document = Document()
-        self.controller = Controller(self.document, model_path, device, self)
+        self.controller = Controller(self.document, initial_model_path(self.settings, model_path), device, self)
         self.brush = BrushTool(self.document, size=self.settings.brush_size)
         self.canvas = Canvas(self)
         self.canvas.set_brush_size(self.settings.brush_size)
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
+        self.model_menu = install_model_menu(self)
         self._restore_window()
         self._refresh_actions()
         self.canvas.setFocus()
@@ -540,6 +542,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self._save_window()
         self.controller.shutdown()  # cancel the run and wait for the workers (a save in progress completes)
+        self.model_menu.shutdown()  # a training run stops and writes its checkpoint
         super().closeEvent(event)
 
 

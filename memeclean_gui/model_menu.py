@@ -1,0 +1,200 @@
+"""The Model menu: train a model, load weights, switch between the bundled model and the ones trained here.
+
+`install_model_menu(window)` builds it (before Help) with a status-bar label naming the model in use. A switch
+goes through `Controller.set_model_path`, which loads the weights in a worker and keeps the previous model when
+they do not load; only a switch that worked is remembered in the settings (`model_path`). The models a person
+trains are saved in `memeclean_core.resources.user_models_dir()` and listed here, newest first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
+
+from memeclean_core.resources import BUNDLED_MODEL_NAME, user_models, user_models_dir
+
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+    from .train_dialog import TrainDialog
+
+MENU_LIMIT = 15  # trained models listed in the menu; older ones are still reachable through Load Weights…
+WEIGHTS_FILTER = "MemeClean weights (*.pt);;All files (*)"
+
+
+def initial_model_path(settings: Settings, explicit: str | Path | None) -> Path | None:
+    """The weights a new window starts with: `explicit` (--model) if given, else the remembered choice if that
+    file is still there, else None (the bundled model)."""
+    if explicit is not None:
+        return Path(explicit)
+    remembered = settings.model_path
+    if remembered and Path(remembered).is_file():
+        return Path(remembered)
+    return None
+
+
+def model_name(path: Path | None) -> str:
+    return f"bundled ({Path(BUNDLED_MODEL_NAME).stem})" if path is None else path.stem
+
+
+def _same(a: Path | None, b: Path | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.expanduser().resolve() == b.expanduser().resolve()
+
+
+class ModelMenu(QObject):
+    """The Model menu and the model label of one window. `train_overrides` / `train_reference` are passed to
+    the Train dialog (tests: a tiny network, a tiny reference model)."""
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.window = window
+        self.controller = window.controller
+        self.settings: Settings = window.settings
+        self.dialog: TrainDialog | None = None
+        self.train_overrides: dict[str, Any] = {}
+        self.train_reference: str | Path | None = None
+        self.menu = QMenu("Mo&del", window)
+        self.train_action = self._action("&Train…", self.open_train_dialog, "Ctrl+T",
+                                         "Train a model on your pictures, watching its progress")
+        self.load_action = self._action("&Load Weights…", self.load_weights_dialog, "Ctrl+Shift+L",
+                                        "Clean with a weights file (.pt) trained by MemeClean")
+        self.bundled_action = self._action("Use &Bundled Model", lambda: self.use(None), None,
+                                           "Clean with the model that ships with MemeClean")
+        self.bundled_action.setCheckable(True)
+        self.folder_action = self._action("Open Models &Folder", self.open_models_folder, None,
+                                          "Show the folder where the models you train are saved")
+        self._group = QActionGroup(self)
+        self._group.addAction(self.bundled_action)
+        self._model_actions: list[QAction] = []
+        self.menu.aboutToShow.connect(self.rebuild)
+        bar = window.menuBar()
+        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+        if help_menu is not None:
+            bar.insertMenu(help_menu, self.menu)
+        else:
+            bar.addMenu(self.menu)
+        self.label = QLabel()
+        window.statusBar().addPermanentWidget(self.label)
+        self.controller.model_changed.connect(self._on_model_changed)
+        if self.settings.model_path and self.controller.model_path is None \
+                and not Path(self.settings.model_path).is_file():
+            window.show_status(f"The model you chose last ('{self.settings.model_path}') is gone; "
+                               "using the bundled model")
+        self.rebuild()
+
+    def _action(self, text: str, slot, shortcut: str | None, tip: str) -> QAction:
+        action = QAction(text, self.window)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.window.addAction(action)  # the shortcut works while the menu is closed
+        return action
+
+    # -- the menu ---------------------------------------------------------------------------------------------
+
+    def trained_models(self) -> list[Path]:
+        """The models listed: those in the user models folder (newest first), and the one in use if elsewhere."""
+        found = user_models()[:MENU_LIMIT]
+        current = self.controller.model_path
+        if current is not None and not any(_same(current, path) for path in found):
+            found.insert(0, current)
+        return found
+
+    def rebuild(self) -> None:
+        """Fill the menu again (on every opening: the models folder may have changed) and tick the model in use."""
+        menu, current = self.menu, self.controller.model_path
+        for action in self._model_actions:
+            self._group.removeAction(action)
+            action.deleteLater()
+        self._model_actions = []
+        menu.clear()
+        menu.addAction(self.train_action)
+        menu.addSeparator()
+        menu.addAction(self.bundled_action)
+        self.bundled_action.setChecked(current is None)
+        for path in self.trained_models():
+            action = QAction(path.stem, menu)
+            action.setCheckable(True)
+            action.setChecked(_same(path, current))
+            action.setToolTip(str(path))
+            action.setStatusTip(f"Clean with {path}")
+            action.triggered.connect(lambda _checked=False, path=path: self.use(path))
+            self._group.addAction(action)
+            menu.addAction(action)
+            self._model_actions.append(action)
+        menu.addSeparator()
+        menu.addActions([self.load_action, self.folder_action])
+        self.label.setText(f"Model: {model_name(current)}")
+        self.label.setToolTip("The model cleaning uses: " + ("the one that ships with MemeClean" if current is None
+                                                             else str(current)) + " (Model menu to change)")
+
+    # -- switching ----------------------------------------------------------------------------------------------
+
+    def use(self, path: str | Path | None) -> None:
+        """Switch to `path` (None: bundled). It is loaded in a worker first; a bad file keeps the current model."""
+        path = None if path is None else Path(path)
+        if path is None and self.controller.model_path is None:
+            self.rebuild()
+            return  # a file is loaded again even when it is in use: a resumed run may have rewritten it
+        self.rebuild()  # the tick stays on the model in use until the new one has loaded
+        self.controller.set_model_path(path)
+
+    @Slot(object)
+    def _on_model_changed(self, path: Path | None) -> None:
+        self.settings.update(model_path="" if path is None else str(path.absolute()))
+        self.rebuild()
+        self.window.show_status(f"Cleaning with {model_name(path)}" + ("" if path is None else f" ({path})"))
+        size, multiple = self.window.document.size, self.controller.models.multiple
+        if size is not None:
+            self.window.resolution_control.set_image_size(size, multiple)
+
+    def load_weights_dialog(self) -> None:
+        folder = user_models_dir() if user_models_dir().is_dir() else Path.home()
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load Weights", str(folder), WEIGHTS_FILTER)
+        if path:
+            self.use(path)
+
+    def open_models_folder(self) -> None:
+        folder = user_models_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    # -- training -----------------------------------------------------------------------------------------------
+
+    def open_train_dialog(self) -> TrainDialog:
+        """Show the Train dialog (one per window: it keeps a run going while hidden)."""
+        if self.dialog is None:
+            from .train_dialog import TrainDialog
+
+            self.dialog = TrainDialog(self.window, overrides=self.train_overrides, reference=self.train_reference)
+            self.dialog.use_model.connect(self.use)
+            self.dialog.run_finished.connect(self._on_training_finished)
+        self.dialog.show()
+        self.dialog.raise_()
+        self.dialog.activateWindow()
+        return self.dialog
+
+    @Slot(str)
+    def _on_training_finished(self, outcome: str) -> None:
+        trained = self.dialog.trained_path if self.dialog is not None else None
+        if outcome == "ok" and trained is not None:
+            self.window.show_status(f"Training finished: {trained.name} (Model menu to use it)")
+        self.rebuild()
+
+    def shutdown(self, timeout_ms: int = -1) -> bool:
+        """Stop a training run and wait for it (the window is closing); the trainer saves its checkpoint."""
+        return self.dialog.shutdown(timeout_ms) if self.dialog is not None else True
+
+
+def install_model_menu(window: MainWindow) -> ModelMenu:
+    """Add the Model menu (before Help) and the model label to `window`."""
+    return ModelMenu(window)
