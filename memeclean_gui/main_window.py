@@ -20,6 +20,7 @@ from memeclean_core.errors import MemeCleanError
 from . import __version__
 from .brush import BrushTool, PointerEvent
 from .canvas import Canvas
+from .caption_mode import install_caption_mode
 from .controller import Controller
 from .controls import BrushSizeControl, ResolutionControl
 from .document import BBox, Document
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.model_menu = install_model_menu(self)
+        self.captions = install_caption_mode(self)  # Caption menu and dock, Export Meme, caption projects
         self._restore_window()
         self._refresh_actions()
         self.canvas.setFocus()
