@@ -105,7 +105,12 @@ class TrainRequest:
 
         # Cancel is seen at a report: on the CPU (a step takes seconds) report every step; on a GPU every few,
         # as reading the loss waits for the GPU.
-        every = 1 if pick_device(self.device).type == "cpu" else 5
+        try:
+            device = pick_device(self.device)
+        except MemeCleanError:  # the core's message names the CLI's --device
+            raise MemeCleanError(f"there is no {self.device.upper()} GPU here; choose auto or cpu as the device") \
+                from None
+        every = 1 if device.type == "cpu" else 5
         values: dict[str, Any] = dict(data=folders, out=self.out, steps=self.steps, minutes=self.minutes,
                                       max_side=self.resolution, device=self.device, resume=self.resume,
                                       progress_every=every, preview_every=10 * every)

@@ -152,3 +152,16 @@ def test_a_failing_run_is_a_message_not_a_traceback(qtbot, dialog, prepared, mes
     assert run_and_wait(qtbot, dialog) == "error"
     assert "not a MemeClean checkpoint" in message_boxes[-1][1]
     assert dialog.start_button.isEnabled()
+
+
+def test_asking_for_a_gpu_where_there_is_none_says_so(qtbot, dialog, prepared, message_boxes, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    dialog.add_folder(prepared)
+    dialog.out_edit.setText(str(tmp_path / "gpu.pt"))
+    dialog.device_combo.setCurrentText("cuda")
+    assert run_and_wait(qtbot, dialog) == "error"
+    assert message_boxes[-1][1] == "There is no CUDA GPU here; choose auto or cpu as the device."
+    assert not (tmp_path / "gpu.pt").exists()
