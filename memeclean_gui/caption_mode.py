@@ -371,6 +371,7 @@ class CaptionMode(QObject):
         def done(written: Path) -> None:
             self.window.settings.update(last_folder=str(Path(written).parent))
             self.window.show_status(f"Exported the meme to {written}")
+            self.window.document.mark_kept()
             self.exported.emit(written)
 
         self._submit("caption-export", lambda progress, cancel: caption_jobs.export(
@@ -408,6 +409,7 @@ class CaptionMode(QObject):
             project, template_path = written
             self.window.settings.update(last_folder=str(project.parent))
             self.window.show_status(f"Saved the caption project {project.name} (template {template_path.name})")
+            self.window.document.mark_kept()
             self.project_saved.emit(project)
 
         self._submit("caption-project", lambda progress, cancel: caption_jobs.save_caption_project(
@@ -425,6 +427,8 @@ class CaptionMode(QObject):
             project = load_project(path)
         except MemeCleanError as error:
             self.window.show_error(str(error))
+            return
+        if not self.window.may_discard_edits("Open the project"):
             return
         self._pending_project = project
         self.window.controller.open_path(project.template)

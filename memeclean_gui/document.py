@@ -146,6 +146,7 @@ class Document:
         self.saved_path: Path | None = None  # where File ▸ Save writes (set by Save As)
         self.generation = 0  # increases with every new image: results of older runs are dropped
         self._history: History | None = None
+        self._kept: State | None = None  # the state last saved or exported (or the one opened)
         self._stroke: np.ndarray | None = None
 
     # -- reading -----------------------------------------------------------------------------------------------
@@ -181,6 +182,22 @@ class Document:
         return self._history
 
     @property
+    def has_unsaved_edits(self) -> bool:
+        """Work a person did by hand (mask strokes, a re-fill, captions) that is not in a saved or exported file.
+
+        A plain automatic clean does not count: one click makes it again, and asking after every clean would
+        get in the way of looking through memes one after another.
+        """
+        state = self.state
+        if state is None or state is self._kept:
+            return False
+        return bool(state.captions) or state.mask_edited or state.label not in ("Open", "Clean")
+
+    def mark_kept(self) -> None:
+        """The current state is now in a file (saved template, exported meme, caption project)."""
+        self._kept = self.state
+
+    @property
     def stroke_active(self) -> bool:
         return self._stroke is not None
 
@@ -196,6 +213,7 @@ class Document:
         self.generation += 1
         empty = _read_only(np.zeros((image.height, image.width), bool))
         self._history = History(State(None, empty, "Open"))
+        self._kept = self._history.current
         self.image_changed.emit()
         self.state_changed.emit()
 

@@ -233,14 +233,27 @@ class MainWindow(QMainWindow):
 
     # -- getting images in --------------------------------------------------------------------------------------
 
+    def may_discard_edits(self, doing: str) -> bool:
+        """Ask before hand edits that are in no file would be lost; True when it is fine to go on."""
+        if not self.document.has_unsaved_edits:
+            return True
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, APP_NAME, f"Your edits to “{self.document.name}” are not saved. {doing} and lose them?",
+            buttons.Discard | buttons.Cancel, buttons.Cancel)
+        return answer != buttons.Cancel
+
     def open_path(self, path: str | Path) -> None:
-        self.controller.open_path(Path(path))
+        if self.may_discard_edits("Open another image"):
+            self.controller.open_path(Path(path))
 
     def open_dialog(self) -> None:
+        if not self.may_discard_edits("Open another image"):
+            return
         folder = self.settings.last_folder or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open Image", folder, OPEN_FILTER)
         if path:
-            self.open_path(path)
+            self.controller.open_path(Path(path))
 
     def paste(self) -> None:
         self.open_mime(QGuiApplication.clipboard().mimeData(), "Pasted image",
@@ -256,7 +269,8 @@ class MainWindow(QMainWindow):
         if source is None:
             self.show_status(nothing)
             return
-        self.controller.open_source(source)
+        if self.may_discard_edits("Open the new image"):
+            self.controller.open_source(source)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if can_accept(event.mimeData()):
@@ -335,6 +349,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_saved(self, path: Path) -> None:
+        if not self.document.captions:  # a template file does not hold the captions written on it
+            self.document.mark_kept()
         self.settings.update(last_folder=str(Path(path).parent))
 
     def copy_result(self) -> None:
@@ -542,6 +558,9 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.may_discard_edits("Quit"):
+            event.ignore()
+            return
         self._save_window()
         self.controller.shutdown()  # cancel the run and wait for the workers (a save in progress completes)
         self.model_menu.shutdown()  # a training run stops and writes its checkpoint
