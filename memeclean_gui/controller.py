@@ -45,6 +45,7 @@ class Controller(QObject):
         self.pool.setMaxThreadCount(2)  # a model run, and an open or save beside it
         self._tasks: set[Task] = set()
         self._model_task: Task | None = None
+        self._model_request: jobs.ModelCache | None = None  # the model the last set_model_path asked for
         self._pending: Task | None = None
         self._load_task: Task | None = None
         self._device_shown: str | None = None
@@ -183,6 +184,7 @@ class Controller(QObject):
         loads replaces the current one, so a bad file is an `error` message and the previous model stays."""
         path = None if path is None else Path(path)
         candidate = jobs.ModelCache(path, self.models.device)
+        self._model_request = candidate  # the latest request wins, whichever load finishes first
         current = "the bundled model" if self.models.path is None else f"'{self.models.path.name}'"
 
         def load(progress, cancel):
@@ -192,6 +194,8 @@ class Controller(QObject):
                 raise ModelLoadError(f"{error} (still using {current})") from None
 
         def apply(_model) -> None:
+            if self._model_request is not candidate:
+                return  # the person asked for another model since
             self.models = candidate  # a run already going on keeps the model it started with
             self.model_changed.emit(path)
 

@@ -133,3 +133,26 @@ def test_closing_the_window_stops_a_training_run_with_its_checkpoint(qtbot, make
     window.close()
     assert not dialog.running or dialog.pool.activeThreadCount() == 0
     assert (tmp_path / "interrupted.pt").is_file()
+
+
+def test_the_last_model_asked_for_wins_whichever_loads_first(qtbot, make_window, user_model, tiny_model_path,
+                                                             monkeypatch):
+    import time
+
+    from memeclean_gui import jobs
+
+    window = make_window()
+    original_get = jobs.ModelCache.get
+
+    def slow_for_mine(cache, *args, **kwargs):
+        if cache.path == user_model:
+            time.sleep(0.5)  # the first request finishes last
+        return original_get(cache, *args, **kwargs)
+
+    monkeypatch.setattr(jobs.ModelCache, "get", slow_for_mine)
+    finished = []
+    window.controller.finished.connect(lambda kind, outcome: kind == "model" and finished.append(outcome))
+    window.controller.set_model_path(user_model)
+    window.controller.set_model_path(tiny_model_path)
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=30_000)
+    assert window.controller.model_path == tiny_model_path
