@@ -433,6 +433,11 @@ class CaptionMode(QObject):
         self._pending_project = project
         self.window.controller.open_path(project.template)
 
+    @property
+    def opening_project(self) -> bool:
+        """A project's template is being opened: it is already clean, so the window does not clean it again."""
+        return self._pending_project is not None
+
     # -- proposals from the clean's mask ---------------------------------------------------------------------------
 
     def replace_old_text(self) -> None:

@@ -385,7 +385,7 @@ class MainWindow(QMainWindow):
         if image.is_animated:
             self.show_status(f"Animation of {len(image.frames)} frames: Clean cleans every frame; mask edits and "
                              "Re-fill apply to the first frame, the one shown")
-        if self.settings.auto_clean:
+        if self.settings.auto_clean and not self.captions.opening_project:
             self.clean()
         self._refresh_actions()
 

@@ -290,13 +290,17 @@ def test_project_round_trip_through_the_gui(qtbot, make_window, tmp_path, monkey
     assert sorted(path.name for path in tmp_path.glob("photo*")) == ["photo.memeclean.json", "photo.png"]
 
     other = make_window()
+    other.settings.update(auto_clean=True)  # a project's template is clean already: not cleaned again
     assert wait_job(qtbot, other.controller, "load", lambda: other.open_path(source)) == "ok"
     assert "has a caption project" in other.statusBar().currentMessage()
+    assert wait_job(qtbot, other.controller, "clean", lambda: None) == "ok"  # a plain picture is cleaned
+    other.document.undo()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a: (str(project), "")))
     assert wait_job(qtbot, other.controller, "load", other.captions.open_project_action.trigger) == "ok"
     assert other.document.captions == boxes and other.captions.active
     assert np.array_equal(wait_preview(qtbot, other.captions), preview)
     assert other.undo_action.text() == "&Undo Open Caption Project"
+    assert not other.controller.busy and other.document.result is None, "the project's template was not re-cleaned"
 
 
 def test_opening_a_broken_project_is_one_line(make_window, tmp_path, message_boxes):
