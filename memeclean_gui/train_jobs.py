@@ -23,6 +23,7 @@ Cancel = Callable[[], bool]
 PREPARED_MARKERS = ("images", "pairs", "fonts", "clipart")  # what `train.build_sources` reads
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 COUNT_LIMIT = 1000  # stop counting pictures here: a look at a folder must stay instant
+VISIT_LIMIT = 20_000  # ... and stop walking after this many files and folders, pictures or not
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ def inspect_data_folder(path: str | Path) -> DataFolder:
     if any((path / name).is_dir() for name in PREPARED_MARKERS):
         return DataFolder(path, "prepared")
     count = 0
-    for item in path.rglob("*"):
+    for visited, item in enumerate(path.rglob("*")):
+        if visited >= VISIT_LIMIT:
+            break  # a huge tree (a whole home folder): what was seen decides, the look stays instant
         if item.suffix.lower() in PICTURE_SUFFIXES and item.is_file():
             count += 1
             if count >= COUNT_LIMIT:

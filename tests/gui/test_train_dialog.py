@@ -126,6 +126,19 @@ def test_an_empty_folder_trains_on_generated_pictures(tmp_path):
     assert inspect_data_folder(tmp_path / "nowhere").kind == "missing"
 
 
+def test_looking_at_a_huge_folder_stops_early(tmp_path, monkeypatch):
+    from memeclean_gui import train_jobs
+
+    monkeypatch.setattr(train_jobs, "VISIT_LIMIT", 100)
+    huge = tmp_path / "home"
+    (huge / "a-lot" / "deeper").mkdir(parents=True)  # a folder's entries are walked before its subfolders'
+    for index in range(200):
+        (huge / "a-lot" / f"note{index}.txt").write_text("x")
+    Image.new("RGB", (8, 8)).save(huge / "a-lot" / "deeper" / "late.png")  # beyond what is looked at
+    Image.new("RGB", (8, 8)).save(huge / "early.png")
+    assert inspect_data_folder(huge).pictures == 1
+
+
 def test_what_cannot_start_is_one_line_and_nothing_runs(qtbot, dialog, prepared, message_boxes, tmp_path):
     assert not dialog.start()
     assert "Add at least one data folder" in message_boxes[-1][1]
