@@ -70,15 +70,20 @@ def test_mask_iou():
     assert ev.mask_iou(np.zeros((3, 3), bool), np.zeros((3, 3), bool)) == 1.0
 
 
-def test_text_region_is_the_true_mask_dilated_like_inference():
-    from memeclean_core.inference import WORKING_DILATION, dilate
+def test_text_region_is_the_true_mask_dilated_two_pixels_whatever_the_pipeline_uses(monkeypatch):
+    from memeclean_core import inference
+    from memeclean_core.inference import dilate
 
+    monkeypatch.setattr(inference, "WORKING_DILATION", 7)  # tuning the pipeline moves neither metric nor baselines
     mask = np.zeros((15, 15), bool)
     mask[7, 7] = True
     region = ev.text_region(mask)
     assert region.sum() > 1 and region[7, 5] and region[5, 7] and not region[7, 4]
-    assert ev.TEXT_REGION_DILATION == WORKING_DILATION
-    np.testing.assert_array_equal(region, dilate(mask, WORKING_DILATION))
+    np.testing.assert_array_equal(region, dilate(mask, 2))
+    meme = np.full((15, 15, 3), 100, np.uint8)
+    meme[mask] = 255
+    filled = ev.oracle_telea(meme, mask)
+    assert (filled[dilate(mask, 2)] != 255).all() and (filled[~dilate(mask, 2)] == 100).all()
 
 
 # ------------------------------------------------------------------------------------------------ validation set

@@ -22,8 +22,8 @@ def test_the_bundled_sample_and_its_mask_fit_together():
     assert 0.03 < coverage < 0.3
 
 
-def test_a_good_install_passes_and_reports_timings_and_device(tiny_model_path, tmp_path):
-    ok, message = selftest.run_self_test(out_dir=tmp_path, model_path=tiny_model_path, min_iou=None)
+def test_a_good_install_passes_and_reports_timings_and_device(tmp_path):
+    ok, message = selftest.run_self_test(out_dir=tmp_path)  # the shipped model, every check on
     assert ok, message
     assert message.startswith("self-test passed") and "\n" not in message
     assert "on CPU" in message and "mask IoU" in message and "clean " in message
@@ -72,11 +72,11 @@ def test_a_missing_sample_fails_with_the_reason(tmp_path, monkeypatch):
     assert "gone.jpg" in message
 
 
-@pytest.mark.parametrize("extra, status", [(["--no-iou"], 0), (["--min-iou", "1.01"], 1)])
-def test_the_cli_command_exits_with_the_result(tiny_model_path, extra, status, capsys):
+@pytest.mark.parametrize("extra, status", [([], 0), (["--min-iou", "1.01"], 1)])
+def test_the_cli_command_exits_with_the_result(extra, status, capsys):
     parser = argparse.ArgumentParser(prog="memeclean")
     cli_selftest.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["selftest", "--model", str(tiny_model_path), *extra])
+    args = parser.parse_args(["selftest", *extra])  # the shipped model
     assert args.run(args) == status
     out, err = capsys.readouterr()
     assert ("self-test passed" in out) == (status == 0)
