@@ -46,9 +46,7 @@ def make_sample(meme: np.ndarray, template: np.ndarray, mask: np.ndarray, top: i
     window = np.s_[top : top + size, left : left + size]
     meme, template, mask = meme[window], template[window], mask[window]
     valid = np.ones(mask.shape, np.float32)
-    # Holes of 1-3 px around the true text (the shipped model was trained so); inference replaces a wider region
-    # (inference.FILL_THRESHOLD, WORKING_DILATION), where the correction near the hole's edge is small anyway.
-    hole = dilate(mask, int(rng.integers(1, 4)))
+    hole = dilate(mask, int(rng.integers(1, 4)))  # the inference dilation, with some slack either way
     prefill = telea_fill(meme, hole)
     as_image = lambda a: torch.from_numpy(np.ascontiguousarray(fit_crop(a, size))).permute(2, 0, 1)  # noqa: E731
     as_plane = lambda a: torch.from_numpy(fit_crop(a.astype(np.float32), size))[None]  # noqa: E731
