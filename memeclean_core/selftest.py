@@ -32,13 +32,6 @@ def sample_paths() -> tuple[Path, Path]:
     return resource_path("samples", SAMPLE_NAME), resource_path("samples", SAMPLE_MASK_NAME)
 
 
-def mask_iou(predicted: np.ndarray, truth: np.ndarray) -> float:
-    """Intersection over union of two H×W masks (1.0 when both are empty)."""
-    predicted, truth = predicted.astype(bool), truth.astype(bool)
-    union = np.logical_or(predicted, truth).sum()
-    return float(np.logical_and(predicted, truth).sum() / union) if union else 1.0
-
-
 def run_self_test(
     out_dir: str | Path | None = None,
     model_path: str | Path | None = None,
@@ -78,6 +71,7 @@ def _run(folder: Path, model_path: str | Path | None, min_iou: float | None, dev
     import torch
 
     from .checkpoint import load_model
+    from .evaluate import mask_iou
     from .inference import clean
 
     load_started = time.perf_counter()
