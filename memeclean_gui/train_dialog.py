@@ -117,18 +117,10 @@ class TrainDialog(QDialog):
         self.resume_edit = QLineEdit()
         self.resume_edit.setPlaceholderText("(a new model)")
         self.resume_edit.setToolTip("A checkpoint to continue: its network, step, optimiser and schedule")
-        resume_button = QPushButton("Choose…")
-        resume_button.clicked.connect(self.choose_resume)
-        resume_row = QHBoxLayout()
-        resume_row.addWidget(self.resume_edit, 1)
-        resume_row.addWidget(resume_button)
+        resume_row = _path_row(self.resume_edit, "Choose…", self.choose_resume)
         self.out_edit = QLineEdit(self._default_out)
         self.out_edit.setToolTip("The checkpoint written during training (every few minutes) and at the end")
-        out_button = QPushButton("Browse…")
-        out_button.clicked.connect(self.choose_out)
-        out_row = QHBoxLayout()
-        out_row.addWidget(self.out_edit, 1)
-        out_row.addWidget(out_button)
+        out_row = _path_row(self.out_edit, "Browse…", self.choose_out)
         form = QFormLayout()
         form.addRow("Resolution:", self.resolution_spin)
         form.addRow("Budget:", budget)
@@ -455,3 +447,13 @@ def results_html(outcome: TrainOutcome) -> str:
     note = f"<br>{outcome.note}" if outcome.note else ""
     return (f"<table cellspacing='6'>{header}{rows}</table><small>{outcome.validation}, working resolution "
             f"{resolution}; higher is better.{note}</small>")
+
+
+def _path_row(edit: QLineEdit, button_text: str, choose) -> QHBoxLayout:
+    """A path field with the button that opens its file dialog."""
+    button = QPushButton(button_text)
+    button.clicked.connect(choose)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row

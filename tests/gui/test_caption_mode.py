@@ -35,6 +35,14 @@ def open_template(window) -> np.ndarray:
     return pixels
 
 
+def open_template_file(qtbot, window, path):
+    """Write the template to `path`, open that file and turn caption mode on; returns the caption mode."""
+    Image.fromarray(template_pixels()).save(path)
+    assert wait_job(qtbot, window.controller, "load", lambda: window.open_path(path)) == "ok"
+    window.captions.caption_action.trigger()
+    return window.captions
+
+
 def wait_preview(qtbot, mode) -> np.ndarray:
     """Wait until the canvas shows the current boxes; returns the preview's pixels."""
     if not mode.preview_current:
@@ -223,10 +231,7 @@ def test_export_equals_preview_and_never_overwrites_the_original(qtbot, make_win
                                                                   message_boxes):
     window = make_window()
     source = tmp_path / "template.png"
-    Image.fromarray(template_pixels()).save(source)
-    assert wait_job(qtbot, window.controller, "load", lambda: window.open_path(source)) == "ok"
-    mode = window.captions
-    mode.caption_action.trigger()
+    mode = open_template_file(qtbot, window, source)
     mode.panel.top_edit.setText("export")
     mode.panel.bottom_edit.setText("equals preview")
     mode.panel.bottom_edit.editingFinished.emit()
@@ -269,10 +274,7 @@ def test_nothing_to_export_is_a_status_message(qtbot, captioning, monkeypatch):
 def test_project_round_trip_through_the_gui(qtbot, make_window, tmp_path, monkeypatch):
     window = make_window()
     source = tmp_path / "photo.png"
-    Image.fromarray(template_pixels()).save(source)
-    assert wait_job(qtbot, window.controller, "load", lambda: window.open_path(source)) == "ok"
-    mode = window.captions
-    mode.caption_action.trigger()
+    mode = open_template_file(qtbot, window, source)
     mode.panel.top_edit.setText("saved top")
     mode.panel.top_edit.editingFinished.emit()
     mode.editor.add_box()
