@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from memeclean_gui import settings as settings_module
@@ -37,6 +38,15 @@ def message_boxes(monkeypatch):
     for kind in ("warning", "critical", "information", "question", "about"):
         monkeypatch.setattr(QMessageBox, kind, recorder(kind))
     return shown
+
+
+@pytest.fixture(autouse=True)
+def empty_clipboard_afterwards(qapp):
+    """The clipboard is emptied after each test. Mime data a test hands to it belongs to Qt from then on; left there,
+    Qt deletes its Python wrapper in an exit handler after the interpreter is gone, and the test run ends with a
+    segmentation fault although every test passed."""
+    yield
+    QGuiApplication.clipboard().clear()
 
 
 @pytest.fixture
