@@ -17,9 +17,9 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from .errors import MemeCleanError
+from .progress import ProgressBar, is_terminal
 
 DEFAULT_RESOLUTION = 512
 MIN_RESOLUTION, MAX_RESOLUTION = 64, 4096  # the range inference.clean accepts
@@ -53,64 +53,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------------
-
-
-class FileBar:
-    """A one-line progress bar over files on stderr: redrawn in place with \\r on a terminal, one line per file
-    otherwise (a log stays readable)."""
-
-    def __init__(self, total: int, stream: TextIO, enabled: bool, width: int = 24):
-        self.total, self.stream, self.enabled, self.width = total, stream, enabled, width
-        self.interactive = enabled and _isatty(stream)
-        self._shown = False
-        self._last_text = ""
-
-    def update(self, done: float, text: str) -> None:
-        """`done`: files finished so far, fractional within a file (frames of an animation)."""
-        if not self.enabled:
-            return
-        fraction = min(1.0, max(0.0, done / self.total)) if self.total else 1.0
-        filled = round(self.width * fraction)
-        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {int(done)}/{self.total} {text}"
-        if self.interactive:
-            columns = _terminal_columns(self.stream)
-            if len(line) >= columns:
-                line = line[: max(10, columns - 2)] + "…"
-            self.stream.write("\r" + line + "\x1b[K")
-            self._shown = True
-        elif text != self._last_text:  # one line per file, not per frame
-            self.stream.write(line + "\n")
-        self._last_text = text
-        self.stream.flush()
-
-    def message(self, text: str) -> None:
-        """Print a line of its own (an error, a note) without mangling the bar."""
-        self.clear()
-        print(text, file=self.stream, flush=True)
-
-    def clear(self) -> None:
-        """Remove the bar so a message can be printed on a line of its own."""
-        if self.interactive and self._shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._shown = False
-
-    def close(self) -> None:
-        self.clear()
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
-def _terminal_columns(stream: TextIO) -> int:
-    try:
-        return os.get_terminal_size(stream.fileno()).columns
-    except (AttributeError, OSError, ValueError):
-        return 80
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -201,19 +143,21 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, device=args.device)  # once, for every file; ModelLoadError ends the run
 
-    stderr = sys.stderr
-    bar = FileBar(len(inputs), stderr, enabled=_isatty(stderr) or len(inputs) > 1)
+    # Over the files, redrawn per frame on a terminal; in a log one line per file. One file in a log: no bar.
+    bar = ProgressBar(sys.stderr, enabled=is_terminal(sys.stderr) or len(inputs) > 1)
+    count = len(inputs)
     protect = list(inputs)
     written: dict[str, Path] = {}  # outputs of this run -> the input they came from
     cleaned = 0
     last_output: Path | None = None
     try:
         for index, source in enumerate(inputs):
-            bar.update(index, source.name)
+            bar.update(index / count, f"{index + 1}/{count} {source.name}", force=True)
             try:
                 last_output = clean_file(
                     source, args, model, protect, written,
-                    progress=lambda fraction, i=index, name=source.name: bar.update(i + fraction, name),
+                    progress=lambda fraction, i=index, name=source.name: bar.update(
+                        (i + fraction) / count, f"{i + 1}/{count} {name}"),
                     note=bar.message,
                 )
                 cleaned += 1
@@ -225,9 +169,9 @@ def run(args: argparse.Namespace) -> int:
                 detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
                 bar.message(f"memeclean: {source}: unexpected error: {type(error).__name__}"
                             f"{': ' + detail if detail else ''}")
-        bar.update(len(inputs), "done")
+        bar.update(1.0, f"{count}/{count} done", force=True)
     finally:
-        bar.close()
+        bar.clear()
 
     noun = "file" if len(inputs) == 1 else "files"
     summary = f"cleaned {cleaned} of {len(inputs)} {noun}"

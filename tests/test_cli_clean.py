@@ -13,6 +13,7 @@ from PIL import Image
 
 from memeclean_core import cli_clean
 from memeclean_core.cli import main
+from memeclean_core.progress import ProgressBar
 
 pytest.importorskip("torch")
 
@@ -204,12 +205,30 @@ def test_progress_bar_on_a_terminal():
             return True
 
     stream = Terminal()
-    bar = cli_clean.FileBar(2, stream, enabled=True)
-    bar.update(0, "a.png")
-    bar.update(0.5, "a.png")
+    bar = ProgressBar(stream, min_interval=0)
+    bar.update(0, "1/2 a.png")
+    bar.update(0.25, "1/2 a.png")
     bar.message("memeclean: a.png: oops")
-    bar.update(2, "done")
-    bar.close()
+    bar.update(1, "2/2 " + "done " * 40, force=True)  # longer than the terminal: cut, not wrapped
+    bar.clear()
     text = stream.getvalue()
-    assert text.count("\r") >= 3 and "\n" in text and "memeclean: a.png: oops\n" in text
-    assert "2/2 done" in text
+    assert text.count("\r") >= 4 and "memeclean: a.png: oops\n" in text
+    assert "100.0% 2/2 done" in text and max(len(line) for line in text.split("\r")) < 90
+
+
+def test_progress_bar_in_a_log_writes_a_line_now_and_then():
+    import io
+
+    stream = io.StringIO()
+    bar = ProgressBar(stream, log_interval=3600)
+    for step in range(100):
+        bar.update(step / 100, f"step {step}")
+    bar.update(1.0, "done", force=True)
+    bar.message("saved")
+    assert stream.getvalue().splitlines() == ["[............................]   0.0% step 0",
+                                              "[############################] 100.0% done", "saved"]
+    quiet = io.StringIO()
+    disabled = ProgressBar(quiet, enabled=False)
+    disabled.update(0.5, "half", force=True)
+    disabled.message("only this")
+    assert quiet.getvalue() == "only this\n"
