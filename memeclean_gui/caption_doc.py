@@ -29,6 +29,7 @@ HANDLES: dict[str, tuple[int, int]] = {
     "se": (1, 1), "s": (0, 1), "sw": (-1, 1), "w": (-1, 0),
 }
 MIN_BOX_PX = 6.0  # a box is never resized below this many image pixels a side
+MOVE_LABEL = "Move Text Box"  # the undo step of a drag, and of a run of arrow-key nudges
 NEW_BOX = TextBox(x=0.2, y=0.4, w=0.6, h=0.2, text="", valign="middle", size=0.08)  # what "Add Text Box" adds
 Role = str  # "top" or "bottom": the boxes the quick fields edit
 
@@ -290,6 +291,20 @@ class CaptionEditor:
         boxes[self.selected] = replace(box, **changes)
         return self.apply(boxes, label)
 
+    def nudge(self, dx: float, dy: float) -> bool:
+        """Move the selected box by (dx, dy) image pixels, live: a run of arrow presses becomes one "Move Text Box"
+        undo step at `commit()`. Returns whether there was a box to move."""
+        box, size = self.selected_box, self.image_size
+        if box is None or size is None or self._gesture is not None:
+            return False
+        if self._live is not None and self._live_label != MOVE_LABEL:
+            self.commit()  # typing in progress is its own step
+        boxes = list(self.boxes)
+        boxes[self.selected] = moved(box, size, dx, dy)
+        if boxes[self.selected] != box:
+            self.preview(boxes, MOVE_LABEL)
+        return True
+
     def type_text(self, index: int, text: str, label: str = "Edit Text") -> None:
         """Text typed into box `index` (live: `commit()` when the typing ends)."""
         boxes = list(self.boxes)
@@ -355,7 +370,7 @@ class CaptionEditor:
         if dx == 0 and dy == 0:
             box, label = gesture.box, self._live_label  # back where it started: no change
         elif gesture.hit.handle is None:
-            box, label = moved(gesture.box, size, dx, dy), "Move Text Box"
+            box, label = moved(gesture.box, size, dx, dy), MOVE_LABEL
         else:
             box, label = resized(gesture.box, size, gesture.hit.handle, dx, dy), "Resize Text Box"
         boxes = list(self.boxes)

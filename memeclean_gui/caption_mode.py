@@ -120,6 +120,7 @@ class CaptionMode(QObject):
         return action
 
     def _build_actions(self) -> None:
+        self.window.help_key_rows.append(("Move the selected text box", "arrow keys (with Shift: 10 pixels)"))
         self.caption_action = self._action("&Caption Mode", self.set_active, "T", checkable=True,
                                            tip="Write new text on the template: top and bottom text, text boxes")
         self.add_action = self._action("&Add Text Box", self.add_box, "Ctrl+Shift+T",

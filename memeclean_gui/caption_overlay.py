@@ -1,15 +1,15 @@
 """Caption boxes on the canvas: outlines and handles painted over the picture, mouse input turned into the editor's
 neutral pointer events, and the inline text editor a double-click opens over a box.
 
-The canvas is not changed for this: it paints `decorations` and this module filters its mouse events. A press on a
-box or handle is taken here (move, resize); a press anywhere else goes on to the canvas (pan), so the picture can
-still be dragged around in caption mode. Nothing here computes a caption: the editor does (`caption_doc`), the
+The canvas is not changed for this: it paints `decorations` and this module filters its mouse and arrow-key events.
+A press on a box or handle is taken here (move, resize); a press anywhere else goes on to the canvas (pan), so the
+picture can still be dragged around in caption mode. Arrow keys nudge the selected box. Nothing here computes a caption: the editor does (`caption_doc`), the
 preview comes from the core renderer.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QFrame, QPlainTextEdit, QWidget
 
@@ -19,6 +19,8 @@ from .canvas import Canvas
 
 HANDLE_PX = 4.0  # half the side of a handle square, in logical pixels
 GRAB_PX = 7.0  # a press this close to a handle or edge (logical pixels) grabs it
+NUDGE_PX, BIG_NUDGE_PX = 1.0, 10.0  # an arrow key moves the selected box this many image pixels (with Shift: big)
+_ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
 _CURSORS = {
     None: Qt.CursorShape.SizeAllCursor,
     "n": Qt.CursorShape.SizeVerCursor, "s": Qt.CursorShape.SizeVerCursor,
@@ -95,6 +97,7 @@ class CaptionOverlay(QObject):
         self._hover = False
         canvas.decorations.append(self.paint)
         canvas.installEventFilter(self)
+        canvas.zoom_changed.connect(self._place_text_editor)
 
     def set_active(self, active: bool) -> None:
         if not active:
@@ -168,9 +171,32 @@ class CaptionOverlay(QObject):
             return self._move(event)
         if kind == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
             return self._release(event)
-        if kind in (QEvent.Type.Wheel, QEvent.Type.Resize):
-            self.close_text_editor(True)  # the field would no longer sit over its box
+        if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            return self._key_press(event)
+        if kind == QEvent.Type.KeyRelease and isinstance(event, QKeyEvent):
+            return self._key_release(event)
+        if kind == QEvent.Type.Resize:
+            # the view moves once the canvas has handled the resize: then the field goes back over its box
+            QTimer.singleShot(0, self._place_text_editor)
         return False
+
+    def _key_press(self, event: QKeyEvent) -> bool:
+        """Arrow keys move the selected box (Shift: further); held down, the repeats are one undo step."""
+        step = _ARROWS.get(Qt.Key(event.key()))
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if step is None or modifiers not in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):
+            return False
+        distance = BIG_NUDGE_PX if modifiers == Qt.KeyboardModifier.ShiftModifier else NUDGE_PX
+        if self.text_editor is not None or not self.editor.nudge(step[0] * distance, step[1] * distance):
+            return False
+        self.canvas.update()
+        return True
+
+    def _key_release(self, event: QKeyEvent) -> bool:
+        if Qt.Key(event.key()) not in _ARROWS or event.isAutoRepeat() or self._dragging:
+            return False
+        self.editor.commit()  # the nudges so far become one undo step
+        return True
 
     def _pointer(self, kind: str, event: QMouseEvent) -> PointerEvent:
         point = self.image_point(event.position())
@@ -193,7 +219,8 @@ class CaptionOverlay(QObject):
             self.canvas.update()
             return True
         if event.buttons() != Qt.MouseButton.NoButton:
-            return False  # the canvas's own drag (pan, split line)
+            QTimer.singleShot(0, self._place_text_editor)  # the canvas's own drag (pan, split line)
+            return False
         point = self.image_point(event.position())
         hit = self.editor.hit(point.x(), point.y(), self.tolerance())
         if hit is None:
@@ -235,19 +262,25 @@ class CaptionOverlay(QObject):
         self.close_text_editor(True)
         self.editor.commit()
         self.editor.select(index)
-        box = self.editor.boxes[index]
-        rect = self.widget_polygon(BoxFrame.of(box, size)).boundingRect()
-        rect = rect.adjusted(0, 0, max(0.0, 160 - rect.width()), max(0.0, 48 - rect.height()))
-        rect = rect.intersected(QRectF(self.canvas.rect())) if rect.intersects(QRectF(self.canvas.rect())) else rect
-        field = InlineTextEditor(box.text, self.canvas)
-        field.setGeometry(rect.toAlignedRect())
+        field = InlineTextEditor(self.editor.boxes[index].text, self.canvas)
         field.textChanged.connect(lambda: self.editor.type_text(index, field.toPlainText()))
         field.done.connect(self._text_done)
         self.text_editor, self._text_index = field, index
+        self._place_text_editor()
         field.show()
         field.setFocus()
         self.canvas.update()
         return field
+
+    def _place_text_editor(self) -> None:
+        """Put the open text field over its box as the box is now shown (after a zoom, a pan, a resize)."""
+        field, index, size = self.text_editor, self._text_index, self.editor.image_size
+        if field is None or index is None or size is None or index >= len(self.editor.boxes):
+            return
+        rect = self.widget_polygon(BoxFrame.of(self.editor.boxes[index], size)).boundingRect()
+        rect = rect.adjusted(0, 0, max(0.0, 160 - rect.width()), max(0.0, 48 - rect.height()))  # room to type
+        visible = QRectF(self.canvas.rect())
+        field.setGeometry((rect.intersected(visible) if rect.intersects(visible) else rect).toAlignedRect())
 
     def close_text_editor(self, keep: bool) -> None:
         if self.text_editor is not None:

@@ -55,6 +55,10 @@ class MainWindow(QMainWindow):
         self._overlay: MaskOverlay | None = None
         self._shown_result = None
         self._shown_mask = None
+        # Keys that are no menu action, for Help > Keyboard Shortcuts: (what, keys); add-ons append theirs
+        self.help_key_rows: list[tuple[str, str]] = [
+            ("Show the original", "hold Space or \\"), ("Zoom", "mouse wheel"),
+            ("Pan", "middle-drag, or drag with the Hand tool")]
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -509,8 +513,7 @@ class MainWindow(QMainWindow):
             if sequences and action.text():
                 rows.append((action.text().replace("&", "").rstrip("…"), ", ".join(sequences)))
         rows.sort()
-        rows += [("Show the original", "hold Space or \\"), ("Zoom", "mouse wheel"),
-                 ("Pan", "middle-drag, or drag with the Hand tool")]
+        rows += self.help_key_rows
         table = "".join(f"<tr><td>{name}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>" for name, keys in rows)
         QMessageBox.information(self, "Keyboard Shortcuts", f"<table>{table}</table>")
 

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QKeySequence
-from PySide6.QtWidgets import QColorDialog, QFileDialog
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog
 
 from memeclean_core.captions import caption_mask, classic, load_project, render_captions
 from memeclean_core.imageio import LoadedImage
@@ -200,6 +200,53 @@ def test_double_click_edits_the_text_in_place(qtbot, captioning):
     qtbot.keyClicks(field, " and more")
     qtbot.keyClick(field, Qt.Key.Key_Escape)
     assert window.document.captions[1].text == "in place" and mode.editor.boxes[1].text == "in place"
+
+
+def test_arrow_keys_nudge_the_selected_box_and_a_held_key_is_one_undo_step(qtbot, captioning):
+    window, mode = captioning
+    canvas = window.canvas
+    before = window.document.captions
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=widget_point(window, *center_of(window, 1)))
+    assert mode.editor.selected == 1
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Right)
+    qtbot.keyClick(canvas, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)
+    moved = window.document.captions[1]
+    assert moved.x * WIDTH == pytest.approx(before[1].x * WIDTH + 1, abs=1e-6)
+    assert moved.y * HEIGHT == pytest.approx(before[1].y * HEIGHT - 10, abs=1e-6)
+    assert window.undo_action.text() == "&Undo Move Text Box" and window.document.captions[0] == before[0]
+
+    # a held key: a press, its repeats, one release at the end -> one undo step
+    for repeat in range(5):
+        QApplication.sendEvent(canvas, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down,
+                                                 Qt.KeyboardModifier.NoModifier, "", repeat > 0))
+    assert mode.editor.boxes[1].y * HEIGHT == pytest.approx(moved.y * HEIGHT + 5, abs=1e-6)
+    assert window.document.captions[1] == moved, "live until the key is let go"
+    qtbot.keyRelease(canvas, Qt.Key.Key_Down)
+    assert window.document.captions[1].y * HEIGHT == pytest.approx(moved.y * HEIGHT + 5, abs=1e-6)
+    window.undo_action.trigger()
+    assert window.document.captions[1] == moved
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    assert window.document.captions == before
+
+    # with nothing selected the arrows move nothing
+    mode.editor.select(None)
+    qtbot.keyClick(canvas, Qt.Key.Key_Left)
+    assert window.document.captions == before
+
+
+def test_the_inline_editor_stays_over_its_box_when_zooming(qtbot, captioning):
+    window, mode = captioning
+    field = mode.overlay.open_text_editor(0)
+    qtbot.keyClicks(field, "zoom")
+    top_left = BoxFrame.of(mode.editor.boxes[0], (WIDTH, HEIGHT)).corners()[0]
+    window.canvas.zoom_by(1.5)
+    assert mode.overlay.text_editor is field and field.isVisible()
+    corner = window.canvas.image_to_widget(QPointF(*top_left))
+    assert abs(field.x() - max(0.0, corner.x())) <= 1 and abs(field.y() - max(0.0, corner.y())) <= 1
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert window.document.captions[0].text == "zoom"
 
 
 def test_the_panel_changes_the_selected_box_one_step_each(qtbot, captioning, monkeypatch):

@@ -417,7 +417,7 @@ def test_help_lists_the_shortcuts(make_window, message_boxes):
     window.shortcuts_action.trigger()
     kind, text = message_boxes[-1]
     for expected in ("Open", "Ctrl+O", "Save Template As", "Ctrl+Shift+S", "Undo", "Ctrl+Z", "Ctrl+Shift+Z",
-                     "Brush", "Space or \\", "mouse wheel"):
+                     "Brush", "Space or \\", "mouse wheel", "Move the selected text box", "arrow keys"):
         assert expected in text, expected
     window.about_action.trigger()
     assert "MemeClean" in message_boxes[-1][1]
