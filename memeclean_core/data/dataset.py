@@ -48,7 +48,8 @@ def make_sample(meme: np.ndarray, template: np.ndarray, mask: np.ndarray, top: i
     valid = np.ones(mask.shape, np.float32)
     hole = dilate(mask, int(rng.integers(1, 4)))  # the inference dilation, with some slack either way
     prefill = telea_fill(meme, hole)
-    as_image = lambda a: torch.from_numpy(np.ascontiguousarray(fit_crop(a, size))).permute(2, 0, 1)  # noqa: E731
+    # a copy: crops of read-only decoded pictures must not be shared with (writable) tensors
+    as_image = lambda a: torch.from_numpy(np.array(fit_crop(a, size))).permute(2, 0, 1)  # noqa: E731
     as_plane = lambda a: torch.from_numpy(fit_crop(a.astype(np.float32), size))[None]  # noqa: E731
     return {
         "meme": as_image(meme),  # uint8, converted on the training device
