@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also write the text mask (white = text) as DIR/<input name>.png")
     parser.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION, metavar="N",
                         help=f"working size of the longest side, {MIN_RESOLUTION}..{MAX_RESOLUTION} "
-                        f"(default {DEFAULT_RESOLUTION}); higher finds smaller text but is slower")
+                        f"(default {DEFAULT_RESOLUTION}; a smaller picture is worked on at its own size); "
+                        "higher finds smaller text but is slower")
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where the network runs (default: auto, a GPU when there is one)")

@@ -1,6 +1,6 @@
 """`clean()`: find the caption in a full-size image and fill what was behind it.
 
-The network runs at a working size (longest side = `resolution`); the result is composited back at the input's
+The network runs at a working size (longest side = `resolution`, or the picture's own when smaller); the result is composited back at the input's
 full size, replacing only the pixels inside the slightly dilated text mask. Everything outside that region is the
 input, bit for bit. Large images stay within bounded memory: full-resolution work is done one horizontal band of
 caption at a time.
@@ -115,7 +115,8 @@ def clean(
 ) -> CleanResult:
     """Remove the caption from `image` (H×W×3 uint8 RGB, or H×W×4 with alpha).
 
-    `resolution` is the working size of the network's longest side (the GUI's slider). `mask` (H×W, nonzero =
+    `resolution` is the working size of the network's longest side (the GUI's slider); a smaller picture is worked
+    on at its own size (`geometry.working_size`). `mask` (H×W, nonzero =
     text) skips the mask network and fills exactly that text, e.g. a mask corrected by hand. `model` defaults to the
     bundled weights. `progress(fraction, stage)` is called between stages and `cancel()` checked there; a
     cancelled run raises `Cancelled`.

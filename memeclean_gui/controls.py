@@ -25,7 +25,8 @@ class ResolutionControl(QWidget):
         self.slider.setMinimumWidth(140)
         self.slider.setToolTip(
             f"Working resolution: the longest side the network sees ({SLIDER_MIN}-{SLIDER_MAX} px). "
-            "Higher finds smaller text but is slower and needs more memory."
+            "Higher finds smaller text but is slower and needs more memory. "
+            "A smaller picture is worked on at its own size."
         )
         self.label = QLabel()
         self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("2048 px → 2048×2048, ≈ 99.9 GB"))

@@ -24,8 +24,17 @@ def test_the_automatic_mask_also_leaves_everything_outside_untouched(tiny_model)
     result = clean(meme, resolution=256, model=tiny_model)
     assert result.mask.shape == meme.shape[:2] and result.mask.dtype == bool
     np.testing.assert_array_equal(result.image[~result.region], meme[~result.region])
-    assert result.working_size == working_size(240, 180, 256) == (256, 192)
+    assert result.working_size == working_size(240, 180, 256) == (240, 180), "never above the picture's own size"
     assert set(result.timings) >= {"mask", "fill", "total"}
+
+
+def test_the_working_size_scales_down_never_up(tiny_model):
+    assert working_size(4000, 3000, 1024) == (1024, 768) and working_size(300, 1200, 512) == (128, 512)
+    assert working_size(240, 180, 2048) == (240, 180) and working_size(1, 900, 256) == (1, 256)
+    meme, _, _ = make_meme()
+    smaller = clean(meme, resolution=128, model=tiny_model)
+    assert smaller.working_size == (128, 96) and smaller.image.shape == meme.shape
+    np.testing.assert_array_equal(smaller.image[~smaller.region], meme[~smaller.region])
 
 
 def test_given_mask_is_filled_from_its_surroundings(tiny_model):

@@ -67,4 +67,5 @@ def test_sizes_agree_with_the_core_and_the_estimate_grows():
     estimates = [sizing.estimate_memory(1024, 768, r) for r in (256, 512, 1024, 1536)]
     assert estimates == sorted(estimates) and 300e6 < sizing.estimate_memory(1024, 1024, 1024) < 800e6
     assert sizing.describe_resolution(1024, (2048, 1024)) == "1024 px → 1024×512, ≈ 346 MB"
+    assert sizing.describe_resolution(1536, (800, 600)).startswith("1536 px → 800×600 (its own size), ≈ ")
     assert sizing.describe_resolution(512, None) == "512 px"

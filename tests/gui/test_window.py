@@ -98,7 +98,7 @@ def test_open_clean_save_round_trip(qtbot, make_window, meme_path, tmp_path, mon
     clean_and_wait(qtbot, window)
     result = window.document.result
     assert result is not None and result.image.rgb.shape == (180, 240, 3)
-    assert window.working_label.text() == "Working 256×192" and window.device_label.text() == "Device: CPU"
+    assert window.working_label.text() == "Working 240×180" and window.device_label.text() == "Device: CPU"
     assert window.time_label.text().startswith("Took ") and window.time_label.text().endswith(" s")
 
     target = tmp_path / "out" / "template"
@@ -394,7 +394,7 @@ def test_the_resolution_label_shows_working_size_and_memory(qtbot, make_window, 
     window = make_window()
     open_and_wait(qtbot, window, meme_path)
     window.resolution_control.slider.setValue(512 // 32)
-    assert window.resolution_control.label.text().startswith("512 px → 512×384, ≈ ")
+    assert window.resolution_control.label.text().startswith("512 px → 240×180 (its own size), ≈ ")
 
 
 def test_high_dpi_100_percent_is_one_image_pixel_per_device_pixel(qtbot, make_window, meme_path, monkeypatch):
