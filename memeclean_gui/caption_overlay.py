@@ -182,7 +182,7 @@ class CaptionOverlay(QObject):
 
     def _key_press(self, event: QKeyEvent) -> bool:
         """Arrow keys move the selected box (Shift: further); held down, the repeats are one undo step."""
-        step = _ARROWS.get(Qt.Key(event.key()))
+        step = _ARROWS.get(event.key())
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         if step is None or modifiers not in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):
             return False
@@ -193,7 +193,7 @@ class CaptionOverlay(QObject):
         return True
 
     def _key_release(self, event: QKeyEvent) -> bool:
-        if Qt.Key(event.key()) not in _ARROWS or event.isAutoRepeat() or self._dragging:
+        if event.key() not in _ARROWS or event.isAutoRepeat() or self._dragging:
             return False
         self.editor.commit()  # the nudges so far become one undo step
         return True
