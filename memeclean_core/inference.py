@@ -1,8 +1,8 @@
 """`clean()`: find the caption in a full-size image and fill what was behind it.
 
-The network runs at a working size (longest side = `resolution`, or the picture's own when smaller); the result is composited back at the input's
-full size, replacing only the pixels inside the slightly dilated text mask. Everything outside that region is the
-input, bit for bit. Large images stay within bounded memory: full-resolution work is done one horizontal band of
+The network runs at a working size (longest side = `resolution`, or the picture's own when smaller); the result is
+composited back at the input's full size, replacing only the pixels inside the slightly dilated text mask.
+Everything outside that region is the input, bit for bit. Large images stay within bounded memory: full-resolution work is done one horizontal band of
 caption at a time.
 """
 
