@@ -2,8 +2,8 @@
 
 The network runs at a working size (longest side = `resolution`, or the picture's own when smaller); the result is
 composited back at the input's full size, replacing only the pixels inside the slightly dilated text mask.
-Everything outside that region is the input, bit for bit. Large images stay within bounded memory: full-resolution work is done one horizontal band of
-caption at a time.
+Everything outside that region is the input, bit for bit. Large images stay within bounded memory: full-resolution
+work is done one horizontal band of caption at a time.
 """
 
 from __future__ import annotations
