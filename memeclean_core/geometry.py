@@ -16,10 +16,6 @@ def working_size(width: int, height: int, resolution: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def at_own_size(width: int, height: int, resolution: int) -> bool:
-    """Whether `resolution` reaches the picture's own size, so the network works on it unscaled."""
-    return resolution >= max(width, height)
-
 
 def padded_size(width: int, height: int, multiple: int) -> tuple[int, int]:
     """The working size padded up to the network's multiple."""

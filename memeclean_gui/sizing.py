@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from memeclean_core.geometry import at_own_size, padded_size, working_size
+from memeclean_core.geometry import padded_size, working_size
 
 DEFAULT_MULTIPLE = 32
 """The default network's input multiple (`UNetConfig().multiple`, 2**5); a loaded model tells its own."""
@@ -53,5 +53,5 @@ def describe_resolution(resolution: int, image_size: tuple[int, int] | None,
     width, height = image_size
     work_w, work_h = working_size(width, height, resolution)
     memory = estimate_memory(width, height, resolution, multiple)
-    own = " (its own size)" if at_own_size(width, height, resolution) else ""
+    own = " (its own size)" if (work_w, work_h) == (width, height) else ""
     return f"{resolution} px → {work_w}×{work_h}{own}, ≈ {format_bytes(memory)}"
