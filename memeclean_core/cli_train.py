@@ -25,6 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (step, optimiser, schedule)")
+    parser.add_argument("--init", metavar="CKPT",
+                        help="start from these weights (and their network size) with a fresh schedule, e.g. to "
+                             "fine-tune the bundled model on new data")
+    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                        help="bf16 autocast (auto: on CUDA and on CPUs with native bf16)")
+    parser.add_argument("--reuse", type=float, default=4.0, metavar="K",
+                        help="training crops drawn from each rendered meme (default 4)")
     parser.add_argument("--model-config", metavar="JSON", help='network size, e.g. \'{"mask_channels": 24}\'')
     parser.set_defaults(run=run)
 
@@ -40,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         data=args.data, out=args.out, steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop,
         max_side=args.resolution, lr=args.lr, fill_every=args.fill_every, device=args.device,
-        workers=args.workers, seed=args.seed, resume=args.resume,
+        workers=args.workers, seed=args.seed, resume=args.resume, init=args.init,
+        precision=args.precision, reuse=args.reuse,
         model=json.loads(args.model_config) if args.model_config else {}, preview_every=0,
     )
     bar = ProgressBar()

@@ -73,3 +73,12 @@ def test_ctrl_c_on_the_cli_leaves_a_loadable_checkpoint(tmp_path):
     assert "checkpoint saved" in stdout
     assert read_checkpoint(out)["train"]["step"] >= 10
     load_model(out, device="cpu")
+
+
+def test_fill_trains_only_on_every_nth_step_and_still_learns(tmp_path):
+    """With fill_every > 1 the batches without the fill carry no prefill; the run trains and reports both losses."""
+    reports = [r for r in training_run(tiny_config(tmp_path, steps=6, fill_every=3, warmup_steps=0,
+                                                   progress_every=1)) if not r.done]
+    fill_losses = [r.fill_loss for r in reports]
+    assert [loss > 0 for loss in fill_losses] == [True, False, False, True, False, False]
+    assert (tmp_path / "model.pt").exists()

@@ -1,13 +1,23 @@
-"""Training samples: crops of synthetic memes (and meme/template pairs) at the pixel scale of inference.
+"""Training batches: crops of synthetic memes (and meme/template pairs) at the pixel scale of inference.
 
 Each picture is scaled so its long side falls anywhere on the resolution slider (log-uniform), captioned, then
-cropped — mostly around the text, where the learning is — into fixed-size training crops. The fill branch's
-input (a Telea fill of the dilated true mask) is made here too, in the data-loading worker.
+cropped — mostly around the text, where the learning is — into fixed-size training crops.
+
+Where the CPU time goes, and what this module does about it (`bench/bench_train.py` measures it):
+- Rendering a captioned picture costs tens of milliseconds, so every rendered meme stays in a small per-worker pool
+  and gives several crops (`reuse`), each with a free augmentation applied to meme and template alike: a channel
+  permutation (new caption and picture colours) and, now and then, inversion (white text with a black outline
+  becomes black text with a white outline, another real meme style).
+- The fill branch's input (a Telea fill of the dilated true mask, ~35 ms a crop) is made only for the batches that
+  train the fill (`fill_every`); each batch carries the flag, so the training loop needs no step bookkeeping.
+- Batches are assembled here, in the data-loading worker, not collated per sample in the main process.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -21,15 +31,30 @@ class MemeSource(Protocol):
         """(meme, template, mask) H×W at the given long side."""
 
 
-def crop_window(mask: np.ndarray, size: int, rng: np.random.Generator, text_bias: float) -> tuple[int, int]:
-    """Top-left corner of a size×size crop, centred on a random text pixel with probability `text_bias`."""
-    height, width = mask.shape
-    if rng.random() < text_bias and mask.any():
-        ys, xs = np.nonzero(mask)
-        i = rng.integers(len(ys))
-        cy, cx = ys[i] + rng.integers(-size // 4, size // 4 + 1), xs[i] + rng.integers(-size // 4, size // 4 + 1)
+@dataclass
+class RenderedMeme:
+    """One rendered meme in the pool, with its caption pixels listed once for crop centring."""
+
+    meme: np.ndarray
+    template: np.ndarray
+    mask: np.ndarray
+    text_pixels: np.ndarray  # flat indices of the mask's pixels
+
+    @classmethod
+    def of(cls, meme: np.ndarray, template: np.ndarray, mask: np.ndarray) -> RenderedMeme:
+        return cls(meme, template, mask, np.flatnonzero(mask))
+
+
+def crop_window(shape: tuple[int, int], text_pixels: np.ndarray, size: int, rng: np.random.Generator,
+                text_bias: float) -> tuple[int, int]:
+    """Top-left corner of a size×size crop, centred near a random text pixel with probability `text_bias`."""
+    height, width = shape
+    if rng.random() < text_bias and len(text_pixels):
+        cy, cx = divmod(int(text_pixels[rng.integers(len(text_pixels))]), width)
+        cy += int(rng.integers(-size // 4, size // 4 + 1))
+        cx += int(rng.integers(-size // 4, size // 4 + 1))
     else:
-        cy, cx = rng.integers(0, height), rng.integers(0, width)
+        cy, cx = int(rng.integers(0, height)), int(rng.integers(0, width))
     top = int(np.clip(cy - size // 2, 0, max(0, height - size)))
     left = int(np.clip(cx - size // 2, 0, max(0, width - size)))
     return top, left
@@ -41,46 +66,96 @@ def fit_crop(array: np.ndarray, size: int) -> np.ndarray:
     return np.pad(array, pad) if pad[0][1] or pad[1][1] else array
 
 
-def make_sample(meme: np.ndarray, template: np.ndarray, mask: np.ndarray, top: int, left: int, size: int,
-                rng: np.random.Generator) -> dict[str, torch.Tensor]:
+def recolour(meme: np.ndarray, template: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The same random channel permutation (and, 1 in 8, inversion) of meme and template."""
+    order = rng.permutation(3)
+    meme, template = meme[..., order], template[..., order]
+    if rng.random() < 0.125:
+        meme, template = 255 - meme, 255 - template
+    return meme, template
+
+
+def make_crop(rendered: RenderedMeme, size: int, rng: np.random.Generator, text_bias: float,
+              with_fill: bool) -> dict[str, np.ndarray]:
+    """One training crop as arrays: meme, template, mask, valid (+ hole and prefill when the fill trains)."""
+    top, left = crop_window(rendered.mask.shape, rendered.text_pixels, size, rng, text_bias)
     window = np.s_[top : top + size, left : left + size]
-    meme, template, mask = meme[window], template[window], mask[window]
-    valid = np.ones(mask.shape, np.float32)
-    hole = dilate(mask, int(rng.integers(1, 4)))  # the inference dilation, with some slack either way
-    prefill = telea_fill(meme, hole)
-    # a copy: crops of read-only decoded pictures must not be shared with (writable) tensors
-    as_image = lambda a: torch.from_numpy(np.array(fit_crop(a, size))).permute(2, 0, 1)  # noqa: E731
-    as_plane = lambda a: torch.from_numpy(fit_crop(a.astype(np.float32), size))[None]  # noqa: E731
-    return {
-        "meme": as_image(meme),  # uint8, converted on the training device
-        "template": as_image(template),
-        "prefill": as_image(prefill),
-        "mask": as_plane(mask),
-        "hole": as_plane(hole),
-        "valid": as_plane(valid),
+    meme, template = recolour(rendered.meme[window], rendered.template[window], rng)
+    mask = rendered.mask[window]
+    crop = {
+        "meme": fit_crop(meme, size),
+        "template": fit_crop(template, size),
+        "mask": fit_crop(mask.astype(np.float32), size),
+        "valid": fit_crop(np.ones(mask.shape, np.float32), size),
     }
+    if with_fill:
+        hole = dilate(mask, int(rng.integers(1, 4)))  # the inference dilation, with some slack either way
+        crop["hole"] = fit_crop(hole.astype(np.float32), size)
+        crop["prefill"] = fit_crop(telea_fill(np.ascontiguousarray(meme), hole), size)
+    return crop
 
 
-class TrainingSamples(torch.utils.data.IterableDataset):
-    """An endless stream of training crops drawn from several sources."""
+def stack_crops(crops: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+    """N crops → a batch: images N×3×H×W uint8 (converted on the training device), planes N×1×H×W float32."""
+    batch = {}
+    for key in crops[0]:
+        stacked = torch.from_numpy(np.stack([crop[key] for crop in crops]))
+        batch[key] = stacked.permute(0, 3, 1, 2) if stacked.ndim == 4 else stacked[:, None]
+    return batch
 
-    def __init__(self, sources: Sequence[MemeSource], weights: Sequence[float] | None = None, crop: int = 256,
-                 long_side: tuple[int, int] = (256, 1536), text_bias: float = 0.85, crops_per_image: int = 2,
-                 seed: int = 0):
+
+class MemePool:
+    """A few rendered memes per worker, each giving about `reuse` crops before it is replaced by a new one."""
+
+    def __init__(self, sources: Sequence[MemeSource], weights: np.ndarray, long_side: tuple[int, int],
+                 size: int, reuse: float):
+        self.sources, self.weights = list(sources), weights
+        self.log_low, self.log_high = np.log(long_side[0]), np.log(long_side[1])
+        self.size, self.reuse = size, max(1.0, reuse)
+        self.memes: list[RenderedMeme] = []
+
+    def render(self, rng: np.random.Generator) -> RenderedMeme:
+        source = self.sources[rng.choice(len(self.sources), p=self.weights)]
+        long_side = int(np.exp(rng.uniform(self.log_low, self.log_high)))
+        return RenderedMeme.of(*source.sample(rng, long_side))
+
+    def draw(self, rng: np.random.Generator) -> RenderedMeme:
+        if len(self.memes) < self.size:
+            self.memes.append(self.render(rng))
+            return self.memes[-1]
+        slot = int(rng.integers(self.size))
+        if rng.random() < 1.0 / self.reuse:
+            self.memes[slot] = self.render(rng)
+        return self.memes[slot]
+
+
+class TrainingBatches(torch.utils.data.IterableDataset):
+    """An endless stream of training batches drawn from several sources; use with `DataLoader(batch_size=None)`.
+
+    Batch k of the stream is the batch of training step `first_step + k` (also with several workers, which the
+    DataLoader reads in turn), so `with_fill` follows `fill_every` exactly and a resumed run draws new data.
+    """
+
+    def __init__(self, sources: Sequence[MemeSource], weights: Sequence[float] | None = None, batch: int = 8,
+                 crop: int = 256, long_side: tuple[int, int] = (256, 1536), text_bias: float = 0.85,
+                 fill_every: int = 1, first_step: int = 0, pool_size: int = 12, reuse: float = 4.0, seed: int = 0):
         super().__init__()
         self.sources = list(sources)
         weights = np.asarray(weights if weights is not None else [1.0] * len(self.sources), np.float64)
         self.weights = weights / weights.sum()
-        self.crop, self.long_side, self.text_bias = crop, long_side, text_bias
-        self.crops_per_image, self.seed = crops_per_image, seed
+        self.batch, self.crop, self.long_side, self.text_bias = batch, crop, long_side, text_bias
+        self.fill_every, self.first_step = max(1, fill_every), first_step
+        self.pool_size, self.reuse, self.seed = pool_size, reuse, seed
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         info = torch.utils.data.get_worker_info()
-        rng = np.random.default_rng([self.seed, info.id if info else 0])
-        low, high = np.log(self.long_side[0]), np.log(self.long_side[1])
-        while True:
-            source = self.sources[rng.choice(len(self.sources), p=self.weights)]
-            meme, template, mask = source.sample(rng, int(np.exp(rng.uniform(low, high))))
-            for _ in range(self.crops_per_image):
-                top, left = crop_window(mask, self.crop, rng, self.text_bias)
-                yield make_sample(meme, template, mask, top, left, self.crop, rng)
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        rng = np.random.default_rng([self.seed, self.first_step, worker])
+        pool = MemePool(self.sources, self.weights, self.long_side, self.pool_size, self.reuse)
+        for local in itertools.count():
+            step = self.first_step + worker + workers * local
+            with_fill = step % self.fill_every == 0
+            crops = [make_crop(pool.draw(rng), self.crop, rng, self.text_bias, with_fill) for _ in range(self.batch)]
+            batch = stack_crops(crops)
+            batch["with_fill"] = torch.tensor(with_fill)
+            yield batch
