@@ -1,11 +1,13 @@
 """`memeclean eval`: MemeClean against classical baselines on a validation set, as a table (and JSON).
 
-    memeclean eval --data DIR [--count N] [--seed S] [--long-side L] [--resolution N ...] [--model WEIGHTS]
-                   [--device auto|cpu|cuda|mps] [--json FILE] [--save-examples DIR] [--markdown]
+    memeclean eval --data DIR [--formats all | FORMAT ...] [--count N] [--seed S] [--long-side L]
+                   [--resolution N ...] [--model WEIGHTS] [--device auto|cpu|cuda|mps] [--no-text-left]
+                   [--ocr-cache DIR] [--json FILE] [--save-examples DIR] [--markdown]
 
 `--data` is either a saved validation set (memes/, templates/, masks/, see `evaluate.save_validation_set`) or a
-prepared data folder (images/, fonts/, clipart/) from which `--count` cases are generated with `--seed`. Metrics,
-baselines and how they are averaged: see `memeclean_core/evaluate.py`.
+prepared data folder (images/, fonts/, clipart/) from which `--count` cases per format are generated with
+`--seed`. Every number is printed per format group ("aggregate" is the model card's set). Metrics, baselines and
+how they are averaged: see `memeclean_core/evaluate.py`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from .progress import ProgressBar
 
 DEFAULT_COUNT = 40
 DEFAULT_EXAMPLES = 4
+# evaluate.EVAL_FORMATS, spelled out so `memeclean --help` does not import OpenCV (a test keeps them equal)
+FORMAT_NAMES = ("aggregate", "classic", "labels", "caption_bar", "watermark", "small", "multi_panel", "distractors",
+                "round_trip")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,8 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data", required=True, metavar="DIR",
                         help="a saved validation set (memes/ templates/ masks/) or a prepared data folder (images/)")
+    parser.add_argument("--formats", nargs="+", default=["all"], choices=["all", *FORMAT_NAMES], metavar="FORMAT",
+                        help="format groups to evaluate: all (default), or some of " + ", ".join(FORMAT_NAMES)
+                        + " (aggregate: the model card's mix; round_trip: `memeclean caption` text on the folder's "
+                        "pictures, one case per picture, at most --count)")
     parser.add_argument("--count", type=int, default=DEFAULT_COUNT, metavar="N",
-                        help=f"cases to generate from a prepared folder (default {DEFAULT_COUNT})")
+                        help=f"cases per format to generate from a prepared folder (default {DEFAULT_COUNT})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated cases (default 0)")
     parser.add_argument("--long-side", type=int, default=1024, metavar="PX",
                         help="long side of the generated cases in pixels (default 1024)")
@@ -41,9 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where the network runs (default: auto)")
     parser.add_argument("--no-baselines", action="store_true", help="evaluate MemeClean only")
+    parser.add_argument("--no-text-left", action="store_true",
+                        help="skip the OCR detector on the outputs (text left); faster")
+    parser.add_argument("--ocr-cache", metavar="DIR",
+                        help="keep the OCR detector's answers in DIR, by image content, across runs")
     parser.add_argument("--json", metavar="FILE", help="also write every number (and per-image scores) to FILE")
     parser.add_argument("--save-examples", metavar="DIR",
-                        help=f"write before | after | mask triptychs of the first {DEFAULT_EXAMPLES} cases to DIR")
+                        help=f"write before | after | mask triptychs of the first {DEFAULT_EXAMPLES} cases of each "
+                        "format to DIR")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the model card)")
     parser.set_defaults(run=run)
 
@@ -54,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .checkpoint import load_model
     from .errors import MemeCleanError
-    from .evaluate import MODEL, evaluate_model, format_table, jsonable, load_cases, triptych
+    from .evaluate import DEFAULT_FORMATS, MODEL, evaluate_model, format_table, jsonable, load_cases, triptych
     from .inference import MAX_RESOLUTION, MIN_RESOLUTION
 
     if args.count < 1:
@@ -66,12 +80,17 @@ def run(args: argparse.Namespace) -> int:
             )
     if args.long_side < 16:
         raise MemeCleanError("--long-side must be at least 16")
+    formats = DEFAULT_FORMATS if "all" in args.formats else args.formats
     model = load_model(args.model, device=args.device)
-    cases, source = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side)
+    cases, source = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side,
+                               formats=formats)
     print(f"{source}; model {model.path} on {model.device_name}", flush=True)
 
     examples_dir = Path(args.save_examples) if args.save_examples else None
-    example_names = {case.name for case in cases[:DEFAULT_EXAMPLES]}
+    per_group: dict[str, list[str]] = {}
+    for case in cases:
+        per_group.setdefault(case.format, []).append(case.name)
+    example_names = {name for names in per_group.values() for name in names[:DEFAULT_EXAMPLES]}
 
     def save_example(method, resolution, case, image, mask) -> None:
         if examples_dir is None or method != MODEL or case.name not in example_names:
@@ -82,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
     bar = ProgressBar()
     result = evaluate_model(model, cases, args.resolution, baselines=not args.no_baselines,
+                            text_left=not args.no_text_left, ocr_cache=args.ocr_cache,
                             progress=lambda fraction, message: bar.update(fraction, message), on_output=save_example)
     bar.finish()
     result["data"] = source

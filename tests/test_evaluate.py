@@ -208,20 +208,51 @@ def test_memeclean_eval_prints_every_method(prepared_folder, tiny_model_path, tm
     fake = FakeOCR()
     monkeypatch.setattr(ev, "make_ocr_engine", lambda: fake)
     out_json, examples = tmp_path / "result.json", tmp_path / "examples"
-    code = main(["eval", "--data", str(prepared_folder), "--count", "3", "--long-side", "96", "--resolution", "64",
-                 "--model", str(tiny_model_path), "--device", "cpu", "--json", str(out_json),
-                 "--save-examples", str(examples)])
+    code = main(["eval", "--data", str(prepared_folder), "--formats", "aggregate", "--count", "3", "--long-side",
+                 "96", "--resolution", "64", "--model", str(tiny_model_path), "--device", "cpu", "--no-text-left",
+                 "--json", str(out_json), "--save-examples", str(examples)])
     assert code == 0
     printed = capsys.readouterr().out
     lines = printed.splitlines()
-    assert lines[1].split()[:2] == ["method", "resolution"]
+    assert lines[1] == "aggregate: 3 cases" and lines[2].split()[:2] == ["method", "resolution"]
     for method in (ev.IDENTITY, ev.OCR_TELEA, ev.MODEL, ev.ORACLE):
         assert any(line.startswith(method) for line in lines), method
-    assert fake.calls == 4  # warm-up + 3 cases
+    assert fake.calls == 1 + 3  # a warm-up on a blank picture + 3 memes (the warm-up of the method is cached)
     numbers = json.loads(out_json.read_text())
-    assert numbers["cases"] == 3 and len(numbers["rows"]) == 4
+    assert numbers["cases"] == 3 and len(numbers["rows"]) == 4 and numbers["groups"] == ["aggregate"]
     assert all(len(row["per_image"]) == 3 for row in numbers["rows"])
     assert sorted(p.name for p in examples.iterdir()) == ["000_r64.png", "001_r64.png", "002_r64.png"]
+
+
+def test_memeclean_eval_prints_a_table_per_format(prepared_folder, tiny_model_path, tmp_path, monkeypatch, capsys):
+    fake = FakeOCR()
+    monkeypatch.setattr(ev, "make_ocr_engine", lambda: fake)
+    out_json = tmp_path / "result.json"
+    code = main(["eval", "--data", str(prepared_folder), "--formats", "caption_bar", "distractors", "round_trip",
+                 "--count", "2", "--long-side", "96", "--resolution", "64", "--model", str(tiny_model_path),
+                 "--device", "cpu", "--json", str(out_json), "--markdown"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    for title in ("**caption_bar** (2 cases)", "**distractors** (2 cases)", "**round_trip** (1 cases)",
+                  "**all formats** (4 cases)"):
+        assert title in printed, title
+    assert "| text left % | collateral % | replaced % |" in printed
+    numbers = json.loads(out_json.read_text())
+    assert numbers["groups"] == ["caption_bar", "distractors", "round_trip", "all formats"]
+    rows = {(row["format"], row["method"], row["resolution"]): row for row in numbers["rows"]}
+    assert len(rows) == 4 * 4
+    assert rows[("distractors", ev.IDENTITY, None)]["replaced"] == 0.0
+    assert rows[("distractors", ev.ORACLE, None)]["collateral"] is None  # nothing replaced: no caption
+    assert rows[("caption_bar", ev.ORACLE, None)]["collateral"] == 0.0  # the true mask, dilated 2 px
+    assert rows[("all formats", ev.MODEL, 64)]["images"] == 4  # the round trip is not one of the formats
+    # FakeOCR's box (the top-left quarter) counts where the caption fills half of it: never an unknown number.
+    assert all(row["text_boxes_meme"] is not None for row in numbers["rows"])
+
+
+def test_the_cli_knows_every_format():
+    from memeclean_core.cli_eval import FORMAT_NAMES
+
+    assert FORMAT_NAMES == ev.EVAL_FORMATS == ev.DEFAULT_FORMATS
 
 
 def test_memeclean_eval_reads_a_saved_set_and_reports_bad_data(tiny_model_path, tmp_path, capsys):
@@ -231,3 +262,195 @@ def test_memeclean_eval_reads_a_saved_set_and_reports_bad_data(tiny_model_path, 
     assert "6 cases from the saved set" in printed and "| MemeClean | 64 |" in printed
     assert main(["eval", "--data", str(tmp_path), "--model", str(tiny_model_path)]) == 1
     assert "neither" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------- what users see: new metrics
+
+
+def test_collateral_of_a_mask_exactly_on_the_caption_is_zero_and_a_far_blob_counts_fully():
+    caption = np.zeros((40, 60), bool)
+    caption[10:14, 10:30] = True  # 80 px
+    assert ev.collateral_pixels(caption, caption) == 0
+    within_4 = ~ev.far_from_caption(caption)
+    assert within_4.sum() > 3 * caption.sum() and ev.collateral_pixels(within_4, caption) == 0
+    assert ev.collateral_pixels(ev.dilate_mask(caption, 3), caption) == 0  # an elliptic 3-px dilation reaches 3.6 px
+    blob = np.zeros_like(caption)
+    blob[30:35, 50:54] = True  # 20 px, far from the caption
+    assert ev.collateral_pixels(caption | blob, caption) == 20  # share 20 / 100
+    ring = ev.dilate_mask(caption, 6) & ~ev.dilate_mask(caption, 5)  # 5 < d <= 6.x px away
+    assert ev.collateral_pixels(ring, caption) == ring.sum() > 0
+    assert ev.collateral_pixels(blob, np.zeros_like(caption)) == 20  # no caption: all of it
+    template = np.zeros((40, 60, 3), np.uint8)
+    case = ev.ValCase("x", template, template, caption, "classic")
+    scores = [ev.score_image(case, ev.MethodOutput(template, None, caption | blob), 0.0),
+              ev.score_image(case, ev.MethodOutput(template, None, caption), 0.0)]
+    row = ev.summary_row("m", None, "classic", scores, False)
+    assert row["collateral"] == pytest.approx(100 * 20 / 180)  # pixels summed over the images
+    assert row["replaced"] == pytest.approx(100 * (100 / 2400 + 80 / 2400) / 2)  # mean of the images' shares
+
+
+def test_far_from_caption_is_euclidean_distance_over_four():
+    caption = np.zeros((1, 12), bool)
+    caption[0, 0] = True
+    assert ev.far_from_caption(caption)[0].tolist() == [False] * 5 + [True] * 7
+
+
+def test_caption_box_count_needs_half_of_a_box_on_the_caption():
+    caption = np.zeros((50, 100), bool)
+    caption[10:20, 10:60] = True
+    square = lambda x0, y0, x1, y1: np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)  # noqa: E731
+    on_line = square(8, 8, 62, 22)  # a padded box around the line
+    half_on = square(40, 10, 80, 20)  # ~55 % of it within the caption dilated 3 px
+    mostly_off = square(0, 0, 99, 49)  # the whole picture
+    elsewhere = square(70, 30, 90, 45)
+    assert ev.caption_box_count([on_line], caption) == 1
+    assert ev.caption_box_count([half_on], caption) == 1
+    assert ev.caption_box_count([mostly_off, elsewhere], caption) == 0
+    assert ev.caption_box_count([on_line, half_on, elsewhere], caption) == 2
+    assert ev.caption_box_count([], caption) == 0
+
+
+class WhiteTextDetector:
+    """A fake detector with a known answer: one box around each blob of pure white pixels."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, image, use_det=None, use_cls=None, use_rec=None):
+        import cv2
+
+        self.calls += 1
+        white = (image == 255).all(axis=2).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(white)
+        boxes = [[[x - 1, y - 1], [x + w, y - 1], [x + w, y + h], [x - 1, y + h]]
+                 for x, y, w, h, _ in stats[1:count]]
+        return SimpleNamespace(boxes=np.array(boxes, np.float32) if boxes else None)
+
+
+def white_caption_case(name: str, lines: int) -> ev.ValCase:
+    template = np.full((60, 80, 3), 100, np.uint8)
+    meme, mask = template.copy(), np.zeros((60, 80), bool)
+    for i in range(lines):
+        mask[8 + 20 * i: 14 + 20 * i, 10:50] = True
+    meme[mask] = 255
+    return ev.ValCase(name, meme, template, mask, "classic")
+
+
+def test_text_left_and_collateral_of_the_baselines_with_a_fake_detector(tiny_model, monkeypatch):
+    detector = WhiteTextDetector()
+    monkeypatch.setattr(ev, "make_ocr_engine", lambda: detector)
+    cases = [white_caption_case("a", 1), white_caption_case("b", 2)]
+    result = ev.evaluate_model(tiny_model, cases, [64], text_left=True)
+    rows = {(r["method"], r["resolution"]): r for r in result["rows"]}
+    identity, ocr, oracle = rows[(ev.IDENTITY, None)], rows[(ev.OCR_TELEA, None)], rows[(ev.ORACLE, None)]
+    assert identity["text_boxes_meme"] == 3 and identity["text_boxes_left"] == 3 and identity["text_left"] == 100.0
+    assert oracle["text_boxes_left"] == 0 and oracle["text_left"] == 0.0
+    assert ocr["text_left"] == 0.0 and ocr["mask_iou"] > 0.5
+    assert identity["collateral"] is None and identity["replaced"] == 0.0
+    assert oracle["collateral"] == 0.0
+    # OCR: boxes 1 px around the ink, dilated 2 px more: all within 4 px of the caption.
+    assert ocr["collateral"] == 0.0 and ocr["replaced"] > oracle["replaced"] * 0.99
+    model = rows[(ev.MODEL, 64)]
+    assert 0 <= model["text_boxes_left"] and model["text_boxes_meme"] == 3
+    per_image = {s["name"]: s for s in model["per_image"]}
+    assert per_image["b"]["text_boxes_meme"] == 2
+    # Every distinct picture was detected once: the memes (= identity outputs), OCR and oracle outputs, the model's.
+    assert detector.calls <= 1 + 2 * 4
+
+
+def test_format_groups_pool_into_all_formats(tiny_model, monkeypatch):
+    monkeypatch.setitem(sys.modules, "rapidocr", None)
+    classic = white_caption_case("classic-000", 1)
+    plain = np.full((60, 80, 3), 100, np.uint8)
+    distractor = ev.ValCase("distractors-000", plain, plain.copy(), np.zeros((60, 80), bool), "distractors")
+    result = ev.evaluate_model(tiny_model, [classic, distractor], [64], text_left=True)
+    assert result["groups"] == ["classic", "distractors", ev.ALL_FORMATS]
+    assert result["text_left"] == ev.OCR_MISSING
+    rows = {(r["format"], r["method"]): r for r in result["rows"]}
+    assert rows[("classic", ev.ORACLE)]["images"] == 1 and rows[(ev.ALL_FORMATS, ev.ORACLE)]["images"] == 2
+    assert rows[("distractors", ev.OCR_TELEA)]["note"] == ev.OCR_MISSING
+    assert math.isnan(rows[("distractors", ev.ORACLE)]["psnr_text"])  # no caption, no text region
+    assert rows[("distractors", ev.ORACLE)]["psnr_all"] == math.inf
+    assert rows[("classic", ev.ORACLE)]["text_left"] is None  # no detector
+    table = ev.format_table(result)
+    assert "classic: 1 cases" in table and "all formats: 2 cases" in table and "Text left: n/a" in table
+
+
+def test_a_method_that_crops_the_caption_bar_is_scored_against_the_picture():
+    template = np.full((50, 40, 3), 255, np.uint8)
+    template[10:] = 90
+    mask = np.zeros((50, 40), bool)
+    mask[3:7, 5:30] = True
+    meme = template.copy()
+    meme[mask] = 0
+    case = ev.ValCase("caption_bar-000", meme, template, mask, "caption_bar", ("top", 10))
+    cropped = ev.MethodOutput(template[10:].copy(), None, None)
+    scores = ev.score_image(case, cropped, 0.01)
+    assert scores["psnr_all"] == math.inf and scores["pixels"] == 40 * 40
+    bottom = ev.ValCase("b", meme[::-1].copy(), template[::-1].copy(), mask[::-1].copy(), "caption_bar", ("bottom", 10))
+    np.testing.assert_array_equal(bottom.without_bar()[0], template[::-1][:40])
+    with pytest.raises(MemeCleanError, match="fits neither"):
+        ev.score_image(case, ev.MethodOutput(template[5:], None, None), 0.01)
+
+
+def test_format_cases_are_deterministic_and_saved_with_their_format_and_bar(prepared_folder, tmp_path):
+    first = ev.make_format_cases(prepared_folder, "caption_bar", 2, seed=3, long_side=80)
+    again = ev.make_format_cases(prepared_folder, "caption_bar", 1, seed=3, long_side=80)
+    assert [c.name for c in first] == ["caption_bar-000", "caption_bar-001"]
+    np.testing.assert_array_equal(first[0].meme, again[0].meme)
+    assert first[0].bar is not None and first[0].format == "caption_bar"
+    aggregate = ev.make_validation_set(prepared_folder, 1, seed=3, long_side=80)
+    ev.save_validation_set(aggregate + first, tmp_path / "set")
+    loaded = ev.load_validation_set(tmp_path / "set")
+    assert [(c.name, c.format, c.bar) for c in loaded] == [(c.name, c.format, c.bar) for c in aggregate + first]
+    only_bars, text = ev.load_cases(tmp_path / "set", formats=["caption_bar"])
+    assert [c.name for c in only_bars] == ["caption_bar-000", "caption_bar-001"] and "formats caption_bar" in text
+    with pytest.raises(MemeCleanError, match="has no cases of watermark"):
+        ev.load_cases(tmp_path / "set", formats=["watermark"])
+    with pytest.raises(MemeCleanError, match="unknown format"):
+        ev.load_cases(tmp_path / "set", formats=["haiku"])
+
+
+def test_load_cases_generates_every_group_in_table_order(prepared_folder):
+    cases, text = ev.load_cases(prepared_folder, count=1, seed=0, long_side=64, formats=ev.DEFAULT_FORMATS)
+    assert [c.format for c in cases] == list(ev.EVAL_FORMATS)  # one picture in the folder: one round trip
+    assert cases[0].name == "000" and "formats aggregate classic" in text
+    # The aggregate group is the old generator's, seed for seed.
+    np.testing.assert_array_equal(cases[0].meme, ev.make_validation_set(prepared_folder, 1, 0, 64)[0].meme)
+
+
+def test_round_trip_cases_carry_the_caption_renderers_text_on_whole_pictures(prepared_folder):
+    (case,) = ev.make_round_trip_cases(prepared_folder, 5, seed=0, long_side=150)
+    assert case.name == "round_trip-000-picture" and case.format == ev.ROUND_TRIP
+    assert case.meme.shape == (100, 150, 3)  # the whole 300×200 picture, long side 150
+    changed = (case.meme != case.template).any(axis=2)
+    assert changed.any() and not (changed & ~case.mask).any()
+    rows = np.nonzero(case.mask.any(axis=1))[0]
+    assert rows.min() < 20 and rows.max() > 80  # top and bottom text
+
+
+class CountingEngine:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, image, use_det=None, use_cls=None, use_rec=None):
+        self.calls += 1
+        return SimpleNamespace(boxes=np.array([[[1, 1], [5, 1], [5, 4], [1, 4]]], np.float32))
+
+
+def test_text_detector_caches_by_content_in_memory_and_on_disk(tmp_path):
+    image = np.zeros((8, 8, 3), np.uint8)
+    engine = CountingEngine()
+    detector = ev.TextDetector(engine, tmp_path, name="fake-1")
+    boxes, seconds, cached = detector.detect(image)
+    assert len(boxes) == 1 and not cached and seconds >= 0
+    assert detector.detect(image.copy())[2] and engine.calls == 1
+    other = image.copy()
+    other[0, 0] = 1
+    assert not detector.detect(other)[2] and engine.calls == 2
+    again = ev.TextDetector(CountingEngine(), tmp_path, name="fake-1")
+    boxes2, seconds2, cached2 = again.detect(image)
+    assert cached2 and again.engine.calls == 0 and seconds2 == pytest.approx(seconds)
+    np.testing.assert_array_equal(boxes2[0], boxes[0])
+    assert len(list((tmp_path / "fake-1").glob("*.npz"))) == 2
+    assert ev.TextDetector(CountingEngine(), tmp_path).cache_dir is None  # no name, no disk cache

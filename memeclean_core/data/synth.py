@@ -119,35 +119,46 @@ def render_caption_layer(size: tuple[int, int], fonts: FontPool, rng: np.random.
         placements = ["anywhere"] * int(rng.integers(1, 4))
     font_path = fonts.pick(rng)
     for placement in placements:
-        style = sample_style(rng, kind)
-        classic = placement != "anywhere"
+        place_caption(layer, fonts, rng, kind, placement, font_path)
+    return layer
+
+
+def place_caption(layer: Image.Image, fonts: FontPool, rng: np.random.Generator, kind: str, placement: str,
+                  font_path: str, line_height: float | None = None) -> None:
+    """Draw one random caption of style `kind` onto the RGBA `layer`: at its "top", its "bottom" or "anywhere"
+    (a label). The font size is drawn relative to the layer's height unless `line_height` (px) is given."""
+    width, height = layer.size
+    style = sample_style(rng, kind)
+    classic = placement != "anywhere"
+    if line_height is None:
         # Line height relative to the picture's height: captions span 4–16 % (up to 24 % now and then), labels less.
         relative = rng.uniform(0.04, 0.16) if classic else rng.uniform(0.025, 0.09)
         if rng.random() < 0.08:
             relative = rng.uniform(0.16, 0.24)
         font_size = max(8, int(relative * height))
-        text = random_text(rng, int(rng.integers(2, 13) if classic else rng.integers(1, 4)))
-        text = text.upper() if style.uppercase else text
-        font = fonts.load(font_path, font_size)
-        max_width = width * rng.uniform(0.6, 0.96) if classic else width * rng.uniform(0.25, 0.7)
-        lines = wrap_lines(text, font, max_width, max_lines=3 if classic else 2)
-        longest = max(font.getlength(line) for line in lines)
-        if longest > max_width:  # shrink to fit, as meme generators do
-            font = fonts.load(font_path, max(8, int(font_size * max_width / longest)))
-        block = draw_block(lines, font, style, align="center" if classic or rng.random() < 0.6 else "left")
-        if rng.random() < (0.15 if classic else 0.5):
-            block = block.rotate(float(rng.uniform(-8, 8)), resample=Image.BICUBIC, expand=True)
-        jitter = max(1, height // 30)
-        if classic:
-            x = (width - block.width) // 2 + int(rng.integers(-jitter, jitter + 1))
-        else:  # labels may run off an edge a little
-            x = int(rng.integers(-block.width // 8, max(1, width - block.width * 7 // 8)))
-        y = {
-            "top": int(rng.integers(0, jitter)),
-            "bottom": height - block.height - int(rng.integers(0, jitter)),
-        }.get(placement, int(rng.integers(0, max(1, height - block.height))))
-        composite_at(layer, block, x, y)
-    return layer
+    else:
+        font_size = max(8, int(line_height / 1.12))  # draw_block's line pitch is 1.12 font sizes
+    text = random_text(rng, int(rng.integers(2, 13) if classic else rng.integers(1, 4)))
+    text = text.upper() if style.uppercase else text
+    font = fonts.load(font_path, font_size)
+    max_width = width * rng.uniform(0.6, 0.96) if classic else width * rng.uniform(0.25, 0.7)
+    lines = wrap_lines(text, font, max_width, max_lines=3 if classic else 2)
+    longest = max(font.getlength(line) for line in lines)
+    if longest > max_width:  # shrink to fit, as meme generators do
+        font = fonts.load(font_path, max(8, int(font_size * max_width / longest)))
+    block = draw_block(lines, font, style, align="center" if classic or rng.random() < 0.6 else "left")
+    if rng.random() < (0.15 if classic else 0.5):
+        block = block.rotate(float(rng.uniform(-8, 8)), resample=Image.BICUBIC, expand=True)
+    jitter = max(1, height // 30)
+    if classic:
+        x = (width - block.width) // 2 + int(rng.integers(-jitter, jitter + 1))
+    else:  # labels may run off an edge a little
+        x = int(rng.integers(-block.width // 8, max(1, width - block.width * 7 // 8)))
+    y = {
+        "top": int(rng.integers(0, jitter)),
+        "bottom": height - block.height - int(rng.integers(0, jitter)),
+    }.get(placement, int(rng.integers(0, max(1, height - block.height))))
+    composite_at(layer, block, x, y)
 
 
 def composite_at(layer: Image.Image, block: Image.Image, x: int, y: int) -> None:
