@@ -78,7 +78,7 @@ class TrainProgress:
 
 
 def build_sources(folders: list[str]) -> list:
-    from .data.synth import SynthSource
+    from .data.synth import TRAINING_MIX, SynthSource
 
     sources = []
     for folder in folders:
@@ -90,7 +90,7 @@ def build_sources(folders: list[str]) -> list:
 
             sources.append(PairSource(root / "pairs"))
         if (root / "images").is_dir() or not (root / "pairs").is_dir():
-            sources.append(SynthSource.from_folder(root))
+            sources.append(SynthSource.from_folder(root, mix=TRAINING_MIX))
     return sources
 
 

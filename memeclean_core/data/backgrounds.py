@@ -80,6 +80,7 @@ class BackgroundSource:
         self.clipart = list(clipart)
         self.procedural_fraction = procedural_fraction if self.images else 1.0
         self._cache: dict[Path, np.ndarray] = {}  # decoded pictures, per process
+        self._clipart_cache: dict[Path, np.ndarray] = {}
 
     @classmethod
     def from_folder(cls, root: str | Path, procedural_fraction: float = 0.15) -> BackgroundSource:
@@ -105,6 +106,19 @@ class BackgroundSource:
         if self.clipart and rng.random() < 0.2:
             picture = self.paste_clipart(picture, rng)
         return picture
+
+    def clipart_pictures(self, rng: np.random.Generator, count: int) -> list[np.ndarray]:
+        """Up to `count` random clip-art pictures as RGBA arrays (long side <= 512, decoded once per process)."""
+        pictures = []
+        for _ in range(count if self.clipart else 0):
+            path = self.clipart[rng.integers(len(self.clipart))]
+            if path not in self._clipart_cache:
+                with Image.open(path) as art:
+                    art = art.convert("RGBA")
+                    art.thumbnail((512, 512), Image.LANCZOS)
+                    self._clipart_cache[path] = np.asarray(art)
+            pictures.append(self._clipart_cache[path])
+        return pictures
 
     def paste_clipart(self, picture: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         with Image.open(self.clipart[rng.integers(len(self.clipart))]) as art:

@@ -186,20 +186,49 @@ def caption_image(clean: np.ndarray, fonts: FontPool, rng: np.random.Generator) 
     return meme, mask
 
 
-class SynthSource:
-    """Synthetic memes on the fly from a folder of clean pictures (plus procedural ones) and a set of fonts."""
+# The training mix: v1's captions (classic, inverse, shadowed top/bottom text and coloured labels) and the formats
+# users meet beyond them (data/formats.py), plus memes with no caption at all. Weights, not probabilities.
+TRAINING_MIX = {"synth": 0.55, "caption_bar": 0.1, "watermark": 0.07, "small": 0.08, "multi_panel": 0.1,
+                "distractors": 0.1}
+# Hard negatives: this share of captioned memes get small details that belong to the picture first (badges, flags,
+# printed patterns, star fields, a word on a sign in perspective), so the mask learns caption versus picture.
+HARD_NEGATIVE_SHARE = 0.3
 
-    def __init__(self, backgrounds: BackgroundSource, fonts: FontPool):
+
+class SynthSource:
+    """Synthetic memes on the fly from a folder of clean pictures (plus procedural ones) and a set of fonts.
+
+    `mix=None` draws v1's captions only (the validation set's "aggregate" rows); `mix=TRAINING_MIX` draws the formats
+    and hard negatives training uses."""
+
+    def __init__(self, backgrounds: BackgroundSource, fonts: FontPool, mix: dict[str, float] | None = None):
         self.backgrounds = backgrounds
         self.fonts = fonts
+        self.mix = mix
+        if mix is not None:
+            self.kinds = list(mix)
+            weights = np.array([mix[k] for k in self.kinds], np.float64)
+            self.weights = weights / weights.sum()
 
     @classmethod
-    def from_folder(cls, root: str | Path) -> SynthSource:
+    def from_folder(cls, root: str | Path, mix: dict[str, float] | None = None) -> SynthSource:
         root = Path(root)
-        return cls(BackgroundSource.from_folder(root), FontPool.from_folder(root))
+        return cls(BackgroundSource.from_folder(root), FontPool.from_folder(root), mix)
 
     def sample(self, rng: np.random.Generator, long_side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(meme, template, mask), H×W with the given long side."""
+        """(meme, template, mask), H×W with the given long side (a caption bar adds rows)."""
         clean = self.backgrounds.sample(rng, long_side)
-        meme, mask = caption_image(clean, self.fonts, rng)
-        return meme, clean, mask
+        if self.mix is None:
+            meme, mask = caption_image(clean, self.fonts, rng)
+            return meme, clean, mask
+        from .formats import add_distractors, make_format_meme
+
+        kind = self.kinds[rng.choice(len(self.kinds), p=self.weights)]
+        clipart = self.backgrounds.clipart_pictures(rng, 2)
+        if kind != "distractors" and rng.random() < HARD_NEGATIVE_SHARE:
+            clean = add_distractors(clean, self.fonts, rng, clipart)
+        if kind == "synth":
+            meme, mask = caption_image(clean, self.fonts, rng)
+            return meme, clean, mask
+        made = make_format_meme(kind, clean, self.fonts, rng, clipart)
+        return made.meme, made.template, made.mask

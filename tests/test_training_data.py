@@ -1,0 +1,78 @@
+"""Training batches: the meme pool, the free recolouring, fill flags in step order, and the training mix."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from memeclean_core.data.backgrounds import BackgroundSource
+from memeclean_core.data.dataset import MemePool, TrainingBatches, recolour
+from memeclean_core.data.fonts import FontPool
+from memeclean_core.data.synth import TRAINING_MIX, SynthSource
+
+
+class CountingSource:
+    """A flat grey picture with one white square 'caption'; counts how often a meme is rendered."""
+
+    def __init__(self):
+        self.renders = 0
+
+    def sample(self, rng, long_side):
+        self.renders += 1
+        meme = np.full((long_side, long_side, 3), 90, np.uint8)
+        template = meme.copy()
+        mask = np.zeros((long_side, long_side), bool)
+        mask[10:30, 10:50] = True
+        meme[mask] = (250, 20, 20)
+        return meme, template, mask
+
+
+def procedural_source(mix=TRAINING_MIX) -> SynthSource:
+    return SynthSource(BackgroundSource([]), FontPool.from_folder("no-such-folder"), mix)
+
+
+def test_each_rendered_meme_gives_several_crops():
+    source = CountingSource()
+    pool = MemePool([source], np.array([1.0]), (64, 96), size=4, reuse=5.0)
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        pool.draw(rng)
+    assert 50 < source.renders < 130  # about 400 / 5, and never one render per crop
+
+
+def test_recolouring_keeps_meme_and_template_equal_outside_the_caption():
+    meme, template, mask = CountingSource().sample(None, 64)
+    for seed in range(20):
+        new_meme, new_template = recolour(meme, template, np.random.default_rng(seed))
+        assert np.array_equal(new_meme[~mask], new_template[~mask])
+        assert (new_meme[mask] != new_template[mask]).any(axis=-1).all()  # the caption is still drawn
+
+
+def test_batches_carry_the_fill_only_on_every_nth_step_also_with_two_workers():
+    dataset = TrainingBatches([CountingSource()], batch=2, crop=32, long_side=(48, 64), fill_every=3, first_step=4)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2)
+    flags = []
+    for batch in loader:
+        flags.append(bool(batch["with_fill"]))
+        assert ("prefill" in batch) == flags[-1] and ("hole" in batch) == flags[-1]
+        assert batch["meme"].shape == (2, 3, 32, 32) and batch["mask"].shape == (2, 1, 32, 32)
+        if len(flags) == 7:
+            break
+    assert flags == [(step % 3 == 0) for step in range(4, 11)]
+
+
+def test_the_training_mix_draws_formats_and_memes_without_captions():
+    source = procedural_source()
+    empty, shapes_ok = 0, True
+    for i in range(30):
+        meme, template, mask = source.sample(np.random.default_rng([3, i]), 160)
+        shapes_ok &= meme.shape == template.shape and mask.shape == meme.shape[:2] and meme.dtype == np.uint8
+        empty += not mask.any()
+    assert shapes_ok
+    assert 0 < empty < 15  # distractor-only pictures are in the mix, and they are the minority
+
+
+def test_without_a_mix_the_source_draws_v1_captions_as_before():
+    source = procedural_source(mix=None)
+    meme, template, mask = source.sample(np.random.default_rng(5), 128)
+    assert mask.any() and meme.shape == template.shape
