@@ -375,7 +375,10 @@ class CleanSettings:
     resolution: int = 512
     model: str | None = None  # weights file; None = the bundled model
     device: str = "auto"
-    threads: int | None = None  # torch/OpenCV threads in this process; None leaves the libraries' defaults
+    # torch/OpenCV threads in each process that cleans; None leaves the libraries' defaults. The network's sums
+    # are split between threads, so a different count can round a few pixels differently (one level); the
+    # same count gives byte-identical outputs whatever the engine or the number of processes.
+    threads: int | None = None
 
 
 class ItemCleaner:
@@ -384,20 +387,23 @@ class ItemCleaner:
     def __init__(self, settings: CleanSettings, model: Any = None):
         self.settings = settings
         self._model = model  # a checkpoint.LoadedModel, loaded on the first call when None
+        self._threads_set = False
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"settings": self.settings, "_model": None}  # each process loads its own
+        return {"settings": self.settings, "_model": None, "_threads_set": False}  # each process loads its own
 
     def model(self) -> Any:
-        if self._model is None:
-            from .checkpoint import load_model
-
+        if not self._threads_set:
             if self.settings.threads is not None:
                 import cv2
                 import torch
 
                 torch.set_num_threads(self.settings.threads)
                 cv2.setNumThreads(self.settings.threads)
+            self._threads_set = True
+        if self._model is None:
+            from .checkpoint import load_model
+
             self._model = load_model(self.settings.model, device=self.settings.device)
         return self._model
 

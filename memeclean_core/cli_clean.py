@@ -65,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "milliseconds, share replaced, status, error)")
     folder.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                         help="clean in N worker processes, each with its own model (default 1)")
+    folder.add_argument("--threads", type=int, metavar="T",
+                        help="torch threads per process (default: the cores / N with --jobs N, else torch's "
+                        "default); outputs are byte-identical for the same T whatever N")
     parser.set_defaults(run=run, usage_error=parser.error)
 
 

@@ -21,7 +21,7 @@ from .progress import ProgressBar, is_terminal
 
 # Options that only make sense for a folder, with their "not given" values.
 _FOLDER_OPTIONS = {"--recursive": ("recursive", False), "--resume": ("resume", False),
-                   "--manifest": ("manifest", None), "--jobs": ("jobs", 1)}
+                   "--manifest": ("manifest", None), "--jobs": ("jobs", 1), "--threads": ("threads", None)}
 
 
 def check_mode(args: argparse.Namespace) -> bool:
@@ -48,6 +48,13 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def threads_per_process(jobs: int, threads: int | None = None) -> int | None:
+    """`threads` when given; else the cores shared out between `jobs` processes (None for one: torch's default)."""
+    if threads is not None:
+        return threads
+    return max(1, usable_cores() // jobs) if jobs > 1 else None
+
+
 def run_folder(args: argparse.Namespace) -> int:
     from . import batch_folder
     from .cli_clean import _make_folder, check_arguments
@@ -58,6 +65,8 @@ def run_folder(args: argparse.Namespace) -> int:
         raise MemeCleanError("--input-dir needs --output-dir OUT (where the cleaned tree is written)")
     if args.jobs < 1:
         raise MemeCleanError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.threads is not None and args.threads < 1:
+        raise MemeCleanError(f"--threads must be at least 1, got {args.threads}")
     check_arguments(args, [])
     input_dir = Path(args.input_dir)
     if not input_dir.is_dir():
@@ -77,7 +86,7 @@ def run_folder(args: argparse.Namespace) -> int:
 
     jobs = min(args.jobs, max(1, len(plan.items)))
     settings = batch_folder.CleanSettings(resolution=args.resolution, model=args.model, device=args.device,
-                                          threads=max(1, usable_cores() // jobs) if jobs > 1 else None)
+                                          threads=threads_per_process(jobs, args.threads))
     if plan.items:
         from .checkpoint import load_model
 

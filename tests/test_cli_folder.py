@@ -230,19 +230,38 @@ def test_resume_after_kill_9(tmp_path, tiny_model_path):
             image.verify()
 
 
-def test_jobs_2_writes_the_same_files_as_jobs_1(tmp_path, tree, tiny_model_path, capsys):
+def test_jobs_2_writes_the_same_files_as_jobs_1(tmp_path, tree, tiny_model_path, capsys, monkeypatch):
+    """With the same threads per process (the network's sums depend on how they are split between threads)."""
+    pools = []
+    real_pool = batch_folder.process_pool
+
+    def recording_pool(jobs):
+        pools.append(jobs)
+        return real_pool(jobs)
+
+    monkeypatch.setattr(batch_folder, "process_pool", recording_pool)
     outputs = {}
     for jobs in (1, 2):
         out, masks, manifest = tmp_path / f"out{jobs}", tmp_path / f"masks{jobs}", tmp_path / f"m{jobs}.jsonl"
         assert clean_folder(tiny_model_path, "--input-dir", tree, "--output-dir", out, "--mask-dir", masks,
-                            "--recursive", "--manifest", manifest, "--jobs", str(jobs)) == 0
+                            "--recursive", "--manifest", manifest, "--jobs", str(jobs), "--threads", "1") == 0
         outputs[jobs] = {name: (out / name).read_bytes() for name in files_under(out)}
         outputs[jobs].update({f"mask:{name}": (masks / name).read_bytes() for name in files_under(masks)})
         records = sorted(read_manifest(manifest), key=lambda record: record["input"])
         outputs[jobs]["manifest"] = [{k: v for k, v in record.items() if k not in ("ms", "output", "mask")}
                                      for record in records]
+    assert pools == [2]  # --jobs 1 cleaned in this process, --jobs 2 in a pool of two
     assert outputs[1] == outputs[2]
     assert "5/5" in capsys.readouterr().err  # one progress bar in the parent
+
+
+def test_threads_shared_out_between_processes(monkeypatch):
+    from memeclean_core import cli_clean_folder
+
+    monkeypatch.setattr(cli_clean_folder, "usable_cores", lambda: 8)
+    assert cli_clean_folder.threads_per_process(1) is None  # one process: torch's own default
+    assert [cli_clean_folder.threads_per_process(jobs) for jobs in (2, 3, 8, 16)] == [4, 2, 1, 1]
+    assert cli_clean_folder.threads_per_process(4, threads=3) == 3
 
 
 def test_command_line_errors(tmp_path, tree, tiny_model_path, capsys):
