@@ -285,6 +285,11 @@ def test_command_line_errors(tmp_path, tree, tiny_model_path, capsys):
                         "--manifest", not_a_manifest) == 1
     assert "is not a MemeClean manifest" in capsys.readouterr().err
     assert not_a_manifest.read_text() == "hello\n"
+    not_a_manifest.write_text("no newline at the end")  # not a torn record: never cut
+    assert clean_folder(tiny_model_path, "--input-dir", tree, "--output-dir", tmp_path / "o",
+                        "--manifest", not_a_manifest) == 1
+    assert "is not a MemeClean manifest" in capsys.readouterr().err
+    assert not_a_manifest.read_text() == "no newline at the end"
     with pytest.raises(SystemExit) as stop:  # neither files nor a folder: argparse's usage error, as before
         main(["clean"])
     assert stop.value.code == 2
@@ -327,3 +332,15 @@ def test_engine_seam_runs_any_callable(tmp_path):
     assert seen == ["b.png", "a.png"]
     assert (summary.cleaned, summary.failed, summary.skipped, summary.images) == (0, 2, 1, 2)
     assert [Path(r["input"]).name for r in read_manifest(tmp_path / "m.jsonl")] == ["c.txt", "b.png", "a.png"]
+
+
+def test_manifest_takes_rows_from_any_engine(tmp_path):
+    """Records that went through Arrow (numpy values, another key order) are written as plain JSON, in field order."""
+    with batch_folder.open_manifest(tmp_path / "m.jsonl") as manifest:
+        manifest.write({"status": "done", "size": np.array([4, 3]), "ms": np.float64(1.5), "input": "a.png",
+                        "output": "out/a.png"})
+    (record,) = read_manifest(tmp_path / "m.jsonl")
+    assert list(record) == list(batch_folder.MANIFEST_FIELDS)
+    assert record["size"] == [4, 3] and record["ms"] == 1.5 and record["mask"] is None
+    with batch_folder.open_manifest(tmp_path / "m.jsonl") as reopened:
+        assert reopened.done == {("a.png", "out/a.png")}
