@@ -21,13 +21,15 @@ The pieces, in the order a run uses them:
 2. `ItemCleaner(settings: CleanSettings, model=None)` — a picklable callable `item -> Record` that cleans one
    picture and never raises for a bad picture (the record says `failed` and why). It loads its model on the
    first call, so each worker process (or Ray actor) loads it once; pickling drops a loaded model. It also
-   accepts a row dict in place of a `FolderItem`.
+   accepts a row dict in place of a `FolderItem`. `settings.threads` sets the process's torch/OpenCV threads on
+   that first call: outputs are byte-identical across engines for the same threads per process (not across
+   different thread counts; see `CleanSettings`), so give every engine the same count to compare them.
 3. An engine: `Engine = Callable[[Sequence[FolderItem], CleanOne], Iterator[Record]]` yields one record per item,
    in any order (`CleanOne = Callable[[FolderItem], Record]`). Here: `run_in_process` (one after another) and
    `process_pool(jobs)` (that many spawned processes; a dead worker ends the run with a MemeCleanError).
 4. `run_plan(plan, clean_one, engine=run_in_process, manifest=None, on_record=None) -> FolderSummary` writes the
    settled records, then each engine record as it arrives, to the manifest (`open_manifest(path)`) and to
-   `on_record(record)` (progress, notes), and counts them.
+   `on_record(record, settled)` (progress, notes), and counts them (`summary.ok`: nothing failed).
 
 A Ray engine plugs in at step 3, for example::
 
@@ -35,7 +37,7 @@ A Ray engine plugs in at step 3, for example::
         def run(items, clean_one):            # clean_one: an ItemCleaner (picklable, loads its model once)
             ds = ray.data.from_items([item.to_row() for item in items])
             ds = ds.map(type(clean_one), fn_constructor_args=(clean_one.settings,), concurrency=concurrency)
-            yield from ds.iter_rows()         # records are JSON-able dicts with MANIFEST_FIELDS
+            yield from ds.iter_rows()         # record dicts (Manifest.write turns numpy values plain)
         return run
     summary = run_plan(plan, ItemCleaner(settings), engine=ray_engine(4), manifest=manifest)
 
@@ -72,7 +74,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, TextIO
+from typing import Any, Self, TextIO
 
 from .errors import ImageSaveError, MemeCleanError
 
@@ -256,8 +258,9 @@ def plan_folder(
 
 
 def _walk(input_dir: Path, recursive: bool, excluded: set[str], plan: FolderPlan,
-          relative: PurePosixPath = PurePosixPath()) -> Iterator[tuple[PurePosixPath, Path, str | None]]:
+          relative: PurePosixPath | None = None) -> Iterator[tuple[PurePosixPath, Path, str | None]]:
     """(relative path, path, None) for regular files, (..., reason) for entries skipped; sorted by name."""
+    relative = relative if relative is not None else PurePosixPath()
     folder = input_dir / relative
     try:
         with os.scandir(folder) as scan:
@@ -592,7 +595,7 @@ class Manifest:
             self._file.close()
             self._file = None
 
-    def __enter__(self) -> Manifest:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
