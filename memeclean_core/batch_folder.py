@@ -55,8 +55,9 @@ its lines (a torn last line from a power cut is dropped when the file is opened 
 input, output, mask (paths as strings; null when none), size ([width, height] or null), working_size ([w, h] the
 network ran at), ms (wall time of the picture in this run), replaced (share of the pixels replaced, 0..1, averaged
 over an animation's frames), status ("done", "failed" or "skipped"), error (the one-line reason a picture failed),
-note (why it was skipped). With `resume` and the same manifest, a complete picture already recorded as done there is
-not written again. Lines come in the order pictures finish (with several processes not the plan's order).
+note (why it was skipped). A rerun with the same manifest does not repeat a line for a complete picture recorded as
+done there, nor for a file skipped for the same reason. Lines come in the order pictures finish (with several
+processes, not the plan's order).
 """
 
 from __future__ import annotations
@@ -543,6 +544,7 @@ class Manifest:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.done: set[tuple[str, str]] = set()  # (input, output) of the pictures recorded as done
+        self.skipped: set[tuple[str, str]] = set()  # (input, note) of the files recorded as skipped
         self._file: TextIO | None = None
         self._open()
 
@@ -560,8 +562,7 @@ class Manifest:
                     record = json.loads(line)
                     if not isinstance(record, dict) or "input" not in record or "status" not in record:
                         raise ValueError(f"line {number}")
-                    if record["status"] == "done" and record.get("output") is not None:
-                        self.done.add((str(record["input"]), str(record["output"])))
+                    self._remember(record)
                 if cut < len(data):
                     # A torn last line (a power cut mid-write) is dropped so that new lines stay whole; anything
                     # else there is not ours to cut.
@@ -587,8 +588,22 @@ class Manifest:
         except OSError as error:
             raise MemeCleanError(f"cannot write the manifest '{self.path}': "
                                  f"{(error.strerror or str(error)).lower()}") from None
+        self._remember(record)
+
+    def _remember(self, record: Record) -> None:
         if record.get("status") == "done" and record.get("output") is not None:
             self.done.add((str(record["input"]), str(record["output"])))
+        elif record.get("status") == "skipped":
+            self.skipped.add((str(record["input"]), str(record.get("note"))))
+
+    def has(self, record: Record) -> bool:
+        """True when a rerun would only repeat this settled record: the picture is recorded as done, or the
+        file as skipped for the same reason."""
+        if record.get("status") == "skipped" and record.get("note") == NOTE_COMPLETE:
+            return (str(record["input"]), str(record["output"])) in self.done
+        if record.get("status") == "skipped":
+            return (str(record["input"]), str(record.get("note"))) in self.skipped
+        return False
 
     def close(self) -> None:
         if self._file is not None:
@@ -649,9 +664,7 @@ def run_plan(
     settled records first (settled=True), then for each cleaned one as it finishes."""
     summary = FolderSummary(images=plan.images)
     for record in plan.settled:
-        already_logged = (record.get("note") == NOTE_COMPLETE and manifest is not None
-                          and (record["input"], record["output"]) in manifest.done)
-        if manifest is not None and not already_logged:
+        if manifest is not None and not manifest.has(record):
             manifest.write(record)
         summary.count(record)
         if on_record is not None:
