@@ -196,7 +196,7 @@ def test_resume_after_kill_9(tmp_path, tiny_model_path):
     if not hasattr(signal, "SIGKILL"):
         pytest.skip("no SIGKILL on this platform")
     source = tmp_path / "in"
-    count = 12
+    count = 20
     for number in range(count):
         make_image(source / f"p{number:02d}.png", size=(64, 48), seed=number)
     out, manifest = tmp_path / "out", tmp_path / "run.jsonl"
