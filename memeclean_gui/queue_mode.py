@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from . import queue_jobs
 from .document import Result, Snapshot
 from .queue_dock import QueueDock
-from .queue_state import PictureQueue, QueueEntry, Status, image_files, plan_save_all
+from .queue_state import PictureQueue, QueueEntry, Status, image_files, load_spilled, plan_save_all
 from .worker import Task
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class QueueMode(QObject):
         self._switching_to: QueueEntry | None = None
         self._opening: dict[Task, QueueEntry] = {}
         self._running = False
+        self._stopping = False  # Cancel was asked for: the run ends when the picture being cleaned has stopped
         self._task: Task | None = None
         self._task_entry: QueueEntry | None = None
         self._run_done = 0  # pictures this run has finished with (cleaned or failed)
@@ -63,6 +64,7 @@ class QueueMode(QObject):
         self._thumbnail_task: Task | None = None
         self._thumbnails_wanted: list[QueueEntry] = []
         self._save_task: Task | None = None
+        self._latest_result: tuple[QueueEntry, Result] | None = None  # the last queued clean's, for an open under way
         self._save_context: tuple[Path, list[tuple[QueueEntry, str]], dict[int, Result | None]] | None = None
         self._build_actions()
         self.dock = QueueDock(self.clean_all_action, self.cancel_action, self.save_all_action,
@@ -83,7 +85,8 @@ class QueueMode(QObject):
     def _action(self, text: str, slot, shortcut: Any = None, tip: str = "") -> QAction:
         action = QAction(text, self.window)
         if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(keys) for keys in shortcuts])
         action.setStatusTip(tip)
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         action.setToolTip(f"{tip} ({keys})" if keys else tip)
@@ -94,7 +97,7 @@ class QueueMode(QObject):
     def _build_actions(self) -> None:
         self.open_folder_action = self._action("Open &Folder…", self.open_folder_dialog, None,
                                                "Queue every picture in a folder and its subfolders")
-        self.clean_all_action = self._action("Clean &All", self.start, "Ctrl+Shift+Return",
+        self.clean_all_action = self._action("Clean &All", self.start, ["Ctrl+Shift+Return", "Ctrl+Shift+Enter"],
                                              "Clean every waiting picture of the queue, one after another")
         self.cancel_action = self._action("&Cancel Queue", self.cancel, "Shift+Esc",
                                           "Stop the picture being cleaned; the rest stay waiting")
@@ -172,7 +175,7 @@ class QueueMode(QObject):
         if not files:
             self.window.show_status(f"No pictures to queue in what was given{note}")
             return []
-        show = self._shown is None or len(files) == 1
+        show = self.shown is None or len(files) == 1
         if show and not asked and not self.window.may_discard_edits("Open the pictures"):
             return []
         added = self.state.add(files)
@@ -212,7 +215,7 @@ class QueueMode(QObject):
         if entry is None:
             return False
         return entry.status in (Status.DONE, Status.EDITED, Status.SAVED, Status.CLEANING) or (
-            self._running and entry.status is Status.WAITING)
+            self.running and entry.status is Status.WAITING)
 
     def show_entry(self, entry: QueueEntry | None) -> None:
         if entry is None or entry not in self.state.entries:
@@ -226,13 +229,26 @@ class QueueMode(QObject):
             return
         path, spilled = entry.path, entry.spilled
         task = self.controller.open_with(lambda progress, cancel: queue_jobs.open_picture(path, spilled),
-                                         entry.name, lambda value: self._opened(entry, value))
+                                         entry.name, lambda value: self._opened(entry, value, spilled))
         self._opening[task] = entry
         task.signals.error.connect(self._on_open_error)
         task.signals.finished.connect(self._on_open_finished)
 
-    def _opened(self, entry: QueueEntry, value: tuple) -> None:
+    def _opened(self, entry: QueueEntry, value: tuple, spilled_before: Any) -> None:
         image, result = value
+        if spilled_before is None and entry.spilled is not None:  # its queued clean ended while it was being read
+            latest = self._latest_result
+            if latest is not None and latest[0] is entry:
+                result = latest[1]
+            else:
+                try:
+                    result = load_spilled(entry.spilled)
+                except OSError:
+                    result = None
+            if result is not None and (result.image.width, result.image.height) != (image.width, image.height):
+                result = None
+        elif result is not None and entry.spilled is spilled_before:
+            self.state.loaded_from_disk(entry, result)  # so putting it away again writes nothing
         if entry in self.state.entries:
             self._restore(entry, Snapshot.opened(image, entry.name, entry.path, result, entry.saved_path))
 
@@ -306,6 +322,7 @@ class QueueMode(QObject):
             return
         if status is not entry.status and entry.status is not Status.CLEANING:
             entry.status = status
+            entry.error = ""
             self.dock.update_entry(entry)
             self.refresh()
 
@@ -313,7 +330,8 @@ class QueueMode(QObject):
 
     @property
     def running(self) -> bool:
-        return self._running
+        """The queue is cleaning (and not stopping)."""
+        return self._running and not self._stopping
 
     def start(self) -> None:
         """Clean every waiting picture, one after another, at the window's resolution at the time each starts."""
@@ -323,6 +341,7 @@ class QueueMode(QObject):
         if not waiting and not self._running:
             self.window.show_status("Nothing waiting in the queue")
             return
+        self._stopping = False
         if not self._running:
             self._running = True
             self._run_done = self._run_failed = 0
@@ -331,7 +350,7 @@ class QueueMode(QObject):
         self.refresh()
 
     def _next(self) -> None:
-        if self._task is not None or not self._running:
+        if self._task is not None or not self.running:
             return
         entry = self.state.next_waiting(prefer=self.shown)
         if entry is None or self.controller.closed:
@@ -370,6 +389,7 @@ class QueueMode(QObject):
             cleaned.spilled.delete()
             return
         self.state.set_spilled(entry, cleaned.spilled, cleaned.result)
+        self._latest_result = (entry, cleaned.result)
         entry.thumbnail, entry.error = cleaned.thumbnail, ""
         edited = False
         if entry is self.shown:
@@ -407,7 +427,7 @@ class QueueMode(QObject):
             self._run_failed += task.outcome == "error"
         if entry is not None:
             self.entry_finished.emit(entry.key, task.outcome)
-        if self._running and not self.controller.closed:
+        if self.running and not self.controller.closed:
             self._next()
         else:
             self._finish_run()
@@ -416,7 +436,7 @@ class QueueMode(QObject):
     def _finish_run(self) -> None:
         if self._task is not None:
             return  # ends when the picture being cleaned has stopped
-        was_running, self._running = self._running, False
+        was_running, self._running, self._stopping = self._running, False, False
         self.dock.set_progress(None)
         counts = self.state.counts()
         if was_running and not self.controller.closed:
@@ -427,15 +447,19 @@ class QueueMode(QObject):
                 parts.append(f"{counts[Status.WAITING]} waiting")
             self.window.show_status("Queue: " + ", ".join(parts))
         self.refresh()
-        self.run_finished.emit()
+        if was_running:
+            self.run_finished.emit()
 
     def cancel(self) -> None:
         """Stop the picture being cleaned (it goes back to waiting, as do the others)."""
-        self._running = False
+        if not self._running:
+            return
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
         else:
             self._finish_run()
+        self.refresh()
 
     def retry_failed(self) -> None:
         retried = self.state.retry_failed()
@@ -444,7 +468,7 @@ class QueueMode(QObject):
         if not retried:
             self.window.show_status("No picture in the queue has failed")
             return
-        if self._running:
+        if self.running:
             self._run_total += len(retried)
         self.start()
 
@@ -543,11 +567,12 @@ class QueueMode(QObject):
         self.window.show_status("The queue is empty")
 
     def _drop_everything(self) -> None:
-        self._running = False
+        self._running = self._stopping = False
         for task in (self._task, self._thumbnail_task, self._save_task, *self._opening):
             if task is not None:
                 task.cancel()
         self._thumbnails_wanted.clear()
+        self._latest_result = None
         self._shown = None
         self.state.clear()
         self.dock.clear_entries()
@@ -634,6 +659,7 @@ class QueueMode(QObject):
     def _on_save_result(self, task: Task, outcomes: list[queue_jobs.SaveOutcome]) -> None:
         if task is not self._save_task:
             return
+        self._save_task = None  # done writing: another Save All may start from the summary on
         folder, skipped, results = self._save_context
         failed = []
         saved = 0
@@ -688,8 +714,8 @@ class QueueMode(QObject):
         counts = self.state.counts()
         total = len(self.state.entries)
         has_entries = total > 0
-        self.clean_all_action.setEnabled(counts[Status.WAITING] > 0 and not self._running)
-        self.cancel_action.setEnabled(self._running)
+        self.clean_all_action.setEnabled(counts[Status.WAITING] > 0 and not self.running)
+        self.cancel_action.setEnabled(self.running)
         self.next_action.setEnabled(has_entries)
         self.previous_action.setEnabled(has_entries)
         self.retry_action.setEnabled(counts[Status.FAILED] > 0)

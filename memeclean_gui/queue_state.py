@@ -260,6 +260,11 @@ class PictureQueue:
             self._folder = Path(tempfile.mkdtemp(prefix="memeclean-queue-"))
         return self._folder
 
+    @property
+    def spill_folder(self) -> Path | None:
+        """The temporary folder if one was made."""
+        return self._folder
+
     def spill_stem(self, entry: QueueEntry) -> str:
         """A fresh file stem for a result of `entry` (a new one each time, so a worker never writes over files
         that are still in use)."""
@@ -273,6 +278,10 @@ class PictureQueue:
         entry.frames = len(spilled.frame_files)
         if old is not None and old is not spilled:
             old.delete()
+
+    def loaded_from_disk(self, entry: QueueEntry, result: Result) -> None:
+        """`result` was read back from `entry.spilled`: the files on disk are a copy of it."""
+        entry.spilled_from = weakref.ref(result)
 
     def spill_now(self, entry: QueueEntry, result: Result) -> None:
         """Write `result` as `entry`'s latest result unless it already is (on the calling thread)."""
@@ -288,7 +297,7 @@ class PictureQueue:
         self._documents.pop(entry.key, None)
         self._documents[entry.key] = snapshot
         put_away = []
-        for key in list(self._documents):
+        for key in list(self._documents)[:-1]:  # never the one just kept
             if len(self._documents) <= self.keep_documents:
                 break
             kept = self._documents[key]
