@@ -92,14 +92,15 @@ class Controller(QObject):
         elif source.image is not None:
             self.open_image(source.image, source.name)
 
-    def open_with(self, fn: Callable[..., Any], name: str, show: Callable[[Any], None]) -> Task:
+    def open_with(self, fn: Callable[..., Any], name: str, show: Callable[[Any], None],
+                  on_error: Callable[[str], None] | None = None) -> Task:
         """An open whose worker `fn(progress, cancel)` returns a tuple `(image, ...)` that `show` puts in the document
-        (the picture queue opens a picture with its result). Like any open: the newest wins, a failure is an `error`
-        message."""
-        return self._open(fn, name, None, show)
+        (the picture queue opens a picture with its result). Like any open, the newest wins; a failure goes to
+        `on_error` when given, else it is an `error` message."""
+        return self._open(fn, name, None, show, on_error)
 
     def _open(self, fn: Callable[..., Any], name: str, source: Path | None,
-              show: Callable[[Any], None] | None = None) -> Task:
+              show: Callable[[Any], None] | None = None, on_error: Callable[[str], None] | None = None) -> Task:
         if self._load_task is not None:
             self._load_task.cancel()  # its result is dropped: the newest request wins
 
@@ -112,7 +113,7 @@ class Controller(QObject):
             else:
                 show(value)
 
-        task = Task(fn, "load", self.document.generation, apply)
+        task = Task(fn, "load", self.document.generation, apply, on_error=on_error)
         self._load_task = task
         self.status.emit(f"Opening {name}…")
         self._launch(task)
@@ -303,7 +304,10 @@ class Controller(QObject):
         if not self._current(task):
             task.outcome = "dropped"
             return
-        self.error.emit(message)
+        if task.on_error is not None:
+            task.on_error(message)
+        else:
+            self.error.emit(message)
 
     @Slot(object)
     def _on_cancelled(self, task: Task) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QToolButton,
+    QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QStyle, QToolButton,
     QVBoxLayout, QWidget,
 )
 
@@ -16,6 +16,7 @@ from .queue_jobs import THUMBNAIL_SIZE
 from .queue_state import QueueEntry, Status
 
 _KEY = Qt.ItemDataRole.UserRole
+_HAS_THUMBNAIL = Qt.ItemDataRole.UserRole + 1
 _FAILED_COLOUR = QColor(200, 40, 40)
 _HINT = "Drop several pictures or a folder on the window to clean them one after another."
 
@@ -59,7 +60,7 @@ class QueueDock(QDockWidget):
         self.list.setIconSize(QSize(THUMBNAIL_SIZE, THUMBNAIL_SIZE))
         self.list.setUniformItemSizes(True)  # hundreds of entries lay out at once
         self.list.setWordWrap(False)
-        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)  # the start of a reason reads best
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.list.addActions(context_actions)
         self.list.setAccessibleName("Queued pictures")
@@ -72,6 +73,10 @@ class QueueDock(QDockWidget):
         self.setWidget(body)
         self.setMinimumWidth(220)
         self._items: dict[int, QListWidgetItem] = {}
+        blank = QPixmap(THUMBNAIL_SIZE, THUMBNAIL_SIZE)
+        blank.fill(QColor(0, 0, 0, 0))
+        self._blank_icon = QIcon(blank)
+        self._failed_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
 
     # -- entries -----------------------------------------------------------------------------------------------------
 
@@ -92,9 +97,12 @@ class QueueDock(QDockWidget):
         item.setText(f"{entry.name}\n{detail}")
         item.setToolTip(f"{entry.path}\n{detail}")
         item.setForeground(QBrush(_FAILED_COLOUR) if status is Status.FAILED else QBrush())
-        if thumbnail_changed or item.icon().isNull():
-            item.setIcon(QIcon(QPixmap.fromImage(to_qimage(entry.thumbnail))) if entry.thumbnail is not None
-                         else QIcon())
+        if entry.thumbnail is not None:
+            if thumbnail_changed or item.data(_HAS_THUMBNAIL) is not True:
+                item.setIcon(QIcon(QPixmap.fromImage(to_qimage(entry.thumbnail))))
+                item.setData(_HAS_THUMBNAIL, True)
+        else:  # a placeholder of the same size keeps the names in one column
+            item.setIcon(self._failed_icon if status is Status.FAILED else self._blank_icon)
 
     def remove_entry(self, entry: QueueEntry) -> None:
         item = self._items.pop(entry.key, None)

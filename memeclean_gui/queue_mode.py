@@ -140,8 +140,8 @@ class QueueMode(QObject):
         toggle = self.dock.toggleViewAction()
         toggle.setText("Queue &Panel")
         menu.addAction(toggle)
-        help_menu = self._menu("Help")
-        window.menuBar().insertMenu(help_menu.menuAction() if help_menu is not None else None, menu)
+        before = self._menu("Model") or self._menu("Help")  # after View, before Model and Help
+        window.menuBar().insertMenu(before.menuAction() if before is not None else None, menu)
 
     # -- adding pictures ---------------------------------------------------------------------------------------------
 
@@ -229,9 +229,9 @@ class QueueMode(QObject):
             return
         path, spilled = entry.path, entry.spilled
         task = self.controller.open_with(lambda progress, cancel: queue_jobs.open_picture(path, spilled),
-                                         entry.name, lambda value: self._opened(entry, value, spilled))
+                                         entry.name, lambda value: self._opened(entry, value, spilled),
+                                         lambda message: self._open_failed(entry, message))
         self._opening[task] = entry
-        task.signals.error.connect(self._on_open_error)
         task.signals.finished.connect(self._on_open_finished)
 
     def _opened(self, entry: QueueEntry, value: tuple, spilled_before: Any) -> None:
@@ -259,13 +259,18 @@ class QueueMode(QObject):
         finally:
             self._switching_to = None
 
-    @Slot(object, str)
-    def _on_open_error(self, task: Task, message: str) -> None:
-        entry = self._opening.get(task)
-        if entry is not None and entry in self.state.entries and not task.is_cancelled():
-            entry.status, entry.error = Status.FAILED, message  # the controller shows the message itself
+    def _open_failed(self, entry: QueueEntry, message: str) -> None:
+        """A queued picture that cannot be read fails in its entry (no message box: the queue goes on)."""
+        self.window.show_status(message)
+        if entry in self.state.entries and entry.status is not Status.CLEANING:
+            entry.status, entry.error = Status.FAILED, message
             self.dock.update_entry(entry)
             self.refresh()
+        if not self.document.has_image:  # nothing to look at yet: the next picture that is not known to fail
+            following = self.state.neighbour(entry, 1)
+            while following is not None and following.status is Status.FAILED:
+                following = self.state.neighbour(following, 1)
+            self.show_entry(following)
 
     @Slot(object)
     def _on_open_finished(self, task: Task) -> None:

@@ -129,6 +129,9 @@ def test_a_bad_file_fails_alone_with_its_reason_and_retry_failed_tries_it_again(
     assert f"Failed: {failed.error}" in window.queue.dock.item_for(failed.key).text()
     assert message_boxes == []  # one bad picture does not stop the queue with a message box
     assert window.queue.retry_action.isEnabled()
+    assert wait_job(qtbot, window.controller, "load", lambda: click_entry(qtbot, window, 1)) == "error"
+    assert message_boxes == [] and "broken.png" in window.statusBar().currentMessage()
+    assert window.document.source == good_first and failed.status is Status.FAILED
 
     Image.fromarray(make_meme(100, 80, seed=7)[0]).save(bad, format="PNG")  # fixed meanwhile
     run_queue(qtbot, window, window.queue.retry_action.trigger)
