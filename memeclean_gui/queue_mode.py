@@ -402,7 +402,7 @@ class QueueMode(QObject):
                 self.document.set_result(cleaned.result, "Clean")
             edited = self.document.has_unsaved_edits
         else:
-            snapshot = self.state.document(entry)
+            snapshot = self.state.peek(entry)
             if snapshot is not None:
                 if snapshot.result is None:
                     snapshot.add_result(cleaned.result, "Clean")
@@ -598,11 +598,11 @@ class QueueMode(QObject):
     def _result_in_memory(self, entry: QueueEntry) -> Result | None:
         if entry is self.shown:
             return self.document.result
-        snapshot = self.state.document(entry) if entry in self.state.kept_entries() else None
+        snapshot = self.state.peek(entry)
         return None if snapshot is None else snapshot.result
 
     def _has_result(self, entry: QueueEntry) -> bool:
-        if entry is self.shown or entry in self.state.kept_entries():
+        if entry is self.shown or self.state.peek(entry) is not None:
             return self._result_in_memory(entry) is not None
         return entry.has_result
 
@@ -696,13 +696,15 @@ class QueueMode(QObject):
         if entry is self.shown:
             if result is None or self.document.result is result:
                 self.document.saved_path = target
-                self.document.mark_kept()
+                if not self.document.captions:  # a template file does not hold the captions written on it
+                    self.document.mark_kept()
             self._sync_status(entry)
         else:
-            snapshot = self.state.document(entry) if entry in self.state.kept_entries() else None
+            snapshot = self.state.peek(entry)
             if snapshot is not None and (result is None or snapshot.result is result):
                 snapshot.saved_path = target
-                snapshot.mark_kept()
+                if not snapshot.state.captions:
+                    snapshot.mark_kept()
             if snapshot is None or not snapshot.has_unsaved_edits:
                 entry.status = Status.SAVED
         self.dock.update_entry(entry)

@@ -318,6 +318,10 @@ class PictureQueue:
             self._documents.move_to_end(entry.key)
         return snapshot
 
+    def peek(self, entry: QueueEntry) -> Snapshot | None:
+        """`entry`'s whole document if it is kept (its place in line unchanged)."""
+        return self._documents.get(entry.key)
+
     def take(self, entry: QueueEntry) -> Snapshot | None:
         """Take `entry`'s document out (to show it)."""
         return self._documents.pop(entry.key, None)

@@ -234,6 +234,16 @@ def test_save_all_asks_once_about_existing_files_and_writes_over_none_of_them(qt
     assert blocker.args[0] == {"saved": 3, "skipped": 0, "failed": 0}
     np.testing.assert_array_equal(read_rgb(out / "dog.png"), load_spilled(dog.spilled).image.rgb)
 
+    # One format chosen for the whole batch.
+    jpegs = tmp_path / "jpegs"
+    jpegs.mkdir()
+    monkeypatch.setattr(SaveAllDialog, "ask", classmethod(lambda cls, parent, folder, count: (jpegs, ".jpg")))
+    with qtbot.waitSignal(queue.saved_all, timeout=30_000):
+        queue.save_all_action.trigger()
+    assert sorted(path.name for path in jpegs.iterdir()) == ["cat-2.jpg", "cat.jpg", "dog.jpg"]
+    with Image.open(jpegs / "dog.jpg") as written:
+        assert written.format == "JPEG"
+
 
 def test_quitting_or_clearing_with_edits_in_a_queued_picture_asks_once(qtbot, make_window, tmp_path, answer):
     window, paths = queued_window(qtbot, make_window, tmp_path)
