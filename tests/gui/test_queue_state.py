@@ -3,6 +3,8 @@ those put away, with their results spilled to disk), and where Save All writes."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -169,7 +171,6 @@ def test_save_all_names_keep_the_pictures_own_names_and_never_an_input(tmp_path)
 
 def test_the_queue_state_and_its_jobs_import_no_qt():
     import ast
-    from pathlib import Path
 
     import memeclean_gui
 
@@ -179,3 +180,31 @@ def test_the_queue_state_and_its_jobs_import_no_qt():
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
         assert not {module for module in imported if module.startswith(("PySide6", "shiboken6"))}, name
+
+
+def test_a_document_put_away_comes_back_with_its_history_and_says_before_it_changes():
+    from memeclean_gui.document import Document
+
+    document = Document()
+    seen = []
+    document.image_leaving.connect(lambda: seen.append(("leaving", document.name)))
+    document.image_changed.connect(lambda: seen.append(("changed", document.name)))
+    first = LoadedImage([Frame(np.zeros((6, 8, 3), np.uint8))])
+    document.set_image(first, "first.png")
+    document.set_result(make_result(), "Clean")
+    document.begin_stroke()[0, 0] = True
+    document.end_stroke("Brush Stroke")
+    assert document.has_unsaved_edits
+    put_away = document.snapshot()
+    generation = document.generation
+
+    document.set_image(LoadedImage([Frame(np.ones((4, 4, 3), np.uint8))]), "second.png")
+    assert seen[-2:] == [("leaving", "first.png"), ("changed", "second.png")]
+    document.restore(put_away)
+    assert seen[-2:] == [("leaving", "second.png"), ("changed", "first.png")]
+    assert document.generation == generation + 2 and document.has_unsaved_edits
+    assert document.history.undo_label == "Brush Stroke" and document.undo() and document.history.undo_label == "Clean"
+
+    reopened = Snapshot.opened(first, "first.png", None, make_result(), saved_path=None)
+    assert reopened.result is not None and reopened.state.label == "Clean" and not reopened.has_unsaved_edits
+    assert not reopened.is_kept and Snapshot.opened(first, "f", None, make_result(), saved_path=Path("t.png")).is_kept
