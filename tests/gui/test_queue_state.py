@@ -16,6 +16,20 @@ from memeclean_gui.queue_state import (
 )
 
 
+@pytest.fixture
+def make_queue():
+    """make_queue(**options) -> a PictureQueue whose temporary folder is removed at teardown."""
+    queues = []
+
+    def make(**options):
+        queues.append(PictureQueue(**options))
+        return queues[-1]
+
+    yield make
+    for queue in queues:
+        queue.clear()
+
+
 def write(path, size=(8, 6), colour=(10, 20, 30)):
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", size, colour).save(path)
@@ -53,8 +67,8 @@ def test_a_folder_gives_its_image_files_recursively_and_leaves_out_the_rest(tmp_
     assert left_out == 1
 
 
-def test_entries_keep_their_order_are_not_added_twice_and_step_both_ways(tmp_path):
-    queue = PictureQueue()
+def test_entries_keep_their_order_are_not_added_twice_and_step_both_ways(tmp_path, make_queue):
+    queue = make_queue()
     a, b, c = (write(tmp_path / f"{name}.png") for name in "abc")
     added = queue.add([a, b, a])
     assert [entry.path for entry in added] == [a, b]
@@ -65,8 +79,8 @@ def test_entries_keep_their_order_are_not_added_twice_and_step_both_ways(tmp_pat
     assert queue.find(tmp_path / "c.png") is third and queue.by_key(second.key) is second
 
 
-def test_the_next_to_clean_is_the_one_shown_when_it_waits_and_failed_ones_can_be_retried(tmp_path):
-    queue = PictureQueue()
+def test_the_next_to_clean_is_the_one_shown_when_it_waits_and_failed_ones_can_be_retried(tmp_path, make_queue):
+    queue = make_queue()
     first, second, third = queue.add([write(tmp_path / f"{n}.png") for n in "abc"])
     assert queue.next_waiting() is first
     assert queue.next_waiting(prefer=third) is third
@@ -98,8 +112,8 @@ def test_a_spilled_result_reads_back_exactly(tmp_path, frames, alpha):
     assert not any(tmp_path.iterdir())
 
 
-def test_only_the_most_recent_documents_stay_whole_and_those_put_away_are_spilled(tmp_path):
-    queue = PictureQueue(keep_documents=2)
+def test_only_the_most_recent_documents_stay_whole_and_those_put_away_are_spilled(tmp_path, make_queue):
+    queue = make_queue(keep_documents=2)
     entries = queue.add([write(tmp_path / f"{n}.png") for n in "abcd"])
     results = [make_result(seed=number) for number in range(4)]
     for entry, result in zip(entries[:2], results):
@@ -111,12 +125,14 @@ def test_only_the_most_recent_documents_stay_whole_and_those_put_away_are_spille
     queue.document(entries[1])  # shown again: the most recent now
     assert queue.keep(entries[3], snapshot_of(None)) == [entries[2]]
     assert queue.take(entries[1]) is not None and queue.take(entries[1]) is None
+    folder = queue.spill_folder
+    assert folder is not None and any(folder.iterdir())
     queue.clear()
-    assert not queue.entries and not any(tmp_path.glob("memeclean-queue-*"))
+    assert not queue.entries and not folder.exists()
 
 
-def test_a_document_with_edits_is_never_put_away(tmp_path):
-    queue = PictureQueue(keep_documents=1)
+def test_a_document_with_edits_is_never_put_away(tmp_path, make_queue):
+    queue = make_queue(keep_documents=1)
     edited_entry, other, third = queue.add([write(tmp_path / f"{n}.png") for n in "abc"])
     edited = snapshot_of(make_result())
     edited.history.push(State(edited.result, np.ones((6, 8), bool), "Brush Stroke", mask_edited=True))
@@ -129,8 +145,8 @@ def test_a_document_with_edits_is_never_put_away(tmp_path):
     assert queue.keep(other, snapshot_of(None)) == [third, edited_entry]  # least recently shown first
 
 
-def test_a_result_already_on_disk_is_not_written_again(tmp_path):
-    queue = PictureQueue()
+def test_a_result_already_on_disk_is_not_written_again(tmp_path, make_queue):
+    queue = make_queue()
     (entry,) = queue.add([write(tmp_path / "a.png")])
     result = make_result()
     queue.spill_now(entry, result)
@@ -147,10 +163,10 @@ def test_a_result_already_on_disk_is_not_written_again(tmp_path):
     assert not entry.spilled.mask_file.exists()
 
 
-def test_save_all_names_keep_the_pictures_own_names_and_never_an_input(tmp_path):
+def test_save_all_names_keep_the_pictures_own_names_and_never_an_input(tmp_path, make_queue):
     out = tmp_path / "out"
     out.mkdir()
-    queue = PictureQueue()
+    queue = make_queue()
     inputs = [write(tmp_path / "a" / "cat.png"), write(tmp_path / "b" / "cat.png"), write(tmp_path / "dog.jpg"),
               write(tmp_path / "old.bmp"), write(tmp_path / "raw.png"), write(tmp_path / "fresh.png")]
     cat1, cat2, dog, old, raw, fresh = queue.add(inputs)
