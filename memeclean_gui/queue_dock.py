@@ -1,14 +1,16 @@
-"""The queue panel: a dock beside the canvas listing the queued pictures (thumbnail, name, status), the progress
-of the whole queue with Cancel, and buttons for Clean All and Save All. It only shows the entries it is given and
-reports clicks; `queue_mode` decides what they do."""
+"""The queue's widgets: the panel (a dock beside the canvas listing the queued pictures with thumbnail, name and
+status, the progress of the whole queue with Cancel, buttons for Clean All and Save All) and the Save All dialog.
+They only show what they are given and report choices; `queue_mode` decides what they do."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QStyle, QToolButton,
-    QVBoxLayout, QWidget,
+    QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QStyle, QToolButton, QVBoxLayout, QWidget,
 )
 
 from .qimage import to_qimage
@@ -18,6 +20,7 @@ from .queue_state import QueueEntry, Status
 _KEY = Qt.ItemDataRole.UserRole
 _HAS_THUMBNAIL = Qt.ItemDataRole.UserRole + 1
 _FAILED_COLOUR = QColor(200, 40, 40)
+SAVE_ALL_FORMATS = {"Same as each picture": None, "PNG": ".png", "JPEG": ".jpg", "WebP": ".webp"}
 _HINT = "Drop several pictures or a folder on the window to clean them one after another."
 
 
@@ -163,3 +166,39 @@ def _button(action: QAction, parent: QWidget) -> QToolButton:
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return button
 
+
+class SaveAllDialog(QDialog):
+    """Where Save All writes and in which format. `ask()` returns (folder, extension or None to keep each
+    picture's own) or None when cancelled."""
+
+    def __init__(self, folder: Path, count: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Save All Templates")
+        form = QFormLayout(self)
+        self.folder_edit = QLineEdit(str(folder))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder_edit, 1)
+        row.addWidget(browse)
+        form.addRow("Folder:", row)
+        self.format_box = QComboBox()
+        self.format_box.addItems(list(SAVE_ALL_FORMATS))
+        form.addRow("Format:", self.format_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText(f"Save {count}")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save All Templates To", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, folder: Path, count: int) -> tuple[Path, str | None] | None:
+        dialog = cls(folder, count, parent)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return Path(dialog.folder_edit.text()).expanduser(), SAVE_ALL_FORMATS[dialog.format_box.currentText()]

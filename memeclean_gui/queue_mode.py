@@ -17,14 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMimeData, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QMenu, QMessageBox,
-    QPushButton, QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from . import queue_jobs
 from .document import Result, Snapshot
-from .queue_dock import QueueDock
+from .queue_dock import QueueDock, SaveAllDialog
 from .queue_state import PictureQueue, QueueEntry, Status, image_files, load_spilled, plan_save_all
 from .worker import Task
 
@@ -32,7 +29,6 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 THUMBNAILS_PER_TASK = 8  # small batches, so an open or a save asked for meanwhile starts soon
-SAVE_ALL_FORMATS = {"Same as each picture": None, "PNG": ".png", "JPEG": ".jpg", "WebP": ".webp"}
 
 
 class QueueMode(QObject):
@@ -736,43 +732,6 @@ class QueueMode(QObject):
         parts = [f"{total} picture{'s' if total != 1 else ''}"]
         parts += [f"{counts[status]} {status.value}" for status in Status if counts[status]]
         self.dock.set_summary(" · ".join(parts))
-
-
-class SaveAllDialog(QDialog):
-    """Where Save All writes and in which format. `ask()` returns (folder, extension or None to keep each
-    picture's own) or None when cancelled."""
-
-    def __init__(self, folder: Path, count: int, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle("Save All Templates")
-        form = QFormLayout(self)
-        self.folder_edit = QLineEdit(str(folder))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.folder_edit, 1)
-        row.addWidget(browse)
-        form.addRow("Folder:", row)
-        self.format_box = QComboBox()
-        self.format_box.addItems(list(SAVE_ALL_FORMATS))
-        form.addRow("Format:", self.format_box)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText(f"Save {count}")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Save All Templates To", self.folder_edit.text())
-        if folder:
-            self.folder_edit.setText(folder)
-
-    @classmethod
-    def ask(cls, parent: QWidget | None, folder: Path, count: int) -> tuple[Path, str | None] | None:
-        dialog = cls(folder, count, parent)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return Path(dialog.folder_edit.text()).expanduser(), SAVE_ALL_FORMATS[dialog.format_box.currentText()]
 
 
 def install_queue(window: MainWindow) -> QueueMode:

@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 from memeclean_gui import jobs
-from memeclean_gui.queue_mode import SaveAllDialog
+from memeclean_gui.queue_dock import SaveAllDialog
 from memeclean_gui.queue_state import Status, load_spilled
 
 from ..conftest import make_meme
