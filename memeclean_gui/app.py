@@ -1,4 +1,4 @@
-"""`memeclean-gui [FILE]`: the desktop app. Also `--self-test` (checks an installation) and `--version`.
+"""`memeclean-gui [FILE ...]`: the desktop app. Also `--self-test` (checks an installation) and `--version`.
 
 Start-up imports Qt, numpy, Pillow and `memeclean_core`'s light modules only; torch is imported by the first clean,
 in a worker thread, so the window appears at once.
@@ -26,7 +26,8 @@ SELFTEST_MODULE = "memeclean_core.selftest"  # provides run_self_test(out_dir=No
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memeclean-gui",
                                      description="MemeClean: take a meme, give back its clean template.")
-    parser.add_argument("file", nargs="?", metavar="FILE", help="an image to open (and clean) at start")
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="an image to open (and clean) at start; several, or a folder, fill the picture queue")
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where the network runs (default: auto, a GPU when there is one)")
@@ -139,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(window.controller.shutdown)  # no worker outlives the event loop
     install_excepthook(window)
     window.show()
-    if args.file:
-        window.open_path(Path(args.file))
+    if len(args.files) == 1:
+        window.open_path(Path(args.files[0]))  # a folder goes to the queue
+    elif args.files:
+        window.queue.add_paths([Path(name) for name in args.files])
     return app.exec()
 
 

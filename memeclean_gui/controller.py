@@ -42,7 +42,7 @@ class Controller(QObject):
         self.document = document
         self.models = jobs.ModelCache(model_path, device)
         self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)  # a model run, and an open or save beside it
+        self.pool.setMaxThreadCount(3)  # a model run, a picture-queue clean, and an open or save beside them
         self._tasks: set[Task] = set()
         self._model_task: Task | None = None
         self._model_request: jobs.ModelCache | None = None  # the model the last set_model_path asked for
@@ -92,19 +92,32 @@ class Controller(QObject):
         elif source.image is not None:
             self.open_image(source.image, source.name)
 
-    def _open(self, fn: Callable[..., LoadedImage], name: str, source: Path | None) -> None:
+    def open_with(self, fn: Callable[..., Any], name: str, show: Callable[[Any], None],
+                  on_error: Callable[[str], None] | None = None) -> Task:
+        """An open whose worker `fn(progress, cancel)` returns a tuple `(image, ...)` that `show` puts in the document
+        (the picture queue opens a picture with its result). Like any open, the newest wins; a failure goes to
+        `on_error` when given, else it is an `error` message."""
+        return self._open(fn, name, None, show, on_error)
+
+    def _open(self, fn: Callable[..., Any], name: str, source: Path | None,
+              show: Callable[[Any], None] | None = None, on_error: Callable[[str], None] | None = None) -> Task:
         if self._load_task is not None:
             self._load_task.cancel()  # its result is dropped: the newest request wins
 
-        def apply(image: LoadedImage) -> None:
+        def apply(value: Any) -> None:
+            image = value if show is None else value[0]
             frames = f", {len(image.frames)} frames" if image.is_animated else ""
             self.status.emit(f"Opened {name} ({image.width}×{image.height}{frames})")
-            self.document.set_image(image, name, source)  # after: the window may have more to say about it
+            if show is None:
+                self.document.set_image(image, name, source)  # after: the window may have more to say about it
+            else:
+                show(value)
 
-        task = Task(fn, "load", self.document.generation, apply)
+        task = Task(fn, "load", self.document.generation, apply, on_error=on_error)
         self._load_task = task
         self.status.emit(f"Opening {name}…")
         self._launch(task)
+        return task
 
     def _image_changed(self) -> None:
         # Runs for the previous image are of no use any more.
@@ -232,6 +245,29 @@ class Controller(QObject):
 
     # -- the pool ---------------------------------------------------------------------------------------------
 
+    @property
+    def closed(self) -> bool:
+        """`shutdown()` was called: start nothing more."""
+        return self._closed
+
+    def start_side_task(self, task: Task, priority: int = 0) -> None:
+        """Run a task whose signals the caller handles (the picture queue's) in this pool; `shutdown()` cancels it
+        with the others. A higher `priority` starts first among the tasks waiting for a thread."""
+        self._tasks.add(task)
+        task.signals.finished.connect(self._forget)
+        self.pool.start(task, priority)
+
+    @Slot(object)
+    def _forget(self, task: Task) -> None:
+        self._tasks.discard(task)
+        self._show_device()
+
+    def _show_device(self) -> None:
+        device = self.models.device_name
+        if device is not None and device != self._device_shown and not self._closed:
+            self._device_shown = device
+            self.device_changed.emit(device)
+
     def _launch(self, task: Task) -> None:
         task.signals.progress.connect(self._on_progress)
         task.signals.result.connect(self._on_result)
@@ -268,7 +304,10 @@ class Controller(QObject):
         if not self._current(task):
             task.outcome = "dropped"
             return
-        self.error.emit(message)
+        if task.on_error is not None:
+            task.on_error(message)
+        else:
+            self.error.emit(message)
 
     @Slot(object)
     def _on_cancelled(self, task: Task) -> None:
@@ -280,10 +319,7 @@ class Controller(QObject):
         self._tasks.discard(task)
         if task is self._load_task:
             self._load_task = None
-        device = self.models.device_name
-        if device is not None and device != self._device_shown and not self._closed:
-            self._device_shown = device
-            self.device_changed.emit(device)
+        self._show_device()
         if task is self._model_task:
             self._model_task = None
             pending, self._pending = self._pending, None

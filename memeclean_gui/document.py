@@ -5,7 +5,8 @@ Plain Python (no Qt, no torch), so it is tested without a display. Widgets mirro
 - `image_changed()`: a new image arrived (the history starts afresh);
 - `state_changed()`: the result, the mask or the captions changed (a clean, a re-fill, a finished brush stroke,
   a caption edit, undo, redo);
-- `mask_painted(bbox)`: a brush stroke in progress changed the pixels in `bbox` of `document.mask`.
+- `mask_painted(bbox)`: a brush stroke in progress changed the pixels in `bbox` of `document.mask`;
+- `image_leaving()`: the image shown is about to be replaced (the picture queue puts it away first).
 
 States are immutable snapshots (their arrays are read-only and shared between snapshots), so the history costs
 one mask per brush stroke and one result per clean. One gesture (a whole brush stroke) is one undo step.
@@ -128,6 +129,66 @@ class History:
         return True
 
 
+def _unsaved(state: State | None, kept: State | None) -> bool:
+    if state is None or state is kept:
+        return False
+    return bool(state.captions) or state.mask_edited or state.label not in ("Open", "Clean")
+
+
+@dataclass(eq=False)
+class Snapshot:
+    """A document's whole content (image, names, history), put away and brought back by the picture queue."""
+
+    image: LoadedImage
+    name: str
+    source: Path | None
+    saved_path: Path | None
+    history: History
+    kept: State | None  # the state last saved (see `Document.mark_kept`)
+
+    @classmethod
+    def opened(cls, image: LoadedImage, name: str, source: Path | None = None, result: Result | None = None,
+               saved_path: Path | None = None) -> Snapshot:
+        """A picture as just opened, with `result` as its clean (a kept state when it was saved to `saved_path`)."""
+        empty = _read_only(np.zeros((image.height, image.width), bool))
+        history = History(State(None, empty, "Open"))
+        kept = history.current
+        if result is not None:
+            history.push(State(result, _result_mask(result), "Clean"))
+            if saved_path is not None:
+                kept = history.current
+        return cls(image, name, Path(source) if source is not None else None, saved_path, history, kept)
+
+    @property
+    def state(self) -> State:
+        return self.history.current
+
+    @property
+    def result(self) -> Result | None:
+        return self.history.current.result
+
+    @property
+    def has_unsaved_edits(self) -> bool:
+        return _unsaved(self.history.current, self.kept)
+
+    @property
+    def is_kept(self) -> bool:
+        """The current state is in a file (or nothing was done since it was opened)."""
+        return self.history.current is self.kept
+
+    def add_result(self, result: Result, label: str) -> None:
+        """`Document.set_result` for a document put away (a queue clean that finished while it was not shown)."""
+        state = self.history.current
+        self.history.push(State(result, _result_mask(result), label, captions=state.captions))
+
+    def mark_kept(self) -> None:
+        self.kept = self.history.current
+
+
+def _result_mask(result: Result) -> np.ndarray:
+    return result.mask if not result.mask.flags.writeable else _read_only(result.mask.astype(bool, copy=True))
+
+
 def _read_only(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
@@ -140,6 +201,7 @@ class Document:
         self.image_changed = Signal()
         self.state_changed = Signal()
         self.mask_painted = Signal()
+        self.image_leaving = Signal()
         self.image: LoadedImage | None = None
         self.name = ""  # shown in the title bar: the file name, or "Pasted image"
         self.source: Path | None = None  # the file it came from, never overwritten
@@ -188,10 +250,12 @@ class Document:
         A plain automatic clean does not count: one click makes it again, and asking after every clean would
         get in the way of looking through memes one after another.
         """
-        state = self.state
-        if state is None or state is self._kept:
-            return False
-        return bool(state.captions) or state.mask_edited or state.label not in ("Open", "Clean")
+        return _unsaved(self.state, self._kept)
+
+    @property
+    def is_kept(self) -> bool:
+        """The current state is the one last saved (or the one opened)."""
+        return self.state is not None and self.state is self._kept
 
     def mark_kept(self) -> None:
         """The current state is now in a file (saved template, exported meme, caption project)."""
@@ -205,6 +269,7 @@ class Document:
 
     def set_image(self, image: LoadedImage, name: str, source: Path | None = None) -> None:
         """A new image: no result, an empty mask, a fresh history."""
+        self.image_leaving.emit()
         self._stroke = None
         self.image = image
         self.name = name
@@ -214,6 +279,27 @@ class Document:
         empty = _read_only(np.zeros((image.height, image.width), bool))
         self._history = History(State(None, empty, "Open"))
         self._kept = self._history.current
+        self.image_changed.emit()
+        self.state_changed.emit()
+
+    def snapshot(self) -> Snapshot | None:
+        """The whole content, to be put away (a brush stroke in progress is dropped); None without an image."""
+        if self.image is None or self._history is None:
+            return None
+        self._end_stroke_silently()
+        return Snapshot(self.image, self.name, self.source, self.saved_path, self._history, self._kept)
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Show a picture put away, with its history: like `set_image`, a new generation (older runs drop)."""
+        self.image_leaving.emit()
+        self._stroke = None
+        self.image = snapshot.image
+        self.name = snapshot.name
+        self.source = snapshot.source
+        self.saved_path = snapshot.saved_path
+        self.generation += 1
+        self._history = snapshot.history
+        self._kept = snapshot.kept
         self.image_changed.emit()
         self.state_changed.emit()
 

@@ -26,6 +26,7 @@ from .controls import BrushSizeControl, ResolutionControl
 from .document import BBox, Document
 from .model_menu import initial_model_path, install_model_menu
 from .qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
+from .queue_mode import install_queue
 from .settings import Settings
 
 APP_NAME = "MemeClean"
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.model_menu = install_model_menu(self)
         self.captions = install_caption_mode(self)  # Caption menu and dock, Export Meme, caption projects
+        self.queue = install_queue(self)  # many pictures at once: Queue menu and panel, Open Folder, Save All
         self._restore_window()
         self._refresh_actions()
         self.canvas.setFocus()
@@ -239,7 +241,7 @@ class MainWindow(QMainWindow):
 
     def may_discard_edits(self, doing: str) -> bool:
         """Ask before hand edits that are in no file would be lost; True when it is fine to go on."""
-        if not self.document.has_unsaved_edits:
+        if not self.document.has_unsaved_edits or self.queue.keeps_document:  # the queue keeps a queued one's edits
             return True
         buttons = QMessageBox.StandardButton
         answer = QMessageBox.question(
@@ -248,16 +250,16 @@ class MainWindow(QMainWindow):
         return answer != buttons.Cancel
 
     def open_path(self, path: str | Path) -> None:
-        if self.may_discard_edits("Open another image"):
+        if not self.queue.open_paths([path]) and self.may_discard_edits("Open another image"):
             self.controller.open_path(Path(path))
 
     def open_dialog(self) -> None:
         if not self.may_discard_edits("Open another image"):
             return
         folder = self.settings.last_folder or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open Image", folder, OPEN_FILTER)
-        if path:
-            self.controller.open_path(Path(path))
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open Images", folder, OPEN_FILTER)
+        if paths and not self.queue.open_paths(paths, asked=True):  # several go to the queue
+            self.controller.open_path(Path(paths[0]))
 
     def paste(self) -> None:
         self.open_mime(QGuiApplication.clipboard().mimeData(), "Pasted image",
@@ -265,6 +267,8 @@ class MainWindow(QMainWindow):
 
     def open_mime(self, mime: QMimeData | None, name: str = "Dropped image",
                   nothing: str = "Nothing to open in what was dropped") -> None:
+        if self.queue.open_mime(mime):  # several files or a folder: the queue
+            return
         try:
             source = source_from_mime(mime, name)
         except MemeCleanError as error:
@@ -389,7 +393,7 @@ class MainWindow(QMainWindow):
         if image.is_animated:
             self.show_status(f"Animation of {len(image.frames)} frames: Clean cleans every frame; mask edits and "
                              "Re-fill apply to the first frame, the one shown")
-        if self.settings.auto_clean and not self.captions.opening_project:
+        if self.settings.auto_clean and not self.captions.opening_project and not self.queue.cleans_document:
             self.clean()
         self._refresh_actions()
 
@@ -561,12 +565,13 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self.may_discard_edits("Quit"):
+        if not self.may_discard_edits("Quit") or not self.queue.may_discard_edits("Quit"):
             event.ignore()
             return
         self._save_window()
         self.controller.shutdown()  # cancel the run and wait for the workers (a save in progress completes)
         self.model_menu.shutdown()  # a training run stops and writes its checkpoint
+        self.queue.shutdown()  # its temporary files go
         super().closeEvent(event)
 
 

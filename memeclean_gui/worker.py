@@ -42,13 +42,15 @@ class Task(QRunnable):
     """One job for the pool. `kind` and `generation` tell the controller what the result belongs to."""
 
     def __init__(self, fn: Callable[[Callable[[float, str], None], Callable[[], bool]], Any], kind: str,
-                 generation: int = 0, on_result: Callable[[Any], None] | None = None, keep_result: bool = False):
+                 generation: int = 0, on_result: Callable[[Any], None] | None = None, keep_result: bool = False,
+                 on_error: Callable[[str], None] | None = None):
         super().__init__()
         self.setAutoDelete(False)  # the controller keeps it until `finished` has been handled
         self.fn = fn
         self.kind = kind
         self.generation = generation
         self.on_result = on_result
+        self.on_error = on_error  # the controller shows the message in a box unless this takes it
         self.keep_result = keep_result  # apply the result even if the document moved on (a file was written)
         self.signals = TaskSignals()
         self.outcome = "pending"  # then "running", "ok", "error", "cancelled"

@@ -93,7 +93,7 @@ def test_a_web_address_alone_gives_a_message(make_window, message_boxes):
 
 def test_open_clean_save_round_trip(qtbot, make_window, meme_path, tmp_path, monkeypatch):
     window = make_window()
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(meme_path), "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(meme_path)], "")))
     assert wait_job(qtbot, window.controller, "load", window.open_action.trigger) == "ok"
     clean_and_wait(qtbot, window)
     result = window.document.result
