@@ -164,12 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.quit_after_clean:
         quit_after_clean(app, window, launched)
     window.show()
+    if args.quit_after_show:
+        QTimer.singleShot(0, app.quit)
+        return app.exec()
     # torch and the weights load in a worker as soon as the window is up: the first clean finds them ready.
     QTimer.singleShot(0, window.controller.preload_model)
     if args.file:
         window.open_path(Path(args.file))
-    if args.quit_after_show:
-        QTimer.singleShot(0, app.quit)
     return app.exec()
 
 
