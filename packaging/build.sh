@@ -124,8 +124,8 @@ PYEOF
         --crop 64 --resolution 256 --workers 1 --device cpu --model-config '{"mask_channels": 4, "mask_levels": 2, '\
 '"fill_channels": 4, "fill_levels": 2, "max_channels": 8, "head_channels": 4}' >"$CHECK/train.log" 2>&1 \
         || { cat "$CHECK/train.log"; fail "the frozen 'memeclean train' failed"; }
-    "$DIST/memeclean" clean "$SAMPLE" --model "$CHECK/trained.pt" --output "$CHECK/trained.png" --device cpu >/dev/null \
-        || fail "the model the frozen training wrote does not clean"
+    "$DIST/memeclean" clean "$SAMPLE" --model "$CHECK/trained.pt" --output "$CHECK/trained.png" --device cpu \
+        >/dev/null || fail "the model the frozen training wrote does not clean"
     echo "build.sh: frozen 20-step training run passed ($(tail -n 1 "$CHECK/train.log"))"
     echo "build.sh: frozen checks passed (self-test, clean and caption export equal to source, training)"
 fi
