@@ -4,7 +4,8 @@ The running app listens on a per-user local socket (a Unix domain socket in $XDG
 folder with the user's name in it; a named pipe on Windows). A new launch first tries to connect: when an app answers,
 the new launch sends its files as one JSON line, waits for "ok" and exits; the running window comes to the front and
 opens the file. When no app answers (none runs, or a crashed one left its socket file behind), the new launch becomes
-the listening app.
+the listening app; when one runs but does not answer in time, it keeps its socket and the new launch opens a window
+of its own.
 """
 
 from __future__ import annotations
@@ -55,11 +56,20 @@ def decode_files(message: bytes) -> list[str]:
     return files
 
 
-def send_to_running(files: list[str | Path], name: str | None = None, timeout_ms: int = 2000) -> bool:
-    """Hand `files` (maybe none: just come to the front) to a running app. True when one took them."""
+def _connect(name: str, timeout_ms: int) -> QLocalSocket | None:
     socket = QLocalSocket()
-    socket.connectToServer(name or server_name())
-    if not socket.waitForConnected(timeout_ms):
+    socket.connectToServer(name)
+    if socket.waitForConnected(timeout_ms):
+        return socket
+    socket.abort()
+    return None
+
+
+def send_to_running(files: list[str | Path], name: str | None = None, timeout_ms: int = 10_000) -> bool:
+    """Hand `files` (maybe none: just come to the front) to a running app. True when one took them. The running app
+    answers once its event loop runs: `timeout_ms` allows for one that is still starting on a busy machine."""
+    socket = _connect(name or server_name(), min(timeout_ms, 2000))
+    if socket is None:
         return False  # nobody listens (or a stale socket file): this launch becomes the app
     try:
         socket.write(encode_files(files))
@@ -88,7 +98,14 @@ class InstanceServer(QObject):
         self._buffers: dict[QLocalSocket, bytes] = {}
 
     def listen(self) -> bool:
-        """Start listening. A socket file left by a crashed app (nobody answered on it) is removed first."""
+        """Start listening. A socket file left by a crashed app (nobody accepts on it) is removed first; one that a
+        live app listens on (it did not answer in time) is left alone: False, and this window stays on its own."""
+        # Asked first: with UserAccessOption, Qt's listen() replaces an existing socket file even of a live app.
+        live = _connect(self.name, 500)
+        if live is not None:
+            live.abort()
+            log.warning("single instance: another MemeClean listens on %s but did not answer", self.name)
+            return False
         if self.server.listen(self.name):
             return True
         if self.server.serverError() == QAbstractSocket.SocketError.AddressInUseError:

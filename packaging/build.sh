@@ -8,7 +8,8 @@
 #
 # The bundle is built from this checkout's sources (PYTHONPATH is set to it; an editable install elsewhere does not
 # leak in). --check also runs what CI runs on the result: the frozen GUI self-test, a frozen clean and a frozen caption
-# export (both compared with the same run from source) and a frozen 20-step training run.
+# export (both compared with the same run from source), a frozen 20-step training run and the single-instance
+# hand-over (a second launch gives its file to the running app).
 # Installs the pinned PyInstaller, builds from packaging/memeclean.spec, then checks the result: no CUDA library,
 # every shared library's dependencies resolvable, `memeclean --help` answers. Prints the size and the build time.
 # On a busy machine, run it as `nice -n 19 bash packaging/build.sh`.
@@ -127,7 +128,18 @@ PYEOF
     "$DIST/memeclean" clean "$SAMPLE" --model "$CHECK/trained.pt" --output "$CHECK/trained.png" --device cpu \
         >/dev/null || fail "the model the frozen training wrote does not clean"
     echo "build.sh: frozen 20-step training run passed ($(tail -n 1 "$CHECK/train.log"))"
-    echo "build.sh: frozen checks passed (self-test, clean and caption export equal to source, training)"
+    # One window: a second launch hands its file to the running app (QtNetwork's local socket) and exits.
+    mkdir -p "$CHECK/runtime" && chmod 700 "$CHECK/runtime"
+    XDG_RUNTIME_DIR="$CHECK/runtime" QT_QPA_PLATFORM=offscreen "$DIST/memeclean-gui" >"$CHECK/first.log" 2>&1 &
+    FIRST=$!
+    for _ in $(seq 120); do [ -S "$CHECK/runtime/memeclean-gui.socket" ] && break; sleep 0.5; done
+    HANDED=$(XDG_RUNTIME_DIR="$CHECK/runtime" QT_QPA_PLATFORM=offscreen timeout 120 "$DIST/memeclean-gui" "$SAMPLE" \
+        2>/dev/null || true)
+    kill "$FIRST" 2>/dev/null || true
+    wait "$FIRST" 2>/dev/null || true
+    case "$HANDED" in *"handed over"*) echo "build.sh: frozen single-instance hand-over passed" ;;
+        *) cat "$CHECK/first.log"; fail "a second frozen launch did not hand its file to the running app" ;; esac
+    echo "build.sh: frozen checks passed (self-test, clean and caption export equal to source, training, hand-over)"
 fi
 
 # The archive a user downloads: one top-level folder named after the version (links kept as links).

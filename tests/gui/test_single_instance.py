@@ -102,6 +102,13 @@ def test_a_socket_file_left_by_a_crashed_app_is_taken_over(qapp, tmp_path):
         server.close()
 
 
+def test_a_live_app_that_is_slow_to_answer_keeps_its_socket(qapp, server, name):
+    other = InstanceServer(name)  # a launch that gave up waiting for the running app's answer
+    assert not other.listen()
+    assert server.server.isListening()  # the running app is still reachable by later launches
+    assert send_to_running([], name, timeout_ms=300) is False  # (its event loop is not running in this test)
+
+
 def test_a_message_that_is_no_hand_over_is_ignored(qtbot, server, name):
     received = []
     server.files_received.connect(received.append)
