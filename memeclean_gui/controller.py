@@ -4,8 +4,8 @@ results to the document on the UI thread.
 One model run (clean or re-fill) at a time: asking for another while one runs cancels it and starts the new one
 when it has stopped. A result that belongs to an image no longer shown is dropped. The network is loaded in a
 worker by `preload_model()` (the app calls it once the window is shown) or else by the first model run, and cached
-here for the window's life. `shutdown()` cancels every job and waits for
-the pool; the app calls it on quit, tests in teardown.
+here for the window's life. `shutdown()` cancels every job and waits for the pool; the app calls it on quit, tests
+in teardown.
 """
 
 from __future__ import annotations
