@@ -1,7 +1,9 @@
 """`memeclean-gui [FILE ...]`: the desktop app. Also `--self-test` (checks an installation) and `--version`.
 
-Start-up imports Qt, numpy, Pillow and `memeclean_core`'s light modules only; torch is imported by the first clean,
-in a worker thread, so the window appears at once.
+Start-up imports Qt, numpy, Pillow and `memeclean_core`'s light modules only, so the window appears at once; as soon
+as it is shown, a worker imports torch and loads the model, so the first clean does not wait for them. One window per
+user: a second launch hands its file to the running one (`single_instance`). Uncaught errors become a dialog and go
+to a rotating log file (`crash`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import importlib.util
 import logging
 import os
 import sys
-import traceback
+import time
 from pathlib import Path
 
 from memeclean_core import __version__
@@ -34,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="check the installation (Qt plugins, bundled model, a sample clean) and exit")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--new-instance", action="store_true",
+                        help="open a window of its own even when the app already runs (default: hand FILE to it)")
+    parser.add_argument("--quit-after-show", action="store_true",
+                        help="show the window, then quit (measures start-up; bench/bench_bundle.py)")
+    parser.add_argument("--quit-after-clean", action="store_true",
+                        help="clean FILE, print when the result is shown, then quit (bench/bench_gui.py)")
     return parser
 
 
@@ -58,31 +66,13 @@ def create_application():
     app.setApplicationDisplayName("MemeClean")
     app.setOrganizationName("MemeClean")
     app.setApplicationVersion(__version__)
+    QGuiApplication.setDesktopFileName("memeclean")  # Wayland's app id: the desktop entry's name and icon
     icon = resource_path("icons", "memeclean.png")
     if icon.is_file():
         from PySide6.QtGui import QIcon
 
         app.setWindowIcon(QIcon(str(icon)))
     return app
-
-
-def install_excepthook(window) -> None:
-    """An exception escaping a Qt slot becomes a message, not a crash; its traceback goes to the log (stderr)."""
-    previous = sys.excepthook
-
-    def hook(kind, value, tb) -> None:
-        if issubclass(kind, KeyboardInterrupt):
-            previous(kind, value, tb)
-            return
-        log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
-        try:
-            from .worker import error_message
-
-            window.show_error(error_message(value))
-        except Exception:  # the window may be gone: the log line above is all we can do
-            pass
-
-    sys.excepthook = hook
 
 
 def run_self_test() -> int:
@@ -124,26 +114,79 @@ def run_self_test() -> int:
     return 0 if ok else 1
 
 
+def quit_after_clean(app, window, launched: float) -> None:
+    """For benchmarks: print the seconds from `launched` to the first result shown (or the error), then quit."""
+    def finished(kind: str, outcome: str) -> None:
+        if kind == "load" and outcome == "ok" and not window.settings.auto_clean:
+            window.clean()
+        elif kind in ("clean", "load") and (kind == "clean" or outcome != "ok"):
+            _print(f"first clean: {outcome} after {time.perf_counter() - launched:.2f} s, at {time.time():.3f} "
+                   f"({window.statusBar().currentMessage()})")
+            app.exit(0 if outcome == "ok" else 1)
+
+    window.controller.finished.connect(finished)
+
+
+def open_files(window, files: list[str]) -> None:
+    """One file opens as the picture (a folder fills the queue); several fill the picture queue."""
+    if len(files) == 1:
+        window.open_path(Path(files[0]))
+    elif files:
+        window.queue.add_paths([Path(name) for name in files])
+
+
+def receive_hand_over(window, files: list[str]) -> None:
+    """Files a second launch handed over: the window comes to the front and opens them."""
+    from .single_instance import bring_forward
+
+    bring_forward(window)
+    open_files(window, files)
+
+
 def main(argv: list[str] | None = None) -> int:
+    launched = time.perf_counter()
     args = build_parser().parse_args(argv)
     if args.version:
         _print(f"memeclean-gui {__version__}")
         return 0
-    logging.basicConfig(level=logging.WARNING, format="memeclean-gui: %(levelname)s: %(message)s")
     if args.self_test:
+        logging.basicConfig(level=logging.WARNING, format="memeclean-gui: %(levelname)s: %(message)s")
         return run_self_test()
+    from .crash import install_excepthook, setup_logging
+
+    log_path = setup_logging()
+
+    from PySide6.QtCore import QTimer
+
+    app = create_application()
+    alone = args.new_instance or args.quit_after_show or args.quit_after_clean
+    server = None
+    if not alone:
+        from .single_instance import InstanceServer, send_to_running
+
+        if send_to_running(args.files):
+            _print("memeclean-gui: handed over to the running window")
+            return 0
+        server = InstanceServer(parent=app)
+        server.listen()  # when it cannot, this window simply stays on its own
 
     from .main_window import MainWindow
 
-    app = create_application()
     window = MainWindow(model_path=args.model, device=args.device)
     app.aboutToQuit.connect(window.controller.shutdown)  # no worker outlives the event loop
-    install_excepthook(window)
+    install_excepthook(window, log_path)
+    if server is not None:
+        server.files_received.connect(lambda files: receive_hand_over(window, files))
+        app.aboutToQuit.connect(server.close)
+    if args.quit_after_clean:
+        quit_after_clean(app, window, launched)
     window.show()
-    if len(args.files) == 1:
-        window.open_path(Path(args.files[0]))  # a folder goes to the queue
-    elif args.files:
-        window.queue.add_paths([Path(name) for name in args.files])
+    if args.quit_after_show:
+        QTimer.singleShot(0, app.quit)
+        return app.exec()
+    # torch and the weights load in a worker as soon as the window is up: the first clean finds them ready.
+    QTimer.singleShot(0, window.controller.preload_model)
+    open_files(window, args.files)
     return app.exec()
 
 

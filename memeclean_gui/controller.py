@@ -2,13 +2,15 @@
 results to the document on the UI thread.
 
 One model run (clean or re-fill) at a time: asking for another while one runs cancels it and starts the new one
-when it has stopped. A result that belongs to an image no longer shown is dropped. The network is loaded by the
-first model run (in the worker) and cached here for the window's life. `shutdown()` cancels every job and waits for
-the pool; the app calls it on quit, tests in teardown.
+when it has stopped. A result that belongs to an image no longer shown is dropped. The network is loaded in a
+worker by `preload_model()` (the app calls it once the window is shown) or else by the first model run, and cached
+here for the window's life. `shutdown()` cancels every job and waits for the pool; the app calls it on quit, tests
+in teardown.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from .qimage import ImageSource
 from .worker import Task
 
 MODEL_KINDS = ("clean", "refill")
+log = logging.getLogger(__name__)
 
 
 class Controller(QObject):
@@ -215,6 +218,22 @@ class Controller(QObject):
         name = "the bundled model" if path is None else f"'{path.name}'"
         self.status.emit(f"Loading {name}…")
         self._launch(Task(load, "model", self.document.generation, apply, keep_result=True))
+
+    def preload_model(self) -> None:
+        """Import torch and load the model in a worker now (the app calls this once the window is shown), so that
+        the first clean does not wait for them. A clean asked for meanwhile waits for this load instead of loading
+        again (the cache's lock). A model that does not load is reported by the clean that needs it, not here."""
+        models = self.models
+        if models.loaded or self._closed:
+            return
+
+        def load(progress, cancel):
+            try:
+                models.get()
+            except Exception as error:  # noqa: BLE001 - the clean that needs the model reports it to the person
+                log.info("preloading the model failed: %s", error)
+
+        self._launch(Task(load, "preload", self.document.generation, keep_result=True))
 
     # -- saving -----------------------------------------------------------------------------------------------
 

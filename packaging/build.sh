@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Build the MemeClean bundle: dist/memeclean/ with `memeclean-gui` (the app) and `memeclean` (the CLI), the bundled
-# weights, fonts and sample under dist/memeclean/_internal/resources/. Run from anywhere, after scripts/setup.sh:
+# Build the MemeClean bundle: dist/memeclean/ with `memeclean` (the CLI) and `memeclean-gui` (the app: on Linux and
+# macOS a link to the same executable), the bundled weights, fonts and sample under dist/memeclean/_internal/resources/,
+# and on Linux the desktop install scripts (packaging/linux/) and a README; then the archive a user downloads,
+# dist/memeclean-VERSION-linux-x86_64.tar.gz (one top-level folder). Run from anywhere, after scripts/setup.sh:
 #
 #     bash packaging/build.sh [--check]
 #
-# --check also runs what CI runs on the result: the frozen GUI self-test and a frozen CLI clean.
+# The bundle is built from this checkout's sources (PYTHONPATH is set to it; an editable install elsewhere does not
+# leak in). --check also runs what CI runs on the result: the frozen GUI self-test, a frozen clean and a frozen caption
+# export (both compared with the same run from source), a frozen 20-step training run and the single-instance
+# hand-over (a second launch gives its file to the running app).
 # Installs the pinned PyInstaller, builds from packaging/memeclean.spec, then checks the result: no CUDA library,
 # every shared library's dependencies resolvable, `memeclean --help` answers. Prints the size and the build time.
 # On a busy machine, run it as `nice -n 19 bash packaging/build.sh`.
@@ -14,11 +19,17 @@ ROOT=$(pwd)
 PYTHON=${PYTHON:-python3}
 DIST="$ROOT/dist/memeclean"
 START=$SECONDS
+# PyInstaller follows sys.path: this checkout's packages first, whatever else is installed.
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 # PyInstaller 6.22.3 supports Python 3.8-3.14 and has hooks for PySide6 6.x; hooks-contrib carries the torch hook.
 PYINSTALLER_PINS=("pyinstaller==6.22.3" "pyinstaller-hooks-contrib==2026.9")
 
 fail() { echo "build.sh: $*" >&2; exit 1; }
+
+SOURCE_DIR=$("$PYTHON" -c 'import os, memeclean_core; print(os.path.dirname(os.path.dirname(memeclean_core.__file__)))')
+[ "$SOURCE_DIR" = "$ROOT" ] || fail "memeclean_core is imported from $SOURCE_DIR, not from $ROOT"
+VERSION=$("$PYTHON" -c 'import memeclean_core; print(memeclean_core.__version__)')
 
 # MEMECLEAN_BUNDLE_MODEL=FILE bundles another checkpoint under the shipped name (default: the repository's).
 MODEL=${MEMECLEAN_BUNDLE_MODEL:-resources/models/memeclean-v1.pt}
@@ -37,6 +48,11 @@ rm -rf "$DIST"
     --distpath "$ROOT/dist" --workpath "$ROOT/build/pyinstaller" packaging/memeclean.spec
 BUILD_SECONDS=$((SECONDS - START))
 
+IS_LINUX=false
+[ "$(uname -s)" = Linux ] && IS_LINUX=true
+if [ ! -e "$DIST/memeclean-gui" ] && [ ! -e "$DIST/memeclean-gui.exe" ]; then
+    ln -s memeclean "$DIST/memeclean-gui"  # one executable: started by this name it is the app (run_memeclean.py)
+fi
 [ -x "$DIST/memeclean" ] && [ -x "$DIST/memeclean-gui" ] || fail "the executables are missing from $DIST"
 [ -f "$DIST/_internal/resources/models/memeclean-v1.pt" ] || fail "the model is missing from the bundle"
 
@@ -65,25 +81,74 @@ fi
 "$DIST/memeclean" --help >/dev/null || fail "the frozen 'memeclean --help' failed"
 echo "build.sh: smoke check passed: dist/memeclean/memeclean --help"
 
+[ "$("$DIST/memeclean-gui" --version)" = "memeclean-gui $VERSION" ] || fail "memeclean-gui does not start the app"
+
+# The desktop integration and the bundle's own README, at the top of the folder (Linux).
+if $IS_LINUX; then
+    cp -R packaging/linux/. "$DIST/"
+    cp packaging/README-bundle.txt "$DIST/README.txt"
+fi
+
 # What CI checks on the frozen app (headless): the GUI's self-test (window offscreen, bundled model cleans the
-# bundled sample, result checked) and one CLI clean, compared with the same clean from source.
+# bundled sample, result checked), a CLI clean and a caption export, each compared with the same run from source,
+# and a 20-step training run of a tiny network on procedural pictures (torch's autograd and optimiser, the data
+# pipeline with one worker process, the checkpoint written and loaded again by a clean).
 if [ "${1:-}" = "--check" ]; then
     CHECK=$(mktemp -d)
     trap 'rm -rf "$CHECK"' EXIT
     SAMPLE="$ROOT/resources/samples/sample-meme.jpg"
-    QT_QPA_PLATFORM=offscreen HOME="$CHECK/home" "$DIST/memeclean-gui" --self-test || fail "the frozen self-test failed"
+    export HOME="$CHECK/home" XDG_CONFIG_HOME="$CHECK/config" XDG_DATA_HOME="$CHECK/data" XDG_STATE_HOME="$CHECK/state"
+    export XDG_CACHE_HOME="$CHECK/cache"  # the user's own folders stay untouched
+    QT_QPA_PLATFORM=offscreen "$DIST/memeclean-gui" --self-test || fail "the frozen self-test failed"
     "$DIST/memeclean" clean "$SAMPLE" --output "$CHECK/frozen.png" --device cpu || fail "the frozen 'memeclean clean' failed"
     "$PYTHON" -m memeclean_core clean "$SAMPLE" --output "$CHECK/source.png" --device cpu >/dev/null
-    "$PYTHON" - "$CHECK/frozen.png" "$CHECK/source.png" <<'PYEOF' || fail "the frozen clean differs from the clean from source"
+    "$DIST/memeclean" caption "$CHECK/frozen.png" --top "FROZEN TOP" --bottom "BOTTOM TEXT" \
+        --output "$CHECK/frozen-caption.png" || fail "the frozen 'memeclean caption' failed"
+    "$PYTHON" -m memeclean_core caption "$CHECK/frozen.png" --top "FROZEN TOP" --bottom "BOTTOM TEXT" \
+        --output "$CHECK/source-caption.png" >/dev/null
+    "$PYTHON" - "$CHECK" <<'PYEOF' || fail "a frozen result differs from the same run from source"
 import sys
+from pathlib import Path
 import numpy as np
 from PIL import Image
-frozen, source = (np.asarray(Image.open(path).convert("RGB")).astype(int) for path in sys.argv[1:3])
-assert frozen.shape == source.shape, (frozen.shape, source.shape)
-print(f"build.sh: frozen clean vs source: largest difference {np.abs(frozen - source).max()} grey levels")
-assert np.abs(frozen - source).max() <= 2
+check = Path(sys.argv[1])
+for what, frozen, source, tolerance in (("clean", "frozen.png", "source.png", 2),
+                                        ("caption export", "frozen-caption.png", "source-caption.png", 0)):
+    a, b = (np.asarray(Image.open(check / name).convert("RGB")).astype(int) for name in (frozen, source))
+    assert a.shape == b.shape, (what, a.shape, b.shape)
+    difference = np.abs(a - b).max()
+    print(f"build.sh: frozen {what} vs source: largest difference {difference} grey levels")
+    assert difference <= tolerance, what
 PYEOF
-    echo "build.sh: frozen checks passed (self-test, CLI clean equal to the clean from source)"
+    mkdir -p "$CHECK/train-data"
+    timeout 600 "$DIST/memeclean" train --data "$CHECK/train-data" --out "$CHECK/trained.pt" --steps 20 --batch 2 \
+        --crop 64 --resolution 256 --workers 1 --device cpu --model-config '{"mask_channels": 4, "mask_levels": 2, '\
+'"fill_channels": 4, "fill_levels": 2, "max_channels": 8, "head_channels": 4}' >"$CHECK/train.log" 2>&1 \
+        || { cat "$CHECK/train.log"; fail "the frozen 'memeclean train' failed"; }
+    "$DIST/memeclean" clean "$SAMPLE" --model "$CHECK/trained.pt" --output "$CHECK/trained.png" --device cpu \
+        >/dev/null || fail "the model the frozen training wrote does not clean"
+    echo "build.sh: frozen 20-step training run passed ($(tail -n 1 "$CHECK/train.log"))"
+    # One window: a second launch hands its file to the running app (QtNetwork's local socket) and exits.
+    mkdir -p "$CHECK/runtime" && chmod 700 "$CHECK/runtime"
+    XDG_RUNTIME_DIR="$CHECK/runtime" QT_QPA_PLATFORM=offscreen "$DIST/memeclean-gui" >"$CHECK/first.log" 2>&1 &
+    FIRST=$!
+    for _ in $(seq 120); do [ -S "$CHECK/runtime/memeclean-gui.socket" ] && break; sleep 0.5; done
+    HANDED=$(XDG_RUNTIME_DIR="$CHECK/runtime" QT_QPA_PLATFORM=offscreen timeout 120 "$DIST/memeclean-gui" "$SAMPLE" \
+        2>/dev/null || true)
+    kill "$FIRST" 2>/dev/null || true
+    wait "$FIRST" 2>/dev/null || true
+    case "$HANDED" in *"handed over"*) echo "build.sh: frozen single-instance hand-over passed" ;;
+        *) cat "$CHECK/first.log"; fail "a second frozen launch did not hand its file to the running app" ;; esac
+    echo "build.sh: frozen checks passed (self-test, clean and caption export equal to source, training, hand-over)"
+fi
+
+# The archive a user downloads: one top-level folder named after the version (links kept as links).
+if $IS_LINUX; then
+    NAME="memeclean-$VERSION-linux-$(uname -m)"
+    ARCHIVE="$ROOT/dist/$NAME.tar.gz"
+    rm -f "$ARCHIVE"
+    tar -C "$ROOT/dist" --owner=0 --group=0 --transform "s,^memeclean,$NAME,S" -czf "$ARCHIVE" memeclean
+    echo "build.sh: archive: $(du -h "$ARCHIVE" | cut -f1) ($ARCHIVE)"
 fi
 
 echo "build.sh: built in ${BUILD_SECONDS} s; bundle size: $(du -sh "$DIST" | cut -f1) ($DIST)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything MemeClean needs on a fresh Debian/Ubuntu machine: the system libraries Qt loads (also offscreen),
-# a fallback font, the CPU build of PyTorch, and the app with its dev, test and evaluation extras (editable).
+# a fallback font, the CPU build of PyTorch, and the app with its dev, test and evaluation extras (editable);
+# desktop-file-utils for the tests of the Linux desktop entry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
@@ -8,7 +9,8 @@ SUDO=""
 if command -v apt-get >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends \
-        libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 fonts-dejavu-core >/dev/null
+        libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 fonts-dejavu-core \
+        desktop-file-utils >/dev/null
 fi
 python3 -m pip install -q --upgrade pip
 # The pinned CPU wheel first: a looser torch requirement would pull gigabytes of CUDA packages.

@@ -4,7 +4,8 @@
 
 Drawn here from scratch so it is ours to ship: a picture whose top half still carries a meme caption in the bundled
 Anton font (white with a black outline) and whose lower half is wiped clean. Writes memeclean.png (256 px, the
-window icon) and memeclean.ico (16–256 px, the Windows executable's icon).
+window icon), memeclean.ico (16–256 px, the Windows executable's icon) and the Linux desktop's icon theme sizes,
+packaging/linux/share/icons/hicolor/<N>x<N>/apps/memeclean.png (installed by packaging/linux/install-desktop.sh).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from PIL import Image, ImageDraw, ImageFont
 HERE = Path(__file__).resolve().parent
 FONT = HERE.parent / "fonts" / "Anton-Regular.ttf"
 SIZE = 1024  # drawn large, then downsampled for smooth edges
+HICOLOR = HERE.parent.parent / "packaging" / "linux" / "share" / "icons" / "hicolor"
+HICOLOR_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)  # the sizes desktops look up in the hicolor theme
 
 
 def draw_icon() -> Image.Image:
@@ -41,7 +44,11 @@ def main() -> None:
     icon.resize((256, 256), Image.Resampling.LANCZOS).save(HERE / "memeclean.png", optimize=True)
     icon.resize((256, 256), Image.Resampling.LANCZOS).save(
         HERE / "memeclean.ico", sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)])
-    print(f"wrote {HERE / 'memeclean.png'} and {HERE / 'memeclean.ico'}")
+    for size in HICOLOR_SIZES:
+        path = HICOLOR / f"{size}x{size}" / "apps" / "memeclean.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        icon.resize((size, size), Image.Resampling.LANCZOS).save(path, optimize=True)
+    print(f"wrote {HERE / 'memeclean.png'}, {HERE / 'memeclean.ico'} and {len(HICOLOR_SIZES)} sizes under {HICOLOR}")
 
 
 if __name__ == "__main__":
