@@ -1,6 +1,7 @@
 """Cleaning an animation with MemeClean's thread policy against torch's default threads, idle and on a busy machine.
 
     python bench/bench_threads.py [--frames 300] [--size 320x240] [--busy 0 2] [--model WEIGHTS] [--resolution 512]
+                                 [--row-timeout 1800]
 
 A GIF of `--frames` frames (a gradient with a white outlined caption that moves) is generated, written and loaded
 back as `memeclean clean` does, then every frame is cleaned on the CPU:
@@ -74,7 +75,7 @@ def child(spec: dict) -> dict:
     return {"seconds": seconds, "frames": len(image.frames), "threads": used, "default": torch.get_num_threads()}
 
 
-def measure(spec: dict, busy: int) -> dict:
+def measure(spec: dict, busy: int, timeout: float) -> dict:
     spinners = []
     if busy:
         stop_at = time.time() + 3600
@@ -83,7 +84,9 @@ def measure(spec: dict, busy: int) -> dict:
             process.start()
     try:
         done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"seconds": None, "frames": None, "threads": None, "default": None}
     finally:
         for process in spinners:
             process.terminate()
@@ -100,6 +103,8 @@ def main() -> None:
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 2], help="spinning processes per measurement")
     parser.add_argument("--model", help="weights (default: the bundled model)")
     parser.add_argument("--resolution", type=int, default=512)
+    parser.add_argument("--row-timeout", type=float, default=1800,
+                        help="seconds one row may take; a slower one is shown as '>' that (default 1800)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -115,7 +120,11 @@ def main() -> None:
         for busy in args.busy:
             for setting in ("policy", "default"):
                 spec = {"gif": str(gif), "model": args.model, "resolution": args.resolution, "setting": setting}
-                row = measure(spec, busy)
+                row = measure(spec, busy, args.row_timeout)
+                if row["seconds"] is None:  # slower than the limit: say so instead of waiting on
+                    print(f"{busy:>4}  {setting:<8} {'?':>7}  {'>' + format(args.row_timeout, '.0f'):>8}  "
+                          f"{'>' + format(1000 * args.row_timeout / args.frames, '.0f'):>8}", flush=True)
+                    continue
                 threads = row["threads"] if setting == "policy" else row["default"]
                 print(f"{busy:>4}  {setting:<8} {threads:>7}  {row['seconds']:>8.1f}  "
                       f"{1000 * row['seconds'] / row['frames']:>8.1f}", flush=True)
