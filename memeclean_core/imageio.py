@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from .errors import ImageLoadError, ImageSaveError
-from .file_kinds import NotRegularFile, open_regular
+from .file_kinds import special_kind
 from .safe_write import check_target as _check_target
 from .safe_write import os_reason, same_file, write_file
 
@@ -177,11 +177,12 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> LoadedImage:
     try:
         if path.is_dir():
             raise ImageLoadError(f"cannot read '{name}': it is a folder, not an image file")
-        file = open_regular(path)  # a pipe or device is refused at once, never read (it could block forever)
+        kind = special_kind(path)  # a pipe or device is refused at once, never opened (that could block forever)
+        if kind is not None:
+            raise ImageLoadError(f"cannot read '{name}': it is {kind}, not a regular file")
+        file = open(path, "rb")  # noqa: SIM115 (closed below; errors are told apart from decoding errors)
     except ImageLoadError:
         raise
-    except NotRegularFile as error:
-        raise ImageLoadError(f"cannot read '{name}': {error}") from None
     except OSError as error:
         raise ImageLoadError(f"cannot read '{name}': {_os_reason(error)}") from None
     with file:
