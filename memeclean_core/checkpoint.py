@@ -7,17 +7,18 @@ stored in fp16.
 
 from __future__ import annotations
 
-import os
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .device import describe, pick_device
-from .errors import ModelLoadError
+from .errors import ModelLoadError, WriteError
+from .file_kinds import special_kind
 from .model import MemeCleanNet, UNetConfig
 from .resources import bundled_model_path
+from .safe_write import os_reason, write_file
 
 FORMAT = "memeclean-checkpoint-v1"
 
@@ -40,27 +41,37 @@ class LoadedModel:
         return describe(self.device)
 
 
-def save_checkpoint(path: str | Path, net: MemeCleanNet, train_state: dict | None = None, half: bool = False) -> Path:
-    """Write a checkpoint atomically (temporary file, then rename): a crash never leaves half a file."""
+def save_checkpoint(path: str | Path, net: MemeCleanNet, train_state: dict | None = None, half: bool = False, *,
+                    overwrite: bool = True, protect: Iterable[str | Path] = ()) -> Path:
+    """Write a checkpoint through `safe_write` (complete, re-loaded, then renamed): a crash or a full disk never
+    leaves half a file. `overwrite=False` refuses an existing file; `protect` names files never written.
+    Raises WriteError (one line)."""
+    import io
+
     path = Path(path)
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu() for k, v in net.state_dict().items()}
     payload = {"format": FORMAT, "config": net.config.to_dict(), "model": state, "train": train_state}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a model is an ordinary document
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise WriteError(f"cannot write '{path}': {os_reason(error)}") from None
+
+    def loads(temp: Path) -> None:
+        with open(temp, "rb") as file:
+            again = torch.load(io.BytesIO(file.read()), map_location="cpu", weights_only=True)
+        if not isinstance(again, dict) or again.get("format") != FORMAT:
+            raise ValueError("not a MemeClean checkpoint")
+
+    return write_file(path, lambda buffer: torch.save(payload, buffer), overwrite=overwrite, protect=protect,
+                      verify=loads)
 
 
 def read_checkpoint(path: str | Path) -> dict:
     """Load and validate a checkpoint dictionary; every failure is a ModelLoadError naming the file."""
     path = Path(path)
+    kind = special_kind(path)
+    if kind is not None:
+        raise ModelLoadError(f"cannot read model file '{path}': it is {kind}, not a regular file")
     if not path.is_file():
         raise ModelLoadError(f"model file not found: '{path}'")
     try:
@@ -69,7 +80,26 @@ def read_checkpoint(path: str | Path) -> dict:
         raise ModelLoadError(f"cannot read model file '{path}': not a MemeClean checkpoint or corrupt ({type(error).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelLoadError(f"'{path}' is not a MemeClean checkpoint (expected format {FORMAT})")
+    problem = _payload_problem(payload)
+    if problem is not None:
+        raise ModelLoadError(f"model file '{path}' is damaged: {problem}")
     return payload
+
+
+def _payload_problem(payload: dict) -> str | None:
+    """What is wrong with the parts of a checkpoint (types only; the network checks the shapes), or None."""
+    if not isinstance(payload.get("config"), dict):
+        return "its network config is not a dictionary"
+    state = payload.get("model")
+    if not isinstance(state, dict):
+        return "its weights (state dict) are not a dictionary"
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            return f"its weights hold {type(value).__name__} under {key!r}, not a tensor"
+    train = payload.get("train")
+    if train is not None and not isinstance(train, dict):
+        return f"its training state is {type(train).__name__}, not a dictionary"
+    return None
 
 
 def build_net(payload: dict, path: str | Path) -> MemeCleanNet:
@@ -78,7 +108,9 @@ def build_net(payload: dict, path: str | Path) -> MemeCleanNet:
         net = MemeCleanNet(UNetConfig.from_dict(payload["config"]))
         state = {k: v.float() if v.is_floating_point() else v for k, v in payload["model"].items()}
         net.load_state_dict(state, strict=True)
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+    except MemoryError:
+        raise ModelLoadError(f"model file '{path}' describes a network too large to build") from None
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelLoadError(f"model file '{path}' does not match the network: {first_line}") from None
     return net

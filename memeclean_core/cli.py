@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from .errors import MemeCleanError
 
@@ -15,8 +16,15 @@ from .errors import MemeCleanError
 COMMANDS = ["clean", "train", "eval", "prepare", "caption", "selftest"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (exit status 2): the usage block is what --help is for."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="memeclean", description="Remove meme captions and recaption templates.")
+    parser = _Parser(prog="memeclean", description="Remove meme captions and recaption templates.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -37,8 +45,28 @@ def main(argv: list[str] | None = None) -> int:
         print("memeclean: interrupted", file=sys.stderr)
         return 130
     except MemeCleanError as error:
-        print(f"memeclean: {error}", file=sys.stderr)
+        print(f"memeclean: {one_line(error)}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print("memeclean: not enough memory for this", file=sys.stderr)
+        return 1
+    except OSError as error:  # a file system failure no command foresaw: still one line, naming the file
+        from .safe_write import os_reason
+
+        where = f"'{error.filename}': " if getattr(error, "filename", None) else ""
+        print(f"memeclean: {where}{os_reason(error)}", file=sys.stderr)
+        return 1
+
+
+def one_line(error: BaseException) -> str:
+    """The message on one line. An error re-raised from a data-loading process arrives with the worker's
+    traceback in its text: its last line is the message."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else type(error).__name__
+    last = lines[-1]
+    name = f"{type(error).__module__}.{type(error).__name__}: "
+    return last[len(name):] if last.startswith(name) else last
 
 
 if __name__ == "__main__":

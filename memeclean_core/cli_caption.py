@@ -56,7 +56,8 @@ def register(subparsers: Any) -> None:
                         help="font family name or font file for the captions given here (default: bundled Anton)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="image file to write (.png, .jpg, .webp, .gif)")
     parser.add_argument("--project", type=Path, metavar="FILE", help="also save an editable caption project (JSON)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output (and --project) file; never the template or project read")
     parser.set_defaults(run=run)
 
 
@@ -78,7 +79,7 @@ def _boxes_from_args(args: argparse.Namespace, image_size: tuple[int, int]) -> l
     for (x, y, w, h), text in args.box:
         if max(x, y, w, h) > 1:  # pixels
             x, y, w, h = x / width, y / height, w / width, h / height
-        boxes.append(TextBox(x=x, y=y, w=w, h=h, text=_unescape(text), font=font))
+        boxes.append(TextBox(x=x, y=y, w=w, h=h, text=_unescape(text), font=font).check_limits())
     return boxes
 
 
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .captions import CaptionDoc, CaptionError, compose_overlay, find_font, load_project, save_project
-    from .imageio import Frame, load_image, save_image
+    from .imageio import Frame, check_target, load_image, save_image
+    from .safe_write import same_file
 
     if args.font:
         find_font(args.font)  # an unknown font is an error here, not a silent fallback
@@ -94,6 +96,15 @@ def run(args: argparse.Namespace) -> int:
         doc = load_project(args.image)
     else:
         doc = CaptionDoc(template=args.image)
+    # Both outputs are checked before anything is drawn or written: neither is ever an input, nor an existing
+    # file without --overwrite, nor the other output.
+    inputs = [doc.template, args.image]
+    check_target(args.output, overwrite=args.overwrite, protect=inputs)
+    if args.project is not None:
+        if same_file(args.project, args.output):
+            raise CaptionError(f"--project and --output name the same file '{args.output}'")
+        if args.project.parent.is_dir():  # save_project makes a missing folder
+            check_target(args.project, overwrite=args.overwrite, protect=inputs)
     image = load_image(doc.template)
     doc.boxes.extend(_boxes_from_args(args, (image.width, image.height)))
     if not any(box.text.strip() for box in doc.boxes):
@@ -111,5 +122,5 @@ def run(args: argparse.Namespace) -> int:
                          protect=[doc.template, args.image])
     print(f"wrote {written}")
     if args.project is not None:
-        print(f"saved project {save_project(doc, args.project)}")
+        print(f"saved project {save_project(doc, args.project, overwrite=args.overwrite, protect=inputs + [written])}")
     return 0

@@ -13,7 +13,6 @@ how they are averaged: see `memeclean_core/evaluate.py`.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from .progress import ProgressBar
@@ -23,6 +22,20 @@ DEFAULT_EXAMPLES = 4
 # evaluate.EVAL_FORMATS, spelled out so `memeclean --help` does not import OpenCV (a test keeps them equal)
 FORMAT_NAMES = ("aggregate", "classic", "labels", "caption_bar", "watermark", "small", "multi_panel", "distractors",
                 "round_trip")
+MAX_COUNT = 100_000
+MAX_LONG_SIDE = 8192
+
+
+def _make_folder(folder: Path, option: str) -> None:
+    from .errors import MemeCleanError
+    from .safe_write import os_reason
+
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MemeCleanError(f"cannot create the {option} folder '{folder}': {os_reason(error)}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,34 +72,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"write before | after | mask triptychs of the first {DEFAULT_EXAMPLES} cases of each "
                         "format to DIR")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the model card)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file and examples")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    from PIL import Image
 
     from .checkpoint import load_model
     from .errors import MemeCleanError
     from .evaluate import DEFAULT_FORMATS, MODEL, evaluate_model, format_table, jsonable, load_cases, triptych
+    from .evaluate import write_png
     from .inference import MAX_RESOLUTION, MIN_RESOLUTION
+    from .options import check_int
+    from .safe_write import check_target, write_json
 
-    if args.count < 1:
-        raise MemeCleanError("--count must be at least 1")
+    check_int("--count", args.count, 1, MAX_COUNT)
     for resolution in args.resolution:
         if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
             raise MemeCleanError(
                 f"--resolution must be between {MIN_RESOLUTION} and {MAX_RESOLUTION}, got {resolution}"
             )
-    if args.long_side < 16:
-        raise MemeCleanError("--long-side must be at least 16")
+    check_int("--long-side", args.long_side, 16, MAX_LONG_SIDE)
+    check_int("--seed", args.seed, 0, 2**32 - 1)
+    # The outputs are checked before the (long) evaluation: a folder, an existing file unasked, a missing folder.
+    json_path = Path(args.json) if args.json else None
+    if json_path is not None:
+        _make_folder(json_path.parent, "--json")
+        check_target(json_path, overwrite=args.overwrite)
+    examples_dir = Path(args.save_examples) if args.save_examples else None
+    if examples_dir is not None:
+        if examples_dir.exists() and not examples_dir.is_dir():
+            raise MemeCleanError(f"--save-examples '{examples_dir}' is a file, not a folder")
+        _make_folder(examples_dir, "--save-examples")
     formats = DEFAULT_FORMATS if "all" in args.formats else args.formats
     model = load_model(args.model, device=args.device)
     cases, source = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side,
                                formats=formats)
     print(f"{source}; model {model.path} on {model.device_name}", flush=True)
 
-    examples_dir = Path(args.save_examples) if args.save_examples else None
     per_group: dict[str, list[str]] = {}
     for case in cases:
         per_group.setdefault(case.format, []).append(case.name)
@@ -95,9 +119,8 @@ def run(args: argparse.Namespace) -> int:
     def save_example(method, resolution, case, image, mask) -> None:
         if examples_dir is None or method != MODEL or case.name not in example_names:
             return
-        examples_dir.mkdir(parents=True, exist_ok=True)
         strip = triptych(case.meme, image, mask if mask is not None else np.zeros(case.mask.shape, bool))
-        Image.fromarray(strip).save(examples_dir / f"{case.name}_r{resolution}.png")
+        write_png(examples_dir / f"{case.name}_r{resolution}.png", strip, overwrite=args.overwrite)
 
     bar = ProgressBar()
     result = evaluate_model(model, cases, args.resolution, baselines=not args.no_baselines,
@@ -106,11 +129,9 @@ def run(args: argparse.Namespace) -> int:
     bar.finish()
     result["data"] = source
     print(format_table(result, markdown=args.markdown))
-    if args.json:
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(jsonable(result), indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {path}")
+    if json_path is not None:
+        write_json(json_path, jsonable(result), overwrite=args.overwrite)
+        print(f"wrote {json_path}")
     if examples_dir is not None:
         print(f"examples in {examples_dir}")
     return 0

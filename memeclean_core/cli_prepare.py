@@ -29,8 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .data.prepare import REPORT_NAME, prepare
+    from .options import check_float, check_int
     from .progress import ProgressBar
 
+    check_int("--max-side", args.max_side, 64, 16384)
+    check_int("--min-side", args.min_side, 1, args.max_side)
+    check_float("--val-fraction", args.val_fraction, 0.0, 0.99)
+    check_int("--workers", args.workers, 1, 64)
+    check_int("--seed", args.seed, 0, 2**32 - 1)
     bar = ProgressBar()
     report = prepare(args.src, args.dest, max_side=args.max_side, val_fraction=args.val_fraction,
                      min_side=args.min_side, workers=args.workers, seed=args.seed,

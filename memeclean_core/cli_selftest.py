@@ -34,8 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .options import check_float
     from .selftest import run_self_test
 
+    if not args.no_iou:  # NaN would pass every check silently; above 1 is a check that must fail (allowed)
+        check_float("--min-iou", args.min_iou, 0.0, float("inf"))
     ok, message = run_self_test(out_dir=args.out_dir, model_path=args.model,
                                 min_iou=None if args.no_iou else args.min_iou, device=args.device)
     print(message, file=sys.stdout if ok else sys.stderr)

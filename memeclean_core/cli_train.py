@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from .progress import ProgressBar, format_duration
 
@@ -33,40 +32,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--reuse", type=float, default=4.0, metavar="K",
                         help="training crops drawn from each rendered meme (default 4)")
     parser.add_argument("--model-config", metavar="JSON", help='network size, e.g. \'{"mask_channels": 24}\'')
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out file (the checkpoint given to --resume is always continued)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .errors import MemeCleanError
-    from .train import TrainConfig, training_run
+    import sys
 
-    if not args.minutes and not args.steps:
-        raise MemeCleanError("give a budget: --minutes M or --steps N")
-    if args.resolution < 256:
-        raise MemeCleanError("--resolution must be at least 256")
+    from .stop_signals import StopSignals
+    from .train import TrainConfig, training_run
+    from .options import check_int
+    from .train_checks import MAX_SIDE, check_train_config, parse_model_config
+
+    check_int("--resolution", args.resolution, 256, MAX_SIDE)  # the CLI's floor: the app's smallest working size
     config = TrainConfig(
         data=args.data, out=args.out, steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop,
         max_side=args.resolution, lr=args.lr, fill_every=args.fill_every, device=args.device,
-        workers=args.workers, seed=args.seed, resume=args.resume, init=args.init,
-        precision=args.precision, reuse=args.reuse,
-        model=json.loads(args.model_config) if args.model_config else {}, preview_every=0,
+        workers=args.workers, seed=args.seed, resume=args.resume, init=args.init, precision=args.precision,
+        reuse=args.reuse, model=parse_model_config(args.model_config), preview_every=0, overwrite=args.overwrite,
     )
+    # Every option, the data, the resume file and the output are checked before the model is built.
+    for note in check_train_config(config).notes:
+        print(f"memeclean: {note}", file=sys.stderr)
     bar = ProgressBar()
-    run = training_run(config)
-    try:
-        for report in run:
-            if report.done:
-                break
-            bar.update(report.fraction, f"step {report.step} loss {report.loss:.4f} (mask {report.mask_loss:.4f} "
-                       f"fill {report.fill_loss:.4f}) {report.samples_per_second:.1f} samples/s "
-                       f"ETA {format_duration(report.eta)}", force=report.checkpoint is not None)
-    except KeyboardInterrupt:
-        run.close()  # writes the checkpoint of the last step
-        bar.finish()
-        print(f"interrupted: checkpoint saved to {args.out} (continue with --resume {args.out})")
-        return 130
-    finally:
-        run.close()
+    with StopSignals(what="stopping after this step and saving the checkpoint") as stop:
+        run = training_run(config, stop=stop)
+        try:
+            for report in run:
+                if report.done:
+                    break
+                bar.update(report.fraction, f"step {report.step} loss {report.loss:.4f} (mask {report.mask_loss:.4f} "
+                           f"fill {report.fill_loss:.4f}) {report.samples_per_second:.1f} samples/s "
+                           f"ETA {format_duration(report.eta)}", force=report.checkpoint is not None)
+        except KeyboardInterrupt:  # a Ctrl+C that reached Python before the handler was set, or after
+            run.close()  # writes the checkpoint of the last step
+            bar.finish()
+            print(f"interrupted: checkpoint saved to {args.out} (continue with --resume {args.out})")
+            return 130
+        finally:
+            run.close()
     bar.finish()
+    if stop.signum is not None:
+        print(f"interrupted: checkpoint saved to {args.out} (continue with --resume {args.out})")
+        return stop.exit_status
     print(f"saved {args.out}")
     return 0

@@ -9,8 +9,12 @@ class ImageLoadError(MemeCleanError):
     """An input file is missing, unreadable, not an image, corrupt or too large."""
 
 
-class ImageSaveError(MemeCleanError):
-    """An output file could not be written (nothing half-written is left behind)."""
+class WriteError(MemeCleanError):
+    """An output file may not or could not be written (nothing half-written is left behind)."""
+
+
+class ImageSaveError(WriteError):
+    """An output image could not be written (nothing half-written is left behind)."""
 
 
 class ModelLoadError(MemeCleanError):
@@ -19,3 +23,7 @@ class ModelLoadError(MemeCleanError):
 
 class Cancelled(MemeCleanError):
     """A long job (cleaning many frames, training) was cancelled by the user."""
+
+
+class UsageError(MemeCleanError):
+    """An option or a field has a value outside what it allows; refused before any work."""

@@ -236,13 +236,25 @@ def save_validation_set(cases: Sequence[ValCase], out_dir: str | Path) -> Path:
     for sub in ("memes", "templates", "masks"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
     for case in cases:
-        Image.fromarray(case.meme).save(out_dir / "memes" / f"{case.name}.png", optimize=True)
-        Image.fromarray(case.template).save(out_dir / "templates" / f"{case.name}.png", optimize=True)
-        Image.fromarray(case.mask.astype(np.uint8) * 255).save(out_dir / "masks" / f"{case.name}.png", optimize=True)
+        write_png(out_dir / "memes" / f"{case.name}.png", case.meme)
+        write_png(out_dir / "templates" / f"{case.name}.png", case.template)
+        write_png(out_dir / "masks" / f"{case.name}.png", case.mask.astype(np.uint8) * 255)
     if any(case.format != AGGREGATE or case.bar is not None for case in cases):
+        from .safe_write import write_json
+
         manifest = {case.name: {"format": case.format, "bar": list(case.bar) if case.bar else None} for case in cases}
-        (out_dir / "cases.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        write_json(out_dir / "cases.json", manifest, overwrite=True, indent=1)
     return out_dir
+
+
+def write_png(path: Path, array: np.ndarray, overwrite: bool = True) -> Path:
+    """An optimised PNG through `safe_write` (complete, re-decoded, then renamed)."""
+    from .errors import ImageSaveError
+    from .imageio import decodes_fully
+    from .safe_write import write_file
+
+    return write_file(path, lambda buffer: Image.fromarray(array).save(buffer, format="PNG", optimize=True),
+                      overwrite=overwrite, verify=decodes_fully, error=ImageSaveError)
 
 
 def is_saved_set(folder: str | Path) -> bool:

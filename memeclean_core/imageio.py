@@ -12,10 +12,8 @@ Every problem a person can cause (missing file, not an image, corrupt, too large
 from __future__ import annotations
 
 import dataclasses
-import errno
 import io
 import os
-import secrets
 import struct
 import warnings
 from collections.abc import Callable, Iterable
@@ -26,6 +24,9 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from .errors import ImageLoadError, ImageSaveError
+from .file_kinds import special_kind
+from .safe_write import check_target as _check_target
+from .safe_write import os_reason, same_file, write_file
 
 __all__ = [
     "Frame",
@@ -176,6 +177,9 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> LoadedImage:
     try:
         if path.is_dir():
             raise ImageLoadError(f"cannot read '{name}': it is a folder, not an image file")
+        kind = special_kind(path)  # a pipe or device is refused at once, never opened (that could block forever)
+        if kind is not None:
+            raise ImageLoadError(f"cannot read '{name}': it is {kind}, not a regular file")
         file = open(path, "rb")  # noqa: SIM115 (closed below; errors are told apart from decoding errors)
     except ImageLoadError:
         raise
@@ -441,10 +445,10 @@ def save_image(
     fmt = _save_format(path)
     check_target(path, overwrite=overwrite, protect=protect)
 
-    def write(file: io.BufferedWriter) -> None:
+    def write(file: io.BytesIO) -> None:
         _write_image(file, loaded, fmt, int(quality))
 
-    _atomic_write(path, write, overwrite)
+    _atomic_write(path, write, overwrite, protect)
     return path
 
 
@@ -471,10 +475,10 @@ def save_mask(
     grey = np.where(binary, np.uint8(255), np.uint8(0)).astype(np.uint8)
     check_target(path, overwrite=overwrite, protect=protect)
 
-    def write(file: io.BufferedWriter) -> None:
+    def write(file: io.BytesIO) -> None:
         Image.fromarray(grey).save(file, format="PNG")
 
-    _atomic_write(path, write, overwrite)
+    _atomic_write(path, write, overwrite, protect)
     return path
 
 
@@ -488,107 +492,33 @@ def _save_format(path: Path) -> str:
 
 
 def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
+    return same_file(a, b)
 
 
 def check_target(path: str | Path, *, overwrite: bool = False, protect: Iterable[str | Path] = ()) -> None:
     """Raise ImageSaveError now if `path` could not be written (a protected input, a folder, an existing file
     without `overwrite`, a missing folder): lets a front end refuse before doing long work."""
-    path = Path(path)
-    for protected in protect:
-        if _same_file(path, Path(protected)):
-            raise ImageSaveError(f"cannot write '{path}': it is an input file, which MemeClean never overwrites")
-    if path.is_dir():
-        raise ImageSaveError(f"cannot write '{path}': it is a folder")
-    if path.exists() and not overwrite:
-        raise ImageSaveError(f"cannot write '{path}': the file already exists")
-    folder = path.parent
-    if not folder.is_dir():
-        raise ImageSaveError(f"cannot write '{path}': the folder '{folder}' does not exist")
+    _check_target(path, overwrite=overwrite, protect=protect, error=ImageSaveError)
 
 
-def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None], overwrite: bool) -> None:
-    """Write through a temporary file in the target's folder, then move it into place; clean up on any failure."""
-    folder = path.parent
-    temp = None
-    try:
-        fd = None
-        for _ in range(100):
-            candidate = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
-            try:
-                # 0o666 with O_CREAT lets the umask decide the permissions, as for any file the user creates
-                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-            except FileExistsError:
-                continue
-            temp = candidate
-            break
-        if fd is None:
-            raise ImageSaveError(f"cannot write '{path}': no temporary file could be created in '{folder}'")
-        with os.fdopen(fd, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        _move_into_place(temp, path, overwrite)
-        temp = None
-    except ImageSaveError:
-        raise
-    except OSError as error:
-        raise ImageSaveError(f"cannot write '{path}': {_os_reason(error)}") from None
-    except MemoryError:
-        raise ImageSaveError(f"cannot write '{path}': not enough memory") from None
-    except Exception as error:  # an encoder refusing the data (PIL raises ValueError, KeyError, ...)
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ImageSaveError(f"cannot write '{path}': the image could not be encoded ({detail})") from None
-    finally:
-        if temp is not None:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
+def _atomic_write(path: Path, write: Callable[[io.BytesIO], None], overwrite: bool,
+                  protect: Iterable[str | Path] = ()) -> None:
+    """Encode in memory, write, check that the file decodes again, then move it into place (`safe_write`)."""
+    write_file(path, write, overwrite=overwrite, protect=protect, verify=decodes_fully, error=ImageSaveError)
 
 
-def _move_into_place(temp: Path, path: Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(temp, path)
-        return
-    # Without overwrite, a hard link creates the target only if it still does not exist (no race with another
-    # writer); file systems without hard links fall back to a plain replace after the check made before writing.
-    try:
-        os.link(temp, path)
-    except FileExistsError:
-        raise ImageSaveError(f"cannot write '{path}': the file already exists") from None
-    except OSError:
-        if path.exists():
-            raise ImageSaveError(f"cannot write '{path}': the file already exists") from None
-        os.replace(temp, path)
-        return
-    os.unlink(temp)
+def decodes_fully(path: str | Path) -> None:
+    """Raise unless `path` opens as an image and every frame decodes (a truncated file fails here): the check
+    every image MemeClean writes passes before it is moved into place."""
+    with Image.open(path) as img:
+        for frame in ImageSequence.Iterator(img):
+            frame.load()
 
 
-def _os_reason(error: OSError) -> str:
-    code = error.errno
-    if isinstance(error, FileNotFoundError) or code == errno.ENOENT:
-        return "no such file or folder"
-    if isinstance(error, IsADirectoryError):
-        return "it is a folder, not a file"
-    if isinstance(error, PermissionError) or code in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if code == errno.ENOSPC:
-        return "the disk is full"
-    if code == errno.EROFS:
-        return "the disk is read-only"
-    return (error.strerror or str(error) or type(error).__name__).rstrip(".").lower()
+_os_reason = os_reason
 
 
-def _write_image(file: io.BufferedWriter, image: LoadedImage, fmt: str, quality: int) -> None:
+def _write_image(file: io.BytesIO, image: LoadedImage, fmt: str, quality: int) -> None:
     frames = image.frames if fmt != "JPEG" else image.frames[:1]
     use_alpha = fmt != "JPEG" and any(frame.alpha is not None for frame in frames)
     pictures = [_frame_to_pil(frame, use_alpha) for frame in frames]

@@ -20,6 +20,7 @@ import torch
 from .checkpoint import LoadedModel, load_model
 from .errors import Cancelled, MemeCleanError
 from .geometry import padded_size, working_size
+from .threads import threads_for, torch_threads
 
 MIN_RESOLUTION, MAX_RESOLUTION = 64, 4096
 MASK_THRESHOLD = 0.5  # the text mask shown and edited: the pixels more likely caption than not
@@ -144,7 +145,8 @@ def clean(
     small = resize(image, work_w, work_h)
     checkpoint("prepare", 0.1)
 
-    with torch.inference_mode():
+    # small work (animation frames) on few threads: barriers between threads cost more than they save there
+    with torch.inference_mode(), torch_threads(threads_for(pad_w * pad_h)):
         if mask is None:
             logits = model.net.predict_mask(to_tensor(pad_reflect(small, pad_h, pad_w), model))
             probability = torch.sigmoid(logits.float())[0, 0, :work_h, :work_w].cpu().numpy()

@@ -44,13 +44,23 @@ class UNetConfig:
         known = set(cls.__dataclass_fields__)
         unknown = set(values) - known
         if unknown:
-            raise ValueError(f"unknown config fields {sorted(unknown)}")
+            raise ValueError(f"unknown config fields {sorted(unknown)}; known: {', '.join(sorted(known))}")
+        for name, value in values.items():
+            low, high = _CONFIG_RANGES[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"config field {name} must be a whole number from {low} to {high}, got {value!r}")
         return cls(**values)
 
     @classmethod
     def tiny(cls) -> UNetConfig:
         """A few thousand parameters, for tests."""
         return cls(mask_channels=4, mask_levels=2, fill_channels=4, fill_levels=2, max_channels=8, head_channels=4)
+
+
+# Allowed values of each field (checked by `from_dict`: a checkpoint's config and `--model-config` come from files
+# and command lines; a huge width would exhaust memory before any message could be shown).
+_CONFIG_RANGES = {"mask_channels": (1, 512), "mask_levels": (1, 8), "fill_channels": (1, 512), "fill_levels": (1, 8),
+                  "max_channels": (1, 2048), "head_channels": (1, 512)}
 
 
 def conv_block(in_channels: int, out_channels: int, dilation: int = 1) -> nn.Sequential:

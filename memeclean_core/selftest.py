@@ -52,6 +52,11 @@ def run_self_test(
             return _run(Path(temporary), model_path, min_iou, device, keep=False)
     except MemeCleanError as error:
         return False, f"self-test FAILED: {error}"
+    except OSError as error:  # --out-dir cannot be made (a file in the way, read-only, full)
+        from .safe_write import os_reason
+
+        where = f" '{error.filename}'" if getattr(error, "filename", None) else ""
+        return False, f"self-test FAILED: cannot write{where}: {os_reason(error)}"
     except Exception as error:  # a missing library in a bundle, a device failure, a bug: report, never raise
         detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
         return False, f"self-test FAILED: unexpected {type(error).__name__}{': ' + detail if detail else ''}"

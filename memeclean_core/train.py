@@ -19,11 +19,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import build_net, read_checkpoint, save_checkpoint
+from .checkpoint import build_net, save_checkpoint
 from .data.dataset import TrainingBatches
 from .device import pick_device
-from .errors import MemeCleanError
+from .errors import MemeCleanError, ModelLoadError
 from .model import MemeCleanNet, UNetConfig
+from .train_checks import check_train_config
 
 
 @dataclass
@@ -52,6 +53,7 @@ class TrainConfig:
     resume: str | None = None  # continue this checkpoint: step, optimiser and schedule
     init: str | None = None  # start from this checkpoint's weights (and network size) with a fresh schedule
     model: dict = field(default_factory=dict)  # UNetConfig fields (ignored when resuming)
+    overwrite: bool = False  # replace an existing `out` (the checkpoint being resumed is always continued)
 
     def budget_fraction(self, step: int, elapsed: float) -> float:
         fractions = []
@@ -152,29 +154,34 @@ def preview_images(batch: dict[str, torch.Tensor], logits: torch.Tensor, filled:
     return preview
 
 
-def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
-    """Train as configured, yielding progress; close() the generator to stop (a checkpoint is written)."""
-    if not config.steps and not config.minutes:
-        raise MemeCleanError("give a training budget: steps or minutes")
+def training_run(config: TrainConfig, stop: Callable[[], bool] | None = None) -> Iterator[TrainProgress]:
+    """Train as configured, yielding progress; close() the generator, or make `stop()` true (checked every step:
+    a signal handler's flag), to stop; a checkpoint is written either way. Every option, the data folders and the
+    output are checked first (train_checks), so a bad run fails in one line before any work."""
+    checked = check_train_config(config)
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     step, elapsed_before, optimiser_state = 0, 0.0, None
     if config.resume:
-        payload = read_checkpoint(config.resume)
+        payload = checked.resume_payload
         net = build_net(payload, config.resume)
         state = payload.get("train") or {}
         step, elapsed_before, optimiser_state = state.get("step", 0), state.get("elapsed", 0.0), state.get("optimiser")
     elif config.init:
-        net = build_net(read_checkpoint(config.init), config.init)
+        net = build_net(checked.init_payload, config.init)
     else:
-        net = MemeCleanNet(UNetConfig(**config.model))
+        net = MemeCleanNet(UNetConfig.from_dict(config.model))
     cuda = device.type == "cuda"
     bf16 = use_bf16(config.precision, device)
     # channels-last is the layout oneDNN (CPU) and cuDNN run convolutions fastest in
     net = net.to(device).train().to(memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     if optimiser_state is not None:
-        optimiser.load_state_dict(optimiser_state)
+        try:
+            optimiser.load_state_dict(optimiser_state)
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
+            raise ModelLoadError(f"--resume '{config.resume}': its optimiser state does not fit the network "
+                                 f"({type(error).__name__})") from None
 
     dataset = TrainingBatches(build_sources(config.data), batch=config.batch, crop=config.crop,
                               long_side=(config.min_side, config.max_side), fill_every=config.fill_every,
@@ -193,7 +200,7 @@ def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
         while True:
             elapsed = elapsed_before + time.perf_counter() - started
             fraction = config.budget_fraction(step, elapsed)
-            if fraction >= 1.0:
+            if fraction >= 1.0 or (stop is not None and stop()):
                 break
             # Short warm-up, then cosine decay over the budget (in steps or in time, whichever leads).
             lr = config.lr * min(1.0, (step + 1) / max(1, config.warmup_steps)) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
@@ -238,7 +245,7 @@ def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
 def train(config: TrainConfig, progress: Callable[[TrainProgress], None] | None = None,
           cancel: Callable[[], bool] | None = None) -> Path:
     """Run `training_run` to the end (or until `cancel()`), calling `progress` on each report."""
-    run = training_run(config)
+    run = training_run(config, stop=cancel)
     try:
         for report in run:
             if progress is not None:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from memeclean_core.captions import TextBox, classic
+from memeclean_core.captions.model import LIMITS
 
 from .brush import PointerEvent
 from .document import Document
@@ -129,12 +130,12 @@ def resized(box: TextBox, image_size: tuple[int, int], handle: str, dx: float, d
     width, center_u = frame.width, 0.0
     if sx:
         anchor = -sx * half_w
-        width = max(MIN_BOX_PX, sx * (sx * half_w + du - anchor))
+        width = min(max(MIN_BOX_PX, sx * (sx * half_w + du - anchor)), LIMITS["w"][1] * image_size[0])
         center_u = anchor + sx * width / 2
     height, center_v = frame.height, 0.0
     if sy:
         anchor = -sy * half_h
-        height = max(MIN_BOX_PX, sy * (sy * half_h + dv - anchor))
+        height = min(max(MIN_BOX_PX, sy * (sy * half_h + dv - anchor)), LIMITS["h"][1] * image_size[1])
         center_v = anchor + sy * height / 2
     cx, cy = frame.to_image(center_u, center_v)
     return BoxFrame(cx, cy, width, height, frame.rotation).to_box(box, image_size)

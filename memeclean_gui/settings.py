@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from memeclean_core.errors import MemeCleanError
+from memeclean_core.file_kinds import read_regular_text
+from memeclean_core.safe_write import write_json
 
 from .sizing import snap_resolution
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 RECENT_LIMIT = 10
+MAX_SETTINGS_BYTES = 2**20  # a few kB in practice; a larger file is not ours
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,8 @@ class Settings:
                 continue  # a field of a newer or older version: ignored
             try:
                 self._values[name] = _valid(name, value)
-            except ValueError as error:
-                log.warning("settings: %s; using the default", error)
+            except (ValueError, TypeError, OverflowError, RecursionError) as error:  # a huge number, odd nesting
+                log.warning("settings: %s; using the default", str(error)[:200] or type(error).__name__)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
@@ -99,13 +102,14 @@ class Settings:
         path = settings_path() if path is None else Path(path)
         values: dict[str, Any] = {}
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            # a pipe there must not hang; an integer of thousands of digits spoils its own field, not the file
+            data = json.loads(read_regular_text(path, limit=MAX_SETTINGS_BYTES), parse_int=_parse_int)
             if isinstance(data, dict) and isinstance(data.get("values"), dict):
                 values = data["values"]
         except FileNotFoundError:
             pass
-        except (OSError, ValueError) as error:
-            log.warning("settings: cannot read '%s' (%s); using the defaults", path, error)
+        except (OSError, ValueError, RecursionError) as error:  # unreadable, not JSON, huge digits, too deep
+            log.warning("settings: cannot read '%s' (%s); using the defaults", path, str(error)[:200])
         return cls(path, values)
 
     def __getattr__(self, name: str) -> Any:
@@ -140,15 +144,8 @@ class Settings:
         payload = {"schema_version": SCHEMA_VERSION, "values": self._values}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=".settings.", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as file:
-                    json.dump(payload, file, indent=2, ensure_ascii=False)
-                os.replace(temp, self.path)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
-        except OSError as error:
+            write_json(self.path, payload, overwrite=True)  # complete or not at all (memeclean_core.safe_write)
+        except (OSError, MemeCleanError) as error:
             log.warning("settings: cannot write '%s' (%s)", self.path, error)
 
     def add_recent_file(self, path: Path) -> None:
@@ -156,6 +153,14 @@ class Settings:
         text = str(Path(path).absolute())
         recent = [text] + [item for item in self.recent_files if item != text]
         self.update(recent_files=recent[:RECENT_LIMIT], last_folder=str(Path(text).parent))
+
+
+class _TooLong(str):
+    """An integer literal too long to be any setting (kept as text, so its field falls back to the default)."""
+
+
+def _parse_int(text: str) -> int | str:
+    return int(text) if len(text) <= 40 else _TooLong(text[:12] + "...")
 
 
 def _copy(value: Any) -> Any:

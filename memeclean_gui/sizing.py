@@ -26,7 +26,8 @@ BASE_BYTES = 20 * 2**20
 
 def snap_resolution(value: int) -> int:
     """The nearest slider value: inside [SLIDER_MIN, SLIDER_MAX] and a multiple of SLIDER_STEP."""
-    value = round(int(value) / SLIDER_STEP) * SLIDER_STEP
+    value = max(SLIDER_MIN - SLIDER_STEP, min(SLIDER_MAX + SLIDER_STEP, int(value)))  # a huge int must not overflow
+    value = round(value / SLIDER_STEP) * SLIDER_STEP
     return max(SLIDER_MIN, min(SLIDER_MAX, value))
 
 

@@ -287,13 +287,28 @@ class TrainDialog(QDialog):
         resume = resume if resume is not None else (self.resume_edit.text().strip() or None)
         if resume is not None and not Path(resume).expanduser().is_file():
             raise MemeCleanError(f"checkpoint to resume not found: '{resume}'")
+        # The one overwrite rule: an existing file is replaced only when the user says so (a resumed checkpoint
+        # is continued in place).
+        continuing = resume is not None and out_path.exists() and out_path.samefile(Path(resume).expanduser())
+        overwrite = False
+        if out_path.exists() and not continuing:
+            if not self.confirm_replace(out_path):
+                raise MemeCleanError(f"'{out_path.name}' already exists; choose another file to save the model to")
+            overwrite = True
         unit, value = self.budget_unit.currentText(), self.budget_spin.value()
         return TrainRequest(
             folders=folders, out=str(out_path), resolution=self.resolution_spin.value(),
             minutes=float(value) if unit == "minutes" else None, steps=value if unit == "steps" else None,
             device=self.device_combo.currentText(), resume=resume, overrides=dict(self.overrides),
-            reference=self.reference,
+            reference=self.reference, overwrite=overwrite,
         )
+
+    def confirm_replace(self, path: Path) -> bool:
+        """Ask before a run replaces an existing file (tests monkeypatch this)."""
+        answer = QMessageBox.question(self, "Train a Model", f"'{path.name}' already exists. Replace it with the "
+                                      "model this run trains?", QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     # -- running ----------------------------------------------------------------------------------------------
 

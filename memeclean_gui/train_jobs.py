@@ -100,6 +100,7 @@ class TrainRequest:
     eval_resolution: int = 256  # working resolution of that measurement
     eval_long_side: int = 320  # size of generated validation pictures
     reference: str | None = None  # model to compare with; None: the bundled one
+    overwrite: bool = False  # replace an existing `out` (the dialog asked)
 
     def config(self, folders: list[str]) -> Any:
         """The core TrainConfig for the (prepared) `folders`; imports the trainer (and torch)."""
@@ -116,7 +117,7 @@ class TrainRequest:
         every = 1 if device.type == "cpu" else 5
         values: dict[str, Any] = dict(data=folders, out=self.out, steps=self.steps, minutes=self.minutes,
                                       max_side=self.resolution, device=self.device, resume=self.resume,
-                                      progress_every=every, preview_every=10 * every)
+                                      progress_every=every, preview_every=10 * every, overwrite=self.overwrite)
         values.update(self.overrides)
         if values.get("min_side", 256) > values["max_side"]:
             values["min_side"] = values["max_side"]

@@ -40,7 +40,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,15 +157,11 @@ def stable_hash(text: str) -> int:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Through MemeClean's one write path (complete, fsynced, renamed; stale temporaries of killed runs removed)."""
+    from memeclean_core.safe_write import write_file
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_file(path, data, overwrite=True)
 
 
 def atomic_copy(src: Path, dst: Path) -> None:
@@ -174,15 +169,12 @@ def atomic_copy(src: Path, dst: Path) -> None:
 
 
 def save_image_atomic(image: Image.Image, path: Path, **kwargs) -> None:
+    """Encoded in memory (a short write is never published), re-decoded, then renamed into place."""
+    from memeclean_core.imageio import decodes_fully
+    from memeclean_core.safe_write import write_file
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        image.save(tmp, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_file(path, lambda buffer: image.save(buffer, **kwargs), overwrite=True, verify=decodes_fully)
 
 
 def find_deb(debs: Path, package: str) -> Path | None:
@@ -203,7 +195,7 @@ def extract(debs: Path, cache: Path, package: str) -> Path | None:
         shutil.rmtree(root)
     root.mkdir(parents=True)
     subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
-    marker.write_text(deb.name)
+    atomic_write_bytes(marker, deb.name.encode("utf-8"))
     return root
 
 

@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import MemeCleanError
 from ..resources import resource_path
+from .model import CaptionError
 
 DEFAULT_FONT_FILE = "Anton-Regular.ttf"
 PIL_DEFAULT = "<pil-default>"  # font key of Pillow's built-in font
@@ -164,6 +165,13 @@ def load_font(key: str, size_px: int) -> ImageFont.FreeTypeFont:
     try:
         return ImageFont.truetype(key, size_px)
     except (OSError, ValueError) as error:
+        if size_px > 64:  # the file may be fine and only the size too large: say which
+            try:
+                ImageFont.truetype(key, 64)
+            except (OSError, ValueError):
+                pass
+            else:
+                raise CaptionError(f"font size {size_px} px is too large to draw with {key}") from None
         raise FontNotFoundError(f"cannot read font {key}: {error}") from None
 
 

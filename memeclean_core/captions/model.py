@@ -24,6 +24,19 @@ ALIGNS: tuple[str, ...] = ("left", "center", "right")
 VALIGNS: tuple[str, ...] = ("top", "middle", "bottom")
 _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 
+# field -> (low, high, low excluded): what a project file or a --box may hold. Positions and sizes are fractions of
+# the picture: a box may reach past the picture's edges, not be many pictures away or wide (which would only make
+# the renderer allocate gigabytes). The app's handles keep boxes inside these too (caption_doc.resized).
+LIMITS: dict[str, tuple[float, float, bool]] = {
+    "x": (-2.0, 3.0, False), "y": (-2.0, 3.0, False), "w": (0.0, 3.0, True), "h": (0.0, 3.0, True),
+    "size": (0.0, 2.0, True), "outline_width": (0.0, 1.0, False), "rotation": (-360.0, 360.0, False),
+    "line_spacing": (0.0, 10.0, True),
+}
+LIMIT_UNITS = {"x": "fraction of the picture's width", "y": "fraction of the picture's height",
+               "w": "fraction of the picture's width", "h": "fraction of the picture's height",
+               "size": "fraction of the picture's height", "outline_width": "fraction of the font size",
+               "rotation": "degrees", "line_spacing": "times the normal distance"}
+
 
 class CaptionError(MemeCleanError, ValueError):
     """Caption data is invalid: a bad field in a box, a project file of the wrong shape, a bad --box."""
@@ -79,6 +92,19 @@ class TextBox:
         if not isinstance(self.uppercase, bool):
             raise CaptionError(f"text box uppercase must be true or false, not {self.uppercase!r}")
 
+    def check_limits(self) -> TextBox:
+        """Raise CaptionError unless every number is in the range a picture can sensibly hold (see `LIMITS`):
+        what comes from a file or a command line is checked here, so a huge box never reaches the renderer."""
+        for name, (low, high, low_open) in LIMITS.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if value > high or value < low or (low_open and value == low):
+                opening = "(" if low_open else "["
+                raise CaptionError(f"text box {name} must be in {opening}{low:g}, {high:g}] ({LIMIT_UNITS[name]}), "
+                                   f"not {value!r}")
+        return self
+
     @property
     def display_text(self) -> str:
         """The text as it is drawn (upper-cased when `uppercase` is on)."""
@@ -96,7 +122,7 @@ class TextBox:
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
         try:
-            return cls(**values)
+            return cls(**values).check_limits()
         except TypeError as error:  # e.g. comparing a string with a number in validation
             raise CaptionError(f"invalid text box: {error}") from None
 

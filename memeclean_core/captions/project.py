@@ -1,20 +1,23 @@
 """Caption projects on disk: `<image stem>.memeclean.json` next to the template, so a meme stays editable.
 
 The template path is stored relative to the project file when it sits in the same folder tree (projects move
-with their images), absolute otherwise. Writes are atomic: a temporary file in the same folder, then a rename.
+with their images), absolute otherwise. Writes go through `safe_write` (complete or not at all).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import MemeCleanError
+from ..errors import MemeCleanError, WriteError
+from ..file_kinds import NotRegularFile, read_regular_text
+from ..safe_write import os_reason, write_json
 from .model import CaptionDoc, CaptionError
 
 PROJECT_SUFFIX = ".memeclean.json"
+MAX_PROJECT_BYTES = 16 * 2**20  # a project of many boxes is a few kB; anything this large is not one
 
 
 class ProjectError(MemeCleanError):
@@ -27,28 +30,22 @@ def project_path_for(image: str | os.PathLike[str]) -> Path:
     return image.with_name(image.stem + PROJECT_SUFFIX)
 
 
-def save_project(doc: CaptionDoc, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write `doc` as JSON (default: next to its template) atomically; returns the path written."""
+def save_project(doc: CaptionDoc, path: str | os.PathLike[str] | None = None, *, overwrite: bool = True,
+                 protect: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Write `doc` as JSON (default: next to its template) through `safe_write`; returns the path written.
+
+    The template image is never written over; `overwrite=False` refuses an existing file, `protect` names other
+    files never written (the command line's inputs)."""
     target = Path(path) if path is not None else project_path_for(doc.template)
     data = doc.to_dict()
     data["template"] = _stored_template(doc.template, target.parent).as_posix()
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        # 0o666 with O_CREAT lets the umask decide the permissions, as for any file the user saves
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        write_json(target, data, overwrite=overwrite, protect=[doc.template, *protect])
     except OSError as error:
-        raise ProjectError(f"cannot save caption project {target}: {error.strerror or error}") from None
+        raise ProjectError(f"cannot save caption project {target}: {os_reason(error)}") from None
+    except WriteError as error:
+        raise ProjectError(f"cannot save caption project: {error}") from None
     return target
 
 
@@ -66,13 +63,16 @@ def load_project(path: str | os.PathLike[str], *, require_template: bool = True)
     missing or not a caption project, or, with `require_template`, when its template image is gone."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular_text(path, limit=MAX_PROJECT_BYTES))
     except FileNotFoundError:
         raise ProjectError(f"caption project not found: {path}") from None
     except OSError as error:
-        raise ProjectError(f"cannot read caption project {path}: {error.strerror or error}") from None
+        reason = str(error) if isinstance(error, NotRegularFile) else os_reason(error)
+        raise ProjectError(f"cannot read caption project {path}: {reason}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ProjectError(f"{path} is not valid JSON: {error}") from None
+    except (ValueError, RecursionError) as error:  # too large, nested too deep
+        raise ProjectError(f"cannot read caption project {path}: {str(error) or 'nested too deep'}") from None
     try:
         doc = CaptionDoc.from_dict(data)
     except CaptionError as error:

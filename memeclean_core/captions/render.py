@@ -26,6 +26,7 @@ from .model import TextBox
 # Baseline-to-baseline distance in font sizes (plus both outlines), before the box's `line_spacing`.
 LINE_PITCH = 1.0
 _MIN_PX = 1
+MAX_FONT_PX = 8192  # the largest font size tried: larger only spends memory (FreeType refuses sizes far beyond)
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def layout_box(box: TextBox, image_size: tuple[int, int]) -> BoxLayout:
     left, top, width, height = box_rect(box, image_size)
     font_key = str(resolve_font(box.font))
     max_px = round(box.size * image_size[1]) if box.size is not None else 2 * height
-    max_px = max(_MIN_PX, max_px)
+    max_px = max(_MIN_PX, min(MAX_FONT_PX, max_px))
 
     found: _Fitted | None = None
     for break_words in (False, True):  # break long words only when no size fits whole words

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
 from ..errors import MemeCleanError
+from ..file_kinds import is_regular_file
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 CACHE_SIDE = 1600  # pictures are kept in memory at this long side at most
@@ -21,7 +22,8 @@ CACHE_SIDE = 1600  # pictures are kept in memory at this long side at most
 def list_images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    # regular files only: a named pipe with a picture's name would block the data loader forever
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and is_regular_file(p))
 
 
 def random_crop_resized(picture: np.ndarray, rng: np.random.Generator, long_side: int) -> np.ndarray:
@@ -80,7 +82,7 @@ class BackgroundSource:
         self.clipart = list(clipart)
         self.procedural_fraction = procedural_fraction if self.images else 1.0
         self._cache: dict[Path, np.ndarray] = {}  # decoded pictures, per process
-        self._clipart_cache: dict[Path, np.ndarray] = {}
+        self._clipart_cache: dict[Path, np.ndarray | None] = {}
 
     @classmethod
     def from_folder(cls, root: str | Path, procedural_fraction: float = 0.15) -> BackgroundSource:
@@ -90,19 +92,29 @@ class BackgroundSource:
             raise MemeCleanError(f"training data folder not found: '{root}'")
         return cls(images, list_images(root / "clipart"), procedural_fraction)
 
-    def picture(self, path: Path) -> np.ndarray:
+    def picture(self, path: Path) -> np.ndarray | None:
+        """The decoded picture (cached), or None when it cannot be read: it is dropped, training goes on."""
         if path not in self._cache:
-            with Image.open(path) as image:
-                image = ImageOps.exif_transpose(image).convert("RGB")
-                image.thumbnail((CACHE_SIDE, CACHE_SIDE), Image.LANCZOS)
-                self._cache[path] = np.asarray(image)
+            try:
+                with Image.open(path) as image:
+                    image = ImageOps.exif_transpose(image).convert("RGB")
+                    image.thumbnail((CACHE_SIDE, CACHE_SIDE), Image.LANCZOS)
+                    self._cache[path] = np.asarray(image)
+            except Exception:  # noqa: BLE001 - truncated, corrupt, vanished: Pillow raises many types
+                self.images.remove(path)
+                if not self.images:
+                    raise MemeCleanError(f"none of the pictures in '{path.parent}' can be read") from None
+                return None
         return self._cache[path]
 
     def sample(self, rng: np.random.Generator, long_side: int) -> np.ndarray:
         if rng.random() < self.procedural_fraction:
             picture = procedural(rng, long_side)
         else:
-            picture = random_crop_resized(self.picture(self.images[rng.integers(len(self.images))]), rng, long_side)
+            found = None
+            while found is None:  # a picture that does not decode is dropped and another drawn
+                found = self.picture(self.images[rng.integers(len(self.images))])
+            picture = random_crop_resized(found, rng, long_side)
         if self.clipart and rng.random() < 0.2:
             picture = self.paste_clipart(picture, rng)
         return picture
@@ -113,11 +125,15 @@ class BackgroundSource:
         for _ in range(count if self.clipart else 0):
             path = self.clipart[rng.integers(len(self.clipart))]
             if path not in self._clipart_cache:
-                with Image.open(path) as art:
-                    art = art.convert("RGBA")
-                    art.thumbnail((512, 512), Image.LANCZOS)
-                    self._clipart_cache[path] = np.asarray(art)
-            pictures.append(self._clipart_cache[path])
+                try:
+                    with Image.open(path) as art:
+                        art = art.convert("RGBA")
+                        art.thumbnail((512, 512), Image.LANCZOS)
+                        self._clipart_cache[path] = np.asarray(art)
+                except Exception:  # noqa: BLE001 - as in picture(): an unreadable clip art is simply not used
+                    self._clipart_cache[path] = None
+            if self._clipart_cache[path] is not None:
+                pictures.append(self._clipart_cache[path])
         return pictures
 
     def paste_clipart(self, picture: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import ImageFont
 
 from ..errors import MemeCleanError
+from ..file_kinds import is_regular_file
 from ..resources import resource_path
 
 FONT_SUFFIXES = {".ttf", ".otf"}
@@ -30,6 +31,14 @@ def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return font
 
 
+def _loads(path: Path) -> bool:
+    try:
+        ImageFont.truetype(str(path), 24).getbbox("A")
+        return True
+    except Exception:  # noqa: BLE001 - FreeType reports a bad file in several ways
+        return False
+
+
 class FontPool:
     def __init__(self, paths: list[Path]):
         if not paths:
@@ -43,6 +52,8 @@ class FontPool:
         """Fonts under `root/fonts/` (a prepared data folder); the bundled font when there are none."""
         folder = Path(root) / "fonts"
         paths = [p for p in folder.rglob("*") if p.suffix.lower() in FONT_SUFFIXES] if folder.is_dir() else []
+        # Only regular files that load: a pipe would block, a broken font would stop training in a worker.
+        paths = [p for p in paths if is_regular_file(p) and _loads(p)]
         return cls(paths or [resource_path("fonts", "Anton-Regular.ttf")])
 
     def pick(self, rng: np.random.Generator) -> str:

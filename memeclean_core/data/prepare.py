@@ -48,7 +48,9 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 
-from ..errors import Cancelled, ImageLoadError, MemeCleanError
+from ..errors import Cancelled, ImageLoadError, ImageSaveError, MemeCleanError, WriteError
+from ..file_kinds import special_kind
+from ..safe_write import check_writable_folder, os_reason, write_file
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 FONT_SUFFIXES = {".ttf", ".otf"}
@@ -121,7 +123,8 @@ def reason_kind(reason: str) -> str:
     for needle, kind in (("too small", "too small"), ("empty", "empty file"), ("not an image", "not an image"),
                          ("truncated or corrupt", "corrupt"), ("zero size", "corrupt"),
                          ("too large", "too large"), ("not supported", "unsupported format"),
-                         ("font", "font does not load"), ("no transparency", "clip art without transparency")):
+                         ("font", "font does not load"), ("no transparency", "clip art without transparency"),
+                         ("not a regular file", "not a regular file")):
         if needle in lowered:
             return kind
     return "unreadable"
@@ -156,6 +159,7 @@ class Scan:
     pair_roots: list[Path] = field(default_factory=list)
     by_name: dict[str, list[Path]] = field(default_factory=dict)  # file name (lower case) -> files
     ignored: int = 0
+    special: list[tuple[Path, str]] = field(default_factory=list)  # pipes, devices, sockets: (path, what it is)
 
 
 def scan(src: Path, exclude: list[Path]) -> Scan:
@@ -170,7 +174,11 @@ def scan(src: Path, exclude: list[Path]) -> Scan:
             result.pair_roots.append(here)
         for name in sorted(names):
             if not name.startswith("."):
-                files.append(here / name)
+                kind = special_kind(here / name)
+                if kind is None:
+                    files.append(here / name)
+                else:  # a named pipe would block the read forever, a device never ends
+                    result.special.append((here / name, kind))
     pair_dirs = [r / sub for r in result.pair_roots for sub in ("templates", "memes")]
     for path in files:
         result.by_name.setdefault(path.name.lower(), []).append(path)
@@ -267,6 +275,7 @@ def collect_pairs(root: Path, found: Scan, report: PrepareReport) -> dict[str, t
 def plan(src: Path, dest: Path, val_fraction: float, seed: int, report: PrepareReport) -> tuple[list[Job], list[Path]]:
     found = scan(src, exclude=[dest])
     report.ignored = found.ignored
+    report.skipped += [(str(path), f"{kind}, not a regular file") for path, kind in found.special]
     jobs: list[Job] = []
     used: set[str] = set()
 
@@ -336,7 +345,10 @@ def process(job: Job, max_side: int, min_side: int) -> tuple[Job, str | None]:
     if min(loaded.width, loaded.height) < min_side:
         return job, f"too small ({loaded.width}×{loaded.height}; the short side must be at least {min_side})"
     # a file that cannot be written (disk full, no permission) stops the run: ImageSaveError goes up
-    Path(job.dst).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Path(job.dst).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ImageSaveError(f"cannot write '{job.dst}': {os_reason(error)}") from None
     if job.kind == "clipart":
         if loaded.alpha is None or int(loaded.alpha.min()) == 255:
             return job, "clip art with no transparency (put it with the pictures instead)"
@@ -397,12 +409,7 @@ def copy_fonts(fonts: list[Path], dest: Path, report: PrepareReport) -> None:
 
 def _atomic_copy_bytes(data: bytes, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    write_file(path, data, overwrite=True)  # complete or not at all (safe_write); DEST's own files are rewritten
 
 
 def _counter_key(job: Job, dest: Path) -> str:
@@ -423,6 +430,11 @@ def prepare(src: str | Path, dest: str | Path, max_side: int = 1536, val_fractio
         raise MemeCleanError("the largest side must be at least 64 pixels")
     if not 0.0 <= val_fraction < 1.0:
         raise MemeCleanError("the validation fraction must be between 0 and 1")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise WriteError(f"cannot create the destination folder '{dest}': {os_reason(error)}") from None
+    check_writable_folder(dest)  # a read-only or full disk is found now, not after the scan
     report = PrepareReport()
     if progress:
         progress(0.0, "scanning")

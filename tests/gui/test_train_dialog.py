@@ -178,3 +178,20 @@ def test_asking_for_a_gpu_where_there_is_none_says_so(qtbot, dialog, prepared, m
     assert run_and_wait(qtbot, dialog) == "error"
     assert message_boxes[-1][1] == "There is no CUDA GPU here; choose auto or cpu as the device."
     assert not (tmp_path / "gpu.pt").exists()
+
+
+@pytest.mark.parametrize("answer", [False, True])
+def test_an_existing_model_file_is_replaced_only_when_the_user_says_so(dialog, prepared, tmp_path, monkeypatch,
+                                                                       answer):
+    out = tmp_path / "existing.pt"
+    out.write_bytes(b"someone's model")
+    asked = []
+    monkeypatch.setattr(dialog, "confirm_replace", lambda path: asked.append(path) or answer)
+    assert dialog.add_folder(prepared)
+    dialog.out_edit.setText(str(out))
+    if answer:
+        assert dialog.request().overwrite is True
+    else:
+        with pytest.raises(Exception, match="already exists"):
+            dialog.request()
+    assert asked == [out] and out.read_bytes() == b"someone's model"
