@@ -12,7 +12,7 @@ import sys
 from .errors import MemeCleanError
 
 # sub-command name -> module with `register(subparsers)`; registration sets `run(args) -> int`
-COMMANDS = ["clean", "train", "eval", "prepare", "caption", "selftest"]
+COMMANDS = ["clean", "train", "eval", "prepare", "caption", "selftest", "library"]
 
 
 def build_parser() -> argparse.ArgumentParser:
