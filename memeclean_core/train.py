@@ -48,6 +48,7 @@ class TrainConfig:
     progress_every: int = 10  # yield progress every n steps
     preview_every: int = 100  # attach sample images to the progress every n steps (0 = never)
     resume: str | None = None  # continue this checkpoint: step, optimiser and schedule
+    init: str | None = None  # start from these weights (fine-tuning; their network, a fresh step count)
     model: dict = field(default_factory=dict)  # UNetConfig fields (ignored when resuming)
 
     def budget_fraction(self, step: int, elapsed: float) -> float:
@@ -82,6 +83,12 @@ def build_sources(folders: list[str]) -> list:
         root = Path(folder)
         if not root.is_dir():
             raise MemeCleanError(f"training data folder not found: '{root}'")
+        if (root / ".memeclean-fixes").is_file():  # your hand fixes (memeclean_core.fixes)
+            from .fixes import FixSource
+
+            fixes = FixSource(root)
+            sources += [fixes, fixes.synthetic()]  # mixed with synthetic memes: what was learnt is kept
+            continue
         if (root / "pairs").is_dir():
             from .data.pairs import PairSource
 
@@ -143,6 +150,8 @@ def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
         net = build_net(payload, config.resume)
         state = payload.get("train") or {}
         step, elapsed_before, optimiser_state = state.get("step", 0), state.get("elapsed", 0.0), state.get("optimiser")
+    elif config.init:
+        net = build_net(read_checkpoint(config.init), config.init)
     else:
         net = MemeCleanNet(UNetConfig(**config.model))
     cuda = device.type == "cuda"

@@ -18,7 +18,7 @@ from ..inference import dilate, telea_fill
 
 class MemeSource(Protocol):
     def sample(self, rng: np.random.Generator, long_side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(meme, template, mask) H×W at the given long side."""
+        """(meme, template, mask) H×W at the given long side; template None: no clean picture (mask only)."""
 
 
 def crop_window(mask: np.ndarray, size: int, rng: np.random.Generator, text_bias: float) -> tuple[int, int]:
@@ -41,13 +41,18 @@ def fit_crop(array: np.ndarray, size: int) -> np.ndarray:
     return np.pad(array, pad) if pad[0][1] or pad[1][1] else array
 
 
-def make_sample(meme: np.ndarray, template: np.ndarray, mask: np.ndarray, top: int, left: int, size: int,
+def make_sample(meme: np.ndarray, template: np.ndarray | None, mask: np.ndarray, top: int, left: int, size: int,
                 rng: np.random.Generator) -> dict[str, torch.Tensor]:
     window = np.s_[top : top + size, left : left + size]
-    meme, template, mask = meme[window], template[window], mask[window]
+    dilation = int(rng.integers(1, 4))  # the inference dilation, with some slack either way
+    if template is None:  # a mask without its clean picture (a hand fix): nothing to fill, the mask trains alone
+        meme, mask = meme[window], mask[window]
+        template, hole, prefill = meme, np.zeros(mask.shape, bool), meme
+    else:
+        meme, template, mask = meme[window], template[window], mask[window]
+        hole = dilate(mask, dilation)
+        prefill = telea_fill(meme, hole)
     valid = np.ones(mask.shape, np.float32)
-    hole = dilate(mask, int(rng.integers(1, 4)))  # the inference dilation, with some slack either way
-    prefill = telea_fill(meme, hole)
     # a copy: crops of read-only decoded pictures must not be shared with (writable) tensors
     as_image = lambda a: torch.from_numpy(np.array(fit_crop(a, size))).permute(2, 0, 1)  # noqa: E731
     as_plane = lambda a: torch.from_numpy(fit_crop(a.astype(np.float32), size))[None]  # noqa: E731
