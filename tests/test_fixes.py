@@ -113,3 +113,16 @@ def test_score_fixes_measures_mask_iou(tmp_path, tiny_model):
     score = score_fixes(tiny_model, fixes, resolution=128)
     assert 0.0 <= score <= 1.0
     assert score_fixes(tiny_model, []) is None
+
+
+def test_the_train_command_fine_tunes_on_a_fixes_folder(tmp_path, tiny_model_path, capsys):
+    from memeclean_core.checkpoint import read_checkpoint
+    from memeclean_core.cli import main
+
+    folder = tmp_path / "fixes"
+    make_fixes(folder, 3)
+    out = tmp_path / "tuned.pt"
+    assert main(["train", "--data", str(folder), "--init", str(tiny_model_path), "--steps", "2", "--batch", "2",
+                 "--crop", "64", "--resolution", "256", "--workers", "0", "--device", "cpu", "--out", str(out)]) == 0
+    assert read_checkpoint(out)["config"] == read_checkpoint(tiny_model_path)["config"]
+    assert read_checkpoint(out)["train"]["step"] == 2
