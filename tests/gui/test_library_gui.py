@@ -167,3 +167,23 @@ def test_the_library_window_imports_a_folder(qtbot, make_window, tmp_path):
         assert browser.import_folder(folder)
     assert sorted(entry.name for entry in browser.entries_shown()) == ["pic0", "pic1"]
     assert "skipped 1" in browser.status_label.text()
+
+
+def test_every_cleaned_template_is_added_when_opted_in(qtbot, make_window, meme_path):
+    window = make_window()
+    window.library.add_cleaned_action.setChecked(True)
+    assert window.settings.library_add_cleaned
+    wait_job(qtbot, window.controller, "load", lambda: window.open_path(meme_path))
+    with qtbot.waitSignal(window.library.added, timeout=30_000) as added:
+        window.clean()
+    assert added.args[0].name == "meme" and len(TemplateLibrary()) == 1
+
+
+def test_a_template_already_in_the_library_is_not_added_twice(library):
+    from memeclean_gui.library_jobs import add_template
+
+    picture = textured_picture(2, 360, 270)
+    entry, was_added = add_template(library, picture, "again")
+    assert not was_added and entry.name == "template 2" and len(library) == 3
+    entry, was_added = add_template(library, textured_picture(50, 360, 270), "new")
+    assert was_added and len(library) == 4
