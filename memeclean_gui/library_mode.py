@@ -1,6 +1,6 @@
 """The template library and learning from fixes in the main window.
 
-`install_library(window)` adds the Library menu (before Help), the match bar (a toolbar row shown when an opened
+`install_library(window)` adds the Library menu (before Model and Help), the match bar (a toolbar row shown when an opened
 meme shows a library template) and these hooks, all through the document's and the controller's signals:
 
 - an image is opened → it is looked up in the library in a worker; on a match the bar names the template and
@@ -121,9 +121,10 @@ class LibraryMode(QObject):
         self.menu.addSeparator()
         self.menu.addActions([self.keep_fixes_action, self.fixes_folder_action])
         bar = self.window.menuBar()
-        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        if help_menu is not None:
-            bar.insertMenu(help_menu, self.menu)
+        titles = {action.text().replace("&", ""): action for action in bar.actions()}
+        before = titles.get("Model") or titles.get("Help")  # Library, Model, Help
+        if before is not None:
+            bar.insertMenu(before, self.menu)
         else:
             bar.addMenu(self.menu)
 
