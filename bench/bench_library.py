@@ -8,12 +8,15 @@ seconds per hundred), then times `TemplateLibrary.match` on:
 - misses: captioned memes of pictures that are not in the library (every candidate is checked and rejected).
 Per query: the prefilter over all entries, the verification of the nearest candidates, and the alignment at the
 meme's full size (clean picture + caption mask). Medians and maxima in milliseconds, after one warm-up query that
-loads the index. OpenCV's thread count is set to --threads (2: the target machine).
+loads the index. OpenCV's thread count is set to --threads (2: the target machine). Beside the wall time, the
+process CPU time per query: on a machine shared with other jobs the wall time is inflated, the CPU time much less
+(with 2 threads the wall time on an idle machine lies between CPU/2 and CPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -57,25 +60,27 @@ def main(argv: list[str] | None = None) -> int:
         index_seconds = time.perf_counter() - started
         rows = []
         for label, queries in (("hit", [meme for _, meme in hits]), ("miss", misses)):
-            totals, stages, found = [], {"prefilter": [], "verify": [], "align": []}, 0
+            totals, cpu, stages, found = [], [], {"prefilter": [], "verify": [], "align": []}, 0
             for number, meme in enumerate(queries):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 result = library.match(meme)
                 totals.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_started)
                 if result is not None:
                     found += 1 if label == "miss" or result.entry.name == f"t{hits[number][0]}" else 0
                     for stage, seconds in result.timings.items():
                         stages[stage].append(seconds)
-            rows.append((label, totals, stages, found, len(queries)))
+            rows.append((label, totals, cpu, stages, found, len(queries)))
 
     print(f"\nlibrary: {args.entries} entries (filled in {fill_seconds:.0f} s), index load {index_seconds * 1000:.0f} ms, "
           f"OpenCV threads {args.threads}")
-    print(f"{'queries':<8} {'found':>7} {'median ms':>10} {'max ms':>8}   stages (median ms)")
-    for label, totals, stages, found, count in rows:
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} CPUs)")
+    print(f"{'queries':<8} {'found':>7} {'median ms':>10} {'max ms':>8} {'CPU ms':>8}   wall per stage (median ms)")
+    for label, totals, cpu, stages, found, count in rows:
         parts = ", ".join(f"{stage} {statistics.median(values) * 1000:.1f}" for stage, values in stages.items()
                           if values)
         print(f"{label:<8} {found:>3}/{count:<3} {statistics.median(totals) * 1000:>10.1f} "
-              f"{max(totals) * 1000:>8.1f}   {parts or '-'}")
+              f"{max(totals) * 1000:>8.1f} {statistics.median(cpu) * 1000:>8.1f}   {parts or '-'}")
     return 0
 
 

@@ -151,7 +151,7 @@ def test_distinct_pictures_give_no_false_match(library):
 
 def test_a_failed_add_leaves_no_row_and_no_file(library, monkeypatch):
     library.add(textured_picture(1, 200, 150), "kept")
-    import memeclean_core.imageio as imageio
+    from memeclean_core import imageio
 
     real_save = imageio.save_image
 

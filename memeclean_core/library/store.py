@@ -244,7 +244,7 @@ class TemplateLibrary:
 
         image = _rgb(image)
         name = " ".join(str(name).split()) or "template"
-        print_ = fingerprint(image)
+        features = fingerprint(image)
         key = uuid.uuid4().hex
         with self._connect(create=True) as db:
             picture = self.folder / "pictures" / f"{key}.png"
@@ -257,9 +257,9 @@ class TemplateLibrary:
                         "INSERT INTO entries (file, name, tags, created, width, height, source, hashes, colours, "
                         "keypoints, descriptors, feature_scale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (key, name, ",".join(normalise_tags(tags)), time.time(), image.shape[1], image.shape[0],
-                         str(source), print_.hashes.tobytes(), print_.colours.astype(np.float32).tobytes(),
-                         print_.keypoints.astype(np.float32).tobytes(), print_.descriptors.tobytes(),
-                         float(print_.feature_scale)))
+                         str(source), features.hashes.tobytes(), features.colours.astype(np.float32).tobytes(),
+                         features.keypoints.astype(np.float32).tobytes(), features.descriptors.tobytes(),
+                         float(features.feature_scale)))
                     db.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
             except BaseException:
                 for path in (picture, thumbnail):
