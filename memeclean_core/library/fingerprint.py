@@ -1,9 +1,11 @@
 """Perceptual fingerprints of a picture: a fast global key for the prefilter, and local features for the check.
 
-The prefilter compares a meme with every library entry at once, so its key is small and compared with numpy over a
-packed array (`Fingerprint.key`): two 64-bit DCT hashes (pHash) — of the whole picture and of its middle band,
-which captions rarely cover — and a 4×4 grid of mean colours of that band. The geometric check then needs local
-features (ORB keypoints and their binary descriptors), computed on the picture scaled to `FEATURE_SIDE`.
+The prefilter compares a meme with every library entry at once, so its keys are small and compared with numpy over
+packed arrays: two 64-bit DCT hashes (pHash) — of the whole picture and of its middle band, which top and bottom
+captions rarely cover — and a colour grid, the picture shrunk to 8×8 RGB pixels in 4×4 cells. A caption anywhere
+(a big one in the middle too) changes a few cells, so the grid distance counts only the best-agreeing cells
+(`grid_distances`). The geometric check then needs local features (ORB keypoints and their binary descriptors),
+computed on the picture scaled to `FEATURE_SIDE`.
 
 Everything here is a pure function of the pixels (OpenCV, numpy); no torch.
 """
@@ -17,7 +19,10 @@ import numpy as np
 
 HASH_SIZE = 32  # the DCT is taken of a 32×32 grey thumbnail; its 8×8 lowest frequencies make the 64-bit hash
 BAND = (0.22, 0.78)  # the middle band (fraction of the height) that top and bottom captions leave alone
-COLOUR_GRID = 4
+GRID_SIDE = 8  # the colour grid: the picture shrunk to GRID_SIDE² RGB pixels ...
+GRID_CELLS = 4  # ... in GRID_CELLS² cells ...
+GRID_KEPT = 10  # ... of which the GRID_KEPT that agree best count (a caption changes the others)
+GRID_BYTES = GRID_SIDE * GRID_SIDE * 3
 FEATURE_SIDE = 512  # long side the ORB features are computed at (keypoints are stored at that scale)
 GRID = 6  # features are picked per cell of a GRID×GRID grid ...
 PER_CELL = 24  # ... at most this many per cell
@@ -30,7 +35,7 @@ class Fingerprint:
     """What the library stores of a picture to find it again."""
 
     hashes: np.ndarray  # (KEY_BYTES,) uint8: pHash of the whole picture, then of its middle band
-    colours: np.ndarray  # (COLOUR_GRID² × 3,) float32 in 0..1: mean colours of the middle band
+    grid: np.ndarray  # (GRID_BYTES,) uint8: the colour grid, cell by cell
     keypoints: np.ndarray  # (N, 2) float32: ORB keypoint positions at the feature scale
     descriptors: np.ndarray  # (N, 32) uint8: their ORB descriptors
     feature_scale: float  # keypoint coordinates = picture coordinates × this
@@ -57,16 +62,29 @@ def middle_band(image: np.ndarray) -> np.ndarray:
 
 
 def colour_grid(image: np.ndarray) -> np.ndarray:
-    small = cv2.resize(np.ascontiguousarray(image[..., :3]), (COLOUR_GRID, COLOUR_GRID), interpolation=cv2.INTER_AREA)
-    return (small.astype(np.float32) / 255.0).ravel()
+    """The picture at GRID_SIDE² RGB pixels, laid out cell by cell (GRID_CELLS² cells of equal size)."""
+    small = cv2.resize(np.ascontiguousarray(image[..., :3]), (GRID_SIDE, GRID_SIDE), interpolation=cv2.INTER_AREA)
+    step = GRID_SIDE // GRID_CELLS
+    cells = small.reshape(GRID_CELLS, step, GRID_CELLS, step, 3).transpose(0, 2, 1, 3, 4)
+    return np.ascontiguousarray(cells).reshape(-1)
+
+
+def grid_distances(grids: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Distance (N,) of one colour grid to N of them (N, GRID_BYTES): the summed absolute difference over the
+    GRID_KEPT cells that agree best."""
+    if len(grids) == 0:
+        return np.zeros(0, np.int32)
+    difference = cv2.absdiff(grids, np.broadcast_to(grid, grids.shape).copy())
+    per_cell = difference.reshape(len(grids), GRID_CELLS * GRID_CELLS, -1).sum(axis=2, dtype=np.int32)
+    return np.partition(per_cell, GRID_KEPT - 1, axis=1)[:, :GRID_KEPT].sum(axis=1)
 
 
 def global_key(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(hashes, colours) of an RGB uint8 picture: the prefilter's part of the fingerprint."""
+    """(hashes, colour grid) of an RGB uint8 picture: the prefilter's part of the fingerprint."""
     grey = _grey(image)
     hashes = np.concatenate([phash(grey), phash(middle_band(grey))])
-    colours = colour_grid(middle_band(image)) if image.ndim == 3 else np.zeros(COLOUR_GRID**2 * 3, np.float32)
-    return hashes, colours
+    rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+    return hashes, colour_grid(rgb)
 
 
 def orb_features(image: np.ndarray, side: int = FEATURE_SIDE) -> tuple[np.ndarray, np.ndarray, float]:
@@ -105,9 +123,9 @@ def orb_features(image: np.ndarray, side: int = FEATURE_SIDE) -> tuple[np.ndarra
 
 def fingerprint(image: np.ndarray) -> Fingerprint:
     """The fingerprint of an RGB uint8 picture (H×W×3)."""
-    hashes, colours = global_key(image)
+    hashes, grid = global_key(image)
     points, descriptors, scale = orb_features(image)
-    return Fingerprint(hashes, colours, points, descriptors, scale)
+    return Fingerprint(hashes, grid, points, descriptors, scale)
 
 
 def hamming(keys: np.ndarray, key: np.ndarray) -> np.ndarray:

@@ -30,13 +30,14 @@ from .align import (
     CLOSE_DIFFERENCE, FEW_FEATURES, MIN_AGREEMENT, MIN_CLOSE_AGREEMENT, MIN_COVERAGE, agreement, caption_mask,
     fit_alignment, resize_alignment, warp_template,
 )
-from .fingerprint import COLOUR_GRID, KEY_BYTES, fingerprint, global_key, hamming, orb_features
+from .fingerprint import GRID_BYTES, KEY_BYTES, fingerprint, global_key, grid_distances, hamming, orb_features
 
 SCHEMA_VERSION = 1
 DATABASE_NAME = "library.sqlite3"
 THUMBNAIL_SIDE = 160
 CHECK_SIDE = 384  # long side of the photometric check
-CANDIDATES = 6  # entries the geometric check looks at, nearest by the global key first
+CANDIDATES = 6  # entries the geometric check looks at, nearest by the global keys first ...
+HASH_CANDIDATES = 2  # ... of which this many are the nearest by the hashes (the rest by the colour grid)
 MAX_KEY_DISTANCE = 30  # of 64 bits: an entry whose both hashes are farther is not looked at
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".jfif"}
 
@@ -51,7 +52,7 @@ CREATE TABLE IF NOT EXISTS entries (
     height INTEGER NOT NULL,
     source TEXT NOT NULL DEFAULT '',    -- the file it was added from, when there was one
     hashes BLOB NOT NULL,               -- fingerprint: two 64-bit pHashes
-    colours BLOB NOT NULL,              -- fingerprint: float32 colour grid
+    grid BLOB NOT NULL,                 -- fingerprint: uint8 colour grid
     keypoints BLOB NOT NULL,            -- fingerprint: float32 N×2 ORB keypoints at feature_scale
     descriptors BLOB NOT NULL,          -- fingerprint: uint8 N×32 ORB descriptors
     feature_scale REAL NOT NULL
@@ -131,7 +132,7 @@ class _Index:
     revision: int
     ids: np.ndarray  # (N,) int64
     keys: np.ndarray  # (N, KEY_BYTES) uint8
-    colours: np.ndarray  # (N, COLOUR_GRID² × 3) float32
+    grids: np.ndarray  # (N, GRID_BYTES) uint8
 
 
 class TemplateLibrary:
@@ -254,10 +255,10 @@ class TemplateLibrary:
                 save_image(thumbnail, make_thumbnail(image), quality=85)
                 with db:
                     cursor = db.execute(
-                        "INSERT INTO entries (file, name, tags, created, width, height, source, hashes, colours, "
+                        "INSERT INTO entries (file, name, tags, created, width, height, source, hashes, grid, "
                         "keypoints, descriptors, feature_scale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (key, name, ",".join(normalise_tags(tags)), time.time(), image.shape[1], image.shape[0],
-                         str(source), features.hashes.tobytes(), features.colours.astype(np.float32).tobytes(),
+                         str(source), features.hashes.tobytes(), features.grid.tobytes(),
                          features.keypoints.astype(np.float32).tobytes(), features.descriptors.tobytes(),
                          float(features.feature_scale)))
                     db.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
@@ -339,28 +340,33 @@ class TemplateLibrary:
         with self._lock:
             if self._index is not None and self._index.revision == revision:
                 return self._index
-            rows = self._rows("SELECT id, hashes, colours FROM entries ORDER BY id")
+            rows = self._rows("SELECT id, hashes, grid FROM entries ORDER BY id")
             count = len(rows)
             ids = np.array([row[0] for row in rows], np.int64)
             keys = np.frombuffer(b"".join(row[1] for row in rows), np.uint8).reshape(count, KEY_BYTES)
-            colours = np.frombuffer(b"".join(row[2] for row in rows), np.float32).reshape(count, COLOUR_GRID**2 * 3)
-            self._index = _Index(revision, ids, keys, colours)
+            grids = np.frombuffer(b"".join(row[2] for row in rows), np.uint8).reshape(count, GRID_BYTES)
+            self._index = _Index(revision, ids, keys, grids)
             return self._index
 
     def candidates(self, image: np.ndarray, limit: int = CANDIDATES) -> list[int]:
-        """Ids of the entries nearest to `image` by the global key (the prefilter), nearest first."""
+        """Ids of the entries nearest to `image` by the global keys (the prefilter), nearest first: the nearest
+        by the colour grid (robust to a caption anywhere), then the nearest by the hashes that are not among
+        them yet."""
         index = self._current_index()
         if len(index.ids) == 0:
             return []
-        hashes, colours = global_key(_rgb(image))
+        hashes, grid = global_key(_rgb(image))
+        by_grid = np.argsort(grid_distances(index.grids, grid), kind="stable")[:limit - HASH_CANDIDATES]
         distances = hamming(index.keys, hashes)  # (N, 2): whole picture, middle band
-        colour_distance = np.sqrt(((index.colours - colours[None]) ** 2).mean(axis=1))
-        score = distances.min(axis=1) + 0.5 * distances.max(axis=1) + 40.0 * colour_distance
         near = np.flatnonzero(distances.min(axis=1) <= MAX_KEY_DISTANCE)
-        if near.size == 0:
-            return []
-        order = near[np.argsort(score[near], kind="stable")[:limit]]
-        return [int(index.ids[i]) for i in order]
+        by_hash = near[np.argsort(distances[near].sum(axis=1), kind="stable")]
+        chosen = [int(i) for i in by_grid]
+        for i in by_hash:
+            if len(chosen) >= limit:
+                break
+            if int(i) not in chosen:
+                chosen.append(int(i))
+        return [int(index.ids[i]) for i in chosen]
 
     def match(self, image: np.ndarray, limit: int = CANDIDATES) -> TemplateMatch | None:
         """The library template `image` (a meme: RGB uint8) shows, aligned to it, or None.
