@@ -25,8 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (step, optimiser, schedule)")
-    parser.add_argument("--init", metavar="WEIGHTS",
-                        help="fine-tune these weights (e.g. the bundled model on your fixes); a new run, their network")
+    parser.add_argument("--init", metavar="CKPT",
+                        help="start from these weights (and their network size) with a fresh schedule, e.g. to "
+                             "fine-tune the bundled model on new data")
     parser.add_argument("--model-config", metavar="JSON", help='network size, e.g. \'{"mask_channels": 24}\'')
     parser.set_defaults(run=run)
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         data=args.data, out=args.out, steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop,
         max_side=args.resolution, lr=args.lr, fill_every=args.fill_every, device=args.device,
-        workers=args.workers, seed=args.seed, resume=args.resume, init=getattr(args, "init", None),
+        workers=args.workers, seed=args.seed, resume=args.resume, init=args.init,
         model=json.loads(args.model_config) if args.model_config else {}, preview_every=0,
     )
     bar = ProgressBar()

@@ -48,7 +48,7 @@ class TrainConfig:
     progress_every: int = 10  # yield progress every n steps
     preview_every: int = 100  # attach sample images to the progress every n steps (0 = never)
     resume: str | None = None  # continue this checkpoint: step, optimiser and schedule
-    init: str | None = None  # start from these weights (fine-tuning; their network, a fresh step count)
+    init: str | None = None  # start from this checkpoint's weights (and network size) with a fresh schedule
     model: dict = field(default_factory=dict)  # UNetConfig fields (ignored when resuming)
 
     def budget_fraction(self, step: int, elapsed: float) -> float:
