@@ -64,23 +64,35 @@ def test_split_holds_some_out_always_the_same(tmp_path):
     assert set(source.fixes) == set(train) and set(source.held_out) == set(held)
 
 
-def test_a_fix_without_template_trains_the_mask_only(tmp_path):
-    from memeclean_core.data.dataset import make_sample
+def first_batch(sources: list, count: int = 8, seed: int = 123):
+    """A batch of training crops from `sources`, through the training data pipeline (`TrainingSamples` here;
+    `TrainingBatches` on branches where the pipeline builds whole batches)."""
+    import torch
 
-    make_fixes(tmp_path, 2)
-    rng = np.random.default_rng(0)
-    meme, template, mask = make_meme(96, 72)
-    sample = make_sample(meme, None, mask, 0, 0, 64, rng)
-    assert sample["hole"].sum() == 0 and sample["mask"].sum() > 0  # no fill loss, a mask target
-    with_template = make_sample(meme, template, mask, 0, 0, 64, rng)
-    assert with_template["hole"].sum() > 0
+    from memeclean_core.data import dataset
+
+    if hasattr(dataset, "TrainingBatches"):
+        return next(iter(dataset.TrainingBatches(sources, batch=count, crop=64, long_side=(96, 160), seed=seed)))
+    samples = iter(dataset.TrainingSamples(sources, crop=64, long_side=(96, 160), seed=seed))
+    return torch.utils.data.default_collate([next(samples) for _ in range(count)])
+
+
+def test_a_fix_without_template_trains_the_mask_only(tmp_path):
+    for seed in range(3):
+        meme, _, mask = make_meme(160, 120, seed=seed)
+        save_fix(meme, mask, None, folder=tmp_path / "masks only")
+        meme, template, mask = make_meme(160, 120, seed=seed)
+        save_fix(meme, mask, template, folder=tmp_path / "with templates")
+    masks_only = first_batch([FixSource(tmp_path / "masks only")])
+    assert masks_only["mask"].sum() > 0  # a mask target ...
+    assert masks_only["hole"].sum() == 0  # ... and nothing for the fill loss to weigh
+    assert first_batch([FixSource(tmp_path / "with templates")])["hole"].sum() > 0
 
 
 def test_a_short_fine_tune_lowers_the_loss_on_the_fixes(tmp_path, tiny_model_path):
     import torch
 
     from memeclean_core.checkpoint import build_net, read_checkpoint
-    from memeclean_core.data.dataset import TrainingSamples
     from memeclean_core.train import TrainConfig, build_sources, compute_losses, to_device, training_run
 
     torch.set_num_threads(1)
@@ -89,9 +101,7 @@ def test_a_short_fine_tune_lowers_the_loss_on_the_fixes(tmp_path, tiny_model_pat
     assert (folder / MARKER).is_file()
     sources = build_sources([str(folder)])
     assert isinstance(sources[0], FixSource) and len(sources) == 2  # the fixes, mixed with synthetic memes
-
-    samples = iter(TrainingSamples([sources[0]], crop=64, long_side=(96, 160), seed=123))
-    batch = torch.utils.data.default_collate([next(samples) for _ in range(8)])
+    batch = first_batch([sources[0]])
 
     def loss_of(path: Path) -> float:
         net = build_net(read_checkpoint(path), path).eval()
