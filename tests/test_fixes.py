@@ -93,7 +93,7 @@ def test_a_short_fine_tune_lowers_the_loss_on_the_fixes(tmp_path, tiny_model_pat
     import torch
 
     from memeclean_core.checkpoint import build_net, read_checkpoint
-    from memeclean_core.train import TrainConfig, build_sources, compute_losses, to_device, training_run
+    from memeclean_core.train import TrainConfig, build_sources, compute_losses, training_run
 
     torch.set_num_threads(1)
     folder = tmp_path / "fixes"
@@ -101,12 +101,13 @@ def test_a_short_fine_tune_lowers_the_loss_on_the_fixes(tmp_path, tiny_model_pat
     assert (folder / MARKER).is_file()
     sources = build_sources([str(folder)])
     assert isinstance(sources[0], FixSource) and len(sources) == 2  # the fixes, mixed with synthetic memes
-    batch = first_batch([sources[0]])
+    batch = {key: value.float() / 255.0 if value.dtype == torch.uint8 else value.float()
+             for key, value in first_batch([sources[0]]).items()}
 
     def loss_of(path: Path) -> float:
         net = build_net(read_checkpoint(path), path).eval()
         with torch.no_grad():
-            return float(compute_losses(net, to_device(batch, torch.device("cpu"), False), True, 1.0)[1])
+            return float(compute_losses(net, batch, True, 1.0)[1])  # the mask loss: what a fix corrects
 
     out = tmp_path / "tuned.pt"
     config = TrainConfig(data=[str(folder)], out=str(out), steps=40, batch=4, crop=64, min_side=96, max_side=160,
