@@ -13,7 +13,7 @@ from typing import NoReturn
 from .errors import MemeCleanError
 
 # sub-command name -> module with `register(subparsers)`; registration sets `run(args) -> int`
-COMMANDS = ["clean", "train", "eval", "prepare", "caption", "selftest"]
+COMMANDS = ["clean", "train", "eval", "prepare", "caption", "selftest", "library"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -68,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     folder.add_argument("--threads", type=int, metavar="T",
                         help="torch threads per process (default: the cores / N with --jobs N, else torch's "
                         "default); outputs are byte-identical for the same T whatever N")
+    parser.add_argument("--use-library", action="store_true",
+                        help="when an input shows a template of your library (memeclean library), use that exact "
+                        "template, aligned to it, instead of the model's fill (still pictures)")
     parser.set_defaults(run=run, usage_error=parser.error)
 
 
@@ -167,6 +170,12 @@ def run(args: argparse.Namespace) -> int:
     from .checkpoint import load_model
 
     model = load_model(args.model, device=args.device)  # once, for every file; ModelLoadError ends the run
+    library = None
+    if getattr(args, "use_library", False):
+        from .library import TemplateLibrary
+
+        library = TemplateLibrary()
+    methods: dict[str, str] = {}  # input -> how it was cleaned: "model" or "library #ID NAME" (for a manifest)
 
     # Over the files, redrawn per frame on a terminal; in a log one line per file. One file in a log: no bar.
     bar = ProgressBar(sys.stderr, enabled=is_terminal(sys.stderr) or len(inputs) > 1)
@@ -183,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
                     source, args, model, protect, written,
                     progress=lambda fraction, i=index, name=source.name: bar.update(
                         (i + fraction) / count, f"{i + 1}/{count} {name}"),
-                    note=bar.message,
+                    note=bar.message, library=library, used=methods,
                 )
                 cleaned += 1
             except MemeCleanError as error:
@@ -200,6 +209,9 @@ def run(args: argparse.Namespace) -> int:
 
     noun = "file" if len(inputs) == 1 else "files"
     summary = f"cleaned {cleaned} of {len(inputs)} {noun}"
+    from_library = sum(method.startswith("library") for method in methods.values())
+    if library is not None:
+        summary += f" ({from_library} with a library template)"
     if len(inputs) == 1 and cleaned == 1 and last_output is not None:
         summary += f": wrote {last_output}"
     print(summary)
@@ -215,8 +227,13 @@ def _message_for(source: Path, error: Exception) -> str:
 
 
 def clean_file(source: Path, args: argparse.Namespace, model, protect: list[Path], written: dict[str, Path],
-               progress: Callable[[float], None] | None = None, note: Callable[[str], None] | None = None) -> Path:
-    """Load, check the targets, clean every frame, save the image (and the mask). Returns the output path."""
+               progress: Callable[[float], None] | None = None, note: Callable[[str], None] | None = None,
+               library=None, used: dict[str, str] | None = None) -> Path:
+    """Load, check the targets, clean every frame, save the image (and the mask). Returns the output path.
+
+    With a `library` (a TemplateLibrary), a still picture that shows one of its templates gets that template,
+    aligned to it, and the caption mask from the difference; `used[str(source)]` records which way it was cleaned.
+    """
     from .imageio import Frame, check_target, load_image, save_image, save_mask
     from .inference import clean
 
@@ -240,6 +257,14 @@ def clean_file(source: Path, args: argparse.Namespace, model, protect: list[Path
     frames = image.frames if output.suffix.lower() not in (".jpg", ".jpeg") else image.frames[:1]
     cleaned_frames = []
     first_mask = None
+    found = library.match(frames[0].pixels) if library is not None and len(frames) == 1 else None
+    if found is not None:
+        cleaned_frames.append(Frame(found.clean, frames[0].alpha, frames[0].duration_ms))
+        first_mask, frames = found.mask, []
+        if note is not None:
+            note(f"memeclean: {source}: used library template {found.entry.describe()}")
+    if used is not None:
+        used[str(source)] = f"library #{found.entry.id} {found.entry.name}" if found is not None else "model"
     for number, frame in enumerate(frames):
         result = clean(frame.pixels, resolution=args.resolution, model=model, alpha=frame.alpha)
         cleaned_frames.append(Frame(result.image, result.alpha, frame.duration_ms))

@@ -87,6 +87,12 @@ def build_sources(folders: list[str]) -> list:
         root = Path(folder)
         if not root.is_dir():
             raise MemeCleanError(f"training data folder not found: '{root}'")
+        if (root / ".memeclean-fixes").is_file():  # your hand fixes (memeclean_core.fixes)
+            from .fixes import FixSource
+
+            fixes = FixSource(root)
+            sources += [fixes, fixes.synthetic()]  # mixed with synthetic memes: what was learnt is kept
+            continue
         if (root / "pairs").is_dir():
             from .data.pairs import PairSource
 

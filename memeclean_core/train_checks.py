@@ -146,6 +146,8 @@ def data_folder_notes(folders: list[str]) -> list[str]:
         root = Path(folder)
         if not root.is_dir():
             raise UsageError(f"training data folder not found: '{root}'")
+        if (root / ".memeclean-fixes").is_file():  # the user's hand fixes (memeclean_core.fixes)
+            continue
         has_pairs = (root / "pairs").is_dir() or ((root / "templates").is_dir() and (root / "memes").is_dir())
         images = list_images(root / "images")
         if has_pairs or images:

@@ -24,6 +24,7 @@ from .caption_mode import install_caption_mode
 from .controller import Controller
 from .controls import BrushSizeControl, ResolutionControl
 from .document import BBox, Document
+from .library_mode import install_library
 from .model_menu import initial_model_path, install_model_menu
 from .qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
 from .queue_mode import install_queue
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self.model_menu = install_model_menu(self)
         self.captions = install_caption_mode(self)  # Caption menu and dock, Export Meme, caption projects
         self.queue = install_queue(self)  # many pictures at once: Queue menu and panel, Open Folder, Save All
+        self.library = install_library(self)  # Library menu, match offer on open, templates and fixes kept on save
         self._restore_window()
         self._refresh_actions()
         self.canvas.setFocus()
@@ -393,7 +395,8 @@ class MainWindow(QMainWindow):
         if image.is_animated:
             self.show_status(f"Animation of {len(image.frames)} frames: Clean cleans every frame; mask edits and "
                              "Re-fill apply to the first frame, the one shown")
-        if self.settings.auto_clean and not self.captions.opening_project and not self.queue.cleans_document:
+        if (self.settings.auto_clean and not self.captions.opening_project and not self.queue.cleans_document
+                and not self.library.opening_template):
             self.clean()
         self._refresh_actions()
 
@@ -572,6 +575,7 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()  # cancel the run and wait for the workers (a save in progress completes)
         self.model_menu.shutdown()  # a training run stops and writes its checkpoint
         self.queue.shutdown()  # its temporary files go
+        self.library.shutdown()  # look-ups stop; a template or fix being written completes
         super().closeEvent(event)
 
 

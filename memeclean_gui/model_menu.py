@@ -177,6 +177,7 @@ class ModelMenu(QObject):
 
             self.dialog = TrainDialog(self.window, overrides=self.train_overrides, reference=self.train_reference)
             self.dialog.use_model.connect(self.use)
+            self.dialog.current_model = lambda: self.controller.model_path  # what "your fixes" fine-tune
             self.dialog.run_finished.connect(self._on_training_finished)
         self.dialog.show()
         self.dialog.raise_()

@@ -57,6 +57,12 @@ FIELDS: dict[str, Field] = {
     "window_geometry": Field("", "Main window position and size (Qt's saveGeometry, base64)."),
     "window_state": Field("", "Toolbar layout of the main window (Qt's saveState, base64)."),
     "model_path": Field("", "Weights file the app cleans with (Model menu); empty: the bundled model."),
+    "library_lookup": Field(True, "Look every opened meme up in your template library and offer a matching template."),
+    "library_add_saved": Field(True, "Add every template you save (File ▸ Save Template) to your library."),
+    "library_add_cleaned": Field(False, "Also add every cleaned template to your library, saved or not."),
+    "keep_fixes": Field(True, "Keep memes whose mask you corrected by hand, with the corrected mask, as training "
+                              "pairs in your MemeClean data folder (Model ▸ Train… can learn from them; never sent "
+                              "anywhere)."),
 }
 
 

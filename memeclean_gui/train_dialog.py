@@ -9,6 +9,7 @@ its checkpoint; Resume continues that checkpoint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ class TrainDialog(QDialog):
         self._last_step = 0
         self._outcome: TrainOutcome | None = None
         self._default_out = str(new_user_model_path())
+        self.current_model: Callable[[], Path | None] | None = None  # the model in use, which fixes fine-tune
         self._build()
         self._refresh()
         self.resize(620, 860)
@@ -78,11 +80,16 @@ class TrainDialog(QDialog):
         self.folder_list.setMaximumHeight(110)  # extra height goes to the loss curve
         add_button = QPushButton("Add Folder…")
         add_button.clicked.connect(self.choose_folder)
+        self.fixes_button = QPushButton("Add Your Fixes")
+        self.fixes_button.setToolTip("The masks you corrected by hand (kept on this computer when you save): "
+                                     "fine-tunes the model in use on them")
+        self.fixes_button.clicked.connect(self.add_fixes)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove_folder)
         self.folder_list.currentRowChanged.connect(lambda _row: self._refresh())
         buttons = QVBoxLayout()
         buttons.addWidget(add_button)
+        buttons.addWidget(self.fixes_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch()
         data_layout = QHBoxLayout(data_box)
@@ -249,6 +256,18 @@ class TrainDialog(QDialog):
         self._refresh()
         return True
 
+    def add_fixes(self) -> bool:
+        """Add your fixes folder (memeclean_core.fixes) as a data source; a short budget suits fine-tuning."""
+        from memeclean_core.fixes import fixes_dir, is_fixes_folder, list_fixes
+
+        folder = fixes_dir()
+        if not is_fixes_folder(folder) or not list_fixes(folder):
+            self._problem("you have no fixes yet: correct a mask with the brush or eraser, then save the template")
+            return False
+        if self.budget_unit.currentText() == "minutes" and self.budget_spin.value() == 30:
+            self.set_budget(5)  # fine-tuning takes minutes
+        return self.add_folder(folder)
+
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a Data Folder", str(Path.home()))
         if folder:
@@ -296,11 +315,15 @@ class TrainDialog(QDialog):
                 raise MemeCleanError(f"'{out_path.name}' already exists; choose another file to save the model to")
             overwrite = True
         unit, value = self.budget_unit.currentText(), self.budget_spin.value()
+        init = None
+        if resume is None and any(inspect_data_folder(folder).kind == "fixes" for folder in folders):
+            current = self.current_model() if self.current_model is not None else None
+            init = str(current or self.reference or bundled_model_path())
         return TrainRequest(
             folders=folders, out=str(out_path), resolution=self.resolution_spin.value(),
             minutes=float(value) if unit == "minutes" else None, steps=value if unit == "steps" else None,
             device=self.device_combo.currentText(), resume=resume, overrides=dict(self.overrides),
-            reference=self.reference, overwrite=overwrite,
+            reference=self.reference, overwrite=overwrite, init=init,
         )
 
     def confirm_replace(self, path: Path) -> bool:
@@ -449,7 +472,7 @@ class TrainDialog(QDialog):
 def results_html(outcome: TrainOutcome) -> str:
     """The validation numbers of the new model beside the reference's, as a small table."""
     if not outcome.rows:
-        return f"<p>Not measured: {outcome.note or 'no validation pictures'}</p>"
+        return f"<p>Not measured: {outcome.note or 'no validation pictures'}</p>" + fixes_html(outcome)
     header = ("<tr><th align='left'>model</th><th>PSNR text</th><th>PSNR all</th><th>SSIM</th>"
               "<th>mask IoU</th></tr>")
     rows = "".join(
@@ -461,7 +484,17 @@ def results_html(outcome: TrainOutcome) -> str:
     resolution = outcome.rows[0][1].get("resolution")
     note = f"<br>{outcome.note}" if outcome.note else ""
     return (f"<table cellspacing='6'>{header}{rows}</table><small>{outcome.validation}, working resolution "
-            f"{resolution}; higher is better.{note}</small>")
+            f"{resolution}; higher is better.{note}</small>") + fixes_html(outcome)
+
+
+def fixes_html(outcome: TrainOutcome) -> str:
+    """Before/after mask IoU on the person's own held-out fixes ('' when no fixes were trained on)."""
+    if not outcome.fix_rows:
+        return f"<p><small>Your fixes: {outcome.fix_note}</small></p>" if outcome.fix_note else ""
+    rows = "".join(f"<tr><td>{label}</td><td align='right'>{format_number(value, 3)}</td></tr>"
+                   for label, value in outcome.fix_rows)
+    return (f"<p><b>On your fixes</b></p><table cellspacing='6'><tr><th align='left'>model</th><th>mask IoU</th>"
+            f"</tr>{rows}</table><small>{outcome.fix_note}; higher is better.</small>")
 
 
 def _path_row(edit: QLineEdit, button_text: str, choose) -> QHBoxLayout:

@@ -31,8 +31,9 @@ class DataFolder:
     """A folder the person picked, and how the trainer can use it."""
 
     path: Path
-    kind: str  # "prepared" (images/, pairs/ ...), "pictures" (a plain folder: prepared first), "empty", "missing"
-    pictures: int = 0  # pictures found in a plain folder (at most COUNT_LIMIT)
+    kind: str  # "prepared" (images/, pairs/ ...), "pictures" (a plain folder: prepared first), "fixes" (your hand
+    # fixes: memeclean_core.fixes), "empty", "missing"
+    pictures: int = 0  # pictures found in a plain folder (at most COUNT_LIMIT); fixes in a fixes folder
 
     @property
     def usable(self) -> bool:
@@ -46,6 +47,12 @@ class DataFolder:
         if self.kind == "pictures":
             count = f"{self.pictures}+" if self.pictures >= COUNT_LIMIT else str(self.pictures)
             return f"{count} picture(s): checked and copied to your MemeClean data folder first"
+        if self.kind == "fixes":
+            from memeclean_core.fixes import list_fixes, split_fixes
+
+            held = len(split_fixes(list_fixes(self.path))[1])
+            return (f"{self.pictures} of your fixes: fine-tunes the model in use, mixed with synthetic memes; "
+                    f"{held} held out to measure it")
         if self.kind == "empty":
             return "no pictures found: generated pictures and the bundled font only"
         return "folder not found"
@@ -60,6 +67,10 @@ def inspect_data_folder(path: str | Path) -> DataFolder:
     path = Path(path).expanduser()
     if not path.is_dir():
         return DataFolder(path, "missing")
+    from memeclean_core.fixes import is_fixes_folder, list_fixes
+
+    if is_fixes_folder(path):
+        return DataFolder(path, "fixes", len(list_fixes(path)))
     if any((path / name).is_dir() for name in PREPARED_MARKERS):
         return DataFolder(path, "prepared")
     count = 0
@@ -101,6 +112,8 @@ class TrainRequest:
     eval_long_side: int = 320  # size of generated validation pictures
     reference: str | None = None  # model to compare with; None: the bundled one
     overwrite: bool = False  # replace an existing `out` (the dialog asked)
+    init: str | None = None  # weights to fine-tune (a fixes folder is among the folders): the model in use
+    fix_resolution: int = 512  # working resolution of the before/after measurement on your held-out fixes
 
     def config(self, folders: list[str]) -> Any:
         """The core TrainConfig for the (prepared) `folders`; imports the trainer (and torch)."""
@@ -118,6 +131,8 @@ class TrainRequest:
         values: dict[str, Any] = dict(data=folders, out=self.out, steps=self.steps, minutes=self.minutes,
                                       max_side=self.resolution, device=self.device, resume=self.resume,
                                       progress_every=every, preview_every=10 * every, overwrite=self.overwrite)
+        if self.init and not self.resume:
+            values.update(init=self.init, lr=5e-4, warmup_steps=20)  # fine-tuning: gentle steps from the weights
         values.update(self.overrides)
         if values.get("min_side", 256) > values["max_side"]:
             values["min_side"] = values["max_side"]
@@ -132,6 +147,8 @@ class TrainOutcome:
     steps: int
     seconds: float
     validation: str = ""  # where the validation pictures came from
+    fix_rows: list[tuple[str, float | None]] = field(default_factory=list)  # (label, mask IoU on held-out fixes)
+    fix_note: str = ""  # how many fixes were held out, or why they were not measured
     rows: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (label, metrics row of evaluate_model)
     note: str = ""  # e.g. why the reference could not be measured
 
@@ -191,7 +208,40 @@ def run_training(request: TrainRequest, report: Callable[[Any, int], None], prog
         raise Cancelled(f"training stopped at step {step}; the checkpoint is saved in '{path}'")
     outcome = TrainOutcome(Path(path), step, seconds)
     evaluate_outcome(outcome, request, folders, progress, cancel)
+    evaluate_fixes(outcome, request, folders, progress, cancel)
     return outcome
+
+
+def evaluate_fixes(outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: Progress,
+                   cancel: Cancel) -> None:
+    """Before and after on your own fixes that were held out of training: mask IoU of the model that was
+    fine-tuned (or the reference) and of the new model."""
+    from memeclean_core.checkpoint import load_model
+    from memeclean_core.fixes import is_fixes_folder, list_fixes, score_fixes, split_fixes
+
+    held = [fix for folder in folders if is_fixes_folder(folder) for fix in split_fixes(list_fixes(folder))[1]]
+    if not any(is_fixes_folder(folder) for folder in folders):
+        return
+    if not held:
+        outcome.fix_note = "too few fixes to hold any out (two or more are needed)"
+        return
+    outcome.fix_note = f"{len(held)} of your fixes held out of training, working resolution {request.fix_resolution}"
+    device = "cpu" if request.device == "auto" else request.device
+    before = request.init or request.reference
+    models = [("Before (the model fine-tuned)" if request.init else "Before (reference model)", before),
+              ("After (your new model)", str(outcome.path))]
+    for number, (label, path) in enumerate(models):
+        def step(fraction: float, text: str, number: int = number, label: str = label) -> None:
+            progress((number + fraction) / len(models), f"Measuring on your fixes: {label.lower()}")
+
+        try:
+            model = load_model(path, device=device)
+        except MemeCleanError as error:
+            outcome.fix_note += f"; {label}: {error}"
+            outcome.fix_rows.append((label, None))
+            continue
+        outcome.fix_rows.append((label, score_fixes(model, held, request.fix_resolution, progress=step,
+                                                    cancel=cancel)))
 
 
 def validation_cases(folders: list[str], count: int, long_side: int) -> tuple[list[Any], str]:

@@ -28,7 +28,7 @@ from ..inference import dilate, telea_fill
 
 class MemeSource(Protocol):
     def sample(self, rng: np.random.Generator, long_side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(meme, template, mask) H×W at the given long side."""
+        """(meme, template, mask) H×W at the given long side; template None: no clean picture (mask only)."""
 
 
 @dataclass
@@ -80,7 +80,9 @@ def make_crop(rendered: RenderedMeme, size: int, rng: np.random.Generator, text_
     """One training crop as arrays: meme, template, mask, valid (+ hole and prefill when the fill trains)."""
     top, left = crop_window(rendered.mask.shape, rendered.text_pixels, size, rng, text_bias)
     window = np.s_[top : top + size, left : left + size]
-    meme, template = recolour(rendered.meme[window], rendered.template[window], rng)
+    has_template = rendered.template is not None  # a hand fix may come without its clean picture
+    template = rendered.template if has_template else rendered.meme
+    meme, template = recolour(rendered.meme[window], template[window], rng)
     mask = rendered.mask[window]
     crop = {
         "meme": fit_crop(meme, size),
@@ -90,6 +92,8 @@ def make_crop(rendered: RenderedMeme, size: int, rng: np.random.Generator, text_
     }
     if with_fill:
         hole = dilate(mask, int(rng.integers(1, 4)))  # the inference dilation, with some slack either way
+        if not has_template:
+            hole = np.zeros_like(hole)  # no clean picture: nothing for the fill loss to weigh, the mask trains alone
         crop["hole"] = fit_crop(hole.astype(np.float32), size)
         crop["prefill"] = fit_crop(telea_fill(np.ascontiguousarray(meme), hole), size)
     return crop

@@ -1,0 +1,164 @@
+"""`memeclean library`: the template library from the command line.
+
+    memeclean library add FILE... [--name NAME] [--tag TAG]...
+    memeclean library list [SEARCH] [--tag TAG]
+    memeclean library match MEME [--output FILE] [--mask FILE] [--overwrite]
+    memeclean library remove ID...
+    memeclean library export (ID... | --all) --output-dir DIR [--overwrite]
+
+`--library DIR` works on another library folder than the user's (<user data>/library). `match` exits 0 and prints
+the entry when MEME shows a library template, 1 when none matches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .errors import MemeCleanError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "library", help="your template library: add, list, match, remove, export",
+        description="The template library: clean templates you saved, found again in memes made from them.")
+    parser.add_argument("--library", metavar="DIR", help="library folder (default: your MemeClean data folder)")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    add = actions.add_parser("add", help="add clean templates (picture files)")
+    add.add_argument("files", nargs="+", metavar="FILE")
+    add.add_argument("--name", help="the name (one file only; default: the file name)")
+    add.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag (repeat for more)")
+    add.set_defaults(run=run_add)
+
+    listing = actions.add_parser("list", help="list the templates, newest first")
+    listing.add_argument("search", nargs="?", default="", help="words that the name or tags must hold")
+    listing.add_argument("--tag", help="only templates with this tag")
+    listing.set_defaults(run=run_list)
+
+    match = actions.add_parser("match", help="find the template a meme was made from (exit 1: none)")
+    match.add_argument("meme", metavar="MEME")
+    match.add_argument("--output", "-o", metavar="FILE", help="write the template, aligned to the meme, to FILE")
+    match.add_argument("--mask", metavar="FILE", help="write the caption mask (white = text) to FILE (.png)")
+    match.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    match.set_defaults(run=run_match)
+
+    remove = actions.add_parser("remove", help="delete templates by id")
+    remove.add_argument("ids", nargs="+", type=int, metavar="ID")
+    remove.set_defaults(run=run_remove)
+
+    export = actions.add_parser("export", help="write templates to a folder as <name>.png")
+    export.add_argument("ids", nargs="*", type=int, metavar="ID")
+    export.add_argument("--all", action="store_true", help="every template")
+    export.add_argument("--output-dir", required=True, metavar="DIR")
+    export.add_argument("--overwrite", action="store_true", help="replace existing files")
+    export.set_defaults(run=run_export)
+
+
+def _library(args: argparse.Namespace):
+    from .library import TemplateLibrary
+
+    return TemplateLibrary(Path(args.library) if args.library else None)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    if args.name and len(args.files) > 1:
+        raise MemeCleanError("--name names one template but several files were given")
+    library = _library(args)
+    failed = 0
+    for file in args.files:
+        try:
+            entry = library.add_file(Path(file), name=args.name, tags=args.tag)
+        except MemeCleanError as error:
+            print(f"memeclean: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"added {entry.describe()}")
+    return 1 if failed else 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    library = _library(args)
+    entries = library.entries(search=args.search, tag=args.tag)
+    if not entries:
+        total = len(library)
+        print("the library is empty" if total == 0 else f"no template matches (of {total})")
+        return 0
+    for entry in entries:
+        date = time.strftime("%Y-%m-%d", time.localtime(entry.created))
+        tags = ", ".join(entry.tags)
+        print(f"{entry.id:>5}  {date}  {entry.width:>5}×{entry.height:<5}  {entry.name}" + (f"  [{tags}]" if tags else ""))
+    return 0
+
+
+def run_match(args: argparse.Namespace) -> int:
+    from .imageio import check_target, load_image, save_image, save_mask
+
+    meme = Path(args.meme)
+    protect = [meme]
+    for target in (args.output, args.mask):
+        if target:
+            check_target(Path(target), overwrite=args.overwrite, protect=protect)
+    if args.mask and Path(args.mask).suffix.lower() != ".png":
+        raise MemeCleanError(f"--mask '{args.mask}': a mask is saved as .png")
+    image = load_image(meme)
+    found = _library(args).match(image.rgb)
+    if found is None:
+        print(f"no library template matches '{meme}'")
+        return 1
+    print(f"'{meme}' is {found.describe()}")
+    if args.output:
+        save_image(Path(args.output), found.clean, overwrite=args.overwrite, protect=protect)
+        print(f"wrote {args.output}")
+    if args.mask:
+        save_mask(Path(args.mask), found.mask, overwrite=args.overwrite, protect=protect)
+        print(f"wrote {args.mask}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    library = _library(args)
+    failed = 0
+    for entry_id in args.ids:
+        try:
+            entry = library.remove(entry_id)
+        except MemeCleanError as error:
+            print(f"memeclean: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"removed {entry.describe()}")
+    return 1 if failed else 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .data.prepare import safe_name
+
+    if not args.all and not args.ids:
+        raise MemeCleanError("name the templates to export by id, or use --all")
+    library = _library(args)
+    entries = library.entries() if args.all else [library.get(entry_id) for entry_id in args.ids]
+    folder = Path(args.output_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MemeCleanError(f"cannot create the --output-dir folder '{folder}': "
+                             f"{(error.strerror or str(error)).lower()}") from None
+    used: set[str] = set()
+    failed = 0
+    for entry in entries:
+        stem = safe_name(entry.name)
+        if stem.lower() in used:  # two templates of one name: the id tells them apart
+            stem = f"{stem}-{entry.id}"
+        used.add(stem.lower())
+        try:
+            path = library.export(entry.id, folder / f"{stem}.png", overwrite=args.overwrite)
+        except MemeCleanError as error:
+            print(f"memeclean: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"wrote {path}")
+    if not entries:
+        print("the library is empty: nothing to export")
+    return 1 if failed else 0
