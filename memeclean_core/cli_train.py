@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (step, optimiser, schedule)")
     parser.add_argument("--model-config", metavar="JSON", help='network size, e.g. \'{"mask_channels": 24}\'')
+    parser.add_argument("--distributed", action="store_true",
+                        help="one process of a data-parallel run: torchrun --nproc-per-node N -m memeclean_core train "
+                             "--distributed ... (--batch is per process)")
     parser.set_defaults(run=run)
 
 
@@ -43,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, seed=args.seed, resume=args.resume,
         model=json.loads(args.model_config) if args.model_config else {}, preview_every=0,
     )
+    if args.distributed:
+        from .train_ddp import run_distributed
+
+        return run_distributed(config)
     bar = ProgressBar()
     run = training_run(config)
     try:

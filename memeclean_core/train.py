@@ -13,7 +13,9 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,6 +26,9 @@ from .data.dataset import TrainingSamples
 from .device import pick_device
 from .errors import MemeCleanError
 from .model import MemeCleanNet, UNetConfig
+
+if TYPE_CHECKING:
+    from .train_ddp import DataParallel
 
 
 @dataclass
@@ -131,8 +136,13 @@ def preview_images(batch: dict[str, torch.Tensor], logits: torch.Tensor, filled:
     return preview
 
 
-def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
-    """Train as configured, yielding progress; close() the generator to stop (a checkpoint is written)."""
+def training_run(config: TrainConfig, parallel: DataParallel | None = None) -> Iterator[TrainProgress]:
+    """Train as configured, yielding progress; close() the generator to stop (a checkpoint is written).
+
+    `parallel` (see `train_ddp`) makes this one process of a data-parallel run: it wraps the losses, offsets the
+    data seed by rank, keeps the budget in step across processes, and only its main process writes checkpoints.
+    """
+    is_main = parallel is None or parallel.is_main
     if not config.steps and not config.minutes:
         raise MemeCleanError("give a training budget: steps or minutes")
     device = pick_device(config.device)
@@ -154,9 +164,11 @@ def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
         optimiser.load_state_dict(optimiser_state)
 
     dataset = TrainingSamples(build_sources(config.data), crop=config.crop,
-                              long_side=(config.min_side, config.max_side), seed=config.seed + step)
+                              long_side=(config.min_side, config.max_side),
+                              seed=parallel.data_seed(config.seed + step) if parallel else config.seed + step)
     loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch, num_workers=config.workers,
                                          pin_memory=cuda, persistent_workers=config.workers > 0)
+    losses = parallel.wrap(net, config) if parallel else partial(compute_losses, net, fill_weight=config.fill_weight)
     train_state = lambda: {"step": step, "elapsed": elapsed_before + (time.perf_counter() - started),  # noqa: E731
                            "optimiser": optimiser.state_dict(), "config": asdict(config)}
 
@@ -169,6 +181,8 @@ def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
         while True:
             elapsed = elapsed_before + time.perf_counter() - started
             fraction = config.budget_fraction(step, elapsed)
+            if parallel is not None:
+                fraction = parallel.agree(fraction)  # the same learning rate and the same last step everywhere
             if fraction >= 1.0:
                 break
             # Short warm-up, then cosine decay over the budget (in steps or in time, whichever leads).
@@ -178,7 +192,7 @@ def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
             batch = to_device(next(batches), device, cuda)
             with_fill = step % config.fill_every == 0
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-                loss, mask_loss, fill_loss, logits, filled = compute_losses(net, batch, with_fill, config.fill_weight)
+                loss, mask_loss, fill_loss, logits, filled = losses(batch, with_fill)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -187,7 +201,7 @@ def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
             window_samples += config.batch
 
             checkpoint_path = None
-            if time.perf_counter() - last_checkpoint > 60 * config.checkpoint_minutes:
+            if is_main and time.perf_counter() - last_checkpoint > 60 * config.checkpoint_minutes:
                 checkpoint_path = str(save_checkpoint(config.out, net, train_state()))
                 last_checkpoint, saved_step = time.perf_counter(), step
             if step % config.progress_every == 0 or checkpoint_path:
@@ -204,7 +218,7 @@ def training_run(config: TrainConfig) -> Iterator[TrainProgress]:
                 yield TrainProgress(step, fraction, loss.item(), mask_loss.item(), fill_loss.item(), rate, elapsed,
                                     eta, checkpoint_path, preview)
     finally:
-        if step > saved_step or not Path(config.out).exists():
+        if is_main and (step > saved_step or not Path(config.out).exists()):
             save_checkpoint(config.out, net, train_state())
     yield TrainProgress(step, 1.0, float("nan"), float("nan"), float("nan"), 0.0,
                         elapsed_before + time.perf_counter() - started, 0.0, config.out, None, done=True)
