@@ -25,11 +25,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (step, optimiser, schedule)")
+    parser.add_argument("--model-preset", metavar="NAME", help="network size: tiny, default or large (a GPU's); "
+                        "--model-config changes fields of it")
     parser.add_argument("--model-config", metavar="JSON", help='network size, e.g. \'{"mask_channels": 24}\'')
     parser.add_argument("--distributed", action="store_true",
                         help="one process of a data-parallel run: torchrun --nproc-per-node N -m memeclean_core train "
                              "--distributed ... (--batch is per process)")
     parser.set_defaults(run=run)
+
+
+def model_fields(preset: str | None, overrides: str | None) -> dict:
+    """The network's UNetConfig fields: a named preset's, then the JSON overrides."""
+    from .errors import MemeCleanError
+    from .model import PRESETS
+
+    if preset is not None and preset not in PRESETS:
+        raise MemeCleanError(f"unknown --model-preset '{preset}' (known: {', '.join(PRESETS)})")
+    return {**PRESETS.get(preset or "default", {}), **(json.loads(overrides) if overrides else {})}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop,
         max_side=args.resolution, lr=args.lr, fill_every=args.fill_every, device=args.device,
         workers=args.workers, seed=args.seed, resume=args.resume,
-        model=json.loads(args.model_config) if args.model_config else {}, preview_every=0,
+        model=model_fields(args.model_preset, args.model_config), preview_every=0,
     )
     if args.distributed:
         from .train_ddp import run_distributed
