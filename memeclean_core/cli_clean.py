@@ -2,6 +2,8 @@
 
     memeclean clean INPUT... [--output FILE | --output-dir DIR] [--mask-dir DIR] [--resolution N]
                              [--model WEIGHTS] [--device auto|cpu|cuda] [--overwrite]
+    memeclean clean --input-dir DIR --output-dir OUT [--mask-dir M] [--recursive] [--resume]
+                    [--manifest FILE.jsonl] [--jobs N] [...]   (a whole folder: cli_clean_folder.py)
 
 Outputs: `--output FILE` for a single input; `--output-dir DIR` writes `DIR/<stem>.png` per input; otherwise
 `<stem>.clean.png` next to the input. Animated GIF/WebP inputs keep their extension (every frame is cleaned, with
@@ -35,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Remove the captions from meme images. Writes <name>.clean.png next to each input unless "
         "--output or --output-dir says otherwise; animated GIF/WebP stay animated.",
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files (PNG, JPEG, WebP, GIF, ...)")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="image files (PNG, JPEG, WebP, GIF, ...)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--output", "-o", metavar="FILE",
                        help="output file, for a single input (.png, .jpg, .webp, .gif)")
@@ -50,7 +52,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where the network runs (default: auto, a GPU when there is one)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files (never the inputs)")
-    parser.set_defaults(run=run)
+    folder = parser.add_argument_group("a whole folder (with --input-dir)")
+    folder.add_argument("--input-dir", metavar="DIR",
+                        help="clean every image in DIR into --output-dir, keeping the subfolder tree; other files "
+                        "are skipped with a note")
+    folder.add_argument("--recursive", "-r", action="store_true", help="also clean the images in subfolders")
+    folder.add_argument("--resume", action="store_true",
+                        help="skip pictures whose output (and mask) already exist complete: continue a run that "
+                        "was interrupted")
+    folder.add_argument("--manifest", metavar="FILE.jsonl",
+                        help="append one JSON line per picture (input, output, mask, size, working size, "
+                        "milliseconds, share replaced, status, error)")
+    folder.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                        help="clean in N worker processes, each with its own model (default 1)")
+    parser.set_defaults(run=run, usage_error=parser.error)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -131,6 +146,12 @@ def check_arguments(args: argparse.Namespace, inputs: list[Path]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .cli_clean_folder import check_mode
+
+    if check_mode(args):
+        from .cli_clean_folder import run_folder
+
+        return run_folder(args)
     inputs = expand_inputs(args.inputs)
     check_arguments(args, inputs)
     if args.output:

@@ -1,0 +1,128 @@
+"""`memeclean clean --input-dir DIR --output-dir OUT`: the command-line layer over `batch_folder`.
+
+    memeclean clean --input-dir DIR --output-dir OUT [--mask-dir M] [--recursive] [--resume]
+                    [--manifest FILE.jsonl] [--jobs N] [--resolution N] [--model WEIGHTS] [--device D] [--overwrite]
+
+Checks the options, plans the folder (`batch_folder.plan_folder`), picks the engine (in this process, or `--jobs N`
+worker processes), shows one progress bar and a note per skipped file, and prints the summary. The exit status is
+1 if any picture failed (files that are not images do not count), 0 otherwise. The options are registered with the
+rest of `memeclean clean` in cli_clean.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import MemeCleanError
+from .progress import ProgressBar, is_terminal
+
+# Options that only make sense for a folder, with their "not given" values.
+_FOLDER_OPTIONS = {"--recursive": ("recursive", False), "--resume": ("resume", False),
+                   "--manifest": ("manifest", None), "--jobs": ("jobs", 1)}
+
+
+def check_mode(args: argparse.Namespace) -> bool:
+    """True for the folder mode (--input-dir). Refuses a mix of the two modes before anything is loaded."""
+    if getattr(args, "input_dir", None) is not None:
+        if args.inputs:
+            raise MemeCleanError("give either INPUT files or --input-dir DIR, not both")
+        return True
+    if not args.inputs:
+        usage_error = getattr(args, "usage_error", None)
+        if usage_error is not None:
+            usage_error("the following arguments are required: INPUT")  # argparse's own message, exit status 2
+        raise MemeCleanError("no INPUT files given")
+    for option, (name, unset) in _FOLDER_OPTIONS.items():
+        if getattr(args, name, unset) != unset:
+            raise MemeCleanError(f"{option} works with --input-dir DIR (a whole folder)")
+    return False
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_folder(args: argparse.Namespace) -> int:
+    from . import batch_folder
+    from .cli_clean import _make_folder, check_arguments
+
+    if args.output:
+        raise MemeCleanError("--output names one file; use --output-dir OUT with --input-dir")
+    if not args.output_dir:
+        raise MemeCleanError("--input-dir needs --output-dir OUT (where the cleaned tree is written)")
+    if args.jobs < 1:
+        raise MemeCleanError(f"--jobs must be at least 1, got {args.jobs}")
+    check_arguments(args, [])
+    input_dir = Path(args.input_dir)
+    if not input_dir.is_dir():
+        reason = "does not exist" if not input_dir.exists() else "is not a folder"
+        raise MemeCleanError(f"--input-dir '{input_dir}' {reason}")
+    _make_folder(Path(args.output_dir), "--output-dir")
+    if args.mask_dir:
+        _make_folder(Path(args.mask_dir), "--mask-dir")
+    if args.manifest:
+        _make_folder(Path(args.manifest).parent, "--manifest")
+
+    plan = batch_folder.plan_folder(input_dir, args.output_dir, args.mask_dir, recursive=args.recursive,
+                                    resume=args.resume, overwrite=args.overwrite)
+    if plan.images == 0:
+        hint = " (its subfolders are read with --recursive)" if plan.subfolders and not args.recursive else ""
+        raise MemeCleanError(f"no image files in '{input_dir}'{hint}")
+
+    jobs = min(args.jobs, max(1, len(plan.items)))
+    settings = batch_folder.CleanSettings(resolution=args.resolution, model=args.model, device=args.device,
+                                          threads=max(1, usable_cores() // jobs) if jobs > 1 else None)
+    if plan.items:
+        from .checkpoint import load_model
+
+        model = load_model(args.model, device=args.device)  # a bad --model ends the run here, in one line
+        if jobs == 1:
+            clean_one, engine = batch_folder.ItemCleaner(settings, model), batch_folder.run_in_process
+        else:
+            del model  # each worker process loads its own
+            clean_one, engine = batch_folder.ItemCleaner(settings), batch_folder.process_pool(jobs)
+    else:
+        clean_one, engine = batch_folder.ItemCleaner(settings), batch_folder.run_in_process  # nothing left to do
+
+    count = len(plan.items)
+    bar = ProgressBar(sys.stderr, enabled=is_terminal(sys.stderr) or count > 1)
+    finished = 0
+    for removed in plan.removed_temp_files:
+        bar.message(f"memeclean: note: removed '{removed}', left by an interrupted run")
+
+    def on_record(record: dict, settled: bool) -> None:
+        nonlocal finished
+        if record["status"] == "failed":
+            bar.message(f"memeclean: {record['error']}")
+        elif record["status"] == "skipped" and record["note"] != batch_folder.NOTE_COMPLETE:
+            bar.message(f"memeclean: note: skipped '{record['input']}': {record['note']}")
+        if not settled:
+            finished += 1
+            bar.update(finished / count, f"{finished}/{count} {Path(record['input']).name}", force=True)
+
+    if count:
+        bar.update(0.0, f"0/{count}", force=True)
+    manifest = batch_folder.open_manifest(args.manifest) if args.manifest else None
+    try:
+        summary = batch_folder.run_plan(plan, clean_one, engine, manifest=manifest, on_record=on_record)
+    finally:
+        bar.clear()
+        if manifest is not None:
+            manifest.close()
+
+    noun = "picture" if summary.images == 1 else "pictures"
+    text = f"cleaned {summary.cleaned} of {summary.images} {noun}"
+    if summary.complete:
+        text += f" ({summary.complete} already done)"
+    if summary.failed:
+        text += f", {summary.failed} failed"
+    if summary.skipped:
+        text += f"; skipped {summary.skipped} other {'file' if summary.skipped == 1 else 'files'}"
+    print(f"{text}: wrote '{args.output_dir}'" if summary.cleaned else text)
+    return 0 if summary.ok else 1
