@@ -3,7 +3,8 @@
     memeclean clean INPUT... [--output FILE | --output-dir DIR] [--mask-dir DIR] [--resolution N]
                              [--model WEIGHTS] [--device auto|cpu|cuda] [--overwrite]
     memeclean clean --input-dir DIR --output-dir OUT [--mask-dir M] [--recursive] [--resume]
-                    [--manifest FILE.jsonl] [--jobs N] [...]   (a whole folder: cli_clean_folder.py)
+                    [--manifest FILE.jsonl] [--jobs N] [--engine local|ray [--address ADDR]] [...]
+                    (a whole folder: cli_clean_folder.py)
 
 Outputs: `--output FILE` for a single input; `--output-dir DIR` writes `DIR/<stem>.png` per input; otherwise
 `<stem>.clean.png` next to the input. Animated GIF/WebP inputs keep their extension (every frame is cleaned, with
@@ -65,6 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "milliseconds, share replaced, status, error)")
     folder.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                         help="clean in N worker processes, each with its own model (default 1)")
+    folder.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local: processes on this machine (default); ray: Ray Data, on a local Ray started for "
+                        "the run or the cluster at --address, --jobs N actors (default one per CPU, or per GPU); "
+                        "needs pip install 'memeclean[cluster]'")
+    folder.add_argument("--address", metavar="ADDR",
+                        help="with --engine ray: the Ray cluster to join (auto, HOST:6379 or ray://HOST:10001)")
     parser.set_defaults(run=run, usage_error=parser.error)
 
 

@@ -30,8 +30,9 @@ Usage::
     python scripts/build_dataset.py --out /work/data --pack memeclean-data.tar   # one tar, <= 60 MB (--pack-mb)
 
 ``--pack`` builds nothing: it writes the built folder as one tar for a machine with no network
-(``scripts/train_gpu.sh``), fonts, licences and SOURCES.md as they are, pictures re-encoded (JPEG quality 90,
-clip-art PNG) with the largest long side, in steps of 128 px, that keeps the tar within the limit.
+(``scripts/train_gpu.sh``): fonts, licences and SOURCES.md as they are, and the pictures as they are when they
+fit, otherwise re-encoded (JPEG quality 90, clip-art PNG) with the largest long side, in steps of 128 px, that keeps
+the tar within the limit.
 """
 
 from __future__ import annotations
@@ -683,9 +684,12 @@ def tar_member_bytes(size: int, name: str) -> int:
     return 512 * (1 + (2 if len(name) > 99 else 0) + -(-size // 512))
 
 
-def encode_picture(job: tuple[str, int]) -> bytes:
-    """Worker: a picture re-encoded with its long side at most `side` (JPEG; clip-art stays RGBA PNG)."""
+def encode_picture(job: tuple[str, int | None]) -> bytes:
+    """Worker: a picture re-encoded with its long side at most `side` (JPEG; clip-art stays RGBA PNG), or the
+    file as it is for side None."""
     path, side = job
+    if side is None:
+        return Path(path).read_bytes()
     buffer = io.BytesIO()
     with Image.open(path) as im:
         if path.lower().endswith(".png"):
@@ -697,7 +701,8 @@ def encode_picture(job: tuple[str, int]) -> bytes:
 
 def pack_dataset(root: Path, pack: Path, limit: int, workers: int) -> dict:
     """Write `root` (a built data folder) as one tar of at most `limit` bytes: fonts, licences and lists as they
-    are, pictures re-encoded with the largest long side (in steps of 128 px) that fits; returns what it did."""
+    are, pictures as they are if they fit, else re-encoded with the largest long side (in steps of 128 px) that
+    fits; returns what it did."""
     files = sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in
                                                                          p.relative_to(root).parts))
     pictures = [p for p in files if p.parent.name in PICTURE_FOLDERS and p.suffix.lower() in IMAGE_EXTS]
@@ -710,25 +715,28 @@ def pack_dataset(root: Path, pack: Path, limit: int, workers: int) -> dict:
     fixed += tar_member_bytes(1024, notes)
     if fixed >= limit:
         raise SystemExit(f"the fonts and lists alone take {fixed / 1e6:.1f} MB, over the pack limit")
-    side = 0
+    largest = 0
     for path in pictures:
         with Image.open(path) as im:
-            side = max(side, *im.size)
-    side = -(-side // 128) * 128
+            largest = max(largest, *im.size)
+    side: int | None = None  # first the files as they are
     with ProcessPoolExecutor(max_workers=workers) as pool:
         while True:
             encoded = list(pool.map(encode_picture, [(str(p), side) for p in pictures]))
             total = fixed + sum(tar_member_bytes(len(b), str(p.relative_to(root))) for p, b in zip(pictures, encoded))
-            log(f"pack: pictures at long side {side}: {total / 1e6:.1f} MB")
+            log(f"pack: pictures {'as they are' if side is None else f'at long side {side}'}: {total / 1e6:.1f} MB")
             if total <= limit:
                 break
+            if side is None:
+                side = -(-largest // 128) * 128
             # encoded bytes grow about with the pixel count, i.e. with the side squared
             wanted = side * ((limit - fixed) / (total - fixed)) ** 0.5
             new_side = min(side - 128, int(wanted // 128) * 128)
             if new_side < 256:
                 raise SystemExit(f"the pictures do not fit in {limit / 1e6:.1f} MB even at a long side of 256")
             side = new_side
-    info = {"picture_long_side": side, "jpeg_quality": PACK_QUALITY, "pictures": len(pictures),
+    info = {"picture_long_side": largest if side is None else side,
+            "jpeg_quality": "as built" if side is None else PACK_QUALITY, "pictures": len(pictures),
             "files": len(files), "bytes_limit": limit}
 
     def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:

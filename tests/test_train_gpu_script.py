@@ -68,6 +68,10 @@ def test_the_data_pack_downsizes_pictures_to_fit_and_keeps_everything_else(tmp_p
     assert max(picture.size) == info["picture_long_side"] < 900
     assert art.mode == "RGBA" and max(art.size) <= info["picture_long_side"]
 
+    assert build_pack(data, tmp_path / "roomy.tar", 60).returncode == 0  # what fits is packed as it is
+    with tarfile.open(tmp_path / "roomy.tar") as tar:
+        assert tar.extractfile("train/images/pic0.jpg").read() == (data / "train/images/pic0.jpg").read_bytes()
+
     result = build_pack(data, tmp_path / "small.tar", 0.01)  # not even the font fits
     assert result.returncode != 0 and "over the pack limit" in result.stderr
     assert not (tmp_path / "small.tar").exists()
