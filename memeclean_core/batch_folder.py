@@ -65,6 +65,7 @@ import multiprocessing
 import os
 import re
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -484,7 +485,7 @@ def process_pool(jobs: int) -> Engine:
             return
         workers = min(jobs, len(items))
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_ignore_interrupts)
+                                   initializer=_start_worker)
         pending: set[Future] = set()
         queue = iter(items)
         try:
@@ -510,9 +511,17 @@ def process_pool(jobs: int) -> Engine:
     return run
 
 
-def _ignore_interrupts() -> None:
-    """Worker processes leave Ctrl+C to the parent, which stops handing out pictures."""
+def _start_worker() -> None:
+    """Worker processes leave Ctrl+C to the parent, which stops handing out pictures, and end when the parent
+    dies (kill -9, a crash): the pool would otherwise leave them waiting for work forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        def exit_with_parent() -> None:
+            parent.join()  # returns when the parent is gone
+            os._exit(1)  # a picture being written is left as a temporary file, which --resume removes
+
+        threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
 
 
 # --------------------------------------------------------------------------------------------------------------
