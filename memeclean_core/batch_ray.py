@@ -7,7 +7,7 @@ and written the same way (atomically, mask first). The driver writes the manifes
 order pictures finish.
 
 Without `address` a local Ray is started for the run with the CPUs this process may use, and stopped after it; with
-one, the run joins that cluster (`auto`, `HOST:6379` or `ray://HOST:10001`) and leaves it running. On a cluster
+one, the run joins that cluster (`auto` or `HOST:6379`) and leaves it running. On a cluster
 every node must see the input and output folders (and `--model`) at the same paths, a shared file system, and
 have memeclean installed. Actors: one per CPU, or one per GPU when the cluster has GPUs and the device allows.
 """
@@ -33,7 +33,7 @@ def import_ray() -> Any:
     """The `ray` module with Ray Data, or a MemeCleanError saying how to install it."""
     try:
         import ray
-        import ray.data  # noqa: F401 (the Data library is the part of the extra that is needed)
+        import ray.data  # the Data library: the part of the extra that is needed
     except ImportError:
         raise MemeCleanError(RAY_MISSING) from None
     return ray
@@ -115,8 +115,8 @@ def usable_cores() -> int:
 
 def connect(ray: Any, address: str | None) -> None:
     """Join the cluster at `address`, or start a local Ray limited to the CPUs this process may use; quietly."""
-    options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-                   configure_logging=True)
+    options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR,
+               "configure_logging": True}
     try:
         if address:
             ray.init(address=address, **options)

@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "the run or the cluster at --address, --jobs N actors (default one per CPU, or per GPU); "
                         "needs pip install 'memeclean[cluster]'")
     folder.add_argument("--address", metavar="ADDR",
-                        help="with --engine ray: the Ray cluster to join (auto, HOST:6379 or ray://HOST:10001)")
+                        help="with --engine ray: the Ray cluster to join (auto, or HOST:6379)")
     parser.set_defaults(run=run, usage_error=parser.error)
 
 
