@@ -88,8 +88,10 @@ def ray_engine(address: str | None = None, jobs: int | None = None, device: str 
         try:
             plan = layout(ray.cluster_resources(), device, jobs, len(items))
             rows = [{"item": json.dumps(item.to_row())} for item in items]
-            # Small blocks, one picture per batch: pictures differ in size, so actors take work as they free up.
-            dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), 16 * plan.actors))
+            # Small blocks (at most 32 pictures), one picture per batch: pictures differ in size, so actors take
+            # work as they free up, and records come back (to the manifest and the progress bar) block by block.
+            blocks = min(len(rows), max(16 * plan.actors, -(-len(rows) // 32)))
+            dataset = ray.data.from_items(rows, override_num_blocks=blocks)
             cleaned = dataset.map_batches(PlannedItems, fn_constructor_args=(clean_one, os.getcwd()), batch_size=1,
                                           batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=plan.actors),
                                           num_cpus=1, num_gpus=plan.gpus_per_actor or None)

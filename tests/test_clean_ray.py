@@ -174,3 +174,15 @@ def test_address_without_the_ray_engine_is_refused(tmp_path, capsys):
     code = cli_main(["clean", "--input-dir", str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"),
                      "--address", "auto"])
     assert code == 1 and "--engine ray" in capsys.readouterr().err
+
+
+def test_ray_actors_go_one_per_gpu_where_there_are_gpus_else_one_per_cpu():
+    from memeclean_core.batch_ray import layout
+    from memeclean_core.errors import MemeCleanError
+
+    assert vars(layout({"CPU": 16.0, "GPU": 2.0}, "auto", None, 100)) == {"actors": 2, "gpus_per_actor": 1.0}
+    assert vars(layout({"CPU": 16.0, "GPU": 2.0}, "cpu", None, 100)) == {"actors": 16, "gpus_per_actor": 0.0}
+    assert vars(layout({"CPU": 16.0}, "auto", 4, 100)) == {"actors": 4, "gpus_per_actor": 0.0}  # --jobs 4
+    assert layout({"CPU": 16.0}, "auto", None, 3).actors == 3  # never more actors than pictures
+    with pytest.raises(MemeCleanError, match="no GPU"):
+        layout({"CPU": 16.0}, "cuda", None, 100)
