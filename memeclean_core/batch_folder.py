@@ -375,7 +375,10 @@ class CleanSettings:
     resolution: int = 512
     model: str | None = None  # weights file; None = the bundled model
     device: str = "auto"
-    threads: int | None = None  # torch/OpenCV threads in this process; None leaves the libraries' defaults
+    # torch/OpenCV threads in each process that cleans; None leaves the libraries' defaults. The network's sums
+    # are split between threads, so a different count can round a few pixels differently (one level); the
+    # same count gives byte-identical outputs whatever the engine or the number of processes.
+    threads: int | None = None
 
 
 class ItemCleaner:
@@ -384,20 +387,23 @@ class ItemCleaner:
     def __init__(self, settings: CleanSettings, model: Any = None):
         self.settings = settings
         self._model = model  # a checkpoint.LoadedModel, loaded on the first call when None
+        self._threads_set = False
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"settings": self.settings, "_model": None}  # each process loads its own
+        return {"settings": self.settings, "_model": None, "_threads_set": False}  # each process loads its own
 
     def model(self) -> Any:
-        if self._model is None:
-            from .checkpoint import load_model
-
+        if not self._threads_set:
             if self.settings.threads is not None:
                 import cv2
                 import torch
 
                 torch.set_num_threads(self.settings.threads)
                 cv2.setNumThreads(self.settings.threads)
+            self._threads_set = True
+        if self._model is None:
+            from .checkpoint import load_model
+
             self._model = load_model(self.settings.model, device=self.settings.device)
         return self._model
 
@@ -545,17 +551,20 @@ class Manifest:
                 file.seek(0)
                 data = file.read()
                 cut = data.rfind(b"\n") + 1
-                if cut < len(data):  # a torn last line (power cut mid-write): drop it so new lines stay whole
+                for number, line in enumerate(data[:cut].decode("utf-8").splitlines(), 1):
+                    if not line.strip():
+                        continue
+                    record = json.loads(line)
+                    if not isinstance(record, dict) or "input" not in record or "status" not in record:
+                        raise ValueError(f"line {number}")
+                    if record["status"] == "done" and record.get("output") is not None:
+                        self.done.add((str(record["input"]), str(record["output"])))
+                if cut < len(data):
+                    # A torn last line (a power cut mid-write) is dropped so that new lines stay whole; anything
+                    # else there is not ours to cut.
+                    if not data[cut:].startswith(b'{"input": '):
+                        raise ValueError("last line")
                     file.truncate(cut)
-            lines = data[:cut].decode("utf-8").splitlines()
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                record = json.loads(line)
-                if not isinstance(record, dict) or "input" not in record or "status" not in record:
-                    raise ValueError(f"line {number}")
-                if record["status"] == "done" and record.get("output") is not None:
-                    self.done.add((str(record["input"]), str(record["output"])))
             self._file = open(self.path, "a", encoding="utf-8", newline="\n")  # noqa: SIM115 (closed by close())
         except (ValueError, UnicodeDecodeError):
             raise MemeCleanError(f"'{self.path}' is not a MemeClean manifest (JSON lines); "
@@ -566,8 +575,10 @@ class Manifest:
 
     def write(self, record: Record) -> None:
         assert self._file is not None, "the manifest is closed"
+        # MANIFEST_FIELDS first, in their order, whatever order an engine's rows come in (extra keys after them)
+        ordered = {name: record.get(name) for name in MANIFEST_FIELDS} | record
         try:
-            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._file.write(json.dumps(ordered, ensure_ascii=False, default=_plain) + "\n")
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as error:
@@ -586,6 +597,13 @@ class Manifest:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _plain(value: Any) -> Any:
+    """numpy arrays and scalars (rows that went through Arrow, e.g. Ray Data) as plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def open_manifest(path: str | Path) -> Manifest:

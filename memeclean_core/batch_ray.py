@@ -9,7 +9,8 @@ order pictures finish.
 Without `address` a local Ray is started for the run with the CPUs this process may use, and stopped after it; with
 one, the run joins that cluster (`auto` or `HOST:6379`) and leaves it running. On a cluster
 every node must see the input and output folders (and `--model`) at the same paths, a shared file system, and
-have memeclean installed. Actors: one per CPU, or one per GPU when the cluster has GPUs and the device allows.
+have memeclean installed. Actors: one per CPU (per T CPUs with --threads T), or one per GPU when the cluster
+has GPUs and the device allows.
 """
 
 from __future__ import annotations
@@ -61,22 +62,25 @@ class RayLayout:
     gpus_per_actor: float  # 0 on CPUs
 
 
-def layout(resources: dict[str, float], device: str, requested: int | None, items: int) -> RayLayout:
+def layout(resources: dict[str, float], device: str, requested: int | None, items: int,
+           threads: int = 1) -> RayLayout:
     """How many actors, and on what: one per GPU where there are GPUs (and the device is auto or cuda), else one
-    per CPU; `requested` (--jobs) caps it, and so does the number of pictures."""
+    per `threads` CPUs; `requested` (--jobs) caps it, and so does the number of pictures."""
     cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
     if device == "cuda" and gpus == 0:
         raise MemeCleanError("--device cuda: the Ray cluster has no GPU")
     on_gpus = gpus > 0 and device in ("auto", "cuda")
-    available = gpus if on_gpus else cpus
+    available = gpus if on_gpus else cpus // threads
     if available < 1:
-        raise MemeCleanError("the Ray cluster has no CPU to run on")
+        raise MemeCleanError(f"the Ray cluster has {cpus} CPUs, fewer than --threads {threads}")
     actors = min(available, requested or available, max(1, items))
     return RayLayout(actors, 1.0 if on_gpus else 0.0)
 
 
-def ray_engine(address: str | None = None, jobs: int | None = None, device: str = "auto") -> Engine:
-    """An engine (see `batch_folder.Engine`) that runs the items on Ray Data, on a local Ray or at `address`."""
+def ray_engine(address: str | None = None, jobs: int | None = None, device: str = "auto",
+               threads: int = 1) -> Engine:
+    """An engine (see `batch_folder.Engine`) that runs the items on Ray Data, on a local Ray or at `address`, with
+    `threads` CPUs per actor (which `clean_one` should use as its thread count)."""
 
     def run(items: Sequence[FolderItem], clean_one: CleanOne) -> Iterator[Record]:
         if not items:
@@ -86,7 +90,7 @@ def ray_engine(address: str | None = None, jobs: int | None = None, device: str 
         if started_here:
             connect(ray, address)
         try:
-            plan = layout(ray.cluster_resources(), device, jobs, len(items))
+            plan = layout(ray.cluster_resources(), device, jobs, len(items), threads)
             rows = [{"item": json.dumps(item.to_row())} for item in items]
             # Small blocks (at most 32 pictures), one picture per batch: pictures differ in size, so actors take
             # work as they free up, and records come back (to the manifest and the progress bar) block by block.
@@ -94,7 +98,7 @@ def ray_engine(address: str | None = None, jobs: int | None = None, device: str 
             dataset = ray.data.from_items(rows, override_num_blocks=blocks)
             cleaned = dataset.map_batches(PlannedItems, fn_constructor_args=(clean_one, os.getcwd()), batch_size=1,
                                           batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=plan.actors),
-                                          num_cpus=1, num_gpus=plan.gpus_per_actor or None)
+                                          num_cpus=threads, num_gpus=plan.gpus_per_actor or None)
             for row in cleaned.iter_rows():
                 yield json.loads(row["record"])
         except ray.exceptions.RayError as error:

@@ -66,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "milliseconds, share replaced, status, error)")
     folder.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                         help="clean in N worker processes, each with its own model (default 1)")
+    folder.add_argument("--threads", type=int, metavar="T",
+                        help="torch threads per process (default: the cores / N with --jobs N, else torch's "
+                        "default); outputs are byte-identical for the same T whatever N")
     folder.add_argument("--engine", choices=["local", "ray"], default="local",
                         help="local: processes on this machine (default); ray: Ray Data, on a local Ray started for "
                         "the run or the cluster at --address, --jobs N actors (default one per CPU, or per GPU); "

@@ -21,8 +21,8 @@ from .progress import ProgressBar, is_terminal
 
 # Options that only make sense for a folder, with their "not given" values.
 _FOLDER_OPTIONS = {"--recursive": ("recursive", False), "--resume": ("resume", False),
-                   "--manifest": ("manifest", None), "--jobs": ("jobs", 1), "--engine": ("engine", "local"),
-                   "--address": ("address", None)}
+                   "--manifest": ("manifest", None), "--jobs": ("jobs", 1), "--threads": ("threads", None),
+                   "--engine": ("engine", "local"), "--address": ("address", None)}
 
 
 def check_mode(args: argparse.Namespace) -> bool:
@@ -49,6 +49,13 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def threads_per_process(jobs: int, threads: int | None = None) -> int | None:
+    """`threads` when given; else the cores shared out between `jobs` processes (None for one: torch's default)."""
+    if threads is not None:
+        return threads
+    return max(1, usable_cores() // jobs) if jobs > 1 else None
+
+
 def run_folder(args: argparse.Namespace) -> int:
     from . import batch_folder
     from .cli_clean import _make_folder, check_arguments
@@ -59,6 +66,8 @@ def run_folder(args: argparse.Namespace) -> int:
         raise MemeCleanError("--input-dir needs --output-dir OUT (where the cleaned tree is written)")
     if args.jobs < 1:
         raise MemeCleanError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.threads is not None and args.threads < 1:
+        raise MemeCleanError(f"--threads must be at least 1, got {args.threads}")
     check_arguments(args, [])
     engine_name = getattr(args, "engine", "local")
     if getattr(args, "address", None) and engine_name != "ray":
@@ -85,7 +94,7 @@ def run_folder(args: argparse.Namespace) -> int:
 
     jobs = min(args.jobs, max(1, len(plan.items)))
     settings = batch_folder.CleanSettings(resolution=args.resolution, model=args.model, device=args.device,
-                                          threads=max(1, usable_cores() // jobs) if jobs > 1 else None)
+                                          threads=threads_per_process(jobs, args.threads))
     if plan.items:
         from .checkpoint import load_model
 
@@ -93,11 +102,11 @@ def run_folder(args: argparse.Namespace) -> int:
         if engine_name == "ray":
             from .batch_ray import ray_engine
 
-            del model  # each Ray actor loads its own, with one CPU (torch and OpenCV threads) each
+            del model  # each Ray actor loads its own and runs --threads T threads (default 1) on T CPUs
             ray_settings = batch_folder.CleanSettings(resolution=args.resolution, model=args.model,
-                                                      device=args.device, threads=1)
+                                                      device=args.device, threads=args.threads or 1)
             clean_one = batch_folder.ItemCleaner(ray_settings)
-            engine = ray_engine(args.address, args.jobs if args.jobs > 1 else None, args.device)
+            engine = ray_engine(args.address, args.jobs if args.jobs > 1 else None, args.device, args.threads or 1)
         elif jobs == 1:
             clean_one, engine = batch_folder.ItemCleaner(settings, model), batch_folder.run_in_process
         else:

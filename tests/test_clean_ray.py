@@ -74,7 +74,7 @@ def test_clean_folder_on_ray_equals_the_plain_folder_mode_and_resumes(tmp_path, 
     common = ["clean", "--input-dir", str(source), "--recursive", "--model", str(tiny_model_path)]
 
     plain = cli_main([*common, "--output-dir", str(tmp_path / "plain"), "--mask-dir", str(tmp_path / "plain-masks"),
-                      "--manifest", str(tmp_path / "plain.jsonl")])
+                      "--manifest", str(tmp_path / "plain.jsonl"), "--threads", "1"])  # as each Ray actor
     on_ray = cli_main([*common, "--output-dir", str(tmp_path / "ray"), "--mask-dir", str(tmp_path / "ray-masks"),
                        "--manifest", str(tmp_path / "ray.jsonl"), "--engine", "ray", "--jobs", "2"])
     assert plain == on_ray == 1  # the broken picture fails in both
@@ -184,5 +184,6 @@ def test_ray_actors_go_one_per_gpu_where_there_are_gpus_else_one_per_cpu():
     assert vars(layout({"CPU": 16.0, "GPU": 2.0}, "cpu", None, 100)) == {"actors": 16, "gpus_per_actor": 0.0}
     assert vars(layout({"CPU": 16.0}, "auto", 4, 100)) == {"actors": 4, "gpus_per_actor": 0.0}  # --jobs 4
     assert layout({"CPU": 16.0}, "auto", None, 3).actors == 3  # never more actors than pictures
+    assert layout({"CPU": 16.0}, "auto", None, 100, threads=4).actors == 4  # --threads 4: 4 CPUs an actor
     with pytest.raises(MemeCleanError, match="no GPU"):
         layout({"CPU": 16.0}, "cuda", None, 100)

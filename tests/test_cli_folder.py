@@ -230,19 +230,38 @@ def test_resume_after_kill_9(tmp_path, tiny_model_path):
             image.verify()
 
 
-def test_jobs_2_writes_the_same_files_as_jobs_1(tmp_path, tree, tiny_model_path, capsys):
+def test_jobs_2_writes_the_same_files_as_jobs_1(tmp_path, tree, tiny_model_path, capsys, monkeypatch):
+    """With the same threads per process (the network's sums depend on how they are split between threads)."""
+    pools = []
+    real_pool = batch_folder.process_pool
+
+    def recording_pool(jobs):
+        pools.append(jobs)
+        return real_pool(jobs)
+
+    monkeypatch.setattr(batch_folder, "process_pool", recording_pool)
     outputs = {}
     for jobs in (1, 2):
         out, masks, manifest = tmp_path / f"out{jobs}", tmp_path / f"masks{jobs}", tmp_path / f"m{jobs}.jsonl"
         assert clean_folder(tiny_model_path, "--input-dir", tree, "--output-dir", out, "--mask-dir", masks,
-                            "--recursive", "--manifest", manifest, "--jobs", str(jobs)) == 0
+                            "--recursive", "--manifest", manifest, "--jobs", str(jobs), "--threads", "1") == 0
         outputs[jobs] = {name: (out / name).read_bytes() for name in files_under(out)}
         outputs[jobs].update({f"mask:{name}": (masks / name).read_bytes() for name in files_under(masks)})
         records = sorted(read_manifest(manifest), key=lambda record: record["input"])
         outputs[jobs]["manifest"] = [{k: v for k, v in record.items() if k not in ("ms", "output", "mask")}
                                      for record in records]
+    assert pools == [2]  # --jobs 1 cleaned in this process, --jobs 2 in a pool of two
     assert outputs[1] == outputs[2]
     assert "5/5" in capsys.readouterr().err  # one progress bar in the parent
+
+
+def test_threads_shared_out_between_processes(monkeypatch):
+    from memeclean_core import cli_clean_folder
+
+    monkeypatch.setattr(cli_clean_folder, "usable_cores", lambda: 8)
+    assert cli_clean_folder.threads_per_process(1) is None  # one process: torch's own default
+    assert [cli_clean_folder.threads_per_process(jobs) for jobs in (2, 3, 8, 16)] == [4, 2, 1, 1]
+    assert cli_clean_folder.threads_per_process(4, threads=3) == 3
 
 
 def test_command_line_errors(tmp_path, tree, tiny_model_path, capsys):
@@ -266,6 +285,11 @@ def test_command_line_errors(tmp_path, tree, tiny_model_path, capsys):
                         "--manifest", not_a_manifest) == 1
     assert "is not a MemeClean manifest" in capsys.readouterr().err
     assert not_a_manifest.read_text() == "hello\n"
+    not_a_manifest.write_text("no newline at the end")  # not a torn record: never cut
+    assert clean_folder(tiny_model_path, "--input-dir", tree, "--output-dir", tmp_path / "o",
+                        "--manifest", not_a_manifest) == 1
+    assert "is not a MemeClean manifest" in capsys.readouterr().err
+    assert not_a_manifest.read_text() == "no newline at the end"
     with pytest.raises(SystemExit) as stop:  # neither files nor a folder: argparse's usage error, as before
         main(["clean"])
     assert stop.value.code == 2
@@ -308,3 +332,15 @@ def test_engine_seam_runs_any_callable(tmp_path):
     assert seen == ["b.png", "a.png"]
     assert (summary.cleaned, summary.failed, summary.skipped, summary.images) == (0, 2, 1, 2)
     assert [Path(r["input"]).name for r in read_manifest(tmp_path / "m.jsonl")] == ["c.txt", "b.png", "a.png"]
+
+
+def test_manifest_takes_rows_from_any_engine(tmp_path):
+    """Records that went through Arrow (numpy values, another key order) are written as plain JSON, in field order."""
+    with batch_folder.open_manifest(tmp_path / "m.jsonl") as manifest:
+        manifest.write({"status": "done", "size": np.array([4, 3]), "ms": np.float64(1.5), "input": "a.png",
+                        "output": "out/a.png"})
+    (record,) = read_manifest(tmp_path / "m.jsonl")
+    assert list(record) == list(batch_folder.MANIFEST_FIELDS)
+    assert record["size"] == [4, 3] and record["ms"] == 1.5 and record["mask"] is None
+    with batch_folder.open_manifest(tmp_path / "m.jsonl") as reopened:
+        assert reopened.done == {("a.png", "out/a.png")}
