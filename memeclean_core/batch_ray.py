@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,9 @@ def import_ray() -> Any:
         import ray
         import ray.data  # the Data library: the part of the extra that is needed
     except ImportError:
+        if getattr(sys, "frozen", False):  # the packaged app leaves Ray out
+            raise MemeCleanError("the packaged app has no Ray engine: install MemeClean with pip, "
+                                 "pip install 'memeclean[cluster]'") from None
         raise MemeCleanError(RAY_MISSING) from None
     return ray
 
