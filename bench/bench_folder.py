@@ -130,7 +130,8 @@ def main() -> int:
     load = " ".join(f"{value:.1f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     print(f"{args.pictures} pictures {width}x{height} at resolution {args.resolution}, device {args.device}, "
           f"{usable_cores()} cores, load average {load}")
-    print(f"{'jobs':>4} {'threads/proc':>12} {'wall s':>8} {'images/s':>9} {'steady images/s':>16} {'same outputs':>12}")
+    print(f"{'jobs':>4} {'threads/proc':>12} {'wall s':>8} {'images/s':>9} {'steady images/s':>16} "
+          f"{'same outputs':>12}")
     for row in rows:
         threads = row["threads"] if row["threads"] is not None else "default"
         same = "yes" if row["digest"] == rows[0]["digest"] else "NO"

@@ -21,13 +21,15 @@ The pieces, in the order a run uses them:
 2. `ItemCleaner(settings: CleanSettings, model=None)` — a picklable callable `item -> Record` that cleans one
    picture and never raises for a bad picture (the record says `failed` and why). It loads its model on the
    first call, so each worker process (or Ray actor) loads it once; pickling drops a loaded model. It also
-   accepts a row dict in place of a `FolderItem`.
+   accepts a row dict in place of a `FolderItem`. `settings.threads` sets the process's torch/OpenCV threads on
+   that first call: outputs are byte-identical across engines for the same threads per process (not across
+   different thread counts; see `CleanSettings`), so give every engine the same count to compare them.
 3. An engine: `Engine = Callable[[Sequence[FolderItem], CleanOne], Iterator[Record]]` yields one record per item,
    in any order (`CleanOne = Callable[[FolderItem], Record]`). Here: `run_in_process` (one after another) and
    `process_pool(jobs)` (that many spawned processes; a dead worker ends the run with a MemeCleanError).
 4. `run_plan(plan, clean_one, engine=run_in_process, manifest=None, on_record=None) -> FolderSummary` writes the
    settled records, then each engine record as it arrives, to the manifest (`open_manifest(path)`) and to
-   `on_record(record)` (progress, notes), and counts them.
+   `on_record(record, settled)` (progress, notes), and counts them (`summary.ok`: nothing failed).
 
 A Ray engine plugs in at step 3, for example::
 
@@ -35,7 +37,7 @@ A Ray engine plugs in at step 3, for example::
         def run(items, clean_one):            # clean_one: an ItemCleaner (picklable, loads its model once)
             ds = ray.data.from_items([item.to_row() for item in items])
             ds = ds.map(type(clean_one), fn_constructor_args=(clean_one.settings,), concurrency=concurrency)
-            yield from ds.iter_rows()         # records are JSON-able dicts with MANIFEST_FIELDS
+            yield from ds.iter_rows()         # record dicts (Manifest.write turns numpy values plain)
         return run
     summary = run_plan(plan, ItemCleaner(settings), engine=ray_engine(4), manifest=manifest)
 
@@ -53,8 +55,9 @@ its lines (a torn last line from a power cut is dropped when the file is opened 
 input, output, mask (paths as strings; null when none), size ([width, height] or null), working_size ([w, h] the
 network ran at), ms (wall time of the picture in this run), replaced (share of the pixels replaced, 0..1, averaged
 over an animation's frames), status ("done", "failed" or "skipped"), error (the one-line reason a picture failed),
-note (why it was skipped). With `resume` and the same manifest, a complete picture already recorded as done there is
-not written again. Lines come in the order pictures finish (with several processes not the plan's order).
+note (why it was skipped). A rerun with the same manifest does not repeat a line for a complete picture recorded as
+done there, nor for a file skipped for the same reason. Lines come in the order pictures finish (with several
+processes, not the plan's order).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, TextIO
+from typing import Any, Self, TextIO
 
 from .errors import ImageSaveError, MemeCleanError
 
@@ -256,8 +259,9 @@ def plan_folder(
 
 
 def _walk(input_dir: Path, recursive: bool, excluded: set[str], plan: FolderPlan,
-          relative: PurePosixPath = PurePosixPath()) -> Iterator[tuple[PurePosixPath, Path, str | None]]:
+          relative: PurePosixPath | None = None) -> Iterator[tuple[PurePosixPath, Path, str | None]]:
     """(relative path, path, None) for regular files, (..., reason) for entries skipped; sorted by name."""
+    relative = relative if relative is not None else PurePosixPath()
     folder = input_dir / relative
     try:
         with os.scandir(folder) as scan:
@@ -540,6 +544,7 @@ class Manifest:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.done: set[tuple[str, str]] = set()  # (input, output) of the pictures recorded as done
+        self.skipped: set[tuple[str, str]] = set()  # (input, note) of the files recorded as skipped
         self._file: TextIO | None = None
         self._open()
 
@@ -557,8 +562,7 @@ class Manifest:
                     record = json.loads(line)
                     if not isinstance(record, dict) or "input" not in record or "status" not in record:
                         raise ValueError(f"line {number}")
-                    if record["status"] == "done" and record.get("output") is not None:
-                        self.done.add((str(record["input"]), str(record["output"])))
+                    self._remember(record)
                 if cut < len(data):
                     # A torn last line (a power cut mid-write) is dropped so that new lines stay whole; anything
                     # else there is not ours to cut.
@@ -584,15 +588,29 @@ class Manifest:
         except OSError as error:
             raise MemeCleanError(f"cannot write the manifest '{self.path}': "
                                  f"{(error.strerror or str(error)).lower()}") from None
+        self._remember(record)
+
+    def _remember(self, record: Record) -> None:
         if record.get("status") == "done" and record.get("output") is not None:
             self.done.add((str(record["input"]), str(record["output"])))
+        elif record.get("status") == "skipped":
+            self.skipped.add((str(record["input"]), str(record.get("note"))))
+
+    def has(self, record: Record) -> bool:
+        """True when a rerun would only repeat this settled record: the picture is recorded as done, or the
+        file as skipped for the same reason."""
+        if record.get("status") == "skipped" and record.get("note") == NOTE_COMPLETE:
+            return (str(record["input"]), str(record["output"])) in self.done
+        if record.get("status") == "skipped":
+            return (str(record["input"]), str(record.get("note"))) in self.skipped
+        return False
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
 
-    def __enter__(self) -> Manifest:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -646,9 +664,7 @@ def run_plan(
     settled records first (settled=True), then for each cleaned one as it finishes."""
     summary = FolderSummary(images=plan.images)
     for record in plan.settled:
-        already_logged = (record.get("note") == NOTE_COMPLETE and manifest is not None
-                          and (record["input"], record["output"]) in manifest.done)
-        if manifest is not None and not already_logged:
+        if manifest is not None and not manifest.has(record):
             manifest.write(record)
         summary.count(record)
         if on_record is not None:
