@@ -3,7 +3,8 @@
     memeclean clean INPUT... [--output FILE | --output-dir DIR] [--mask-dir DIR] [--resolution N]
                              [--model WEIGHTS] [--device auto|cpu|cuda] [--overwrite]
     memeclean clean --input-dir DIR --output-dir OUT [--mask-dir M] [--recursive] [--resume]
-                    [--manifest FILE.jsonl] [--jobs N] [...]   (a whole folder: cli_clean_folder.py)
+                    [--manifest FILE.jsonl] [--jobs N] [--engine local|ray [--address ADDR]] [...]
+                    (a whole folder: cli_clean_folder.py)
 
 Outputs: `--output FILE` for a single input; `--output-dir DIR` writes `DIR/<stem>.png` per input; otherwise
 `<stem>.clean.png` next to the input. Animated GIF/WebP inputs keep their extension (every frame is cleaned, with
@@ -68,6 +69,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     folder.add_argument("--threads", type=int, metavar="T",
                         help="torch threads per process (default: the cores / N with --jobs N, else torch's "
                         "default); outputs are byte-identical for the same T whatever N")
+    folder.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local: processes on this machine (default); ray: Ray Data, on a local Ray started for "
+                        "the run or the cluster at --address, --jobs N actors (default one per CPU, or per GPU); "
+                        "needs pip install 'memeclean[cluster]'")
+    folder.add_argument("--address", metavar="ADDR",
+                        help="with --engine ray: the Ray cluster to join (auto, or HOST:6379)")
     parser.add_argument("--use-library", action="store_true",
                         help="when an input shows a template of your library (memeclean library), use that exact "
                         "template, aligned to it, instead of the model's fill (still pictures)")

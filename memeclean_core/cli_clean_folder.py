@@ -21,7 +21,8 @@ from .progress import ProgressBar, is_terminal
 
 # Options that only make sense for a folder, with their "not given" values.
 _FOLDER_OPTIONS = {"--recursive": ("recursive", False), "--resume": ("resume", False),
-                   "--manifest": ("manifest", None), "--jobs": ("jobs", 1), "--threads": ("threads", None)}
+                   "--manifest": ("manifest", None), "--jobs": ("jobs", 1), "--threads": ("threads", None),
+                   "--engine": ("engine", "local"), "--address": ("address", None)}
 
 
 def check_mode(args: argparse.Namespace) -> bool:
@@ -68,6 +69,13 @@ def run_folder(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise MemeCleanError(f"--threads must be at least 1, got {args.threads}")
     check_arguments(args, [])
+    engine_name = getattr(args, "engine", "local")
+    if getattr(args, "address", None) and engine_name != "ray":
+        raise MemeCleanError("--address names a Ray cluster: use it with --engine ray")
+    if engine_name == "ray":
+        from .batch_ray import import_ray
+
+        import_ray()  # without the extra: one line saying how to get it, before anything is planned
     input_dir = Path(args.input_dir)
     if not input_dir.is_dir():
         reason = "does not exist" if not input_dir.exists() else "is not a folder"
@@ -91,7 +99,15 @@ def run_folder(args: argparse.Namespace) -> int:
         from .checkpoint import load_model
 
         model = load_model(args.model, device=args.device)  # a bad --model ends the run here, in one line
-        if jobs == 1:
+        if engine_name == "ray":
+            from .batch_ray import ray_engine
+
+            del model  # each Ray actor loads its own and runs --threads T threads (default 1) on T CPUs
+            ray_settings = batch_folder.CleanSettings(resolution=args.resolution, model=args.model,
+                                                      device=args.device, threads=args.threads or 1)
+            clean_one = batch_folder.ItemCleaner(ray_settings)
+            engine = ray_engine(args.address, args.jobs if args.jobs > 1 else None, args.device, args.threads or 1)
+        elif jobs == 1:
             clean_one, engine = batch_folder.ItemCleaner(settings, model), batch_folder.run_in_process
         else:
             del model  # each worker process loads its own

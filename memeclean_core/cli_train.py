@@ -31,10 +31,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="bf16 autocast (auto: on CUDA and on CPUs with native bf16)")
     parser.add_argument("--reuse", type=float, default=4.0, metavar="K",
                         help="training crops drawn from each rendered meme (default 4)")
-    parser.add_argument("--model-config", metavar="JSON", help='network size, e.g. \'{"mask_channels": 24}\'')
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing --out file (the checkpoint given to --resume is always continued)")
+    parser.add_argument("--model-preset", metavar="NAME", help="network size: tiny, default or large (a GPU's); "
+                        "--model-config changes fields of it")
+    parser.add_argument("--model-config", metavar="JSON", help='network size, e.g. \'{"mask_channels": 24}\'')
+    parser.add_argument("--distributed", action="store_true",
+                        help="one process of a data-parallel run: torchrun --nproc-per-node N -m memeclean_core train "
+                             "--distributed ... (--batch is per process)")
     parser.set_defaults(run=run)
+
+
+def model_fields(preset: str | None, overrides: str | None) -> dict:
+    """The network's UNetConfig fields: a named preset's, then the JSON overrides."""
+    from .errors import UsageError
+    from .model import PRESETS
+    from .train_checks import parse_model_config
+
+    if preset is not None and preset not in PRESETS:
+        raise UsageError(f"unknown --model-preset '{preset}' (known: {', '.join(PRESETS)})")
+    return {**PRESETS.get(preset or "default", {}), **parse_model_config(overrides)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,15 +59,20 @@ def run(args: argparse.Namespace) -> int:
     from .stop_signals import StopSignals
     from .train import TrainConfig, training_run
     from .options import check_int
-    from .train_checks import MAX_SIDE, check_train_config, parse_model_config
+    from .train_checks import MAX_SIDE, check_train_config
 
     check_int("--resolution", args.resolution, 256, MAX_SIDE)  # the CLI's floor: the app's smallest working size
     config = TrainConfig(
         data=args.data, out=args.out, steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop,
         max_side=args.resolution, lr=args.lr, fill_every=args.fill_every, device=args.device,
         workers=args.workers, seed=args.seed, resume=args.resume, init=args.init, precision=args.precision,
-        reuse=args.reuse, model=parse_model_config(args.model_config), preview_every=0, overwrite=args.overwrite,
+        reuse=args.reuse, model=model_fields(args.model_preset, args.model_config), preview_every=0,
+        overwrite=args.overwrite,
     )
+    if args.distributed:
+        from .train_ddp import run_distributed
+
+        return run_distributed(config)
     # Every option, the data, the resume file and the output are checked before the model is built.
     for note in check_train_config(config).notes:
         print(f"memeclean: {note}", file=sys.stderr)

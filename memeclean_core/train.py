@@ -13,7 +13,9 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,6 +27,9 @@ from .device import pick_device
 from .errors import MemeCleanError, ModelLoadError
 from .model import MemeCleanNet, UNetConfig
 from .train_checks import check_train_config
+
+if TYPE_CHECKING:
+    from .train_ddp import DataParallel
 
 
 @dataclass
@@ -160,10 +165,16 @@ def preview_images(batch: dict[str, torch.Tensor], logits: torch.Tensor, filled:
     return preview
 
 
-def training_run(config: TrainConfig, stop: Callable[[], bool] | None = None) -> Iterator[TrainProgress]:
+def training_run(config: TrainConfig, stop: Callable[[], bool] | None = None,
+                 parallel: DataParallel | None = None) -> Iterator[TrainProgress]:
     """Train as configured, yielding progress; close() the generator, or make `stop()` true (checked every step:
     a signal handler's flag), to stop; a checkpoint is written either way. Every option, the data folders and the
-    output are checked first (train_checks), so a bad run fails in one line before any work."""
+    output are checked first (train_checks), so a bad run fails in one line before any work.
+
+    `parallel` (see `train_ddp`) makes this one process of a data-parallel run: it wraps the losses, offsets the
+    data seed by rank, keeps the budget in step across processes, and only its main process writes checkpoints.
+    """
+    is_main = parallel is None or parallel.is_main
     checked = check_train_config(config)
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
@@ -191,9 +202,11 @@ def training_run(config: TrainConfig, stop: Callable[[], bool] | None = None) ->
 
     dataset = TrainingBatches(build_sources(config.data), batch=config.batch, crop=config.crop,
                               long_side=(config.min_side, config.max_side), fill_every=config.fill_every,
-                              first_step=step, reuse=config.reuse, seed=config.seed)
+                              first_step=step, reuse=config.reuse,
+                              seed=parallel.data_seed(config.seed) if parallel else config.seed)
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=config.workers,
                                          pin_memory=cuda, persistent_workers=config.workers > 0)
+    losses = parallel.wrap(net, config) if parallel else partial(compute_losses, net, fill_weight=config.fill_weight)
     train_state = lambda: {"step": step, "elapsed": elapsed_before + (time.perf_counter() - started),  # noqa: E731
                            "optimiser": optimiser.state_dict(), "config": asdict(config)}
 
@@ -206,6 +219,8 @@ def training_run(config: TrainConfig, stop: Callable[[], bool] | None = None) ->
         while True:
             elapsed = elapsed_before + time.perf_counter() - started
             fraction = config.budget_fraction(step, elapsed)
+            if parallel is not None:
+                fraction = parallel.agree(fraction)  # the same learning rate and the same last step everywhere
             if fraction >= 1.0 or (stop is not None and stop()):
                 break
             # Short warm-up, then cosine decay over the budget (in steps or in time, whichever leads).
@@ -216,7 +231,7 @@ def training_run(config: TrainConfig, stop: Callable[[], bool] | None = None) ->
             with_fill = bool(batch.pop("with_fill"))
             batch = to_device(batch, device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                loss, mask_loss, fill_loss, logits, filled = compute_losses(net, batch, with_fill, config.fill_weight)
+                loss, mask_loss, fill_loss, logits, filled = losses(batch, with_fill)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -225,7 +240,7 @@ def training_run(config: TrainConfig, stop: Callable[[], bool] | None = None) ->
             window_samples += config.batch
 
             checkpoint_path = None
-            if time.perf_counter() - last_checkpoint > 60 * config.checkpoint_minutes:
+            if is_main and time.perf_counter() - last_checkpoint > 60 * config.checkpoint_minutes:
                 checkpoint_path = str(save_checkpoint(config.out, net, train_state()))
                 last_checkpoint, saved_step = time.perf_counter(), step
             if step % config.progress_every == 0 or checkpoint_path:
@@ -242,7 +257,7 @@ def training_run(config: TrainConfig, stop: Callable[[], bool] | None = None) ->
                 yield TrainProgress(step, fraction, loss.item(), mask_loss.item(), fill_loss.item(), rate, elapsed,
                                     eta, checkpoint_path, preview)
     finally:
-        if step > saved_step or not Path(config.out).exists():
+        if is_main and (step > saved_step or not Path(config.out).exists()):
             save_checkpoint(config.out, net, train_state())
     yield TrainProgress(step, 1.0, float("nan"), float("nan"), float("nan"), 0.0,
                         elapsed_before + time.perf_counter() - started, 0.0, config.out, None, done=True)

@@ -27,6 +27,12 @@ Usage::
 
     python scripts/build_dataset.py --debs /work/rawdata/debs --fontwheels /work/rawdata/fontwheels \
         --cache /work/rawdata/per --out /work/data
+    python scripts/build_dataset.py --out /work/data --pack memeclean-data.tar   # one tar, <= 60 MB (--pack-mb)
+
+``--pack`` builds nothing: it writes the built folder as one tar for a machine with no network
+(``scripts/train_gpu.sh``): fonts, licences and SOURCES.md as they are, and the pictures as they are when they
+fit, otherwise re-encoded (JPEG quality 90, clip-art PNG) with the largest long side, in steps of 128 px, that keeps
+the tar within the limit.
 """
 
 from __future__ import annotations
@@ -34,12 +40,15 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -658,6 +667,93 @@ def counts_text(report: dict) -> str:
     return text + "\n"
 
 
+# ---------------------------------------------------------------------------------------------------- pack
+PACK_QUALITY = 90  # JPEG quality of packed pictures
+PICTURE_FOLDERS = ("images", "clipart")
+
+
+def tar_member_bytes(size: int, name: str) -> int:
+    """What one regular file costs in a tar: a 512-byte header (two more for a long name) and 512-byte blocks."""
+    return 512 * (1 + (2 if len(name) > 99 else 0) + -(-size // 512))
+
+
+def encode_picture(job: tuple[str, int | None]) -> bytes:
+    """Worker: a picture re-encoded with its long side at most `side` (JPEG; clip-art stays RGBA PNG), or the
+    file as it is for side None."""
+    path, side = job
+    if side is None:
+        return Path(path).read_bytes()
+    buffer = io.BytesIO()
+    with Image.open(path) as im:
+        if path.lower().endswith(".png"):
+            resize_max_side(im.convert("RGBA"), side).save(buffer, format="PNG", optimize=True)
+        else:
+            resize_max_side(im.convert("RGB"), side).save(buffer, format="JPEG", quality=PACK_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+def pack_dataset(root: Path, pack: Path, limit: int, workers: int) -> dict:
+    """Write `root` (a built data folder) as one tar of at most `limit` bytes: fonts, licences and lists as they
+    are, pictures as they are if they fit, else re-encoded with the largest long side (in steps of 128 px) that
+    fits; returns what it did."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in
+                                                                         p.relative_to(root).parts))
+    pictures = [p for p in files if p.parent.name in PICTURE_FOLDERS and p.suffix.lower() in IMAGE_EXTS]
+    picture_set = set(pictures)
+    others = [p for p in files if p not in picture_set]
+    if not pictures:
+        raise SystemExit(f"no pictures under {root}/*/images: build the data first (see --out)")
+    notes = "pack.json"
+    fixed = 10240 + sum(tar_member_bytes(p.stat().st_size, str(p.relative_to(root))) for p in others)
+    fixed += tar_member_bytes(1024, notes)
+    if fixed >= limit:
+        raise SystemExit(f"the fonts and lists alone take {fixed / 1e6:.1f} MB, over the pack limit")
+    largest = 0
+    for path in pictures:
+        with Image.open(path) as im:
+            largest = max(largest, *im.size)
+    side: int | None = None  # first the files as they are
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        while True:
+            encoded = list(pool.map(encode_picture, [(str(p), side) for p in pictures]))
+            total = fixed + sum(tar_member_bytes(len(b), str(p.relative_to(root))) for p, b in zip(pictures, encoded))
+            log(f"pack: pictures {'as they are' if side is None else f'at long side {side}'}: {total / 1e6:.1f} MB")
+            if total <= limit:
+                break
+            if side is None:
+                side = -(-largest // 128) * 128
+            # encoded bytes grow about with the pixel count, i.e. with the side squared
+            wanted = side * ((limit - fixed) / (total - fixed)) ** 0.5
+            new_side = min(side - 128, int(wanted // 128) * 128)
+            if new_side < 256:
+                raise SystemExit(f"the pictures do not fit in {limit / 1e6:.1f} MB even at a long side of 256")
+            side = new_side
+    info = {"picture_long_side": largest if side is None else side,
+            "jpeg_quality": "as built" if side is None else PACK_QUALITY, "pictures": len(pictures),
+            "files": len(files), "bytes_limit": limit}
+
+    def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+        member = tarfile.TarInfo(name)
+        member.size, member.mode, member.mtime = len(data), 0o644, 0  # reproducible: no dates, no owners
+        tar.addfile(member, io.BytesIO(data))
+
+    pack.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tar", dir=pack.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle, tarfile.open(fileobj=handle, mode="w", format=tarfile.GNU_FORMAT) as tar:
+            add(tar, notes, (json.dumps(info, indent=1) + "\n").encode())
+            contents = {**{p: p.read_bytes() for p in others}, **dict(zip(pictures, encoded))}
+            for path in sorted(contents):
+                add(tar, str(path.relative_to(root)), contents[path])
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, pack)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    info["bytes"] = pack.stat().st_size
+    return info
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--debs", type=Path, default=Path("/work/rawdata/debs"))
@@ -673,8 +769,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clipart-val", type=int, default=20)
     parser.add_argument("--clipart-min-short", type=int, default=400)
     parser.add_argument("--skip", nargs="*", default=[], choices=["images", "fonts", "clipart"])
+    parser.add_argument("--pack", type=Path, metavar="TAR",
+                        help="build nothing: pack the data folder --out already holds into one tar for a machine "
+                             "with no network (pictures downsized to fit --pack-mb; unpack with tar -xf)")
+    parser.add_argument("--pack-mb", type=float, default=60.0, help="size limit of the pack in MB (default 60)")
     args = parser.parse_args(argv)
     out: Path = args.out
+    if args.pack:
+        info = pack_dataset(out, args.pack, int(args.pack_mb * 1e6), args.workers)
+        log(f"wrote {args.pack}: {info['bytes'] / 1e6:.1f} MB, {info['files']} files, pictures at long side "
+            f"{info['picture_long_side']} px")
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     # each section's sources and report are kept in .build_state.json, so a run with --skip keeps the others
     state_file = out / ".build_state.json"

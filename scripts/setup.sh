@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything MemeClean needs on a fresh Debian/Ubuntu machine: the system libraries Qt loads (also offscreen),
-# a fallback font, the CPU build of PyTorch, and the app with its dev, test and evaluation extras (editable);
+# a fallback font, the CPU build of PyTorch, and the app with its dev, test, evaluation and Ray extras (editable);
 # desktop-file-utils for the tests of the Linux desktop entry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +15,4 @@ fi
 python3 -m pip install -q --upgrade pip
 # The pinned CPU wheel first: a looser torch requirement would pull gigabytes of CUDA packages.
 python3 -m pip install -q torch==2.13.0
-python3 -m pip install -q -e ".[dev,eval]"
+python3 -m pip install -q -e ".[dev,eval,cluster]"

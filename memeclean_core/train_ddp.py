@@ -1,0 +1,159 @@
+"""Data-parallel training on several processes (GPUs, or CPU cores), with the one training loop of `train.py`.
+
+    torchrun --nproc-per-node 4 -m memeclean_core.train_ddp --data DIR --out run.pt --minutes 30
+    torchrun --nproc-per-node 4 -m memeclean_core train --distributed --data DIR --out run.pt --minutes 30
+
+The options are those of `memeclean train`. Every process runs `training_run` with a `DataParallel` hook: the
+losses run through torch's DistributedDataParallel (gradients are averaged across processes at every step), each
+process draws its own data (the seed is offset by its rank), the budget's fraction, which sets the learning rate
+and the end, is agreed on by all processes at every step so they stay in lock-step, and only rank 0 writes the
+checkpoint. That checkpoint is the ordinary one: it loads with `memeclean clean --model`, and `--resume` continues
+it with any number of processes, or with plain `memeclean train`. `--batch` is per process: each step learns from
+batch × processes crops. Backend: NCCL on CUDA GPUs, gloo on the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from .device import pick_device
+from .errors import MemeCleanError
+from .model import MemeCleanNet
+from .train import TrainConfig, compute_losses, training_run
+
+LAUNCH_HINT = "torchrun --nproc-per-node N -m memeclean_core.train_ddp --data DIR --out CKPT ..."
+
+
+class _Losses(nn.Module):
+    """The training losses as a module's forward, so one DistributedDataParallel call covers both branches."""
+
+    def __init__(self, net: MemeCleanNet, fill_weight: float):
+        super().__init__()
+        self.net, self.fill_weight = net, fill_weight
+
+    def forward(self, batch: dict[str, torch.Tensor], with_fill: bool):
+        return compute_losses(self.net, batch, with_fill, self.fill_weight)
+
+
+class DataParallel:
+    """One process's place in a data-parallel run: the hook `training_run(config, parallel)` takes."""
+
+    def __init__(self, rank: int, world_size: int, local_rank: int, device: torch.device):
+        self.rank, self.world_size, self.local_rank, self.device = rank, world_size, local_rank, device
+        self.net: MemeCleanNet | None = None  # the network this process trains, once `wrap` has been called
+        self._timed = False
+        # Agreeing on a float each step goes over gloo on the CPU, so a GPU run does not stall its stream for it.
+        self._cpu_group = dist.new_group(backend="gloo") if dist.get_backend() != "gloo" else None
+
+    @classmethod
+    def from_environment(cls, device: str = "auto") -> DataParallel:
+        """Join the process group torchrun describes in the environment (RANK, WORLD_SIZE, LOCAL_RANK, ...)."""
+        if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+            raise MemeCleanError(f"distributed training runs under torchrun: {LAUNCH_HINT}")
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if device in ("auto", "cuda") and torch.cuda.is_available():
+            torch.cuda.set_device(local_rank)  # "cuda" is now this process's own GPU
+        torch_device = pick_device(device)
+        if torch_device.type == "mps":
+            raise MemeCleanError("distributed training needs CUDA GPUs or the CPU; use --device cpu")
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if torch_device.type == "cuda" else "gloo")
+        return cls(dist.get_rank(), dist.get_world_size(), local_rank, torch_device)
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def data_seed(self, seed: int) -> int:
+        """Rank 0 draws the single-process stream; every other rank a stream of its own."""
+        return seed + self.rank * 2**32
+
+    def wrap(self, net: MemeCleanNet, config: TrainConfig) -> Callable:
+        """`losses(batch, with_fill)` through DistributedDataParallel (which also makes every rank start from
+        rank 0's weights)."""
+        self.net, self._timed = net, config.minutes is not None
+        device_ids = [self.local_rank] if self.device.type == "cuda" else None
+        # When the fill trains only every n-th step its weights get no gradient in between: DDP must look for them.
+        return nn.parallel.DistributedDataParallel(_Losses(net, config.fill_weight), device_ids=device_ids,
+                                                   find_unused_parameters=config.fill_every > 1)
+
+    def agree(self, fraction: float) -> float:
+        """The largest budget fraction of all processes: a step budget is the same everywhere, a time budget not."""
+        if not self._timed:
+            return fraction
+        value = torch.tensor([fraction], dtype=torch.float64)
+        if self._cpu_group is None and self.device.type == "cuda":
+            value = value.to(self.device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX, group=self._cpu_group)
+        return float(value.item())
+
+    def share_buffers(self) -> None:
+        """Give every rank rank 0's BatchNorm statistics (each rank's last step moved its own), i.e. exactly the
+        checkpoint's state."""
+        if self.net is not None:
+            for buffer in self.net.buffers():
+                dist.broadcast(buffer.data, src=0)
+
+    def close(self) -> None:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _interrupt_once(signum, frame) -> None:
+    """SIGINT/SIGTERM (torchrun passes Ctrl+C on as SIGTERM): stop once, then let the checkpoint be written."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def run_distributed(config: TrainConfig) -> int:
+    """Train as one process of a torchrun job; rank 0 shows the progress and writes the checkpoint."""
+    from .progress import ProgressBar, format_duration
+
+    parallel = DataParallel.from_environment(config.device)
+    signal.signal(signal.SIGINT, _interrupt_once)
+    signal.signal(signal.SIGTERM, _interrupt_once)
+    bar = ProgressBar(enabled=parallel.is_main)
+    if parallel.is_main:
+        bar.message(f"distributed training: {parallel.world_size} processes on {parallel.device.type}, "
+                    f"{config.batch} crops per process and step")
+    run = training_run(config, parallel)
+    try:
+        for report in run:
+            if report.done:
+                break
+            bar.update(report.fraction, f"step {report.step} loss {report.loss:.4f} (mask {report.mask_loss:.4f} "
+                       f"fill {report.fill_loss:.4f}) {report.samples_per_second * parallel.world_size:.1f} "
+                       f"samples/s ETA {format_duration(report.eta)}", force=report.checkpoint is not None)
+        run.close()
+        parallel.share_buffers()
+    except KeyboardInterrupt:
+        run.close()  # rank 0 writes the checkpoint of the last step
+        bar.finish()
+        if parallel.is_main:
+            print(f"interrupted: checkpoint saved to {config.out} (continue with --resume {config.out})")
+        return 130
+    finally:
+        run.close()
+        parallel.close()
+    bar.finish()
+    if parallel.is_main:
+        print(f"saved {config.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .cli import main as cli_main
+
+    return cli_main(["train", "--distributed", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
