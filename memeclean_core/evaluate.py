@@ -317,7 +317,8 @@ def load_cases(data: str | Path, count: int = 40, seed: int = 0, long_side: int 
         cases = [case for case in every if case.format in wanted]
         if not cases:
             present = sorted({case.format for case in every})
-            raise MemeCleanError(f"the saved set '{data}' has no cases of {', '.join(wanted)} (it has {', '.join(present)})")
+            raise MemeCleanError(
+                f"the saved set '{data}' has no cases of {', '.join(wanted)} (it has {', '.join(present)})")
         return cases, f"{len(cases)} cases from the saved set '{data}'{groups}"
     if (data / "images").is_dir():
         cases = []
