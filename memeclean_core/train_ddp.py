@@ -43,7 +43,7 @@ class _Losses(nn.Module):
 
 
 class DataParallel:
-    """One process's place in a data-parallel run: the hook `training_run(config, parallel)` takes."""
+    """One process's place in a data-parallel run: the hook `training_run(config, parallel=...)` takes."""
 
     def __init__(self, rank: int, world_size: int, local_rank: int, device: torch.device):
         self.rank, self.world_size, self.local_rank, self.device = rank, world_size, local_rank, device
@@ -124,7 +124,7 @@ def run_distributed(config: TrainConfig) -> int:
     if parallel.is_main:
         bar.message(f"distributed training: {parallel.world_size} processes on {parallel.device.type}, "
                     f"{config.batch} crops per process and step")
-    run = training_run(config, parallel)
+    run = training_run(config, parallel=parallel)
     try:
         for report in run:
             if report.done:
