@@ -1,7 +1,7 @@
 """`memeclean clean`: remove the captions from image files (stills and animations) with one loaded model.
 
     memeclean clean INPUT... [--output FILE | --output-dir DIR] [--mask-dir DIR] [--resolution N]
-                             [--model WEIGHTS] [--device auto|cpu|cuda] [--overwrite]
+                             [--model WEIGHTS] [--device auto|cpu|cuda] [--overwrite] [--crop-bars]
 
 Outputs: `--output FILE` for a single input; `--output-dir DIR` writes `DIR/<stem>.png` per input; otherwise
 `<stem>.clean.png` next to the input. Animated GIF/WebP inputs keep their extension (every frame is cleaned, with
@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where the network runs (default: auto, a GPU when there is one)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files (never the inputs)")
+    parser.add_argument("--crop-bars", action="store_true",
+                        help="where the caption sits on a uniform white or black bar along the top or bottom "
+                        "edge, crop the bar off instead of filling it (the mask is then the cropped output's)")
     parser.set_defaults(run=run)
 
 
@@ -216,14 +219,22 @@ def clean_file(source: Path, args: argparse.Namespace, model, protect: list[Path
     frames = image.frames if output.suffix.lower() not in (".jpg", ".jpeg") else image.frames[:1]
     cleaned_frames = []
     first_mask = None
+    bars = None  # found on the first frame, cropped off every frame (--crop-bars)
     for number, frame in enumerate(frames):
         result = clean(frame.pixels, resolution=args.resolution, model=model, alpha=frame.alpha)
+        if getattr(args, "crop_bars", False):
+            from .bars import crop_result, detect_caption_bars
+
+            bars = bars if bars is not None else detect_caption_bars(frame.pixels, result.mask, result.region)
+            result = crop_result(result, frame.pixels, bars)
         cleaned_frames.append(Frame(result.image, result.alpha, frame.duration_ms))
         if first_mask is None:
             first_mask = result.mask
         if progress is not None:
             progress((number + 1) / len(frames))
 
+    if bars and note is not None:
+        note(f"memeclean: {source}: cropped caption bars ({bars.top} rows at the top, {bars.bottom} at the bottom)")
     save_image(output, image.with_frames(cleaned_frames), overwrite=args.overwrite, protect=protect)
     written[_key(output)] = source
     if mask_output is not None:

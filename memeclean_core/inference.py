@@ -74,6 +74,7 @@ class CleanResult:
     working_size: tuple[int, int] = (0, 0)  # (width, height) the network ran at
     device: str = "CPU"
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, and "total"
+    cropped: tuple[int, int] = (0, 0)  # rows of caption bar cut off the top and bottom instead of filled (`bars`)
 
 
 def pad_reflect(array: np.ndarray, height: int, width: int) -> np.ndarray:
