@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 COLOUR_TOLERANCE = 32.0  # max RGB distance of a bar pixel from the bar's colour (JPEG noise, anti-aliasing)
@@ -33,12 +34,14 @@ class CaptionBars:
         return self.top > 0 or self.bottom > 0
 
 
-def _bar_rows(image: np.ndarray, text: np.ndarray, replaced: np.ndarray) -> int:
-    """Rows of caption bar from the first row down (0 when there is none)."""
+def _bar_rows(image: np.ndarray, text: np.ndarray, replaced: np.ndarray, rim: np.ndarray) -> int:
+    """Rows of caption bar from the first row down (0 when there is none). `rim`: the text with its anti-aliased
+    edge, which is of neither colour."""
     height = image.shape[0]
     free = ~replaced
     edge_rows = max(1, min(4, height // 50))
-    sample = image[:edge_rows][free[:edge_rows]]
+    edge_free = free[:edge_rows] if free[:edge_rows].mean() >= 0.5 else ~rim[:edge_rows]
+    sample = image[:edge_rows][edge_free]
     if len(sample) < 0.5 * edge_rows * image.shape[1]:
         return 0
     colour = np.median(sample.astype(np.float32), axis=0)
@@ -47,10 +50,13 @@ def _bar_rows(image: np.ndarray, text: np.ndarray, replaced: np.ndarray) -> int:
     limit = int(MAX_BAR_SHARE * height) + 1
     close = np.linalg.norm(image[: limit + TRANSITION_ROWS].astype(np.float32) - colour, axis=2) <= COLOUR_TOLERANCE
     # The bar ends at the first row that is not of its colour. A row is judged on its pixels outside the replaced
-    # region, or, where that leaves too few, outside the text itself; a row that is nearly all text is skipped.
+    # region or, where that leaves too few, outside the text's rim, or else outside the text itself; a row that is
+    # nearly all text is skipped.
     rows = 0
     while rows < min(limit, height):
-        judged = free[rows] if free[rows].mean() >= MIN_FREE_SHARE else ~text[rows]
+        for judged in (free[rows], ~rim[rows], ~text[rows]):
+            if judged.mean() >= MIN_FREE_SHARE:
+                break
         if judged.mean() >= MIN_FREE_SHARE and close[rows][judged].mean() < UNIFORM_SHARE:
             break
         rows += 1
@@ -69,9 +75,10 @@ def detect_caption_bars(image: np.ndarray, text: np.ndarray, replaced: np.ndarra
     """The caption bars of `image` (H×W×3 uint8) given the detected `text` mask (H×W bool) and, optionally, the
     replaced region (the text with its rim; its pixels are not required to have the bar's colour)."""
     text = text.astype(bool)
-    replaced = text if replaced is None else replaced.astype(bool) | text
-    top = _bar_rows(image, text, replaced)
-    bottom = _bar_rows(image[::-1], text[::-1], replaced[::-1])
+    rim = cv2.dilate(text.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))).astype(bool)
+    replaced = rim if replaced is None else replaced.astype(bool) | rim
+    top = _bar_rows(image, text, replaced, rim)
+    bottom = _bar_rows(image[::-1], text[::-1], replaced[::-1], rim[::-1])
     if top + bottom >= image.shape[0] - 1:
         return CaptionBars()
     return CaptionBars(top, bottom)
