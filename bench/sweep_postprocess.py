@@ -36,14 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edge-refine", default="none", help="PostprocessConfig.edge_refine (default: none)")
     args = parser.parse_args(argv)
 
-    from postprocess_scores import score
+    from postprocess_scores import cached, score
 
     from memeclean_core.checkpoint import load_model
     from memeclean_core.evaluate import load_cases
     from memeclean_core.inference import PostprocessConfig
 
     cases, _ = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side)
-    model = load_model(args.model)
+    model = cached(load_model(args.model))  # the mask network runs once per case
     print(f"{len(cases)} cases (seed {args.seed}), resolution {args.resolution}, model {model.path}")
     print(f"{'fill thr.':>9} {'dilation':>8} {'PSNR all':>9} {'PSNR text':>9} {'SSIM':>7} {'mask IoU':>8} "
           f"{'collat.':>8} {'missed':>7}")
