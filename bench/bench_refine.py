@@ -29,6 +29,8 @@ CANDIDATES = [
     ("colour", {"edge_refine": "colour"}),
     ("colour, fill 0.1", {"edge_refine": "colour", "fill_threshold": 0.1}),
     ("guided, dilation 2", {"edge_refine": "guided", "refined_dilation": 2}),
+    ("guided-colour, refined fill 0.1", {"edge_refine": "guided-colour", "refined_fill_threshold": 0.1}),
+    ("colour, refined fill 0.1", {"edge_refine": "colour", "refined_fill_threshold": 0.1}),
     ("structure fill", {"structure_fill": True}),
 ]
 

@@ -51,6 +51,9 @@ class PostprocessConfig:
     # apply to the refined probability and the replaced region is dilated `refined_dilation` full-size pixels.
     edge_refine: str = "none"
     refined_dilation: int = 1
+    # The replaced region on the refined probability: above this (None: `fill_threshold`). The colour model's
+    # probability is the caption's coverage, and the faint rim of a glyph (10-20 % coverage) is still caption.
+    refined_fill_threshold: float | None = None
     # Fill each side of a straight edge crossing the hole (a panel border, an outline) from its own side
     # (`structure_fill.structure_fill`) instead of plain Telea, at the working size and at full size.
     structure_fill: bool = False
@@ -189,7 +192,9 @@ def clean(
                 fill_mask = probability_full > round(config.fill_threshold * 255)
             else:
                 text_mask = refined > config.mask_threshold
-                fill_mask = refined > config.fill_threshold
+                fill_threshold = config.fill_threshold if config.refined_fill_threshold is None \
+                    else config.refined_fill_threshold
+                fill_mask = refined > fill_threshold
         else:
             refined = None
             text_mask = fill_mask = mask.astype(bool)

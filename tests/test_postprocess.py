@@ -143,6 +143,10 @@ def test_clean_with_edge_refinement_keeps_every_pixel_outside_the_region(method)
     assert result.region[result.mask].all()
     np.testing.assert_array_equal(result.image[~result.region], image[~result.region])
     assert not np.array_equal(result.mask, default.mask)
+    wider = clean(image, resolution, model=stub_model(),
+                  postprocess=PostprocessConfig(edge_refine=method, refined_fill_threshold=0.05))
+    assert (wider.region >= result.region).all() and wider.region.sum() > result.region.sum()
+    np.testing.assert_array_equal(wider.mask, result.mask)
     # A mask given by hand is filled as it is: no refinement.
     _, small, small_resolution, mask = golden_cases()[2]
     given = clean(small, small_resolution, mask=mask, model=stub_model(), postprocess=PostprocessConfig(edge_refine=method))
