@@ -52,28 +52,43 @@ def digest(result) -> str:
 
 
 # Digests of clean()'s image, mask and region with the stub networks, taken before PostprocessConfig existed
-# (commit adb06d9). The default config must reproduce them bit for bit.
+# (commit adb06d9). The config without the two refinements that are now on by default (the edge refinement and the
+# structure fill) must reproduce them bit for bit.
 GOLDEN = {"small": "5c26bb2cbe61f961", "large": "968d3cae8b4f7198", "mask": "ddd625b33c8ea546"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
-def test_the_default_config_reproduces_the_pipeline_as_it_was(name):
-    from memeclean_core.inference import PostprocessConfig
+def test_the_config_without_the_refinements_reproduces_the_pipeline_as_it_was(name):
+    from memeclean_core.inference import BEFORE_REFINEMENTS, PostprocessConfig
 
     case = {case[0]: case for case in golden_cases()}[name]
     _, image, resolution, mask = case
-    assert digest(clean(image, resolution, mask=mask, model=stub_model())) == GOLDEN[name]
-    explicit = clean(image, resolution, mask=mask, model=stub_model(), postprocess=PostprocessConfig())
-    assert digest(explicit) == GOLDEN[name]
+    assert digest(clean(image, resolution, mask=mask, model=stub_model(), postprocess=BEFORE_REFINEMENTS)) == \
+        GOLDEN[name]
+    explicit = PostprocessConfig(mask_threshold=0.5, fill_threshold=0.2, working_dilation=2, telea_radius=3,
+                                 edge_refine="none", structure_fill=False)
+    assert digest(clean(image, resolution, mask=mask, model=stub_model(), postprocess=explicit)) == GOLDEN[name]
+
+
+def test_the_defaults_are_the_shipped_refinements():
+    from memeclean_core.inference import DEFAULT_POSTPROCESS, PostprocessConfig
+
+    assert DEFAULT_POSTPROCESS == PostprocessConfig() == PostprocessConfig(edge_refine="colour", structure_fill=True)
+    for _, image, resolution, mask in golden_cases():
+        result = clean(image, resolution, mask=mask, model=stub_model())
+        np.testing.assert_array_equal(result.image[~result.region], image[~result.region])
+        assert result.region[result.mask].all()
 
 
 def test_the_config_changes_what_is_replaced():
-    from memeclean_core.inference import PostprocessConfig
+    from memeclean_core.inference import BEFORE_REFINEMENTS, PostprocessConfig
 
     _, image, resolution, _ = golden_cases()[1]
-    default = clean(image, resolution, model=stub_model())
-    narrow = clean(image, resolution, model=stub_model(), postprocess=PostprocessConfig(working_dilation=0))
-    strict = clean(image, resolution, model=stub_model(), postprocess=PostprocessConfig(mask_threshold=0.9))
+    default = clean(image, resolution, model=stub_model(), postprocess=BEFORE_REFINEMENTS)
+    narrow = clean(image, resolution, model=stub_model(),
+                   postprocess=PostprocessConfig(working_dilation=0, edge_refine="none"))
+    strict = clean(image, resolution, model=stub_model(),
+                   postprocess=PostprocessConfig(mask_threshold=0.9, edge_refine="none"))
     assert narrow.region.sum() < default.region.sum() and (narrow.region <= default.region).all()
     assert strict.mask.sum() < default.mask.sum()
     np.testing.assert_array_equal(narrow.image[~narrow.region], image[~narrow.region])
@@ -139,7 +154,7 @@ def test_clean_with_edge_refinement_keeps_every_pixel_outside_the_region(method)
 
     _, image, resolution, _ = golden_cases()[1]
     result = clean(image, resolution, model=stub_model(), postprocess=PostprocessConfig(edge_refine=method))
-    default = clean(image, resolution, model=stub_model())
+    default = clean(image, resolution, model=stub_model(), postprocess=PostprocessConfig(edge_refine="none"))
     assert result.region[result.mask].all()
     np.testing.assert_array_equal(result.image[~result.region], image[~result.region])
     assert not np.array_equal(result.mask, default.mask)
@@ -149,7 +164,8 @@ def test_clean_with_edge_refinement_keeps_every_pixel_outside_the_region(method)
     np.testing.assert_array_equal(wider.mask, result.mask)
     # A mask given by hand is filled as it is: no refinement.
     _, small, small_resolution, mask = golden_cases()[2]
-    given = clean(small, small_resolution, mask=mask, model=stub_model(), postprocess=PostprocessConfig(edge_refine=method))
+    given = clean(small, small_resolution, mask=mask, model=stub_model(),
+                  postprocess=PostprocessConfig(edge_refine=method, structure_fill=False))
     assert digest(given) == GOLDEN["mask"]
 
 
@@ -197,7 +213,7 @@ def test_clean_with_the_structure_fill_on_keeps_every_pixel_outside_the_region()
 
     image, template, hole, _ = two_panels()
     result = clean(image, 128, mask=hole, model=stub_model(), postprocess=PostprocessConfig(structure_fill=True))
-    plain = clean(image, 128, mask=hole, model=stub_model())
+    plain = clean(image, 128, mask=hole, model=stub_model(), postprocess=PostprocessConfig(structure_fill=False))
     np.testing.assert_array_equal(result.image[~result.region], image[~result.region])
     error = lambda out: np.abs(out.astype(int) - template)[hole].mean()
     assert error(result.image) < 0.75 * error(plain.image)  # the stub net nudges both fills towards grey alike
