@@ -1,7 +1,7 @@
 """`memeclean clean`: remove the captions from image files (stills and animations) with one loaded model.
 
     memeclean clean INPUT... [--output FILE | --output-dir DIR] [--mask-dir DIR] [--resolution N]
-                             [--model WEIGHTS] [--device auto|cpu|cuda] [--overwrite]
+                             [--model WEIGHTS] [--device auto|cpu|cuda] [--overwrite] [--crop-bars]
     memeclean clean --input-dir DIR --output-dir OUT [--mask-dir M] [--recursive] [--resume]
                     [--manifest FILE.jsonl] [--jobs N] [--engine local|ray [--address ADDR]] [...]
                     (a whole folder: cli_clean_folder.py)
@@ -78,6 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--use-library", action="store_true",
                         help="when an input shows a template of your library (memeclean library), use that exact "
                         "template, aligned to it, instead of the model's fill (still pictures)")
+    parser.add_argument("--crop-bars", action="store_true",
+                        help="where the caption sits on a uniform white or black bar along the top or bottom "
+                        "edge, crop the bar off instead of filling it (the mask is then the cropped output's)")
     parser.set_defaults(run=run, usage_error=parser.error)
 
 
@@ -272,14 +275,22 @@ def clean_file(source: Path, args: argparse.Namespace, model, protect: list[Path
             note(f"memeclean: {source}: used library template {found.entry.describe()}")
     if used is not None:
         used[str(source)] = f"library #{found.entry.id} {found.entry.name}" if found is not None else "model"
+    bars = None  # found on the first frame, cropped off every frame (--crop-bars)
     for number, frame in enumerate(frames):
         result = clean(frame.pixels, resolution=args.resolution, model=model, alpha=frame.alpha)
+        if getattr(args, "crop_bars", False):
+            from .bars import crop_result, detect_caption_bars
+
+            bars = bars if bars is not None else detect_caption_bars(frame.pixels, result.mask, result.region)
+            result = crop_result(result, frame.pixels, bars)
         cleaned_frames.append(Frame(result.image, result.alpha, frame.duration_ms))
         if first_mask is None:
             first_mask = result.mask
         if progress is not None:
             progress((number + 1) / len(frames))
 
+    if bars and note is not None:
+        note(f"memeclean: {source}: cropped caption bars ({bars.top} rows at the top, {bars.bottom} at the bottom)")
     save_image(output, image.with_frames(cleaned_frames), overwrite=args.overwrite, protect=protect)
     written[_key(output)] = source
     if mask_output is not None:

@@ -194,6 +194,15 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """The document's image and history on one side of a crop."""
+
+    image: LoadedImage
+    history: History
+    kept: State | None
+
+
 class Document:
     """One image being cleaned. Change it only from the UI thread."""
 
@@ -210,6 +219,11 @@ class Document:
         self._history: History | None = None
         self._kept: State | None = None  # the state last saved or exported (or the one opened)
         self._stroke: np.ndarray | None = None
+        # Crop Caption Bars makes the cropped picture the document's image with a history of its own; these keep
+        # what Undo (the picture before the crop) and Redo (the crop undone) go back to.
+        self._before_crop: list[_Snapshot] = []
+        self._undone_crops: list[_Snapshot] = []
+        self.cropping = False  # True while image_changed is emitted for a crop or its undo (not a new image)
 
     # -- reading -----------------------------------------------------------------------------------------------
 
@@ -267,10 +281,35 @@ class Document:
 
     # -- changing ----------------------------------------------------------------------------------------------
 
+    @property
+    def can_undo(self) -> bool:
+        return self._history is not None and (self._history.can_undo or bool(self._before_crop))
+
+    @property
+    def can_redo(self) -> bool:
+        return self._history is not None and (self._history.can_redo or bool(self._undone_crops))
+
+    @property
+    def undo_label(self) -> str:
+        """The step Undo takes back ('' when none)."""
+        if self._history is None:
+            return ""
+        return self._history.undo_label or (self._history.current.label if self._before_crop else "")
+
+    @property
+    def redo_label(self) -> str:
+        if self._history is None:
+            return ""
+        if self._history.can_redo:
+            return self._history.redo_label
+        return self._undone_crops[-1].history.current.label if self._undone_crops else ""
+
     def set_image(self, image: LoadedImage, name: str, source: Path | None = None) -> None:
         """A new image: no result, an empty mask, a fresh history."""
         self.image_leaving.emit()
         self._stroke = None
+        self._before_crop.clear()
+        self._undone_crops.clear()
         self.image = image
         self.name = name
         self.source = Path(source) if source is not None else None
@@ -310,7 +349,53 @@ class Document:
             raise ValueError(f"the result's mask is {result.mask.shape}, the image {self.state.mask.shape}")
         mask = result.mask if not result.mask.flags.writeable else _read_only(result.mask.astype(bool, copy=True))
         self._end_stroke_silently()
-        self._history.push(State(result, mask, label, mask_edited=False, captions=self.state.captions))
+        self._push(State(result, mask, label, mask_edited=False, captions=self.state.captions))
+        self.state_changed.emit()
+
+    def crop_caption_bars(self, label: str = "Crop Caption Bars") -> tuple[int, int]:
+        """Cut the caption bars (a uniform white or black bar holding the caption along the top or bottom edge,
+        `memeclean_core.bars`) off the picture and its result, instead of keeping them filled. The cropped
+        picture becomes the image, with its result and mask; Undo brings the whole picture back. Returns the rows
+        cut at (top, bottom); (0, 0) and nothing changes when there is no result or no bar."""
+        from memeclean_core.bars import crop_rows, detect_caption_bars
+
+        state = self.state
+        if state is None or state.result is None:
+            return (0, 0)
+        result = state.result
+        bars = detect_caption_bars(self.image.frames[0].pixels, state.mask, result.region)
+        if not bars:
+            return (0, 0)
+
+        def crop_image(image: LoadedImage) -> LoadedImage:
+            frames = [replace(frame, pixels=_read_only(crop_rows(frame.pixels, bars).copy()),
+                              alpha=None if frame.alpha is None else _read_only(crop_rows(frame.alpha, bars).copy()))
+                      for frame in image.frames]
+            return image.with_frames(frames)
+
+        cropped = replace(result, image=crop_image(result.image),
+                          mask=_read_only(crop_rows(result.mask, bars).copy()),
+                          region=_read_only(crop_rows(result.region, bars).copy()))
+        self._end_stroke_silently()
+        self._before_crop.append(_Snapshot(self.image, self._history, self._kept))
+        self._undone_crops.clear()
+        history = History(State(cropped, _read_only(crop_rows(state.mask, bars).copy()), label))
+        self._switch(_Snapshot(crop_image(self.image), history, None))
+        return (bars.top, bars.bottom)
+
+    def _push(self, state: State) -> None:
+        self._history.push(state)
+        self._undone_crops.clear()  # a new step drops what Redo would have done, a crop included
+
+    def _switch(self, snapshot: _Snapshot) -> None:
+        """Show the other side of a crop: its image and history (image_changed with `cropping` set)."""
+        self.image, self._history, self._kept = snapshot.image, snapshot.history, snapshot.kept
+        self.generation += 1
+        self.cropping = True
+        try:
+            self.image_changed.emit()
+        finally:
+            self.cropping = False
         self.state_changed.emit()
 
     def begin_stroke(self) -> np.ndarray:
@@ -335,7 +420,7 @@ class Document:
             return False
         result = state.result
         edited = (not np.array_equal(stroke, result.mask)) if result is not None else bool(stroke.any())
-        self._history.push(State(result, _read_only(stroke), label, mask_edited=edited, captions=state.captions))
+        self._push(State(result, _read_only(stroke), label, mask_edited=edited, captions=state.captions))
         self.state_changed.emit()
         return True
 
@@ -352,7 +437,7 @@ class Document:
         if boxes == self.state.captions:
             return False
         self._end_stroke_silently()
-        self._history.push(replace(self.state, label=label, captions=boxes))
+        self._push(replace(self.state, label=label, captions=boxes))
         self.state_changed.emit()
         return True
 
@@ -364,6 +449,10 @@ class Document:
 
     def undo(self) -> bool:
         self._end_stroke_silently()
+        if self._history is not None and not self._history.can_undo and self._before_crop:
+            self._undone_crops.append(_Snapshot(self.image, self._history, self._kept))
+            self._switch(self._before_crop.pop())
+            return True
         if self._history is None or not self._history.undo():
             return False
         self.state_changed.emit()
@@ -371,6 +460,10 @@ class Document:
 
     def redo(self) -> bool:
         self._end_stroke_silently()
+        if self._history is not None and not self._history.can_redo and self._undone_crops:
+            self._before_crop.append(_Snapshot(self.image, self._history, self._kept))
+            self._switch(self._undone_crops.pop())
+            return True
         if self._history is None or not self._history.redo():
             return False
         self.state_changed.emit()

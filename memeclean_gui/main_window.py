@@ -112,6 +112,9 @@ class MainWindow(QMainWindow):
         self.refill_action = self._action("&Re-fill", self.refill, "Ctrl+R",
                                           tip="Fill again with the mask as edited by hand (first frame)")
         self.cancel_action = self._action("Ca&ncel", self.controller.cancel, "Esc", tip="Stop the running clean")
+        self.crop_bars_action = self._action("Crop Caption &Bars", self.crop_caption_bars,
+                                             tip="Cut a white or black bar holding the caption off the top or "
+                                             "bottom edge, instead of filling it")
         self.pan_action = self._action("&Hand (Pan)", lambda on: on and self._set_tool("pan"), "H",
                                        checkable=True, tip="Drag to move the picture")
         self.brush_action = self._action("&Brush", lambda on: on and self._set_tool("brush"), "B",
@@ -159,7 +162,7 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addActions([self.copy_action, self.paste_action])
         image_menu = bar.addMenu("&Image")
-        image_menu.addActions([self.clean_action, self.refill_action, self.cancel_action])
+        image_menu.addActions([self.clean_action, self.refill_action, self.crop_bars_action, self.cancel_action])
         image_menu.addSeparator()
         image_menu.addAction(self.auto_clean_action)
         mask_menu = bar.addMenu("&Mask")
@@ -309,6 +312,14 @@ class MainWindow(QMainWindow):
         if self.controller.refill(self.resolution):
             self._refresh_actions()
 
+    def crop_caption_bars(self) -> None:
+        top, bottom = self.document.crop_caption_bars()
+        if top or bottom:
+            self.show_status(f"Cropped the caption bars: {top} rows at the top, {bottom} at the bottom")
+        else:
+            self.show_status("No caption bar found: a bar is a uniform white or black strip along the top or "
+                             "bottom edge holding the detected text")
+
     # -- getting it out -------------------------------------------------------------------------------------------
 
     def save(self) -> None:
@@ -396,7 +407,7 @@ class MainWindow(QMainWindow):
             self.show_status(f"Animation of {len(image.frames)} frames: Clean cleans every frame; mask edits and "
                              "Re-fill apply to the first frame, the one shown")
         if (self.settings.auto_clean and not self.captions.opening_project and not self.queue.cleans_document
-                and not self.library.opening_template):
+                and not self.library.opening_template and not document.cropping):
             self.clean()
         self._refresh_actions()
 
@@ -459,19 +470,17 @@ class MainWindow(QMainWindow):
         has_image, has_result = document.has_image, document.result is not None
         busy = controller.busy
         state = document.state
-        history = document.history
         self.clean_action.setEnabled(has_image and not busy)
         self.refill_action.setEnabled(has_image and not busy and state is not None and state.mask_edited)
         self.cancel_action.setEnabled(busy or controller.loading)
         self.cancel_button.setEnabled(busy)
         for action in (self.save_action, self.save_as_action, self.copy_action):
             action.setEnabled(has_result)
-        self.undo_action.setEnabled(history is not None and history.can_undo)
-        self.redo_action.setEnabled(history is not None and history.can_redo)
-        self.undo_action.setText(f"&Undo {history.undo_label}" if history is not None and history.can_undo
-                                 else "&Undo")
-        self.redo_action.setText(f"&Redo {history.redo_label}" if history is not None and history.can_redo
-                                 else "&Redo")
+        self.undo_action.setEnabled(document.can_undo)  # the document's: its history, and a crop before it
+        self.redo_action.setEnabled(document.can_redo)
+        self.undo_action.setText(f"&Undo {document.undo_label}" if document.can_undo else "&Undo")
+        self.redo_action.setText(f"&Redo {document.redo_label}" if document.can_redo else "&Redo")
+        self.crop_bars_action.setEnabled(has_result and not busy)
 
     # -- tools and view -----------------------------------------------------------------------------------------
 
