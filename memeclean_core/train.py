@@ -165,7 +165,7 @@ def preview_images(batch: dict[str, torch.Tensor], logits: torch.Tensor, filled:
     return preview
 
 
-def training_run(config: TrainConfig, stop: Callable[[], bool] | None = None,
+def training_run(config: TrainConfig, *, stop: Callable[[], bool] | None = None,
                  parallel: DataParallel | None = None) -> Iterator[TrainProgress]:
     """Train as configured, yielding progress; close() the generator, or make `stop()` true (checked every step:
     a signal handler's flag), to stop; a checkpoint is written either way. Every option, the data folders and the

@@ -65,7 +65,7 @@ def check_numbers(config: Any) -> None:
     check_int(_option("fill_every"), config.fill_every, 1, 10**6)
     check_int(_option("workers"), config.workers, 0, MAX_WORKERS)
     check_int(_option("seed"), config.seed, 0, MAX_SEED)
-    check_float("checkpoint_minutes", config.checkpoint_minutes, 0.0, MAX_MINUTES, low_open=True)
+    check_float("checkpoint_minutes", config.checkpoint_minutes, 0.0, MAX_MINUTES)  # 0: after every step
     check_int("progress_every", config.progress_every, 1, 10**6)
     check_int("preview_every", config.preview_every, 0, 10**9)
     check_float(_option("reuse"), config.reuse, 1.0, 1000.0)

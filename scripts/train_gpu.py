@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         resolutions = [str(r) for r in args.eval_resolution]
         for name, model_args in (("new", ["--model", str(snapshot)]), ("bundled", [])):
             code = cli_main(["eval", "--data", str(args.data / "val"), "--count", str(args.eval_count),
-                             "--resolution", *resolutions, "--no-baselines", "--markdown", "--device", args.device,
+                             "--resolution", *resolutions, "--no-baselines", "--no-text-left", "--markdown",
+                             "--device", args.device,
                              "--json", str(args.out / f"eval-{name}.json"), *model_args])
             if code != 0:
                 return code
