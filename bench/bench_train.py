@@ -33,7 +33,7 @@ torch.set_num_threads(options.pop("threads"))
 warmup, steps = options.pop("warmup"), options.pop("steps")
 with tempfile.TemporaryDirectory() as folder:
     config = TrainConfig(out=folder + "/bench.pt", steps=warmup + steps, progress_every=1, preview_every=0,
-                         warmup_steps=0, checkpoint_minutes=1e9, **options)
+                         warmup_steps=0, checkpoint_minutes=1e5, **options)
     marks = {}
     for report in training_run(config):
         if report.done:
