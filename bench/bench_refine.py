@@ -1,7 +1,7 @@
 """Full-resolution caption edges: compare the `PostprocessConfig.edge_refine` methods on large pictures (long side
 1024–1600, so the working size at 512 is smaller than the picture and the probability is upsampled).
 
-    python bench/bench_refine.py --data /work/data/val [--model WEIGHTS] [--count 30] [--seed 2]
+    python bench/bench_refine.py --data ../data/val [--model WEIGHTS] [--count 30] [--seed 2]
                                  [--resolution 512] [--long-side 1024 1280 1600]
 
 Prints, per method (and the thresholds/dilation tried with it): PSNR all, PSNR text, SSIM, mask IoU, collateral

@@ -1,7 +1,7 @@
 """The structure-keeping fill (`PostprocessConfig.structure_fill`) against plain Telea, on multi-panel memes with a
 caption across a panel border (`bench/panel_cases.py`).
 
-    python bench/bench_structure_fill.py --data /work/data/val [--model WEIGHTS] [--count 24] [--seed 7]
+    python bench/bench_structure_fill.py --data ../data/val [--model WEIGHTS] [--count 24] [--seed 7]
                                          [--resolution 512]
 
 For each fill, two masks: the model's (what a user gets) and the true caption mask (the fill alone). Prints PSNR

@@ -2,7 +2,7 @@
 which pixels are replaced and how far that region is dilated (`PostprocessConfig.fill_threshold`,
 `.working_dilation` in `memeclean_core.inference`). The text mask itself (its IoU) keeps `mask_threshold`.
 
-    python bench/sweep_postprocess.py --data /work/data/val [--model WEIGHTS] [--count 24] [--seed 1]
+    python bench/sweep_postprocess.py --data ../data/val [--model WEIGHTS] [--count 24] [--seed 1]
                                       [--resolution 512] [--threshold 0.2 0.35 0.5] [--dilation 2 3 4]
 
 Prints PSNR (whole image, text region), SSIM and mask IoU for every pair, on cases generated with a seed other

@@ -25,9 +25,9 @@ What it does (all steps are deterministic and re-runnable; outputs are written a
 
 Usage::
 
-    python scripts/build_dataset.py --debs /work/rawdata/debs --fontwheels /work/rawdata/fontwheels \
-        --cache /work/rawdata/per --out /work/data
-    python scripts/build_dataset.py --out /work/data --pack memeclean-data.tar   # one tar, <= 60 MB (--pack-mb)
+    python scripts/build_dataset.py --debs ../rawdata/debs --fontwheels ../rawdata/fontwheels \
+        --cache ../rawdata/per --out ../data
+    python scripts/build_dataset.py --out ../data --pack memeclean-data.tar   # one tar, <= 60 MB (--pack-mb)
 
 ``--pack`` builds nothing: it writes the built folder as one tar for a machine with no network
 (``scripts/train_gpu.sh``): fonts, licences and SOURCES.md as they are, and the pictures as they are when they
@@ -756,11 +756,11 @@ def pack_dataset(root: Path, pack: Path, limit: int, workers: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--debs", type=Path, default=Path("/work/rawdata/debs"))
-    parser.add_argument("--fontwheels", type=Path, default=Path("/work/rawdata/fontwheels"))
-    parser.add_argument("--cache", type=Path, default=Path("/work/rawdata/per"),
+    parser.add_argument("--debs", type=Path, default=Path("../rawdata/debs"))
+    parser.add_argument("--fontwheels", type=Path, default=Path("../rawdata/fontwheels"))
+    parser.add_argument("--cache", type=Path, default=Path("../rawdata/per"),
                         help="where each .deb is extracted into its own folder")
-    parser.add_argument("--out", type=Path, default=Path("/work/data"))
+    parser.add_argument("--out", type=Path, default=Path("../data"))
     parser.add_argument("--max-side", type=int, default=1536)
     parser.add_argument("--min-short", type=int, default=300)
     parser.add_argument("--val-fraction", type=float, default=0.12)

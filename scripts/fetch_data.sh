@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Download the raw training material (Debian wallpaper, clip-art and font packages; PyPI font wheels) that
-# scripts/build_dataset.py turns into /work/data. Only registries are used; nothing is installed.
-#   bash scripts/fetch_data.sh [RAW_DIR]      (default /work/rawdata)
+# scripts/build_dataset.py turns into ../data. Only registries are used; nothing is installed.
+#   bash scripts/fetch_data.sh [RAW_DIR]      (default ../rawdata)
 set -euo pipefail
-RAW="${1:-/work/rawdata}"
+RAW="${1:-../rawdata}"
 mkdir -p "$RAW/debs" "$RAW/wheels" "$RAW/fontwheels"
 DEBS=(mate-backgrounds plasma-workspace-wallpapers gnome-backgrounds ukui-wallpapers
       lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 lxqt-themes openclipart-png
