@@ -81,13 +81,20 @@ def mask_from_difference(meme: np.ndarray, template: np.ndarray, threshold: floa
     mask = difference > threshold
     if not mask.any():
         return mask
+    radius = int(round(max(1.0, 1.5 * scale))) if dilation is None else int(dilation)
+    return tidy_difference_mask(mask, scale, radius)
+
+
+def tidy_difference_mask(mask: np.ndarray, scale: float, dilation: int) -> np.ndarray:
+    """A thresholded meme/template difference made a caption mask: a close joins letters and outlines, holes the
+    size of glyph counters are filled, `dilation` px cover anti-aliased edges, specks are dropped. `scale` is the
+    long side / 500 (the kernels were tuned at a 500-pixel long side)."""
     close = _odd(max(3.0, 5 * scale))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (close, close))
     mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
     mask = fill_holes(mask, max_area=int(max(64, 1500 * scale * scale)))
-    radius = int(round(max(1.0, 1.5 * scale))) if dilation is None else int(dilation)
-    if radius > 0:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    if dilation > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilation + 1, 2 * dilation + 1))
         mask = cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
     return remove_small_components(mask, min_area=int(max(12, 40 * scale * scale)))
 

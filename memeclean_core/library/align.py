@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..data.pairs import fill_holes, remove_small_components
+from ..data.pairs import tidy_difference_mask
 
 RATIO = 0.8  # Lowe's ratio test on the two nearest descriptors
 MIN_INLIERS = 20  # matches the fitted map must explain ...
@@ -148,10 +148,6 @@ def agreement(meme: np.ndarray, aligned: np.ndarray, covered: np.ndarray, tolera
     return float((difference[covered] <= tolerance).mean())
 
 
-def _odd(value: float) -> int:
-    return max(1, int(round(value)) | 1)
-
-
 def caption_mask(meme: np.ndarray, aligned: np.ndarray, covered: np.ndarray) -> np.ndarray:
     """Where the meme differs from the aligned template: thresholded, then cleaned up as `data.pairs` does for
     meme/template pairs (close, fill glyph counters, dilate over anti-aliased edges, drop specks). Only covered
@@ -162,11 +158,5 @@ def caption_mask(meme: np.ndarray, aligned: np.ndarray, covered: np.ndarray) -> 
     mask = (difference > DIFF_THRESHOLD) & covered
     if not mask.any():
         return mask
-    close = _odd(max(3.0, 5 * scale))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (close, close))
-    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
-    mask = fill_holes(mask, max_area=int(max(64, 1500 * scale * scale)))
     radius = int(round(max(1.0, 1.5 * scale))) + 1  # +1: the tolerance above shaved a pixel off every edge
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    mask = cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
-    return remove_small_components(mask, min_area=int(max(12, 40 * scale * scale))) & covered
+    return tidy_difference_mask(mask, scale, radius) & covered
