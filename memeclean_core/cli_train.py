@@ -42,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def progress_line(report, processes: int = 1) -> str:
+    """The progress bar's text for a TrainProgress; samples/s over all `processes` of a data-parallel run."""
+    return (f"step {report.step} loss {report.loss:.4f} (mask {report.mask_loss:.4f} fill {report.fill_loss:.4f}) "
+            f"{report.samples_per_second * processes:.1f} samples/s ETA {format_duration(report.eta)}")
+
+
 def model_fields(preset: str | None, overrides: str | None) -> dict:
     """The network's UNetConfig fields: a named preset's, then the JSON overrides."""
     from .errors import UsageError
@@ -83,9 +89,7 @@ def run(args: argparse.Namespace) -> int:
             for report in run:
                 if report.done:
                     break
-                bar.update(report.fraction, f"step {report.step} loss {report.loss:.4f} (mask {report.mask_loss:.4f} "
-                           f"fill {report.fill_loss:.4f}) {report.samples_per_second:.1f} samples/s "
-                           f"ETA {format_duration(report.eta)}", force=report.checkpoint is not None)
+                bar.update(report.fraction, progress_line(report), force=report.checkpoint is not None)
         except KeyboardInterrupt:  # a Ctrl+C that reached Python before the handler was set, or after
             run.close()  # writes the checkpoint of the last step
             bar.finish()

@@ -115,7 +115,8 @@ def _interrupt_once(signum, frame) -> None:
 
 def run_distributed(config: TrainConfig) -> int:
     """Train as one process of a torchrun job; rank 0 shows the progress and writes the checkpoint."""
-    from .progress import ProgressBar, format_duration
+    from .cli_train import progress_line
+    from .progress import ProgressBar
 
     parallel = DataParallel.from_environment(config.device)
     signal.signal(signal.SIGINT, _interrupt_once)
@@ -129,9 +130,7 @@ def run_distributed(config: TrainConfig) -> int:
         for report in run:
             if report.done:
                 break
-            bar.update(report.fraction, f"step {report.step} loss {report.loss:.4f} (mask {report.mask_loss:.4f} "
-                       f"fill {report.fill_loss:.4f}) {report.samples_per_second * parallel.world_size:.1f} "
-                       f"samples/s ETA {format_duration(report.eta)}", force=report.checkpoint is not None)
+            bar.update(report.fraction, progress_line(report, parallel.world_size), force=report.checkpoint is not None)
         run.close()
         parallel.share_buffers()
     except KeyboardInterrupt:
