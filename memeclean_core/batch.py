@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MemeCleanError
+from .errors import MemeCleanError, describe_unexpected
 
 RESULT_COLUMNS = ("clean", "mask", "working_size", "replaced", "ms", "error")
 
@@ -101,8 +101,7 @@ class MemeCleaner:
         except MemeCleanError as failure:
             error = str(failure)
         except Exception as failure:  # a bug or a device failure: reported for this picture, the others go on
-            detail = str(failure).strip().splitlines()[0] if str(failure).strip() else ""
-            error = f"unexpected error: {type(failure).__name__}{': ' + detail if detail else ''}"
+            error = f"unexpected error: {describe_unexpected(failure)}"
         ms = (time.perf_counter() - started) * 1000.0
         label = source if isinstance(source, (str, Path)) else None
         if label is not None and f"'{label}'" not in error:

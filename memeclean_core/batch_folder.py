@@ -77,7 +77,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Self, TextIO
 
-from .errors import ImageSaveError, MemeCleanError
+from .errors import ImageSaveError, MemeCleanError, describe_unexpected
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -449,9 +449,7 @@ def clean_item(item: FolderItem, model: Any, resolution: int) -> Record:
         record.update(status="failed",
                       error=f"{item.input}: not enough memory to clean it (try a lower --resolution)")
     except Exception as error:  # a bug or a device failure: reported for this picture, the others go on
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        record.update(status="failed",
-                      error=f"{item.input}: unexpected error: {type(error).__name__}{': ' + detail if detail else ''}")
+        record.update(status="failed", error=f"{item.input}: unexpected error: {describe_unexpected(error)}")
     record["ms"] = round((time.perf_counter() - started) * 1000.0, 1)
     return record
 

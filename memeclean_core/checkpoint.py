@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .device import describe, pick_device
-from .errors import ModelLoadError, WriteError
+from .errors import ModelLoadError, WriteError, first_line
 from .file_kinds import special_kind
 from .model import MemeCleanNet, UNetConfig
 from .resources import bundled_model_path
@@ -111,8 +111,8 @@ def build_net(payload: dict, path: str | Path) -> MemeCleanNet:
     except MemoryError:
         raise ModelLoadError(f"model file '{path}' describes a network too large to build") from None
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelLoadError(f"model file '{path}' does not match the network: {first_line}") from None
+        raise ModelLoadError(f"model file '{path}' does not match the network: "
+                             f"{first_line(error, type(error).__name__)}") from None
     return net
 
 

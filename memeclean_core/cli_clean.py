@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import MemeCleanError
+from .errors import MemeCleanError, describe_unexpected
 from .progress import ProgressBar, is_terminal
 
 DEFAULT_RESOLUTION = 512
@@ -210,9 +210,7 @@ def run(args: argparse.Namespace) -> int:
             except MemoryError:
                 bar.message(f"memeclean: {source}: not enough memory to clean it (try a lower --resolution)")
             except Exception as error:  # a bug or a device failure: report it for this file, go on with the rest
-                detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                bar.message(f"memeclean: {source}: unexpected error: {type(error).__name__}"
-                            f"{': ' + detail if detail else ''}")
+                bar.message(f"memeclean: {source}: unexpected error: {describe_unexpected(error)}")
         bar.update(1.0, f"{count}/{count} done", force=True)
     finally:
         bar.clear()

@@ -204,7 +204,7 @@ def make_round_trip_cases(folder: str | Path, count: int, seed: int = 0, long_si
     from .data.backgrounds import list_images, procedural
     from .data.synth import random_text
     from .captions import classic, compose_overlay
-    from .inference import resize
+    from .pipeline import resize
 
     folder = Path(folder)
     backgrounds, _ = _folder_sources(folder)
@@ -454,7 +454,7 @@ def caption_box_count(boxes: Sequence[np.ndarray], caption: np.ndarray, dilation
 
 def oracle_telea(meme: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The classical fill given the true mask: dilated 2 px, OpenCV Telea radius 3 at full size."""
-    from .inference import dilate, telea_fill
+    from .pipeline import dilate, telea_fill
 
     return telea_fill(meme, dilate(mask, BASELINE_DILATION))
 
@@ -495,7 +495,7 @@ def ocr_telea(engine: Any, meme: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def telea_from_boxes(meme: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from .inference import dilate, telea_fill
+    from .pipeline import dilate, telea_fill
 
     return telea_fill(meme, dilate(boxes, BASELINE_DILATION)), boxes
 

@@ -39,7 +39,7 @@ def _box(array: np.ndarray, radius: int) -> np.ndarray:
 
 
 def _windows(candidates: np.ndarray, margin: int):
-    from .inference import caption_bands
+    from .pipeline import caption_bands
 
     return caption_bands(candidates, margin)
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import WriteError
+from .errors import WriteError, first_line
 
 __all__ = [
     "TEMP_SUFFIX",
@@ -167,7 +167,7 @@ def write_file(path: str | os.PathLike[str], content: bytes | Encode, *, overwri
     except OSError as failure:
         raise error(f"cannot write '{path}': {os_reason(failure)}") from None
     except Exception as failure:  # an encoder refusing the data (Pillow raises ValueError, KeyError, ...)
-        detail = str(failure).strip().splitlines()[0] if str(failure).strip() else type(failure).__name__
+        detail = first_line(failure, type(failure).__name__)
         raise error(f"cannot write '{path}': the content could not be encoded ({detail})") from None
 
     folder = path.parent
@@ -187,7 +187,7 @@ def write_file(path: str | os.PathLike[str], content: bytes | Encode, *, overwri
             try:
                 verify(temp)
             except Exception as failure:  # noqa: BLE001 - whatever the check raises, the file is not published
-                detail = str(failure).strip().splitlines()[0] if str(failure).strip() else type(failure).__name__
+                detail = first_line(failure, type(failure).__name__)
                 raise error(f"cannot write '{path}': the written file does not read back ({detail})") from None
         _move_into_place(temp, path, overwrite, error)
         temp = None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import MemeCleanError
+from .errors import MemeCleanError, describe_unexpected
 from .resources import resource_path
 
 SAMPLE_NAME = "sample-meme.jpg"
@@ -58,8 +58,7 @@ def run_self_test(
         where = f" '{error.filename}'" if getattr(error, "filename", None) else ""
         return False, f"self-test FAILED: cannot write{where}: {os_reason(error)}"
     except Exception as error:  # a missing library in a bundle, a device failure, a bug: report, never raise
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        return False, f"self-test FAILED: unexpected {type(error).__name__}{': ' + detail if detail else ''}"
+        return False, f"self-test FAILED: unexpected {describe_unexpected(error)}"
 
 
 def _run(folder: Path, model_path: str | Path | None, min_iou: float | None, device: str,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import MemeCleanError, ModelLoadError, UsageError, WriteError
+from .errors import MemeCleanError, ModelLoadError, UsageError, WriteError, first_line
 from .file_kinds import is_regular_file
 from .options import check_float, check_int, check_optional_float, check_optional_int
 from .safe_write import check_target, check_writable_folder, os_reason, same_file
@@ -99,7 +99,7 @@ def parse_model_config(text: str | None) -> dict:
     try:
         values = json.loads(text)
     except (ValueError, RecursionError) as error:
-        raise UsageError(f"--model-config is not valid JSON ({str(error).splitlines()[0][:120]})") from None
+        raise UsageError(f"--model-config is not valid JSON ({first_line(error)[:120]})") from None
     if not isinstance(values, dict):
         raise UsageError(f"--model-config must be a JSON object like '{{\"mask_channels\": 24}}', "
                          f"got {type(values).__name__}")

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from memeclean_core import __version__
+from memeclean_core.errors import describe_unexpected
 from memeclean_core.resources import resource_path
 
 log = logging.getLogger("memeclean_gui")
@@ -108,8 +109,7 @@ def run_self_test() -> int:
         selftest = importlib.import_module(SELFTEST_MODULE)
         ok, message = selftest.run_self_test()
     except Exception as error:  # a broken installation is the very thing to report
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        ok, message = False, f"self-test failed: {type(error).__name__}{': ' + detail if detail else ''}"
+        ok, message = False, f"self-test failed: {describe_unexpected(error)}"
     _print(message)
     return 0 if ok else 1
 

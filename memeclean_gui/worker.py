@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from memeclean_core.errors import Cancelled, MemeCleanError
+from memeclean_core.errors import Cancelled, MemeCleanError, describe_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,7 @@ def error_message(error: BaseException) -> str:
         return str(error)
     if isinstance(error, MemoryError):
         return "Not enough memory for this; try a lower resolution."
-    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"Unexpected error ({type(error).__name__}{': ' + detail if detail else ''})."
+    return f"Unexpected error ({describe_unexpected(error)})."
 
 
 class Task(QRunnable):

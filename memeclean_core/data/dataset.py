@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from ..inference import dilate, telea_fill
+from ..pipeline import dilate, telea_fill
 
 
 class MemeSource(Protocol):

@@ -1,0 +1,138 @@
+"""The cleaning pipeline's settings and its torch-free steps: the resolution range, the post-processing config
+(thresholds, dilation, fill options) and the array helpers `inference.clean` builds on.
+
+Nothing here imports torch, so the GUI and the command line can read the pipeline's numbers (and tests can use its
+helpers) without loading the network's libraries; `inference` is the half that runs the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import MemeCleanError
+
+MIN_RESOLUTION, MAX_RESOLUTION = 64, 4096  # the working resolutions `inference.clean` accepts
+DEFAULT_RESOLUTION = 512  # the working resolution of the command line, the batch API and the GUI's first start
+MASK_THRESHOLD = 0.5  # the text mask shown and edited: the pixels more likely caption than not
+# What is replaced is wider than the text mask: pixels with a caption probability above FILL_THRESHOLD, dilated by
+# WORKING_DILATION working pixels. Faint outline edges and JPEG halos that the mask leaves out would otherwise stay
+# as a ghost of the caption. Chosen with the shipped model on validation memes (bench/sweep_postprocess.py, seed 1,
+# 24 cases, not the model card's): at resolution 512, 0.2 and 2 px gave +0.3 dB text-region PSNR over 0.5 and 2 px;
+# wider dilations cost PSNR on the whole image and gained nothing in the text.
+FILL_THRESHOLD = 0.2
+WORKING_DILATION = 2
+TELEA_RADIUS = 3
+STRUCTURE_CONTEXT = 48  # px of picture around each caption band in which the structure fill looks for edges
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class PostprocessConfig:
+    """How the networks' outputs become the text mask, the replaced region and the fill. The defaults are the
+    shipped pipeline's; `BEFORE_REFINEMENTS` is the pipeline as it was before the edge refinement and the
+    structure fill. `bench/sweep_postprocess.py`, `bench/bench_refine.py` and `bench/bench_structure_fill.py`
+    compare others."""
+
+    mask_threshold: float = MASK_THRESHOLD  # the text mask: caption probability above this
+    fill_threshold: float = FILL_THRESHOLD  # the replaced region: probability above this, then dilated
+    working_dilation: int = WORKING_DILATION  # working pixels the replaced region is dilated by
+    telea_radius: int = TELEA_RADIUS  # OpenCV Telea's neighbourhood, at working and at full size
+    # Sharpen the upsampled probability against the full-size picture where the picture is larger than the working
+    # size (`refine.EDGE_REFINE_METHODS`: "none", "guided", "guided-colour", "colour"); the thresholds above then
+    # apply to the refined probability and the replaced region is dilated `refined_dilation` full-size pixels.
+    # "colour" won on 24 validation memes of long side 1024-1600 at 512 (bench/bench_refine.py, docs/MODEL.md):
+    # +0.4 dB text-region PSNR, mask IoU 0.89 -> 0.91, collateral 9.2 % -> 3.1 % of the replaced pixels.
+    edge_refine: str = "colour"
+    refined_dilation: int = 1
+    # The replaced region on the refined probability: above this (None: `fill_threshold`). The colour model's
+    # probability is the caption's coverage, and the faint rim of a glyph (10-20 % coverage) is still caption.
+    refined_fill_threshold: float | None = None
+    # Fill each side of a straight edge crossing the hole (a panel border, an outline) from its own side
+    # (`structure_fill.structure_fill`) instead of plain Telea, at the working size and at full size. On: +1.6 dB
+    # text-region and +2.3 dB border PSNR on multi-panel memes, +0.1 dB on ordinary ones (docs/MODEL.md).
+    structure_fill: bool = True
+
+    def __post_init__(self) -> None:
+        from .refine import EDGE_REFINE_METHODS
+
+        if self.edge_refine not in EDGE_REFINE_METHODS:
+            raise ValueError(f"edge_refine must be one of {', '.join(EDGE_REFINE_METHODS)}, got {self.edge_refine!r}")
+
+
+DEFAULT_POSTPROCESS = PostprocessConfig()
+BEFORE_REFINEMENTS = PostprocessConfig(edge_refine="none", structure_fill=False)
+
+
+def pad_reflect(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Pad the bottom and right to (height, width) by reflection (zero padding leaks black bars into the output)."""
+    pad = [(0, height - array.shape[0]), (0, width - array.shape[1])] + [(0, 0)] * (array.ndim - 2)
+    # Reflection needs at least two pixels along an axis; a one-pixel-wide strip repeats its edge.
+    mode = "reflect" if min(array.shape[:2]) >= 2 else "edge"
+    return np.pad(array, pad, mode=mode)
+
+
+def resize(array: np.ndarray, width: int, height: int) -> np.ndarray:
+    if array.shape[1] == width and array.shape[0] == height:
+        return array
+    shrinking = width < array.shape[1] or height < array.shape[0]
+    return cv2.resize(array, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    if radius <= 0:
+        return mask.astype(bool)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+
+
+def telea_fill(rgb: np.ndarray, mask: np.ndarray, radius: int = TELEA_RADIUS) -> np.ndarray:
+    """OpenCV's Telea inpainting of the masked pixels (the classical fill the network corrects)."""
+    if not mask.any():
+        return rgb.copy()
+    return cv2.inpaint(np.ascontiguousarray(rgb), mask.astype(np.uint8), radius, cv2.INPAINT_TELEA)
+
+
+def caption_bands(region: np.ndarray, margin: int) -> Iterator[tuple[slice, slice]]:
+    """(rows, cols) windows that together cover every masked pixel, one per horizontal band of caption.
+
+    Filling band by band bounds memory on huge images; `margin` pixels of context around each band let the fill
+    see what surrounds the text.
+    """
+    rows = np.flatnonzero(region.any(axis=1))
+    if rows.size == 0:
+        return
+    breaks = np.flatnonzero(np.diff(rows) > 2 * margin)
+    starts = np.concatenate([[rows[0]], rows[breaks + 1]])
+    ends = np.concatenate([rows[breaks], [rows[-1]]])
+    height, width = region.shape
+    for start, end in zip(starts, ends):
+        top, bottom = max(0, start - margin), min(height, end + 1 + margin)
+        cols = np.flatnonzero(region[top:bottom].any(axis=0))
+        left, right = max(0, cols[0] - margin), min(width, cols[-1] + 1 + margin)
+        yield slice(top, bottom), slice(left, right)
+
+
+def classical_fill(rgb: np.ndarray, mask: np.ndarray, config: PostprocessConfig) -> np.ndarray:
+    """The fill the network corrects: Telea, or the structure-keeping fill when the config asks for it."""
+    if config.structure_fill:
+        from .structure_fill import structure_fill
+
+        return structure_fill(rgb, mask, config.telea_radius)
+    return telea_fill(rgb, mask, config.telea_radius)
+
+
+def split_alpha(image: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validate an RGB(A) uint8 array; an RGBA array's alpha is split off and returned untouched."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise MemeCleanError("expected an H×W×3 (RGB) or H×W×4 (RGBA) uint8 image")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise MemeCleanError("the image is empty")
+    if image.shape[2] == 4:
+        return np.ascontiguousarray(image[..., :3]), image[..., 3].copy() if alpha is None else alpha
+    return image, alpha
