@@ -420,29 +420,23 @@ class ItemCleaner:
 def clean_item(item: FolderItem, model: Any, resolution: int) -> Record:
     """Load, clean every frame, write the mask and then the picture; the record says how it went (never raises
     for a bad picture)."""
-    from .imageio import Frame, load_image, save_image, save_mask
-    from .inference import clean
+    from .imageio import load_image, save_image, save_mask
+    from .whole_image import clean_image
 
     started = time.perf_counter()
     record = new_record(item.input, item.output, item.mask, size=list(item.size) if item.size else None)
     try:
         image = load_image(item.input)
         record["size"] = [image.width, image.height]
-        frames, first_mask, replaced = [], None, 0.0
-        for frame in image.frames:
-            result = clean(frame.pixels, resolution=resolution, model=model, alpha=frame.alpha)
-            frames.append(Frame(result.image, result.alpha, frame.duration_ms))
-            replaced += float(result.region.mean())
-            if first_mask is None:
-                first_mask = result.mask
-                record["working_size"] = list(result.working_size)
+        result = clean_image(image, resolution, model)
+        record["working_size"] = list(result.working_size)
         # The mask first: once the picture exists, everything of this item exists (the resume rule).
         if item.mask is not None:
             _make_parent(Path(item.mask))
-            save_mask(item.mask, first_mask, overwrite=item.overwrite, protect=[item.input])
+            save_mask(item.mask, result.mask, overwrite=item.overwrite, protect=[item.input])
         _make_parent(Path(item.output))
-        save_image(item.output, image.with_frames(frames), overwrite=item.overwrite, protect=[item.input])
-        record.update(status="done", replaced=round(replaced / len(frames), 6))
+        save_image(item.output, result.image, overwrite=item.overwrite, protect=[item.input])
+        record.update(status="done", replaced=round(result.replaced, 6))
     except MemeCleanError as error:
         record.update(status="failed", error=_message_for(item.input, error))
     except MemoryError:

@@ -84,11 +84,10 @@ def _boxes_from_args(args: argparse.Namespace, image_size: tuple[int, int]) -> l
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from .captions import CaptionDoc, CaptionError, compose_overlay, find_font, load_project, save_project
-    from .imageio import Frame, check_target, load_image, save_image
+    from .captions import CaptionDoc, CaptionError, find_font, load_project, save_project
+    from .imageio import check_target, load_image, save_image
     from .safe_write import same_file
+    from .whole_image import captioned
 
     if args.font:
         find_font(args.font)  # an unknown font is an error here, not a silent fallback
@@ -110,15 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if not any(box.text.strip() for box in doc.boxes):
         raise CaptionError("nothing to write: give --top, --bottom or --box with some text")
 
-    overlay = compose_overlay(doc.boxes, (image.width, image.height))
-    coverage = overlay.coverage()  # text over transparent pixels must stay visible
-
-    def captioned(frame: Frame) -> Frame:
-        alpha = None if frame.alpha is None else np.maximum(frame.alpha, coverage)
-        return Frame(overlay.apply(frame.pixels), alpha, frame.duration_ms)
-
-    frames = [captioned(frame) for frame in image.frames]
-    written = save_image(args.output, image.with_frames(frames), overwrite=args.overwrite,
+    written = save_image(args.output, captioned(image, doc.boxes), overwrite=args.overwrite,
                          protect=[doc.template, args.image])
     print(f"wrote {written}")
     if args.project is not None:

@@ -243,7 +243,7 @@ def clean_file(source: Path, args: argparse.Namespace, model, protect: list[Path
     aligned to it, and the caption mask from the difference; `used[str(source)]` records which way it was cleaned.
     """
     from .imageio import Frame, check_target, load_image, save_image, save_mask
-    from .inference import clean
+    from .whole_image import clean_image
 
     image = load_image(source)
     output = output_path(source, image, args)
@@ -262,34 +262,28 @@ def clean_file(source: Path, args: argparse.Namespace, model, protect: list[Path
     if image.is_animated and output.suffix.lower() in (".jpg", ".jpeg") and note is not None:
         note(f"memeclean: note: a JPEG holds one frame; only the first frame of '{source}' is kept")
 
-    frames = image.frames if output.suffix.lower() not in (".jpg", ".jpeg") else image.frames[:1]
-    cleaned_frames = []
-    first_mask = None
-    found = library.match(frames[0].pixels) if library is not None and len(frames) == 1 else None
-    if found is not None:
-        cleaned_frames.append(Frame(found.clean, frames[0].alpha, frames[0].duration_ms))
-        first_mask, frames = found.mask, []
-        if note is not None:
-            note(f"memeclean: {source}: used library template {found.entry.describe()}")
+    first_only = output.suffix.lower() in (".jpg", ".jpeg")
+    found = None  # a library template is looked for in still pictures (a JPEG output keeps one frame)
+    if library is not None and (first_only or len(image.frames) == 1):
+        found = library.match(image.frames[0].pixels)
     if used is not None:
         used[str(source)] = f"library #{found.entry.id} {found.entry.name}" if found is not None else "model"
-    bars = None  # found on the first frame, cropped off every frame (--crop-bars)
-    for number, frame in enumerate(frames):
-        result = clean(frame.pixels, resolution=args.resolution, model=model, alpha=frame.alpha)
-        if getattr(args, "crop_bars", False):
-            from .bars import crop_result, detect_caption_bars
-
-            bars = bars if bars is not None else detect_caption_bars(frame.pixels, result.mask, result.region)
-            result = crop_result(result, frame.pixels, bars)
-        cleaned_frames.append(Frame(result.image, result.alpha, frame.duration_ms))
-        if first_mask is None:
-            first_mask = result.mask
-        if progress is not None:
-            progress((number + 1) / len(frames))
+    bars = None
+    if found is not None:
+        frame = image.frames[0]
+        cleaned, first_mask = image.with_frames([Frame(found.clean, frame.alpha, frame.duration_ms)]), found.mask
+        if note is not None:
+            note(f"memeclean: {source}: used library template {found.entry.describe()}")
+    else:
+        result = clean_image(image, args.resolution, model,
+                             first_frame_only=first_only,
+                             crop_bars=getattr(args, "crop_bars", False),
+                             progress=None if progress is None else lambda fraction, text: progress(fraction))
+        cleaned, first_mask, bars = result.image, result.mask, result.bars
 
     if bars and note is not None:
         note(f"memeclean: {source}: cropped caption bars ({bars.top} rows at the top, {bars.bottom} at the bottom)")
-    save_image(output, image.with_frames(cleaned_frames), overwrite=args.overwrite, protect=protect)
+    save_image(output, cleaned, overwrite=args.overwrite, protect=protect)
     written[_key(output)] = source
     if mask_output is not None:
         save_mask(mask_output, first_mask, overwrite=args.overwrite, protect=protect)

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from memeclean_core.captions import CaptionDoc, TextBox, compose_overlay, project_path_for, save_project
+from memeclean_core import whole_image
+from memeclean_core.captions import CaptionDoc, TextBox, project_path_for, save_project
 from memeclean_core.captions.project import PROJECT_SUFFIX
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.imageio import Frame, LoadedImage
+from memeclean_core.imageio import LoadedImage
 
 TextReader = Callable[[np.ndarray], list]
 
@@ -25,20 +26,9 @@ class CaptionJobError(MemeCleanError):
 
 
 def captioned(image: LoadedImage, boxes: Sequence[TextBox], *, first_frame_only: bool = False) -> LoadedImage:
-    """`image` with `boxes` drawn on every frame (or only the first, for the preview), at full resolution.
-
-    Text over transparent pixels stays visible: the alpha becomes at least the text's coverage (as in
-    `memeclean caption`).
-    """
-    overlay = compose_overlay(list(boxes), (image.width, image.height))
-    coverage = overlay.coverage() if any(frame.alpha is not None for frame in image.frames) else None
-
-    def draw(frame: Frame) -> Frame:
-        alpha = None if frame.alpha is None else np.maximum(frame.alpha, coverage)
-        return Frame(overlay.apply(frame.pixels), alpha, frame.duration_ms)
-
-    frames = image.frames[:1] if first_frame_only else image.frames
-    return image.with_frames([draw(frame) for frame in frames])
+    """`image` with `boxes` drawn on every frame (or only the first, for the preview), at full resolution, as
+    `memeclean caption` draws them (`memeclean_core.whole_image.captioned`)."""
+    return whole_image.captioned(image, boxes, first_frame_only=first_frame_only)
 
 
 def preview(image: LoadedImage, boxes: Sequence[TextBox]) -> tuple[np.ndarray, np.ndarray | None]:

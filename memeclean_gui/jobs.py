@@ -6,7 +6,6 @@ these functions, i.e. in a worker thread the first time a clean runs, never on t
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -15,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from memeclean_core.errors import Cancelled
-from memeclean_core.imageio import Frame, LoadedImage
+from memeclean_core import whole_image
+from memeclean_core.imageio import LoadedImage
 
 from .document import Result
 
@@ -25,10 +24,6 @@ if TYPE_CHECKING:
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
-
-# clean() reports the stage it just finished; people want to read what happens next.
-_NEXT_STEP = {"prepare": "Finding the text", "mask": "Filling", "fill": "Putting it together", "composite": "Done"}
-
 
 class ModelCache:
     """Loads the network the first time a worker needs it and keeps it for later runs (one per window)."""
@@ -67,16 +62,6 @@ class ModelCache:
             return self._model
 
 
-def _stage_text(stage: str) -> str:
-    return _NEXT_STEP.get(stage, stage.capitalize())
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(array)
-    array.flags.writeable = False
-    return array
-
-
 def load(source: Path | bytes, name: str | None = None) -> LoadedImage:
     """Read a file (a Path) or encoded image data (bytes, e.g. dragged from a browser). Raises ImageLoadError."""
     from memeclean_core.imageio import image_from_bytes, load_image
@@ -91,80 +76,29 @@ def clean_image(image: LoadedImage, resolution: int, models: ModelCache, progres
     """Clean every frame (an animation is cleaned whole; the mask shown is the first frame's)."""
     started = time.perf_counter()
     model = models.get(progress)
-    from memeclean_core.inference import clean
-
-    count = len(image.frames)
-    frames: list[Frame] = []
-    first = None
-    for number, frame in enumerate(image.frames):
-        if cancel():
-            raise Cancelled("cleaning cancelled")
-        prefix = f"Frame {number + 1} of {count}: " if count > 1 else ""
-
-        def report(fraction: float, stage: str, number: int = number, prefix: str = prefix) -> None:
-            progress((number + fraction) / count, prefix + _stage_text(stage))
-
-        progress(number / count, prefix + "Preparing")
-        result = clean(frame.pixels, resolution, model=model, alpha=frame.alpha, progress=report, cancel=cancel)
-        frames.append(Frame(_frozen(result.image), frame.alpha, frame.duration_ms))
-        if first is None:
-            first = result
-    return Result(
-        image=image.with_frames(frames),
-        mask=_frozen(first.mask.astype(bool)),
-        region=_frozen(first.region.astype(bool)),
-        resolution=resolution,
-        working_size=tuple(first.working_size),
-        device=first.device,
-        seconds=time.perf_counter() - started,
-    )
+    done = whole_image.clean_image(image, resolution, model, progress=progress, cancel=cancel)
+    return _result(done, resolution, started)
 
 
 def refill(image: LoadedImage, previous: Result | None, mask: np.ndarray, resolution: int, models: ModelCache,
            progress: Progress, cancel: Cancel) -> Result:
-    """Fill the first frame again with a mask edited by hand, changing only what the edit touched.
-
-    The fill runs on the whole edited mask (skipping the mask network); its pixels are taken only near the
-    pixels whose mask changed (dilated by the fill's own margin), the previous result everywhere else. Where text
-    was erased from the mask, the original pixels come back. Other frames of an animation are kept as they are.
-    """
+    """Fill the first frame again with a mask edited by hand, changing only what the edit touched
+    (`memeclean_core.whole_image.refill`). Other frames of an animation are kept as they are."""
     started = time.perf_counter()
     model = models.get(progress)
-    from memeclean_core.inference import WORKING_DILATION, clean, dilate
+    done = whole_image.refill(image, mask, resolution, model, previous=previous, progress=progress, cancel=cancel)
+    return _result(done, resolution, started)
 
-    frame = image.frames[0]
-    height, width = mask.shape
 
-    def report(fraction: float, stage: str) -> None:
-        progress(fraction, "Re-filling: " + _stage_text(stage).lower())
-
-    if previous is None:
-        old_mask = np.zeros_like(mask, dtype=bool)
-        old_region = old_mask
-        old_pixels = frame.pixels
-        frames = list(image.frames)
-    else:
-        old_mask, old_region = previous.mask, previous.region
-        old_pixels = previous.image.frames[0].pixels
-        frames = list(previous.image.frames)
-
-    result = clean(frame.pixels, resolution, mask=mask, model=model, alpha=frame.alpha, progress=report,
-                   cancel=cancel)
-    # The same margin clean() adds around the text at full size, for the new run and the previous one.
-    margins = [math.ceil(WORKING_DILATION * width / result.working_size[0])]
-    if previous is not None:
-        margins.append(math.ceil(WORKING_DILATION * width / previous.working_size[0]))
-    zone = dilate(old_mask ^ mask.astype(bool), max(1, *margins) + 1)
-    pixels = np.where(zone[..., None], result.image, old_pixels)
-    region = np.where(zone, result.region, old_region)
-    frames[0] = Frame(_frozen(pixels), frame.alpha, frame.duration_ms)
+def _result(done: whole_image.CleanedImage, resolution: int, started: float) -> Result:
+    """The document's result; its time includes loading the model when this run loaded it."""
     return Result(
-        image=image.with_frames(frames),
-        mask=_frozen(mask.astype(bool, copy=True)),
-        region=_frozen(region),
+        image=done.image,
+        mask=done.mask,
+        region=done.region,
         resolution=resolution,
-        working_size=tuple(result.working_size),
-        device=result.device,
+        working_size=done.working_size,
+        device=done.device,
         seconds=time.perf_counter() - started,
     )
 

@@ -1,0 +1,208 @@
+"""Whole-image steps over a `LoadedImage`: clean every frame, re-fill with an edited mask, draw captions.
+
+`inference.clean` works on one H×W×3 array; the command line, the folder runner and the GUI all need the same
+walk over an animation's frames (durations and alpha kept, the mask shown being the first frame's), so it is
+written once here. The network's module (torch) is imported inside the functions: importing this module is cheap
+and torch-free, so the GUI can import it on its start-up path.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from .errors import Cancelled
+from .imageio import Frame, LoadedImage
+from .pipeline import DEFAULT_POSTPROCESS, DEFAULT_RESOLUTION, CancelFn, PostprocessConfig, ProgressFn, dilate
+
+if TYPE_CHECKING:
+    from .bars import CaptionBars
+    from .captions import TextBox
+    from .checkpoint import LoadedModel
+
+# `inference.clean` reports the stage it has just finished; people want to read what happens next.
+NEXT_STEP = {"prepare": "Finding the text", "mask": "Filling", "fill": "Putting it together", "composite": "Done"}
+
+
+def stage_text(stage: str) -> str:
+    """What a progress report of `inference.clean` at `stage` tells a person ("Filling", ...)."""
+    return NEXT_STEP.get(stage, stage.capitalize())
+
+
+@dataclass(frozen=True, eq=False)
+class CleanedImage:
+    """A cleaned `LoadedImage` and what made it. Its arrays are read-only: results are shared between threads
+    and kept in an undo history."""
+
+    image: LoadedImage  # the cleaned frames, with the input's metadata (durations, loop, colour profile)
+    mask: np.ndarray  # H×W bool: the text found (or given) in the first frame
+    region: np.ndarray  # H×W bool: the pixels replaced in the first frame
+    working_size: tuple[int, int]  # (width, height) the network ran at, first frame
+    device: str  # "CPU", "GPU (...)"
+    seconds: float  # time the cleaning took
+    replaced: float = 0.0  # share of the pixels replaced, averaged over the frames
+    bars: CaptionBars | None = None  # with crop_bars: the caption bars cropped off every frame
+
+
+class PreviousResult(Protocol):
+    """What `refill` needs of the result it edits (a `CleanedImage`, or a front end's own result type)."""
+
+    image: LoadedImage
+    mask: np.ndarray
+    region: np.ndarray
+    working_size: tuple[int, int]
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    array.flags.writeable = False
+    return array
+
+
+def clean_image(
+    image: LoadedImage,
+    resolution: int = DEFAULT_RESOLUTION,
+    model: LoadedModel | None = None,
+    *,
+    first_frame_only: bool = False,
+    crop_bars: bool = False,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    postprocess: PostprocessConfig = DEFAULT_POSTPROCESS,
+) -> CleanedImage:
+    """Clean every frame of `image` (alpha and durations kept); the mask and region returned are the first frame's.
+
+    `first_frame_only` keeps only the first frame (a JPEG output holds one). `crop_bars` crops the caption bars
+    found on the first frame off every frame instead of filling them (`bars`). `progress(fraction, text)` is told
+    the stage in words, prefixed "Frame i of n: " for an animation; `cancel()` is checked before each frame and
+    between stages, and a cancelled run raises `Cancelled`. `model` defaults to the bundled weights.
+    """
+    from .inference import clean
+
+    if model is None:
+        from .checkpoint import load_model
+
+        model = load_model()
+    started = time.perf_counter()
+    frames_in = image.frames[:1] if first_frame_only else image.frames
+    count = len(frames_in)
+    report = progress or (lambda fraction, text: None)
+    frames: list[Frame] = []
+    first = None
+    bars = None  # found on the first frame, cropped off every frame
+    replaced = 0.0
+    for number, frame in enumerate(frames_in):
+        if cancel is not None and cancel():
+            raise Cancelled("cleaning cancelled")
+        prefix = f"Frame {number + 1} of {count}: " if count > 1 else ""
+
+        def stage_done(fraction: float, stage: str, number: int = number, prefix: str = prefix) -> None:
+            report((number + fraction) / count, prefix + stage_text(stage))
+
+        report(number / count, prefix + "Preparing")
+        result = clean(frame.pixels, resolution, model=model, alpha=frame.alpha, progress=stage_done, cancel=cancel,
+                       postprocess=postprocess)
+        if crop_bars:
+            from .bars import crop_result, detect_caption_bars
+
+            bars = bars if bars is not None else detect_caption_bars(frame.pixels, result.mask, result.region)
+            result = crop_result(result, frame.pixels, bars)
+        frames.append(Frame(_read_only(result.image), result.alpha, frame.duration_ms))
+        replaced += float(result.region.mean())
+        if first is None:
+            first = result
+    return CleanedImage(
+        image=image.with_frames(frames),
+        mask=_read_only(first.mask.astype(bool)),
+        region=_read_only(first.region.astype(bool)),
+        working_size=tuple(first.working_size),
+        device=first.device,
+        seconds=time.perf_counter() - started,
+        replaced=replaced / count,
+        bars=bars,
+    )
+
+
+def refill(
+    image: LoadedImage,
+    mask: np.ndarray,
+    resolution: int = DEFAULT_RESOLUTION,
+    model: LoadedModel | None = None,
+    *,
+    previous: PreviousResult | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    postprocess: PostprocessConfig = DEFAULT_POSTPROCESS,
+) -> CleanedImage:
+    """Fill the first frame of `image` again with `mask` (edited by hand), changing only what the edit touched.
+
+    The fill runs on the whole edited mask (skipping the mask network); its pixels are taken only near the pixels
+    whose mask changed from `previous` (dilated by the fill's own margin), the previous result everywhere else.
+    Where text was erased from the mask, the original pixels come back. Other frames are kept as `previous` has
+    them (as `image` has them without a previous result). Progress texts start "Re-filling: ".
+    """
+    from .inference import clean
+
+    if model is None:
+        from .checkpoint import load_model
+
+        model = load_model()
+    started = time.perf_counter()
+    frame = image.frames[0]
+    width = mask.shape[1]
+    report = progress or (lambda fraction, text: None)
+
+    def stage_done(fraction: float, stage: str) -> None:
+        report(fraction, "Re-filling: " + stage_text(stage).lower())
+
+    if previous is None:
+        old_mask = np.zeros_like(mask, dtype=bool)
+        old_region = old_mask
+        old_pixels = frame.pixels
+        frames = list(image.frames)
+    else:
+        old_mask, old_region = previous.mask, previous.region
+        old_pixels = previous.image.frames[0].pixels
+        frames = list(previous.image.frames)
+
+    result = clean(frame.pixels, resolution, mask=mask, model=model, alpha=frame.alpha, progress=stage_done,
+                   cancel=cancel, postprocess=postprocess)
+    # The margin clean() adds around the text at full size (its working dilation scaled up), for the new run and
+    # the previous one: a changed mask pixel changes the fill that far around it.
+    margins = [math.ceil(postprocess.working_dilation * width / result.working_size[0])]
+    if previous is not None:
+        margins.append(math.ceil(postprocess.working_dilation * width / previous.working_size[0]))
+    zone = dilate(old_mask ^ mask.astype(bool), max(1, *margins) + 1)
+    pixels = np.where(zone[..., None], result.image, old_pixels)
+    region = np.where(zone, result.region, old_region)
+    frames[0] = Frame(_read_only(pixels), frame.alpha, frame.duration_ms)
+    return CleanedImage(
+        image=image.with_frames(frames),
+        mask=_read_only(mask.astype(bool, copy=True)),
+        region=_read_only(region),
+        working_size=tuple(result.working_size),
+        device=result.device,
+        seconds=time.perf_counter() - started,
+        replaced=float(region.mean()),
+    )
+
+
+def captioned(image: LoadedImage, boxes: Sequence[TextBox], *, first_frame_only: bool = False) -> LoadedImage:
+    """`image` with the caption `boxes` drawn on every frame (or only the first, e.g. for a preview), at full
+    resolution. Text over transparent pixels stays visible: the alpha becomes at least the text's coverage."""
+    from .captions import compose_overlay
+
+    overlay = compose_overlay(list(boxes), (image.width, image.height))
+    coverage = overlay.coverage() if any(frame.alpha is not None for frame in image.frames) else None
+
+    def draw(frame: Frame) -> Frame:
+        alpha = None if frame.alpha is None else np.maximum(frame.alpha, coverage)
+        return Frame(overlay.apply(frame.pixels), alpha, frame.duration_ms)
+
+    frames = image.frames[:1] if first_frame_only else image.frames
+    return image.with_frames([draw(frame) for frame in frames])
