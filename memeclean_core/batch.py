@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .errors import MemeCleanError, describe_unexpected
+from .geometry import DEFAULT_RESOLUTION
 
 RESULT_COLUMNS = ("clean", "mask", "working_size", "replaced", "ms", "error")
 
@@ -42,7 +43,7 @@ RESULT_COLUMNS = ("clean", "mask", "working_size", "replaced", "ms", "error")
 class MemeCleaner:
     """`cleaner(batch) -> batch`: clean a batch of pictures with a model loaded once, on first use."""
 
-    def __init__(self, model: str | Path | None = None, resolution: int = 512, device: str = "auto",
+    def __init__(self, model: str | Path | None = None, resolution: int = DEFAULT_RESOLUTION, device: str = "auto",
                  threads: int | None = None):
         """`model`: a weights file (None: the bundled model); `threads`: torch/OpenCV threads of this worker
         (None keeps the libraries' defaults; 1 suits one CPU per Ray actor)."""

@@ -78,6 +78,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Self, TextIO
 
 from .errors import ImageSaveError, MemeCleanError, describe_unexpected
+from .filenames import IMAGE_SUFFIXES, cleaned_suffix
+from .geometry import DEFAULT_RESOLUTION
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -100,17 +102,11 @@ __all__ = [
     "run_plan",
 ]
 
-# Decided by the name, not by reading every file: the same on every machine that plans the folder. A file with one
-# of these extensions that does not load is a failed picture; any other file is skipped with a note.
-IMAGE_EXTENSIONS = frozenset({
-    ".png", ".apng", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".tga",
-    ".ppm", ".pgm", ".pbm", ".pnm",
-})
+# A file whose name has one of `filenames.IMAGE_SUFFIXES` and does not load is a failed picture; any other file is
+# skipped with a note.
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES
 
 MANIFEST_FIELDS = ("input", "output", "mask", "size", "working_size", "ms", "replaced", "status", "error", "note")
-
-# Animated inputs keep a container that holds their frames; the same rule as cli_clean.output_extension.
-_ANIMATED_EXTENSIONS = {"GIF": ".gif", "WEBP": ".webp"}
 
 # imageio._atomic_write's temporary files: ".<target name>.<8 hex digits>.tmp" in the target's folder.
 _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.tmp$")
@@ -314,8 +310,7 @@ def _probe(path: Path) -> tuple[tuple[int, int] | None, str]:
                 orientation = 1
             if orientation in (5, 6, 7, 8):  # transposed or turned by a quarter: load_image swaps the sides
                 width, height = height, width
-            animated = img.format in _ANIMATED_EXTENSIONS and bool(getattr(img, "is_animated", False))
-            return (width, height), _ANIMATED_EXTENSIONS[img.format] if animated else ".png"
+            return (width, height), cleaned_suffix(img.format, bool(getattr(img, "is_animated", False)))
     except Exception:
         return None, ".png"
 
@@ -376,7 +371,7 @@ def _key(path: Path) -> str:
 class CleanSettings:
     """What every worker needs to clean a picture; plain values, so it pickles to any process or actor."""
 
-    resolution: int = 512
+    resolution: int = DEFAULT_RESOLUTION
     model: str | None = None  # weights file; None = the bundled model
     device: str = "auto"
     # torch/OpenCV threads in each process that cleans; None leaves the libraries' defaults. The network's sums

@@ -22,13 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import MemeCleanError, describe_unexpected
+from .filenames import cleaned_suffix
+from .geometry import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
 from .progress import ProgressBar, is_terminal
-
-DEFAULT_RESOLUTION = 512
-MIN_RESOLUTION, MAX_RESOLUTION = 64, 4096  # the range inference.clean accepts
-
-# Animated inputs keep their frames in a container that holds them (PNG becomes APNG).
-_ANIMATED_EXTENSIONS = {"GIF": ".gif", "WEBP": ".webp"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -105,9 +101,7 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
 
 def output_extension(image) -> str:
     """.png for stills; an animation keeps a container that holds its frames (GIF/WebP as they came, else APNG)."""
-    if image.is_animated:
-        return _ANIMATED_EXTENSIONS.get(image.format or "", ".png")
-    return ".png"
+    return cleaned_suffix(image.format, image.is_animated)
 
 
 def output_path(source: Path, image, args: argparse.Namespace) -> Path:

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from .errors import MemeCleanError
     from .evaluate import DEFAULT_FORMATS, MODEL, evaluate_model, format_table, jsonable, load_cases, triptych
     from .evaluate import write_png
-    from .inference import MAX_RESOLUTION, MIN_RESOLUTION
+    from .geometry import MAX_RESOLUTION, MIN_RESOLUTION
     from .options import check_int
     from .safe_write import check_target, write_json
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from .geometry import TRAIN_MAX_SIDE
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -16,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "are skipped and reported.")
     parser.add_argument("src", metavar="SRC", help="raw folder")
     parser.add_argument("dest", metavar="DEST", help="prepared data folder to write (train with --data DEST)")
-    parser.add_argument("--max-side", type=int, default=1536, metavar="N", help="largest side in pixels (1536)")
+    parser.add_argument("--max-side", type=int, default=TRAIN_MAX_SIDE, metavar="N",
+                        help=f"largest side in pixels ({TRAIN_MAX_SIDE})")
     parser.add_argument("--val-fraction", type=float, default=0.1, metavar="F",
                         help="share held out in DEST/val (whole templates for pairs; default 0.1)")
     parser.add_argument("--min-side", type=int, default=128, metavar="N",

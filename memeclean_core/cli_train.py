@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from .progress import ProgressBar, format_duration
 
 
@@ -14,8 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     budget = parser.add_argument_group("budget (the first reached ends the run)")
     budget.add_argument("--minutes", type=float, help="wall-clock minutes")
     budget.add_argument("--steps", type=int, help="optimiser steps")
-    parser.add_argument("--resolution", type=int, default=1536, metavar="N",
-                        help="largest picture long side trained on; pictures span 256..N (default 1536)")
+    parser.add_argument("--resolution", type=int, default=TRAIN_MAX_SIDE, metavar="N",
+                        help=f"largest picture long side trained on; pictures span {TRAIN_MIN_SIDE}..N "
+                        f"(default {TRAIN_MAX_SIDE})")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--crop", type=int, default=256, help="training crop size in pixels")
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from .options import check_int
     from .train_checks import MAX_SIDE, check_train_config
 
-    check_int("--resolution", args.resolution, 256, MAX_SIDE)  # the CLI's floor: the app's smallest working size
+    check_int("--resolution", args.resolution, TRAIN_MIN_SIDE, MAX_SIDE)  # the CLI's floor: the app's smallest working size
     config = TrainConfig(
         data=args.data, out=args.out, steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop,
         max_side=args.resolution, lr=args.lr, fill_every=args.fill_every, device=args.device,

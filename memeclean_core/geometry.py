@@ -1,8 +1,15 @@
-"""Working-size arithmetic shared by the pipeline and the app's resolution slider (no torch here)."""
+"""The sizes the pipeline works at, and the working-size arithmetic shared by the pipeline and the app's resolution
+slider (no torch, no numpy here: the command line reads the defaults before anything heavy loads)."""
 
 from __future__ import annotations
 
 import math
+
+MIN_RESOLUTION, MAX_RESOLUTION = 64, 4096  # the working resolutions `inference.clean` accepts
+DEFAULT_RESOLUTION = 512  # the working resolution of the command line, the batch API and the GUI's first start
+# Training scales each picture to a long side in [TRAIN_MIN_SIDE, TRAIN_MAX_SIDE] (`TrainConfig`), so the network
+# sees captions at the sizes the app's slider works at; `prepare` keeps pictures up to TRAIN_MAX_SIDE for it.
+TRAIN_MIN_SIDE, TRAIN_MAX_SIDE = 256, 1536
 
 
 def working_size(width: int, height: int, resolution: int) -> tuple[int, int]:
@@ -14,7 +21,6 @@ def working_size(width: int, height: int, resolution: int) -> tuple[int, int]:
     """
     scale = min(1.0, resolution / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
-
 
 
 def padded_size(width: int, height: int, multiple: int) -> tuple[int, int]:

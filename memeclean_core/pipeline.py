@@ -14,9 +14,8 @@ import cv2
 import numpy as np
 
 from .errors import MemeCleanError
+from .geometry import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION  # noqa: F401 - part of the pipeline's settings
 
-MIN_RESOLUTION, MAX_RESOLUTION = 64, 4096  # the working resolutions `inference.clean` accepts
-DEFAULT_RESOLUTION = 512  # the working resolution of the command line, the batch API and the GUI's first start
 MASK_THRESHOLD = 0.5  # the text mask shown and edited: the pixels more likely caption than not
 # What is replaced is wider than the text mask: pixels with a caption probability above FILL_THRESHOLD, dilated by
 # WORKING_DILATION working pixels. Faint outline edges and JPEG halos that the mask leaves out would otherwise stay

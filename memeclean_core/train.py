@@ -25,6 +25,7 @@ from .checkpoint import build_net, save_checkpoint
 from .data.dataset import TrainingBatches
 from .device import pick_device
 from .errors import MemeCleanError, ModelLoadError
+from .geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from .model import MemeCleanNet, UNetConfig
 from .train_checks import check_train_config
 
@@ -40,8 +41,8 @@ class TrainConfig:
     minutes: float | None = None  # ... or after this much wall time (the first reached)
     batch: int = 8
     crop: int = 256  # training crop size, pixels
-    min_side: int = 256  # pictures are scaled to a long side in [min_side, max_side]: the slider's range
-    max_side: int = 1536
+    min_side: int = TRAIN_MIN_SIDE  # pictures are scaled to a long side in [min_side, max_side]: the slider's range
+    max_side: int = TRAIN_MAX_SIDE
     lr: float = 2e-3
     warmup_steps: int = 200  # linear learning-rate warm-up
     weight_decay: float = 1e-4

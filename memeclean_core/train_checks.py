@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MemeCleanError, ModelLoadError, UsageError, WriteError, first_line
+from .filenames import IMAGE_SUFFIXES
 from .file_kinds import is_regular_file
 from .options import check_float, check_int, check_optional_float, check_optional_int
 from .safe_write import check_target, check_writable_folder, os_reason, same_file
@@ -139,7 +140,7 @@ def read_resume(path: str | os.PathLike[str]) -> dict:
 
 def data_folder_notes(folders: list[str]) -> list[str]:
     """Refuse data folders that cannot be trained on as meant; notes for those that train on generated pictures."""
-    from .data.backgrounds import IMAGE_SUFFIXES, list_images
+    from .data.backgrounds import list_images
 
     notes = []
     for folder in folders:
@@ -185,7 +186,7 @@ def check_out(config: Any) -> None:
             inside = False
         if inside and out.resolve() != folder.resolve():
             raise UsageError(f"--out '{out}' is inside the data folder '{folder}'; save the model elsewhere")
-    if out.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".json", ".txt"):
+    if out.suffix.lower() in IMAGE_SUFFIXES | {".json", ".txt"}:
         raise UsageError(f"--out '{out}' looks like a {out.suffix} file, not a checkpoint; use a .pt file")
     overwrite = bool(getattr(config, "overwrite", False)) or resuming_in_place
     if out.parent.is_dir() or out.parent.exists():

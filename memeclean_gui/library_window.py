@@ -217,7 +217,7 @@ class LibraryWindow(QDialog):
     def export_to(self, entries: list[LibraryEntry], target: Path) -> list[Path]:
         """One entry to a file (the file dialog asked before replacing it); several to <name>.png in a folder,
         never over a file there."""
-        from memeclean_core.data.prepare import safe_name
+        from memeclean_core.filenames import safe_name
 
         written = []
         try:

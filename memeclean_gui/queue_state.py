@@ -24,16 +24,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from memeclean_core.filenames import IMAGE_SUFFIXES
 from memeclean_core.imageio import SAVE_FORMATS, Frame, LoadedImage
 
 from .document import Result, Snapshot
 
 KEEP_DOCUMENTS = 3
 """Whole documents kept besides the one shown (those with unsaved edits are always kept)."""
-
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jfif", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".apng"})
-"""What a folder added to the queue contributes (files named otherwise are left out)."""
-
 
 class Status(enum.Enum):
     WAITING = "waiting"
@@ -63,7 +60,7 @@ def image_files(paths: Iterable[str | Path]) -> tuple[list[Path], int]:
                 file = Path(folder) / name
                 if name.startswith(".") or not file.is_file():
                     continue
-                if file.suffix.lower() in IMAGE_EXTENSIONS:
+                if file.suffix.lower() in IMAGE_SUFFIXES:  # what a folder added to the queue contributes
                     found.append(file)
                 else:
                     left_out += 1

@@ -17,6 +17,7 @@ from typing import Any
 
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.file_kinds import read_regular_text
+from memeclean_core.geometry import DEFAULT_RESOLUTION
 from memeclean_core.safe_write import write_json
 
 from .sizing import snap_resolution
@@ -46,7 +47,7 @@ def _recent(value: list) -> list[str]:
 
 
 FIELDS: dict[str, Field] = {
-    "resolution": Field(512, "Working size of the network's longest side in pixels (the slider beside Clean).",
+    "resolution": Field(DEFAULT_RESOLUTION, "Working size of the network's longest side in pixels (the slider beside Clean).",
                         snap_resolution),
     "auto_clean": Field(True, "Start cleaning as soon as an image is opened, dropped or pasted."),
     "brush_size": Field(24, "Diameter of the mask brush and eraser, in image pixels.", _clamp(1, 500)),

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from memeclean_core.errors import MemeCleanError
+from memeclean_core.geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from memeclean_core.progress import format_duration
 from memeclean_core.resources import bundled_model_path, new_user_model_path, user_models_dir
 
@@ -100,11 +101,11 @@ class TrainDialog(QDialog):
         hint.setWordWrap(True)
 
         self.resolution_spin = QSpinBox()
-        self.resolution_spin.setRange(256, 1536)
+        self.resolution_spin.setRange(TRAIN_MIN_SIDE, TRAIN_MAX_SIDE)
         self.resolution_spin.setSingleStep(128)
-        self.resolution_spin.setValue(1536)
+        self.resolution_spin.setValue(TRAIN_MAX_SIDE)
         self.resolution_spin.setSuffix(" px")
-        self.resolution_spin.setToolTip("Largest picture size trained on; pictures span 256 px up to this")
+        self.resolution_spin.setToolTip(f"Largest picture size trained on; pictures span {TRAIN_MIN_SIDE} px up to this")
         self.budget_spin = QSpinBox()
         self.budget_unit = QComboBox()
         self.budget_unit.addItems(["minutes", "steps"])

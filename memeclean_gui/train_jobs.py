@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from memeclean_core.errors import Cancelled, MemeCleanError
+from memeclean_core.filenames import IMAGE_SUFFIXES
+from memeclean_core.geometry import TRAIN_MAX_SIDE
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
 
 PREPARED_MARKERS = ("images", "pairs", "fonts", "clipart")  # what `train.build_sources` reads
-PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 COUNT_LIMIT = 1000  # stop counting pictures here: a look at a folder must stay instant
 VISIT_LIMIT = 20_000  # ... and stop walking after this many files and folders, pictures or not
 
@@ -77,7 +78,7 @@ def inspect_data_folder(path: str | Path) -> DataFolder:
     for visited, item in enumerate(path.rglob("*")):
         if visited >= VISIT_LIMIT:
             break  # a huge tree (a whole home folder): what was seen decides, the look stays instant
-        if item.suffix.lower() in PICTURE_SUFFIXES and item.is_file():
+        if item.suffix.lower() in IMAGE_SUFFIXES and item.is_file():
             count += 1
             if count >= COUNT_LIMIT:
                 break
@@ -87,7 +88,7 @@ def inspect_data_folder(path: str | Path) -> DataFolder:
 def prepared_copy_dir(source: str | Path) -> Path:
     """Where a plain folder is prepared: <user data>/data/<name>-<hash of its path> (the same folder each time, so
     training twice on one folder prepares it over the same copy)."""
-    from memeclean_core.data.prepare import safe_name
+    from memeclean_core.filenames import safe_name
     from memeclean_core.resources import user_data_dir
 
     source = Path(source).expanduser().resolve()
@@ -101,7 +102,7 @@ class TrainRequest:
 
     folders: list[str]
     out: str
-    resolution: int = 1536  # largest picture long side trained on (TrainConfig.max_side)
+    resolution: int = TRAIN_MAX_SIDE  # largest picture long side trained on (TrainConfig.max_side)
     minutes: float | None = 30.0
     steps: int | None = None
     device: str = "auto"

@@ -25,6 +25,8 @@ SNAPSHOT_NAME = "model-fp16.pt"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from memeclean_core.geometry import TRAIN_MAX_SIDE
+
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, type=Path, help="unpacked data pack: train/ and val/")
@@ -35,7 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--preset", default="large", help="network size (memeclean_core.model.PRESETS)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--crop", type=int, default=256)
-    parser.add_argument("--resolution", type=int, default=1536, help="largest picture long side trained on")
+    parser.add_argument("--resolution", type=int, default=TRAIN_MAX_SIDE, help="largest picture long side trained on")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--fill-every", type=int, default=1)
     parser.add_argument("--workers", type=int, default=cores, help=f"data-loading processes (default {cores})")

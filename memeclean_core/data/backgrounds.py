@@ -14,8 +14,8 @@ from PIL import Image, ImageDraw, ImageOps
 
 from ..errors import MemeCleanError
 from ..file_kinds import is_regular_file
+from ..filenames import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 CACHE_SIDE = 1600  # pictures are kept in memory at this long side at most
 
 

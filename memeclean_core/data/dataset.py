@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from ..geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from ..pipeline import dilate, telea_fill
 
 
@@ -141,7 +142,7 @@ class TrainingBatches(torch.utils.data.IterableDataset):
     """
 
     def __init__(self, sources: Sequence[MemeSource], weights: Sequence[float] | None = None, batch: int = 8,
-                 crop: int = 256, long_side: tuple[int, int] = (256, 1536), text_bias: float = 0.85,
+                 crop: int = 256, long_side: tuple[int, int] = (TRAIN_MIN_SIDE, TRAIN_MAX_SIDE), text_bias: float = 0.85,
                  fill_every: int = 1, first_step: int = 0, pool_size: int = 12, reuse: float = 4.0, seed: int = 0):
         super().__init__()
         self.sources = list(sources)

@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from ..errors import ImageLoadError, MemeCleanError
+from ..filenames import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 DIFF_THRESHOLD = 40
 """A pixel is caption when its (lightly blurred) largest channel difference to the template exceeds this."""

@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -50,9 +49,10 @@ import numpy as np
 
 from ..errors import Cancelled, ImageLoadError, ImageSaveError, MemeCleanError, WriteError
 from ..file_kinds import special_kind
+from ..filenames import IMAGE_SUFFIXES, safe_name
+from ..geometry import TRAIN_MAX_SIDE
 from ..safe_write import check_writable_folder, os_reason, write_file
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 FONT_SUFFIXES = {".ttf", ".otf"}
 LICENCE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "OFL.txt", "OFL", "COPYING", "COPYRIGHT", "copyright",
                  "LICENCE", "LICENCE.txt")
@@ -128,11 +128,6 @@ def reason_kind(reason: str) -> str:
         if needle in lowered:
             return kind
     return "unreadable"
-
-
-def safe_name(text: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")
-    return name[:150] or "unnamed"
 
 
 def is_val(key: str, val_fraction: float, seed: int = 0) -> bool:
@@ -417,7 +412,7 @@ def _counter_key(job: Job, dest: Path) -> str:
     return f"val/{what}" if _inside(Path(job.dst), dest / "val") else what
 
 
-def prepare(src: str | Path, dest: str | Path, max_side: int = 1536, val_fraction: float = 0.1,
+def prepare(src: str | Path, dest: str | Path, max_side: int = TRAIN_MAX_SIDE, val_fraction: float = 0.1,
             min_side: int = 128, workers: int = 1, seed: int = 0, progress: Progress | None = None,
             cancel: Callable[[], bool] | None = None) -> PrepareReport:
     """Organise `src` into `dest` (see the module docstring); returns what was written and skipped."""

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from ..errors import ImageLoadError, MemeCleanError
+from ..filenames import IMAGE_SUFFIXES
 from .align import (
     CLOSE_DIFFERENCE, FEW_FEATURES, MIN_AGREEMENT, MIN_CLOSE_AGREEMENT, MIN_COVERAGE, agreement, caption_mask,
     fit_alignment, resize_alignment, warp_template,
@@ -39,7 +40,6 @@ CHECK_SIDE = 384  # long side of the photometric check
 CANDIDATES = 6  # entries the geometric check looks at, nearest by the global keys first ...
 HASH_CANDIDATES = 2  # ... of which this many are the nearest by the hashes (the rest by the colour grid)
 MAX_KEY_DISTANCE = 30  # of 64 bits: an entry whose both hashes are farther is not looked at
-PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".jfif"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -320,7 +320,7 @@ class TemplateLibrary:
         folder = Path(folder)
         if not folder.is_dir():
             raise MemeCleanError(f"folder not found: '{folder}'")
-        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         added, skipped = [], []
         for number, path in enumerate(files):
             if cancel is not None and cancel():
