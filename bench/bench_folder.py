@@ -43,7 +43,7 @@ def make_folder(folder: Path, pictures: int, size: tuple[int, int]) -> None:
     from PIL import Image
 
     from memeclean_core.data.backgrounds import procedural
-    from memeclean_core.data.fonts import FontPool
+    from memeclean_core.data.font_pool import FontPool
     from memeclean_core.data.synth import caption_image
 
     fonts = FontPool.from_folder(ROOT / "no-fonts-here")  # the bundled Anton

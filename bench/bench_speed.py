@@ -50,7 +50,7 @@ def make_meme(seed: int = 0):
     import numpy as np
 
     from memeclean_core.data.backgrounds import procedural
-    from memeclean_core.data.fonts import FontPool
+    from memeclean_core.data.font_pool import FontPool
     from memeclean_core.data.synth import caption_image
 
     rng = np.random.default_rng(seed)

@@ -87,7 +87,7 @@ def caption_across_border(template: np.ndarray, border: np.ndarray, fonts, rng: 
 def make_panel_cases(data: str | Path, count: int, seed: int = 7, long_sides=(1024, 1280)) -> list[PanelCase]:
     """`count` multi-panel cases from a prepared data folder (pictures and fonts); case i from rng([seed, i])."""
     from memeclean_core.data.backgrounds import BackgroundSource
-    from memeclean_core.data.fonts import FontPool
+    from memeclean_core.data.font_pool import FontPool
 
     pictures, fonts = BackgroundSource.from_folder(data), FontPool.from_folder(data)
     cases = []

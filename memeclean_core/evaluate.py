@@ -156,7 +156,7 @@ def make_validation_set(folder: str | Path, count: int, seed: int = 0, long_side
 
 def _folder_sources(folder: Path) -> tuple[Any, Any]:
     from .data.backgrounds import BackgroundSource
-    from .data.fonts import FontPool
+    from .data.font_pool import FontPool
 
     if not folder.is_dir():
         raise MemeCleanError(f"data folder not found: '{folder}'")

@@ -161,7 +161,7 @@ class FixSource:
         """Synthetic memes to mix with the fixes: captions drawn on the clean templates among the training fixes
         (and on procedural pictures), with the bundled font."""
         from .data.backgrounds import BackgroundSource
-        from .data.fonts import FontPool
+        from .data.font_pool import FontPool
         from .data.synth import SynthSource
 
         templates = [fix.folder / "template.png" for fix in self.fixes if fix.has_template]

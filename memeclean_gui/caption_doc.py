@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from memeclean_core.captions import TextBox, classic
-from memeclean_core.captions.model import LIMITS
+from memeclean_core.captions.boxes import LIMITS
 
 from .brush import PointerEvent
 from .document import Document

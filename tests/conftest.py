@@ -48,7 +48,7 @@ def rng() -> np.random.Generator:
 def make_meme(width: int = 240, height: int = 180, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(meme, template, mask): a smooth picture with a white outlined caption drawn by the bundled font."""
     from memeclean_core.data.synth import CaptionStyle, draw_block
-    from memeclean_core.data.fonts import load_font
+    from memeclean_core.data.font_pool import load_boldest_font
     from memeclean_core.resources import resource_path
     from PIL import Image
 
@@ -56,7 +56,7 @@ def make_meme(width: int = 240, height: int = 180, seed: int = 0) -> tuple[np.nd
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     template = np.stack([xx / width * 200, yy / height * 180, np.full_like(xx, 90)], -1)
     template = (template + rng.normal(0, 3, template.shape)).clip(0, 255).astype(np.uint8)
-    font = load_font(str(resource_path("fonts", "Anton-Regular.ttf")), max(10, height // 6))
+    font = load_boldest_font(str(resource_path("fonts", "Anton-Regular.ttf")), max(10, height // 6))
     block = draw_block(["HELLO MEME"], font, CaptionStyle((255, 255, 255), (0, 0, 0), 0.08, None, True), "center")
     base = Image.fromarray(template).convert("RGBA")
     layer = Image.new("RGBA", base.size, (0, 0, 0, 0))

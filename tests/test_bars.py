@@ -25,11 +25,11 @@ def picture(width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray:
 
 def text_layer(width: int, height: int, top: int, colour: tuple[int, int, int]) -> tuple[Image.Image, np.ndarray]:
     """Sentence-case text drawn in rows top..top+20 of a transparent layer, and its mask."""
-    from memeclean_core.data.fonts import load_font
+    from memeclean_core.data.font_pool import load_boldest_font
     from memeclean_core.resources import resource_path
 
     layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    font = load_font(str(resource_path("fonts", "Anton-Regular.ttf")), 18)
+    font = load_boldest_font(str(resource_path("fonts", "Anton-Regular.ttf")), 18)
     ImageDraw.Draw(layer).text((12, top), "When the code works first time", font=font, fill=colour + (255,))
     return layer, np.asarray(layer.getchannel("A")) >= 24
 

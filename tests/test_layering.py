@@ -36,3 +36,12 @@ def test_importing_the_core_package_does_not_load_torch():
     code = "import sys, memeclean_core, memeclean_core.errors, memeclean_core.imageio; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
+
+
+def test_the_pipeline_settings_and_whole_image_steps_import_without_torch():
+    """The GUI reads the pipeline's numbers and names (and imports the whole-image steps at start-up) without
+    loading torch: `pipeline`, `geometry`, `filenames` and `whole_image` are torch-free to import."""
+    code = ("import sys, memeclean_core.pipeline, memeclean_core.geometry, memeclean_core.filenames, "
+            "memeclean_core.whole_image; memeclean_core.pipeline.PostprocessConfig(); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"

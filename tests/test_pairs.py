@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from memeclean_core.data.fonts import load_font
+from memeclean_core.data.font_pool import load_boldest_font
 from memeclean_core.data.pairs import PairSource, find_pairs, mask_from_difference
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.resources import resource_path
@@ -27,7 +27,7 @@ def textured_template(height: int = 300, width: int = 420, seed: int = 0) -> np.
 def draw_caption(template: np.ndarray, jpeg: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(meme, exact text mask): white Impact-style text with a black outline at the top and bottom."""
     height, width = template.shape[:2]
-    font = load_font(str(resource_path("fonts", "Anton-Regular.ttf")), height // 7)
+    font = load_boldest_font(str(resource_path("fonts", "Anton-Regular.ttf")), height // 7)
     meme = Image.fromarray(template)
     truth = Image.new("L", meme.size, 0)
     for y, text in ((6, "ONE DOES NOT"), (height * 2 // 3, "SIMPLY CAPTION")):

@@ -7,7 +7,7 @@ import torch
 
 from memeclean_core.data.backgrounds import BackgroundSource
 from memeclean_core.data.dataset import MemePool, TrainingBatches, recolour
-from memeclean_core.data.fonts import FontPool
+from memeclean_core.data.font_pool import FontPool
 from memeclean_core.data.synth import TRAINING_MIX, SynthSource
 
 

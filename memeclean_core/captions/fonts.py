@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import MemeCleanError
 from ..resources import resource_path
-from .model import CaptionError
+from .boxes import CaptionError
 
 DEFAULT_FONT_FILE = "Anton-Regular.ttf"
 PIL_DEFAULT = "<pil-default>"  # font key of Pillow's built-in font

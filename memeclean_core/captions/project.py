@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import MemeCleanError, WriteError
 from ..file_kinds import NotRegularFile, read_regular_text
 from ..safe_write import os_reason, write_json
-from .model import CaptionDoc, CaptionError
+from .boxes import CaptionDoc, CaptionError
 
 PROJECT_SUFFIX = ".memeclean.json"
 MAX_PROJECT_BYTES = 16 * 2**20  # a project of many boxes is a few kB; anything this large is not one

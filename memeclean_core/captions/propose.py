@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .fonts import default_font_path, load_font
-from .model import Align, TextBox, VAlign
+from .boxes import Align, TextBox, VAlign
 from .render import LINE_PITCH
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .fonts import load_font, resolve_font, split_by_font
-from .model import TextBox
+from .boxes import TextBox
 
 # Baseline-to-baseline distance in font sizes (plus both outlines), before the box's `line_spacing`.
 LINE_PITCH = 1.0

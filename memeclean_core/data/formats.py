@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .backgrounds import procedural
-from .fonts import FontPool
+from .font_pool import FontPool
 from .synth import WORDS, composite_at, draw_block, jpeg, place_caption, random_colour, random_text, sample_style
 from .synth import wrap_lines
 

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .backgrounds import BackgroundSource
-from .fonts import FontPool
+from .font_pool import FontPool
 
 WORDS = (
     "when you the me my i to and of a in is it that for on with this your be at have not are but so just like "

@@ -59,7 +59,7 @@ def meme_from(template: np.ndarray, seed: int, scale: float = 1.0, crop: tuple[f
               quality: int | None = 75) -> tuple[np.ndarray, np.ndarray]:
     """(meme, caption mask) at the meme's geometry: a random caption (the synthetic-data styles) drawn on the
     template, then cropped, resized and JPEG re-compressed."""
-    from ..data.fonts import FontPool
+    from ..data.font_pool import FontPool
     from ..data.synth import caption_image, jpeg
 
     from ..resources import resource_path

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from memeclean_core.data.backgrounds import procedural
-from memeclean_core.data.fonts import load_font
+from memeclean_core.data.font_pool import load_boldest_font
 from memeclean_core.data.synth import CaptionStyle, composite_at, draw_block
 from memeclean_core.resources import resource_path
 
@@ -42,7 +42,7 @@ def make_sample(seed: int = SEED, size: tuple[int, int] = SIZE) -> tuple[np.ndar
     width, height = size
     base = Image.fromarray(background(seed, size)).convert("RGBA")
     layer = Image.new("RGBA", size, (0, 0, 0, 0))
-    font = load_font(str(resource_path("fonts", "Anton-Regular.ttf")), round(height * 0.13))
+    font = load_boldest_font(str(resource_path("fonts", "Anton-Regular.ttf")), round(height * 0.13))
     style = CaptionStyle(fill=(255, 255, 255), outline=(0, 0, 0), outline_ratio=0.08, shadow=None, uppercase=True)
     for text, placement in ((TOP, "top"), (BOTTOM, "bottom")):
         block = draw_block([text], font, style, align="center")

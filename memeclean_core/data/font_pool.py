@@ -18,7 +18,9 @@ IMPACT_LIKE = ("anton", "oswald", "league", "bebas", "fjalla")
 
 
 @lru_cache(maxsize=512)
-def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
+def load_boldest_font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    """The font file at `size` px; a variable font set to its boldest named instance (captions are bold). The
+    caption editor's `captions.fonts.load_font` draws what the person chose instead."""
     font = ImageFont.truetype(path, size)
     try:  # variable fonts: draw the boldest named instance captions use
         names = [n.decode() if isinstance(n, bytes) else n for n in font.get_variation_names()]
@@ -60,4 +62,4 @@ class FontPool:
         return str(self.paths[rng.choice(len(self.paths), p=self.weights)])
 
     def load(self, path: str, size: int) -> ImageFont.FreeTypeFont:
-        return load_font(path, int(size))
+        return load_boldest_font(path, int(size))
