@@ -111,7 +111,7 @@ def main() -> int:
     args = parser.parse_args()
     width, height = (int(side) for side in args.size.lower().split("x"))
 
-    from memeclean_core.cli_clean_folder import usable_cores
+    from memeclean_core.threads import usable_cores
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_folder_"))
     try:

@@ -416,6 +416,7 @@ def clean_item(item: FolderItem, model: Any, resolution: int) -> Record:
     """Load, clean every frame, write the mask and then the picture; the record says how it went (never raises
     for a bad picture)."""
     from .imageio import load_image, save_image, save_mask
+    from .safe_write import make_folder
     from .whole_image import clean_image
 
     started = time.perf_counter()
@@ -427,9 +428,9 @@ def clean_item(item: FolderItem, model: Any, resolution: int) -> Record:
         record["working_size"] = list(result.working_size)
         # The mask first: once the picture exists, everything of this item exists (the resume rule).
         if item.mask is not None:
-            _make_parent(Path(item.mask))
+            make_folder(Path(item.mask).parent, error=ImageSaveError)
             save_mask(item.mask, result.mask, overwrite=item.overwrite, protect=[item.input])
-        _make_parent(Path(item.output))
+        make_folder(Path(item.output).parent, error=ImageSaveError)
         save_image(item.output, result.image, overwrite=item.overwrite, protect=[item.input])
         record.update(status="done", replaced=round(result.replaced, 6))
     except MemeCleanError as error:
@@ -442,13 +443,6 @@ def clean_item(item: FolderItem, model: Any, resolution: int) -> Record:
     record["ms"] = round((time.perf_counter() - started) * 1000.0, 1)
     return record
 
-
-def _make_parent(path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        reason = "a file is in the way" if isinstance(error, FileExistsError) else (error.strerror or str(error))
-        raise ImageSaveError(f"cannot create the folder '{path.parent}': {reason.lower()}") from None
 
 
 def _message_for(source: str, error: Exception) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 
 from .batch_folder import CleanOne, Engine, FolderItem, Record
 from .errors import MemeCleanError
+from .threads import usable_cores
 
 RAY_MISSING = "--engine ray needs Ray, an optional extra: pip install 'memeclean[cluster]' (or 'ray[data]>=2.9')"
 
@@ -114,13 +115,6 @@ def ray_engine(address: str | None = None, jobs: int | None = None, device: str 
                 ray.shutdown()
 
     return run
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def connect(ray: Any, address: str | None) -> None:

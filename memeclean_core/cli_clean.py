@@ -24,6 +24,7 @@ from pathlib import Path
 from .errors import MemeCleanError, describe_unexpected
 from .filenames import cleaned_suffix
 from .geometry import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
+from .options import add_model_arguments
 from .progress import ProgressBar, is_terminal
 
 
@@ -45,9 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"working size of the longest side, {MIN_RESOLUTION}..{MAX_RESOLUTION} "
                         f"(default {DEFAULT_RESOLUTION}; a smaller picture is worked on at its own size); "
                         "higher finds smaller text but is slower")
-    parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
-                        help="where the network runs (default: auto, a GPU when there is one)")
+    add_model_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files (never the inputs)")
     folder = parser.add_argument_group("a whole folder (with --input-dir)")
     folder.add_argument("--input-dir", metavar="DIR",
@@ -75,8 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="when an input shows a template of your library (memeclean library), use that exact "
                         "template, aligned to it, instead of the model's fill (still pictures)")
     parser.add_argument("--crop-bars", action="store_true",
-                        help="where the caption sits on a uniform white or black bar along the top or bottom "
-                        "edge, crop the bar off instead of filling it (the mask is then the cropped output's)")
+                        help="where the caption sits on a uniform white or black bar along the top or "
+                        "bottom edge, crop the bar off instead of filling it "
+                        "(the mask is then the cropped output's)")
     parser.set_defaults(run=run, usage_error=parser.error)
 
 
@@ -126,16 +126,6 @@ def _key(path: Path) -> str:
     return os.path.normcase(str(resolved))
 
 
-def _make_folder(folder: Path, option: str) -> None:
-    if folder.is_dir():
-        return
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        reason = "a file is in the way" if isinstance(error, FileExistsError) else (error.strerror or str(error))
-        raise MemeCleanError(f"cannot create the {option} folder '{folder}': {reason.lower()}") from None
-
-
 def check_arguments(args: argparse.Namespace, inputs: list[Path]) -> None:
     """Refuse a bad command line at once, before the model is loaded."""
     from .imageio import SAVE_FORMATS
@@ -157,6 +147,7 @@ def check_arguments(args: argparse.Namespace, inputs: list[Path]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .cli_clean_folder import check_mode
+    from .safe_write import make_folder
 
     if check_mode(args):
         from .cli_clean_folder import run_folder
@@ -165,11 +156,11 @@ def run(args: argparse.Namespace) -> int:
     inputs = expand_inputs(args.inputs)
     check_arguments(args, inputs)
     if args.output:
-        _make_folder(Path(args.output).parent, "--output")
+        make_folder(Path(args.output).parent, "the --output folder")
     if args.output_dir:
-        _make_folder(Path(args.output_dir), "--output-dir")
+        make_folder(Path(args.output_dir), "the --output-dir folder")
     if args.mask_dir:
-        _make_folder(Path(args.mask_dir), "--mask-dir")
+        make_folder(Path(args.mask_dir), "the --mask-dir folder")
 
     from .checkpoint import load_model
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import MemeCleanError
 from .progress import ProgressBar, is_terminal
+from .threads import usable_cores
 
 # Options that only make sense for a folder, with their "not given" values.
 _FOLDER_OPTIONS = {"--recursive": ("recursive", False), "--resume": ("resume", False),
@@ -42,13 +43,6 @@ def check_mode(args: argparse.Namespace) -> bool:
     return False
 
 
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def threads_per_process(jobs: int, threads: int | None = None) -> int | None:
     """`threads` when given; else the cores shared out between `jobs` processes (None for one: torch's default)."""
     if threads is not None:
@@ -58,7 +52,8 @@ def threads_per_process(jobs: int, threads: int | None = None) -> int | None:
 
 def run_folder(args: argparse.Namespace) -> int:
     from . import batch_folder
-    from .cli_clean import _make_folder, check_arguments
+    from .cli_clean import check_arguments
+    from .safe_write import make_folder
 
     if args.output:
         raise MemeCleanError("--output names one file; use --output-dir OUT with --input-dir")
@@ -80,11 +75,11 @@ def run_folder(args: argparse.Namespace) -> int:
     if not input_dir.is_dir():
         reason = "does not exist" if not input_dir.exists() else "is not a folder"
         raise MemeCleanError(f"--input-dir '{input_dir}' {reason}")
-    _make_folder(Path(args.output_dir), "--output-dir")
+    make_folder(Path(args.output_dir), "the --output-dir folder")
     if args.mask_dir:
-        _make_folder(Path(args.mask_dir), "--mask-dir")
+        make_folder(Path(args.mask_dir), "the --mask-dir folder")
     if args.manifest:
-        _make_folder(Path(args.manifest).parent, "--manifest")
+        make_folder(Path(args.manifest).parent, "the --manifest folder")
 
     plan = batch_folder.plan_folder(input_dir, args.output_dir, args.mask_dir, recursive=args.recursive,
                                     resume=args.resume, overwrite=args.overwrite)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .options import add_model_arguments
 from .progress import ProgressBar
 
 DEFAULT_COUNT = 40
@@ -24,18 +25,6 @@ FORMAT_NAMES = ("aggregate", "classic", "labels", "caption_bar", "watermark", "s
                 "round_trip")
 MAX_COUNT = 100_000
 MAX_LONG_SIDE = 8192
-
-
-def _make_folder(folder: Path, option: str) -> None:
-    from .errors import MemeCleanError
-    from .safe_write import os_reason
-
-    if folder.is_dir():
-        return
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise MemeCleanError(f"cannot create the {option} folder '{folder}': {os_reason(error)}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,9 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="long side of the generated cases in pixels (default 1024)")
     parser.add_argument("--resolution", type=int, nargs="+", default=[256, 512, 1024], metavar="N",
                         help="working resolutions to evaluate MemeClean at (default 256 512 1024)")
-    parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
-                        help="where the network runs (default: auto)")
+    add_model_arguments(parser)
     parser.add_argument("--no-baselines", action="store_true", help="evaluate MemeClean only")
     parser.add_argument("--no-text-left", action="store_true",
                         help="skip the OCR detector on the outputs (text left); faster")
@@ -85,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from .evaluate import write_png
     from .geometry import MAX_RESOLUTION, MIN_RESOLUTION
     from .options import check_int
-    from .safe_write import check_target, write_json
+    from .safe_write import check_target, make_folder, write_json
 
     check_int("--count", args.count, 1, MAX_COUNT)
     for resolution in args.resolution:
@@ -98,13 +85,13 @@ def run(args: argparse.Namespace) -> int:
     # The outputs are checked before the (long) evaluation: a folder, an existing file unasked, a missing folder.
     json_path = Path(args.json) if args.json else None
     if json_path is not None:
-        _make_folder(json_path.parent, "--json")
+        make_folder(json_path.parent, "the --json folder")
         check_target(json_path, overwrite=args.overwrite)
     examples_dir = Path(args.save_examples) if args.save_examples else None
     if examples_dir is not None:
         if examples_dir.exists() and not examples_dir.is_dir():
             raise MemeCleanError(f"--save-examples '{examples_dir}' is a file, not a folder")
-        _make_folder(examples_dir, "--save-examples")
+        make_folder(examples_dir, "the --save-examples folder")
     formats = DEFAULT_FORMATS if "all" in args.formats else args.formats
     model = load_model(args.model, device=args.device)
     cases, source = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side,

@@ -15,9 +15,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import MemeCleanError
+
+if TYPE_CHECKING:
+    from .library import LibraryEntry
+
+T = TypeVar("T")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,16 +74,7 @@ def run_add(args: argparse.Namespace) -> int:
     if args.name and len(args.files) > 1:
         raise MemeCleanError("--name names one template but several files were given")
     library = _library(args)
-    failed = 0
-    for file in args.files:
-        try:
-            entry = library.add_file(Path(file), name=args.name, tags=args.tag)
-        except MemeCleanError as error:
-            print(f"memeclean: {error}", file=sys.stderr)
-            failed += 1
-            continue
-        print(f"added {entry.describe()}")
-    return 1 if failed else 0
+    return _each(args.files, lambda file: library.add_file(Path(file), name=args.name, tags=args.tag), "added")
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -119,21 +117,26 @@ def run_match(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    library = _library(args)
+    return _each(args.ids, _library(args).remove, "removed")
+
+
+def _each(items: Sequence[T], action: Callable[[T], LibraryEntry], done: str) -> int:
+    """Do `action` to every item, saying `<done> <entry>` for each; one that fails is reported and the others go
+    on. The exit status: 1 if any failed."""
     failed = 0
-    for entry_id in args.ids:
+    for item in items:
         try:
-            entry = library.remove(entry_id)
+            entry = action(item)
         except MemeCleanError as error:
             print(f"memeclean: {error}", file=sys.stderr)
             failed += 1
             continue
-        print(f"removed {entry.describe()}")
+        print(f"{done} {entry.describe()}")
     return 1 if failed else 0
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .data.prepare import safe_name
+    from .filenames import safe_name
 
     if not args.all and not args.ids:
         raise MemeCleanError("name the templates to export by id, or use --all")

@@ -11,25 +11,23 @@ from __future__ import annotations
 import argparse
 import sys
 
+DESCRIPTION = ("Clean the bundled sample meme with the bundled model (or --model), write the result, read it back "
+               "and check it: same size, every pixel outside the replaced region unchanged, the caption removed, "
+               "the mask close to the true one. Exits 0 when all checks pass.")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from .options import add_model_arguments
     from .selftest import DEFAULT_MIN_IOU
 
-    parser = subparsers.add_parser(
-        "selftest",
-        help="check the installation: clean the bundled sample and verify the result",
-        description="Clean the bundled sample meme with the bundled model (or --model), write the result, read it "
-        "back and check it: same size, every pixel outside the replaced region unchanged, the caption removed, "
-        "the mask close to the true one. Exits 0 when all checks pass.",
-    )
-    parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
+    parser = subparsers.add_parser("selftest", help="check the installation: clean the bundled sample and verify "
+                                   "the result", description=DESCRIPTION)
+    add_model_arguments(parser)
     parser.add_argument("--out-dir", metavar="DIR", help="keep the cleaned sample in DIR (default: a temporary folder)")
     iou = parser.add_mutually_exclusive_group()
     iou.add_argument("--min-iou", type=float, default=DEFAULT_MIN_IOU, metavar="X",
                      help=f"smallest acceptable mask IoU against the true mask (default {DEFAULT_MIN_IOU})")
     iou.add_argument("--no-iou", action="store_true", help="skip the mask IoU check (an untrained model)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
-                        help="where the network runs (default: auto)")
     parser.set_defaults(run=run)
 
 

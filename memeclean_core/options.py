@@ -9,12 +9,22 @@ Torch-free and Qt-free; the CLI's commands and the trainer's config check use it
 
 from __future__ import annotations
 
+import argparse
 import math
 from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["check_int", "check_float", "check_optional_int", "check_optional_float"]
+__all__ = ["add_model_arguments", "check_int", "check_float", "check_optional_int", "check_optional_float"]
+
+DEVICES = ("auto", "cpu", "cuda", "mps")  # `device.pick_device`'s choices
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model and --device, the same for every command that runs the network."""
+    parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
+    parser.add_argument("--device", default="auto", choices=DEVICES,
+                        help="where the network runs (default: auto, a GPU when there is one)")
 
 
 def check_int(option: str, value: Any, low: int, high: int) -> int:

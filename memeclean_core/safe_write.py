@@ -83,6 +83,20 @@ def os_reason(error: OSError) -> str:
     return (error.strerror or str(error) or type(error).__name__).rstrip(".").lower()
 
 
+def make_folder(folder: str | os.PathLike[str], what: str = "the folder",
+                error: type[WriteError] = WriteError) -> None:
+    """Create `folder` and its parents unless it is a folder already; a failure raises `error` saying
+    "cannot create <what> '<folder>': <reason>" (e.g. what = "the --output-dir folder")."""
+    folder = Path(folder)
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as failure:
+        reason = "a file is in the way" if isinstance(failure, FileExistsError) else os_reason(failure)
+        raise error(f"cannot create {what} '{folder}': {reason}") from None
+
+
 def same_file(a: Path, b: Path) -> bool:
     """Whether two paths name the same file (through links, `..`, case-insensitive file systems)."""
     try:

@@ -13,10 +13,11 @@ It never raises the count above what torch already uses, so OMP_NUM_THREADS or a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["PIXELS_PER_THREAD", "threads_for", "torch_threads"]
+__all__ = ["PIXELS_PER_THREAD", "threads_for", "torch_threads", "usable_cores"]
 
 PIXELS_PER_THREAD = 256 * 256
 """Working-size pixels one more thread must have to be worth its barriers (measured: bench/bench_threads.py)."""
@@ -30,6 +31,14 @@ def threads_for(work_pixels: int, available: int | None = None) -> int:
 
         available = torch.get_num_threads()
     return max(1, min(int(available), int(work_pixels) // PIXELS_PER_THREAD))
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system tells it, else all of them)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @contextmanager

@@ -26,8 +26,9 @@ SNAPSHOT_NAME = "model-fp16.pt"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     from memeclean_core.geometry import TRAIN_MAX_SIDE
+    from memeclean_core.threads import usable_cores
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cores()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, type=Path, help="unpacked data pack: train/ and val/")
     parser.add_argument("--out", required=True, type=Path, help="what to bring back: fp16 model, logs, scores")
