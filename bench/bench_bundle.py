@@ -17,7 +17,6 @@ The first run after a build reads everything from disk (cold); the later ones hi
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -27,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import ROOT, arguments
+
 WINDOW_LINE = "window OK"
 
 
@@ -102,7 +102,7 @@ def time_to_window(gui: Path, has_quit_flag: bool, timeout: float = 600) -> tupl
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--dist", type=Path, default=ROOT / "dist" / "memeclean", help="the bundle folder")
     parser.add_argument("--runs", type=int, default=3, help="start-up measurements (the first is cold)")
     parser.add_argument("--top", type=int, default=10, help="how many of the biggest files/folders to list")
@@ -119,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     total, files, folders = sizes(dist)
     print(f"bundle: {dist}")
     print(f"size: {human(total)} in {len(files)} files")
-    print(f"biggest files:")
+    print("biggest files:")
     for size, path in files[: args.top]:
         print(f"  {human(size):>9}  {path.relative_to(dist)}")
-    print(f"biggest folders:")
+    print("biggest folders:")
     for size, path in folders[: args.top]:
         print(f"  {human(size):>9}  {path.relative_to(dist)}/")
     packed, where = archive_size(dist)

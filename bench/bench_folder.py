@@ -32,9 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import ROOT, arguments
 
 
 def make_folder(folder: Path, pictures: int, size: tuple[int, int]) -> None:
@@ -97,7 +95,7 @@ def run_once(source: Path, out: Path, jobs: int, args: argparse.Namespace) -> di
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--pictures", type=int, default=24, help="pictures in the generated folder (default 24)")
     parser.add_argument("--size", default="800x600", help="their size, WIDTHxHEIGHT (default 800x600)")
     parser.add_argument("--resolution", type=int, default=512, help="working resolution (default 512)")

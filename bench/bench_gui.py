@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -26,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, arguments
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 STARTUP_CHILD = r"""
@@ -136,7 +135,7 @@ def bench_stall(resolution: int, model_arg: str | None, drop_after: float) -> li
     folder = Path(tempfile.mkdtemp(prefix="bench-gui-"))
     model_path = make_model(model_arg, folder)  # (a random model is made in this process: torch gets imported
     image_path = make_image(folder)  # here then, so the "first clean" below loads only the model)
-    app = create_application()
+    _app = create_application()  # kept referenced while the window lives
     window = MainWindow(settings=Settings(values={"auto_clean": False, "resolution": resolution}),
                         model_path=model_path)
     window.show()
@@ -203,7 +202,7 @@ def bench_stall(resolution: int, model_arg: str | None, drop_after: float) -> li
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--runs", type=int, default=3, help="start-up runs (default 3)")
     parser.add_argument("--resolution", type=int, default=512, help="working resolution of the clean (default 512)")
     parser.add_argument("--model", help="weights file (default: bundled, else a random default-size model)")

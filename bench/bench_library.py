@@ -15,7 +15,6 @@ process CPU time per query: on a machine shared with other jobs the wall time is
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import tempfile
@@ -24,10 +23,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from _common import arguments
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--entries", type=int, default=5000)
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                         stages[stage].append(seconds)
             rows.append((label, totals, cpu, stages, found, len(queries)))
 
-    print(f"\nlibrary: {args.entries} entries (filled in {fill_seconds:.0f} s), index load {index_seconds * 1000:.0f} ms, "
+    print(f"\nlibrary: {args.entries} entries (filled in {fill_seconds:.0f} s), "
+          f"index load {index_seconds * 1000:.0f} ms, "
           f"OpenCV threads {args.threads}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} CPUs)")
     print(f"{'queries':<8} {'found':>7} {'median ms':>10} {'max ms':>8} {'CPU ms':>8}   wall per stage (median ms)")

@@ -18,19 +18,16 @@ runs the detector on the new outputs. Options given after the defaults win (e.g.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import ROOT, arguments
 
 DEFAULT_DATA = ROOT / "tests" / "data" / "valset"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=False)
+    parser = arguments(__doc__, add_help=False)
     parser.add_argument("--data", default=str(DEFAULT_DATA), metavar="DIR")
     parser.add_argument("-h", "--help", action="store_true")
     args, rest = parser.parse_known_args(argv)

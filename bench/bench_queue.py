@@ -12,7 +12,6 @@ in memory, the size of the queue's temporary folder, and the longest gap of a 5 
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import shutil
@@ -21,9 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from _common import arguments
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -72,7 +70,7 @@ def make_pictures(folder: Path, count: int, megapixels: float) -> list[Path]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--count", type=int, default=500, help="pictures queued (default 500)")
     parser.add_argument("--megapixels", type=float, default=1.0, help="size of each picture (default 1)")
     parser.add_argument("--clean", type=int, default=12, help="pictures the queue cleans (default 12)")
@@ -81,9 +79,9 @@ def main() -> int:
     parser.add_argument("--model", help="weights file (default: bundled, else a random default-size model)")
     args = parser.parse_args()
 
+    from bench_gui import make_model
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
-    from bench_gui import make_model
     from memeclean_gui.app import create_application
     from memeclean_gui.main_window import MainWindow
     from memeclean_gui.settings import Settings

@@ -12,14 +12,9 @@ with a seed other than the model card's (0). Speed: bench/bench_speed.py.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from _common import arguments
 
 # (label, PostprocessConfig overrides)
 CANDIDATES = [
@@ -36,7 +31,7 @@ CANDIDATES = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--data", required=True)
     parser.add_argument("--model")
     parser.add_argument("--count", type=int, default=30)

@@ -15,20 +15,16 @@ an OCR detector still finds (the `eval` extra; cached under the user cache folde
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import arguments
 
 TARGET_DB = -1.5  # MemeClean minus the oracle, whole-image PSNR, on every picture
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--data", required=True, metavar="DIR", help="a prepared data folder (images/)")
     parser.add_argument("--count", type=int, default=40, help="pictures at most (default 40)")
     parser.add_argument("--long-side", type=int, default=1024)

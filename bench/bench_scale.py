@@ -27,11 +27,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import ROOT, arguments
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def make_memes(folder: Path, count: int, size: tuple[int, int]) -> None:
@@ -73,7 +70,7 @@ def largest_difference(a: Path, b: Path) -> int | None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--pictures", type=int, default=16)
     parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT of the generated memes")
     parser.add_argument("--resolution", type=int, default=512)

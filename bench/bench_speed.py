@@ -33,9 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import ROOT, arguments
 
 MEME_SIZE = (1200, 900)  # width, height of the generated meme cleaned end to end
 CPU_TARGETS_MS = {512: 400.0, 1024: 1600.0}  # end to end on the 2-core development CPU
@@ -144,7 +142,6 @@ class CpuPeak:
 
 def child(spec: dict) -> dict:
     import cv2
-    import numpy as np
     import torch
 
     if spec["threads"]:
@@ -237,7 +234,7 @@ def format_results(results: list[dict], header: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
     parser.add_argument("--threads", type=int, default=0, metavar="N", help="torch/OpenCV threads (default: torch's)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs after the warm-up (default 5)")

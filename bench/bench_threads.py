@@ -23,9 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import ROOT
 
 
 def make_gif(path: Path, frames: int, size: tuple[int, int]) -> None:

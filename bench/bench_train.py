@@ -14,7 +14,6 @@ Run it on an otherwise idle machine: contended numbers say so only if you do.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -22,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import ROOT, arguments
 
 # Runs in the child: only APIs that every measured revision has (TrainConfig fields, training_run's reports).
 LOOP_TIMER = r"""
@@ -77,7 +76,7 @@ def checkout(revision: str, folder: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--data", required=True, help="a prepared training data folder (images/, fonts/, clipart/)")
     parser.add_argument("--before", metavar="REV", help="also time this git revision (e.g. adb06d9)")
     parser.add_argument("--steps", type=int, default=60)

@@ -8,16 +8,12 @@ intact" can be measured where the caption covered them.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import _common  # noqa: F401 - puts the repository root on sys.path
 import numpy as np
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 @dataclass

@@ -11,17 +11,12 @@ import it.
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
+import _common  # noqa: F401 - puts the repository root on sys.path
 import cv2
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 COLLATERAL_DISTANCE = 4  # px
 

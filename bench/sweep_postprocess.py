@@ -13,18 +13,13 @@ collateral (share of replaced pixels > 4 px from any true caption pixel) and mis
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from _common import arguments
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--data", required=True)
     parser.add_argument("--model")
     parser.add_argument("--count", type=int, default=24)

@@ -77,7 +77,8 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file (pickle, zip, EOF, ...)
-        raise ModelLoadError(f"cannot read model file '{path}': not a MemeClean checkpoint or corrupt ({type(error).__name__})") from None
+        raise ModelLoadError(f"cannot read model file '{path}': not a MemeClean checkpoint or corrupt "
+                             f"({type(error).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelLoadError(f"'{path}' is not a MemeClean checkpoint (expected format {FORMAT})")
     problem = _payload_problem(payload)

@@ -54,7 +54,8 @@ def register(subparsers: Any) -> None:
                         help="a caption in a box of its own (repeatable)")
     parser.add_argument("--font", metavar="NAME", default="",
                         help="font family name or font file for the captions given here (default: bundled Anton)")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="image file to write (.png, .jpg, .webp, .gif)")
+    parser.add_argument("-o", "--output", type=Path, required=True,
+                        help="image file to write (.png, .jpg, .webp, .gif)")
     parser.add_argument("--project", type=Path, metavar="FILE", help="also save an editable caption project (JSON)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing output (and --project) file; never the template or project read")

@@ -12,7 +12,6 @@ rest of `memeclean clean` in cli_clean.py.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 

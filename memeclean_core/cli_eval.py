@@ -68,8 +68,16 @@ def run(args: argparse.Namespace) -> int:
 
     from .checkpoint import load_model
     from .errors import MemeCleanError
-    from .evaluate import DEFAULT_FORMATS, MODEL, evaluate_model, format_table, jsonable, load_cases, triptych
-    from .evaluate import write_png
+    from .evaluate import (
+        DEFAULT_FORMATS,
+        MODEL,
+        evaluate_model,
+        format_table,
+        jsonable,
+        load_cases,
+        triptych,
+        write_png,
+    )
     from .geometry import MAX_RESOLUTION, MIN_RESOLUTION
     from .options import check_int
     from .safe_write import check_target, make_folder, write_json

@@ -87,7 +87,8 @@ def run_list(args: argparse.Namespace) -> int:
     for entry in entries:
         date = time.strftime("%Y-%m-%d", time.localtime(entry.created))
         tags = ", ".join(entry.tags)
-        print(f"{entry.id:>5}  {date}  {entry.width:>5}×{entry.height:<5}  {entry.name}" + (f"  [{tags}]" if tags else ""))
+        shown_tags = f"  [{tags}]" if tags else ""
+        print(f"{entry.id:>5}  {date}  {entry.width:>5}×{entry.height:<5}  {entry.name}{shown_tags}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`memeclean prepare SRC DEST`: organise a raw folder into a training data folder (see `memeclean_core.data.prepare`)."""
+"""`memeclean prepare SRC DEST`: organise a raw folder into a training data folder (`memeclean_core.data.prepare`)."""
 
 from __future__ import annotations
 

@@ -65,12 +65,13 @@ def model_fields(preset: str | None, overrides: str | None) -> dict:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from .options import check_int
     from .stop_signals import StopSignals
     from .train import TrainConfig, training_run
-    from .options import check_int
     from .train_checks import MAX_SIDE, check_train_config
 
-    check_int("--resolution", args.resolution, TRAIN_MIN_SIDE, MAX_SIDE)  # the CLI's floor: the app's smallest working size
+    # The floor is the app's smallest working size.
+    check_int("--resolution", args.resolution, TRAIN_MIN_SIDE, MAX_SIDE)
     config = TrainConfig(
         data=args.data, out=args.out, steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop,
         max_side=args.resolution, lr=args.lr, fill_every=args.fill_every, device=args.device,

@@ -201,9 +201,9 @@ def make_round_trip_cases(folder: str | Path, count: int, seed: int = 0, long_si
     """The first `count` pictures of `folder/images` (whole, long side `long_side`) with top and bottom text
     written by the captions renderer (`memeclean caption`'s layout and bundled font); the true mask is every pixel
     it touched. Without pictures, procedural ones (seeded) stand in."""
+    from .captions import classic, compose_overlay
     from .data.backgrounds import list_images, procedural
     from .data.synth import random_text
-    from .captions import classic, compose_overlay
     from .pipeline import resize
 
     folder = Path(folder)

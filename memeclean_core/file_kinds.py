@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 from typing import BinaryIO
 
 __all__ = ["NotRegularFile", "special_kind", "is_regular_file", "open_regular", "read_regular_text"]

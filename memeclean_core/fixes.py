@@ -180,7 +180,8 @@ class FixSource:
         return meme_out, template_out, mask_out
 
 
-def score_fixes(model, fixes: Sequence[Fix], resolution: int = DEFAULT_RESOLUTION, progress=None, cancel=None) -> float | None:
+def score_fixes(model, fixes: Sequence[Fix], resolution: int = DEFAULT_RESOLUTION, progress=None,
+                cancel=None) -> float | None:
     """Mean mask IoU of `model` (a LoadedModel) on `fixes`: how well it finds the captions you corrected."""
     from .errors import Cancelled
     from .evaluate import mask_iou

@@ -19,6 +19,7 @@ import torch
 from .checkpoint import LoadedModel, load_model
 from .errors import Cancelled, MemeCleanError
 from .geometry import padded_size, working_size
+
 # The pipeline's settings and torch-free steps live in `pipeline`; they are imported here by name because `clean`
 # uses them and because callers have always found them on this module.
 from .pipeline import (  # noqa: F401 - re-exported

@@ -115,7 +115,8 @@ class UNet(nn.Module):
         self.bottleneck = nn.Sequential(conv_block(widths[-1], widths[-1], 2), conv_block(widths[-1], widths[-1], 4))
         self.decoders = nn.ModuleList()
         for i in reversed(range(levels - 1)):
-            self.decoders.append(nn.Sequential(conv_block(widths[i + 1] + widths[i], widths[i]), conv_block(widths[i], widths[i])))
+            self.decoders.append(nn.Sequential(conv_block(widths[i + 1] + widths[i], widths[i]),
+                                               conv_block(widths[i], widths[i])))
         self.head = nn.Sequential(
             nn.Conv2d(widths[0] + in_channels, head, 3, padding=1),
             nn.SiLU(inplace=True),
@@ -158,7 +159,8 @@ class MemeCleanNet(nn.Module):
         correction = self.fill_net(torch.cat([prefill * 2 - 1, mask], dim=1))
         return (prefill + mask * correction).clamp(0, 1)
 
-    def forward(self, image: torch.Tensor, prefill: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, image: torch.Tensor, prefill: torch.Tensor,
+                mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Training entry point: mask logits from `image`, fill from `prefill` and a given mask."""
         return self.predict_mask(image), self.fill(prefill, mask)
 

@@ -110,7 +110,8 @@ def same_file(a: Path, b: Path) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
-def check_target(path: str | os.PathLike[str], *, overwrite: bool = False, protect: Iterable[str | os.PathLike[str]] = (),
+def check_target(path: str | os.PathLike[str], *, overwrite: bool = False,
+                 protect: Iterable[str | os.PathLike[str]] = (),
                  error: type[WriteError] = WriteError) -> None:
     """Raise `error` now if `path` may not or cannot be written: a protected input, a folder, an existing file
     without `overwrite`, a missing folder. Lets a front end refuse before long work."""

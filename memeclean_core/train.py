@@ -156,7 +156,8 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     return device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
 
 
-def preview_images(batch: dict[str, torch.Tensor], logits: torch.Tensor, filled: torch.Tensor | None) -> dict[str, np.ndarray]:
+def preview_images(batch: dict[str, torch.Tensor], logits: torch.Tensor,
+                   filled: torch.Tensor | None) -> dict[str, np.ndarray]:
     as_uint8 = lambda t: (t.detach().float().clamp(0, 1) * 255).round().byte().cpu().numpy()  # noqa: E731
     meme = as_uint8(batch["meme"][0]).transpose(1, 2, 0)
     preview = {"meme": meme, "mask": as_uint8(torch.sigmoid(logits[0, 0]))}
@@ -225,7 +226,8 @@ def training_run(config: TrainConfig, *, stop: Callable[[], bool] | None = None,
             if fraction >= 1.0 or (stop is not None and stop()):
                 break
             # Short warm-up, then cosine decay over the budget (in steps or in time, whichever leads).
-            lr = config.lr * min(1.0, (step + 1) / max(1, config.warmup_steps)) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
+            warmup = min(1.0, (step + 1) / max(1, config.warmup_steps))
+            lr = config.lr * warmup * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
             for group in optimiser.param_groups:
                 group["lr"] = lr
             batch = next(batches)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MemeCleanError, ModelLoadError, UsageError, WriteError, first_line
-from .filenames import IMAGE_SUFFIXES
 from .file_kinds import is_regular_file
+from .filenames import IMAGE_SUFFIXES
 from .options import check_float, check_int, check_optional_float, check_optional_int
 from .safe_write import check_target, check_writable_folder, os_reason, same_file
 

@@ -9,8 +9,8 @@
 
 from __future__ import annotations
 
-from .fonts import FontNotFoundError, default_font_path, find_font, resolve_font, system_fonts
 from .boxes import CaptionDoc, CaptionError, TextBox, classic
+from .fonts import FontNotFoundError, default_font_path, find_font, resolve_font, system_fonts
 from .project import ProjectError, find_project, load_project, project_path_for, save_project
 from .propose import TextSpan, default_text_reader, propose_boxes
 from .render import BoxLayout, LineLayout, Overlay, Run, caption_mask, compose_overlay, layout_box, render_captions

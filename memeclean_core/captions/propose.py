@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .fonts import default_font_path, load_font
 from .boxes import Align, TextBox, VAlign
+from .fonts import default_font_path, load_font
 from .render import LINE_PITCH
 
 log = logging.getLogger(__name__)

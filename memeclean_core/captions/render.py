@@ -11,17 +11,15 @@ always give the same pixels. A rotated box is drawn upright and turned around it
 
 from __future__ import annotations
 
-import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .fonts import load_font, resolve_font, split_by_font
 from .boxes import TextBox
+from .fonts import load_font, resolve_font, split_by_font
 
 # Baseline-to-baseline distance in font sizes (plus both outlines), before the box's `line_spacing`.
 LINE_PITCH = 1.0
@@ -215,7 +213,8 @@ def layout_box(box: TextBox, image_size: tuple[int, int]) -> BoxLayout:
 
     found: _Fitted | None = None
     for break_words in (False, True):  # break long words only when no size fits whole words
-        size = _largest_fitting(lambda px: _fit(box, font_key, px, width, height, break_words), _MIN_PX, max_px)
+        size = _largest_fitting(lambda px, words=break_words: _fit(box, font_key, px, width, height, words), _MIN_PX,
+                                max_px)
         if size is not None:
             found = _fit(box, font_key, size, width, height, break_words)
             break

@@ -45,7 +45,10 @@ def random_crop_resized(picture: np.ndarray, rng: np.random.Generator, long_side
 
 def procedural(rng: np.random.Generator, long_side: int) -> np.ndarray:
     aspect = float(np.exp(rng.uniform(np.log(0.6), np.log(1.7))))
-    width, height = (long_side, max(1, int(long_side / aspect))) if aspect >= 1 else (max(1, int(long_side * aspect)), long_side)
+    if aspect >= 1:
+        width, height = long_side, max(1, int(long_side / aspect))
+    else:
+        width, height = max(1, int(long_side * aspect)), long_side
     kind = rng.choice(["flat", "gradient", "shapes", "noise"], p=[0.2, 0.25, 0.4, 0.15])
     colour = lambda: tuple(int(v) for v in rng.integers(0, 256, 3))  # noqa: E731
     if kind == "flat":
@@ -63,7 +66,8 @@ def procedural(rng: np.random.Generator, long_side: int) -> np.ndarray:
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(3, 14))):  # flat cartoon shapes with dark outlines
         x0, y0 = int(rng.integers(-width // 4, width)), int(rng.integers(-height // 4, height))
-        x1, y1 = x0 + int(rng.integers(width // 10, width // 2 + 2)), y0 + int(rng.integers(height // 10, height // 2 + 2))
+        x1 = x0 + int(rng.integers(width // 10, width // 2 + 2))
+        y1 = y0 + int(rng.integers(height // 10, height // 2 + 2))
         outline_width = int(rng.integers(0, max(1, long_side // 120)))
         shape = rng.choice(["ellipse", "rectangle", "polygon"])
         if shape == "polygon":
@@ -143,5 +147,6 @@ class BackgroundSource:
         scale = rng.uniform(0.3, 0.9) * min(width / art.width, height / art.height)
         art = art.resize((max(1, int(art.width * scale)), max(1, int(art.height * scale))), Image.LANCZOS)
         base = Image.fromarray(picture).convert("RGBA")
-        base.alpha_composite(art, (int(rng.integers(0, width - art.width + 1)), int(rng.integers(0, height - art.height + 1))))
+        at = (int(rng.integers(0, width - art.width + 1)), int(rng.integers(0, height - art.height + 1)))
+        base.alpha_composite(art, at)
         return np.asarray(base.convert("RGB"))

@@ -142,7 +142,8 @@ class TrainingBatches(torch.utils.data.IterableDataset):
     """
 
     def __init__(self, sources: Sequence[MemeSource], weights: Sequence[float] | None = None, batch: int = 8,
-                 crop: int = 256, long_side: tuple[int, int] = (TRAIN_MIN_SIDE, TRAIN_MAX_SIDE), text_bias: float = 0.85,
+                 crop: int = 256, long_side: tuple[int, int] = (TRAIN_MIN_SIDE, TRAIN_MAX_SIDE),
+                 text_bias: float = 0.85,
                  fill_every: int = 1, first_step: int = 0, pool_size: int = 12, reuse: float = 4.0, seed: int = 0):
         super().__init__()
         self.sources = list(sources)

@@ -39,8 +39,17 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .backgrounds import procedural
 from .font_pool import FontPool
-from .synth import WORDS, composite_at, draw_block, jpeg, place_caption, random_colour, random_text, sample_style
-from .synth import wrap_lines
+from .synth import (
+    WORDS,
+    composite_at,
+    draw_block,
+    jpeg,
+    place_caption,
+    random_colour,
+    random_text,
+    sample_style,
+    wrap_lines,
+)
 
 FORMATS = ("classic", "labels", "caption_bar", "watermark", "small", "multi_panel", "distractors")
 DISTRACTOR_KINDS = ("badge", "flag", "pattern", "stars", "sign")

@@ -22,7 +22,6 @@ import numpy as np
 from ..errors import ImageLoadError, MemeCleanError
 from ..filenames import IMAGE_SUFFIXES
 
-
 DIFF_THRESHOLD = 40
 """A pixel is caption when its (lightly blurred) largest channel difference to the template exceeds this."""
 

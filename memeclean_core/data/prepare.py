@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -99,7 +98,8 @@ class PrepareReport:
                          "source folder (download them next to the JSON: memes/<template>/<id>.jpg)")
         if self.missing_templates:
             names = ", ".join(self.missing_templates[:examples])
-            more = "" if len(self.missing_templates) <= examples else f" and {len(self.missing_templates) - examples} more"
+            left_out = len(self.missing_templates) - examples
+            more = "" if left_out <= 0 else f" and {left_out} more"
             lines.append(f"{len(self.missing_templates)} template(s) have no image, their memes are not used: "
                          f"{names}{more}")
         if self.ignored:

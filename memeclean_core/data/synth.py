@@ -48,7 +48,8 @@ def random_text(rng: np.random.Generator, words: int) -> str:
 
 
 def random_colour(rng: np.random.Generator) -> tuple[int, int, int]:
-    hue_rgb = np.array(Image.new("HSV", (1, 1), (int(rng.integers(256)), int(rng.integers(150, 256)), int(rng.integers(120, 256)))).convert("RGB"))
+    hsv = (int(rng.integers(256)), int(rng.integers(150, 256)), int(rng.integers(120, 256)))
+    hue_rgb = np.array(Image.new("HSV", (1, 1), hsv).convert("RGB"))
     return tuple(int(v) for v in hue_rgb[0, 0])
 
 

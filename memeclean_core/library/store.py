@@ -28,8 +28,16 @@ import numpy as np
 from ..errors import ImageLoadError, MemeCleanError
 from ..filenames import IMAGE_SUFFIXES
 from .align import (
-    CLOSE_DIFFERENCE, FEW_FEATURES, MIN_AGREEMENT, MIN_CLOSE_AGREEMENT, MIN_COVERAGE, agreement, caption_mask,
-    fit_alignment, resize_alignment, warp_template,
+    CLOSE_DIFFERENCE,
+    FEW_FEATURES,
+    MIN_AGREEMENT,
+    MIN_CLOSE_AGREEMENT,
+    MIN_COVERAGE,
+    agreement,
+    caption_mask,
+    fit_alignment,
+    resize_alignment,
+    warp_template,
 )
 from .fingerprint import GRID_BYTES, KEY_BYTES, fingerprint, global_key, grid_distances, hamming, orb_features
 
@@ -238,7 +246,8 @@ class TemplateLibrary:
 
     # -- changing ---------------------------------------------------------------------------------------------
 
-    def add(self, image: np.ndarray, name: str, tags: Sequence[str] | str = (), source: str | Path = "") -> LibraryEntry:
+    def add(self, image: np.ndarray, name: str, tags: Sequence[str] | str = (),
+            source: str | Path = "") -> LibraryEntry:
         """Add a clean picture (H×W×3 uint8 RGB; an alpha channel is dropped). The files are in place before the
         row is committed."""
         from ..imageio import save_image
