@@ -56,6 +56,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from memeclean_core.filenames import safe_name
+from memeclean_core.geometry import TRAIN_MAX_SIDE
+
 Image.MAX_IMAGE_PIXELS = 200_000_000
 
 # --------------------------------------------------------------------------------------------- wallpapers
@@ -384,10 +387,6 @@ def convert_one(job: tuple[str, str, int]) -> tuple[str, str | None, str]:
         return dst, None, ahash
     except Exception as error:  # noqa: BLE001 - reported per file
         return dst, f"{type(error).__name__}: {error}", ""
-
-
-def safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
 
 
 def build_images(args, out: Path, sources: list[dict], report: dict) -> None:
@@ -761,7 +760,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("../rawdata/per"),
                         help="where each .deb is extracted into its own folder")
     parser.add_argument("--out", type=Path, default=Path("../data"))
-    parser.add_argument("--max-side", type=int, default=1536)
+    parser.add_argument("--max-side", type=int, default=TRAIN_MAX_SIDE)
     parser.add_argument("--min-short", type=int, default=300)
     parser.add_argument("--val-fraction", type=float, default=0.12)
     parser.add_argument("--workers", type=int, default=2)
