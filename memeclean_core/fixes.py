@@ -15,7 +15,6 @@ names, is held out of training to measure a fine-tuned model on (`split_fixes`, 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -73,6 +72,7 @@ def save_fix(meme: np.ndarray, mask: np.ndarray, template: np.ndarray | None = N
              folder: str | Path | None = None) -> Fix:
     """Keep a corrected mask (and the template filled with it, when there is one) as a training pair."""
     from .imageio import save_image, save_mask
+    from .safe_write import os_reason, write_json
 
     meme = np.ascontiguousarray(np.asarray(meme)[..., :3])
     mask = np.asarray(mask).astype(bool)
@@ -94,10 +94,10 @@ def save_fix(meme: np.ndarray, mask: np.ndarray, template: np.ndarray | None = N
             save_image(temporary / "template.png", template)
         info = {"name": name, "created": time.time(), "width": meme.shape[1], "height": meme.shape[0],
                 "template": template is not None}
-        (temporary / "info.json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
+        write_json(temporary / "info.json", info, indent=None)
         os.replace(temporary, root / key)
     except OSError as error:
-        raise MemeCleanError(f"cannot keep the fix in '{root}': {(error.strerror or str(error)).lower()}") from None
+        raise MemeCleanError(f"cannot keep the fix in '{root}': {os_reason(error)}") from None
     finally:
         if temporary.exists():
             shutil.rmtree(temporary, ignore_errors=True)

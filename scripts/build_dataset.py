@@ -42,13 +42,11 @@ import fnmatch
 import hashlib
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -736,19 +734,17 @@ def pack_dataset(root: Path, pack: Path, limit: int, workers: int) -> dict:
         member.size, member.mode, member.mtime = len(data), 0o644, 0  # reproducible: no dates, no owners
         tar.addfile(member, io.BytesIO(data))
 
-    pack.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tar", dir=pack.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle, tarfile.open(fileobj=handle, mode="w", format=tarfile.GNU_FORMAT) as tar:
+    def write_tar(buffer: io.BytesIO) -> None:
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
             add(tar, notes, (json.dumps(info, indent=1) + "\n").encode())
             contents = {**{p: p.read_bytes() for p in others}, **dict(zip(pictures, encoded))}
             for path in sorted(contents):
                 add(tar, str(path.relative_to(root)), contents[path])
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, pack)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    from memeclean_core.safe_write import write_file
+
+    pack.parent.mkdir(parents=True, exist_ok=True)
+    write_file(pack, write_tar, overwrite=True, mode=0o644)  # complete or not at all, like every other output
     info["bytes"] = pack.stat().st_size
     return info
 
