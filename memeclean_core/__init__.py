@@ -1,7 +1,7 @@
 """MemeClean's core: find caption text in a meme and fill what was behind it. No Qt here.
 
-`clean`, `load_model` and `CleanResult` are imported on first use, so that importing the package (as the GUI does
-at start-up) does not pull in torch.
+`clean` (one picture), `clean_image` (every frame of a loaded image), `load_model` and their results are imported on
+first use, so that importing the package (as the GUI does at start-up) does not pull in torch.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from .errors import Cancelled, ImageLoadError, ImageSaveError, MemeCleanError, M
 __all__ = [
     "clean",
     "CleanResult",
+    "clean_image",
+    "CleanedImage",
     "load_model",
     "LoadedModel",
     "MemeCleanError",
@@ -23,11 +25,13 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_LAZY = {"clean": "inference", "CleanResult": "inference", "load_model": "checkpoint", "LoadedModel": "checkpoint"}
+_LAZY = {"clean": "inference", "CleanResult": "inference", "clean_image": "whole_image", "CleanedImage": "whole_image",
+         "load_model": "checkpoint", "LoadedModel": "checkpoint"}
 
 if TYPE_CHECKING:
     from .checkpoint import LoadedModel, load_model
     from .inference import CleanResult, clean
+    from .whole_image import CleanedImage, clean_image
 
 
 def __getattr__(name: str) -> Any:
