@@ -12,6 +12,10 @@ IMAGE_SUFFIXES = frozenset({
     ".ppm", ".pgm", ".pbm", ".pnm",
 })
 
+# Font files: what the caption editor lists and what a training data folder's fonts/ contributes (.ttc: the first
+# face of a collection).
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
+
 
 def safe_name(text: str) -> str:
     """`text` as a file name that every file system accepts: runs of other characters become "_", no leading or

@@ -21,12 +21,12 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import MemeCleanError
+from ..filenames import FONT_SUFFIXES
 from ..resources import resource_path
 from .boxes import CaptionError
 
 DEFAULT_FONT_FILE = "Anton-Regular.ttf"
 PIL_DEFAULT = "<pil-default>"  # font key of Pillow's built-in font
-FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 # Font files tried, in order, for characters the chosen font lacks (file names, matched case-insensitively).
 FALLBACK_FILES = (
     "DejaVuSans.ttf",

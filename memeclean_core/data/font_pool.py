@@ -10,9 +10,9 @@ from PIL import ImageFont
 
 from ..errors import MemeCleanError
 from ..file_kinds import is_regular_file
+from ..filenames import FONT_SUFFIXES
 from ..resources import resource_path
 
-FONT_SUFFIXES = {".ttf", ".otf"}
 # Impact-style fonts are the classic meme look: drawn more often than the rest.
 IMPACT_LIKE = ("anton", "oswald", "league", "bebas", "fjalla")
 

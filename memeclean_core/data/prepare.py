@@ -48,11 +48,10 @@ import numpy as np
 
 from ..errors import Cancelled, ImageLoadError, ImageSaveError, MemeCleanError, WriteError
 from ..file_kinds import special_kind
-from ..filenames import IMAGE_SUFFIXES, safe_name
+from ..filenames import FONT_SUFFIXES, IMAGE_SUFFIXES, safe_name
 from ..geometry import TRAIN_MAX_SIDE
 from ..safe_write import check_writable_folder, os_reason, write_file
 
-FONT_SUFFIXES = {".ttf", ".otf"}
 LICENCE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "OFL.txt", "OFL", "COPYING", "COPYRIGHT", "copyright",
                  "LICENCE", "LICENCE.txt")
 REPORT_NAME = "prepare_report.json"
