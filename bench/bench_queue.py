@@ -86,7 +86,7 @@ def main() -> int:
     from bench_gui import make_model
     from memeclean_gui.app import create_application
     from memeclean_gui.main_window import MainWindow
-    from memeclean_gui.settings import Settings
+    from memeclean_gui.model.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="bench-queue-"))
     rows: list[tuple[str, float, float, str]] = []

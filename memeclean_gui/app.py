@@ -81,7 +81,7 @@ def run_self_test() -> int:
     from PySide6.QtCore import qInstallMessageHandler, qVersion
 
     from .main_window import MainWindow
-    from .settings import Settings
+    from .model.settings import Settings
 
     def quiet(kind, context, message) -> None:  # the offscreen platform's harmless chatter is no test result
         if "propagateSizeHints" in message:

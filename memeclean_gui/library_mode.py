@@ -27,12 +27,13 @@ from PySide6.QtWidgets import QLabel, QMenu, QToolBar
 from memeclean_core.fixes import fixes_dir
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
-from . import library_jobs
+from .jobs import library as library_jobs
+from .views.actions import make_action
 from .worker import Task
 
 if TYPE_CHECKING:
-    from .library_window import LibraryWindow
-    from .main_window import MainWindow
+    from .views.library_window import LibraryWindow
+    from .window_view import WindowView
 
 USE_LABEL = "Use Library Template"
 HAND_EDIT_LABELS = ("Brush Stroke", "Eraser Stroke")
@@ -45,7 +46,7 @@ class LibraryMode(QObject):
     added = Signal(object)  # LibraryEntry added to the library
     fix_kept = Signal(object)  # Fix written
 
-    def __init__(self, window: MainWindow, library: TemplateLibrary | None = None):
+    def __init__(self, window: WindowView, library: TemplateLibrary | None = None):
         super().__init__(window)
         self.window = window
         self.document = window.document
@@ -76,20 +77,7 @@ class LibraryMode(QObject):
 
     def _action(self, text: str, slot: Callable[..., Any], shortcut: str | None = None, tip: str = "",
                 checked: bool | None = None) -> QAction:
-        action = QAction(text, self.window)
-        if shortcut:
-            action.setShortcut(shortcut)
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        if checked is not None:
-            action.setCheckable(True)
-            action.setChecked(checked)
-            action.toggled.connect(slot)
-        else:
-            action.triggered.connect(slot)
-        self.window.addAction(action)
-        return action
+        return make_action(self.window, text, slot, shortcut, tip=tip, checked=checked)
 
     def _build(self) -> None:
         settings = self.settings
@@ -120,13 +108,8 @@ class LibraryMode(QObject):
         self.menu.addActions([self.lookup_action, self.add_saved_action, self.add_cleaned_action])
         self.menu.addSeparator()
         self.menu.addActions([self.keep_fixes_action, self.fixes_folder_action])
-        bar = self.window.menuBar()
-        titles = {action.text().replace("&", ""): action for action in bar.actions()}
-        before = titles.get("Model") or titles.get("Help")  # Library, Model, Help
-        if before is not None:
-            bar.insertMenu(before, self.menu)
-        else:
-            bar.addMenu(self.menu)
+        before = "model" if "model" in self.window.menus else "help"  # Library, Model, Help
+        self.window.add_menu("library", self.menu, before=before)
 
         self.bar = QToolBar("Library Match", self.window)
         self.bar.setObjectName("library-match-bar")
@@ -299,7 +282,7 @@ class LibraryMode(QObject):
 
     def show_library(self) -> LibraryWindow:
         if self.library_window is None:
-            from .library_window import LibraryWindow
+            from .views.library_window import LibraryWindow
 
             self.library_window = LibraryWindow(self.library, self.window)
             self.library_window.open_requested.connect(self.open_entry)
@@ -367,6 +350,6 @@ class LibraryMode(QObject):
         return self.pool.waitForDone(timeout_ms)
 
 
-def install_library(window: MainWindow) -> LibraryMode:
+def install_library(window: WindowView) -> LibraryMode:
     """Add the Library menu, the match bar and the library/fix hooks to `window`."""
     return LibraryMode(window)

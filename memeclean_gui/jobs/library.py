@@ -16,7 +16,7 @@ from memeclean_core.fixes import Fix, save_fix
 from memeclean_core.imageio import Frame, LoadedImage
 from memeclean_core.library import LibraryEntry, TemplateLibrary, TemplateMatch
 
-from .document import Result
+from ..model.document import Result
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]

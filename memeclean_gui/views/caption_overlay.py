@@ -13,8 +13,8 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QFrame, QPlainTextEdit, QWidget
 
-from .brush import PointerEvent
-from .caption_doc import BoxFrame, CaptionEditor, role_index
+from ..model.brush import PointerEvent
+from ..model.caption_editor import BoxFrame, CaptionEditor, role_index
 from .canvas import Canvas
 
 HANDLE_PX = 4.0  # half the side of a handle square, in logical pixels

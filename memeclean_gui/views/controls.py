@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
-from .sizing import SLIDER_MAX, SLIDER_MIN, SLIDER_STEP, describe_resolution, snap_resolution
+from ..model.sizing import SLIDER_MAX, SLIDER_MIN, SLIDER_STEP, describe_resolution, snap_resolution
 
 # The sliders never take keyboard focus: plain keys (Space, [, ]) belong to the canvas and the menus.
 

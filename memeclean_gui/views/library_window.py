@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
-from .worker import Task
+from ..worker import Task
 
 THUMBNAIL_SIZE = 120
 ALL_TAGS = "All tags"

@@ -1,10 +1,10 @@
 """Model ▸ Train…: pick data folders and a budget, watch the loss fall, then compare with the bundled model.
 
 The dialog is not modal, so the main window stays usable; closing it while training runs only hides it (Model ▸
-Train… shows it again). The work runs in its own one-thread pool through `worker.Task` and
-`train_jobs.run_training` — the core's one training loop; the trainer's reports reach this dialog through a
-signal, so every widget update happens on the UI thread. Cancel stops at the next report and the trainer writes
-its checkpoint; Resume continues that checkpoint.
+Train… shows it again). The work runs in its own one-thread pool through the app's one job runner
+(`worker.JobRunner`): `jobs.train.run_training` is a generator job over the core's one training loop, and each
+report it yields arrives as the runner's `yielded` signal, so every widget update happens on the UI thread. Cancel
+is seen at the next report and the trainer writes its checkpoint; Resume continues that checkpoint.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
@@ -27,19 +27,13 @@ from memeclean_core.resources import bundled_model_path, new_user_model_path, us
 
 from .loss_curve import LossCurve
 from .qimage import to_qimage
-from .train_jobs import TrainOutcome, TrainRequest, format_number, inspect_data_folder, run_training
-from .worker import Task
+from ..jobs.train import TrainerReport, TrainOutcome, TrainRequest, format_number, inspect_data_folder, run_training
+from ..worker import JobKind, JobRunner, Outcome, Task
 
 DEVICES = ("auto", "cpu", "cuda")
 SAMPLES = (("meme", "Input"), ("mask", "Predicted mask"), ("result", "Result"))
 SAMPLE_SIZE = 120
 WEIGHTS_FILTER = "MemeClean weights (*.pt);;All files (*)"
-
-
-class _Reports(QObject):
-    """Carries the trainer's reports from the worker thread to the dialog (queued onto the UI thread)."""
-
-    report = Signal(object, int)  # TrainProgress, batch size
 
 
 class TrainDialog(QDialog):
@@ -58,8 +52,11 @@ class TrainDialog(QDialog):
         self.reference = None if reference is None else str(reference)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
-        self._reports = _Reports(self)
-        self._reports.report.connect(self._on_report)
+        self.runner = JobRunner(self.pool, parent=self)
+        self.runner.progress.connect(self._on_stage)
+        self.runner.yielded.connect(self._on_report)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.finished.connect(self._on_finished)
         self._task: Task | None = None
         self._request: TrainRequest | None = None
         self._last_step = 0
@@ -353,16 +350,11 @@ class TrainDialog(QDialog):
         self.progress_bar.setValue(0)
         what = f"Continuing '{Path(request.resume).name}'" if request.resume else "Starting"
         self.status_label.setText(f"{what}: loading the trainer…")
-        reports = self._reports.report
-        task = Task(lambda progress, cancel: run_training(request, reports.emit, progress, cancel), "train")
-        task.signals.progress.connect(self._on_stage)
-        task.signals.result.connect(self._on_result)
-        task.signals.error.connect(self._on_error)
-        task.signals.cancelled.connect(self._on_cancelled)
-        task.signals.finished.connect(self._on_finished)
+        task = Task(lambda progress, cancel: run_training(request, progress, cancel), JobKind.TRAIN,
+                    on_result=self._on_result, on_error=self._problem)
         self._task = task
         self._refresh()
-        self.pool.start(task)
+        self.runner.start(task)
         return True
 
     def cancel(self) -> None:
@@ -399,8 +391,9 @@ class TrainDialog(QDialog):
             self.progress_bar.setValue(round(1000 * fraction))
             self.status_label.setText(text + "…" if text and not text.endswith("…") else text)
 
-    @Slot(object, int)
-    def _on_report(self, report: Any, batch: int) -> None:
+    @Slot(object, object)
+    def _on_report(self, task: Task, trainer_report: TrainerReport) -> None:
+        report, batch = trainer_report.progress, trainer_report.batch
         if report.done:
             return
         self._last_step = report.step
@@ -428,17 +421,12 @@ class TrainDialog(QDialog):
             picture.setPixmap(pixmap.scaled(SAMPLE_SIZE, SAMPLE_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
                                             Qt.TransformationMode.SmoothTransformation))
 
-    @Slot(object, object)
-    def _on_result(self, task: Task, outcome: TrainOutcome) -> None:
+    def _on_result(self, outcome: TrainOutcome) -> None:
         self._outcome = outcome
         self.progress_bar.setValue(1000)
         self.status_label.setText(f"Done: {outcome.steps} steps in {format_duration(outcome.seconds)}. "
                                   f"Saved to {outcome.path}")
         self.results_label.setText(results_html(outcome))
-
-    @Slot(object, str)
-    def _on_error(self, task: Task, message: str) -> None:
-        self._problem(message)
 
     @Slot(object)
     def _on_cancelled(self, task: Task) -> None:
@@ -454,7 +442,7 @@ class TrainDialog(QDialog):
         if task is not self._task:
             return
         self._task = None
-        if task.outcome == "ok" and self.out_edit.text() == self._default_out:
+        if task.outcome == Outcome.OK and self.out_edit.text() == self._default_out:
             self._default_out = str(new_user_model_path())  # the next Start makes a new file
             self.out_edit.setText(self._default_out)
         self._refresh()
