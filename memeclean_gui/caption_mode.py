@@ -28,8 +28,8 @@ from memeclean_core.imageio import LoadedImage
 
 from .jobs import caption as caption_jobs
 from .model.caption_editor import CaptionEditor
-from .views.caption_overlay import CaptionOverlay
 from .views.actions import SEPARATOR, fill, make_action
+from .views.caption_overlay import CaptionOverlay
 from .views.caption_panel import CaptionPanel
 from .views.qimage import to_qimage
 from .worker import JobKind, JobRunner, Task

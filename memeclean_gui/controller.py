@@ -171,7 +171,8 @@ class Controller(QObject):
             self.status.emit(f"Re-filled in {result.seconds:.1f} s on {result.device}{note}")
 
         self._start_model_task(Task(
-            lambda progress, cancel: clean_jobs.refill(image, previous, mask, resolution, self.models, progress, cancel),
+            lambda progress, cancel: clean_jobs.refill(image, previous, mask, resolution, self.models, progress,
+                                                       cancel),
             JobKind.REFILL, generation, apply,
         ))
         return True
@@ -261,7 +262,7 @@ class Controller(QObject):
 
         task = Task(
             lambda progress, cancel: clean_jobs.save(path, result.image, quality=quality, overwrite=overwrite,
-                                               protect=protect),
+                                                     protect=protect),
             JobKind.SAVE, generation, apply, keep_result=True,
         )
         self._launch(task)

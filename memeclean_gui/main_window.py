@@ -404,6 +404,9 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {device}")
         self.update_resolution_limits()
 
+    def enter_caption_mode(self) -> None:
+        self.captions.set_active(True)
+
     def update_resolution_limits(self) -> None:
         """The resolution slider's range for the picture shown and the model in use (its size multiple)."""
         if self.document.size is not None:
@@ -586,7 +589,8 @@ WINDOW_ACTIONS = (
     ActionSpec("quit", "&Quit", MainWindow.close, _KEY.Quit, "Close MemeClean"),
     ActionSpec("undo", "&Undo", MainWindow.undo, _KEY.Undo, "Undo the last clean or mask edit"),
     ActionSpec("redo", "&Redo", MainWindow.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo what was undone"),
-    ActionSpec("copy", "&Copy Template", MainWindow.copy_result, _KEY.Copy, "Copy the cleaned picture to the clipboard"),
+    ActionSpec("copy", "&Copy Template", MainWindow.copy_result, _KEY.Copy,
+               "Copy the cleaned picture to the clipboard"),
     ActionSpec("paste", "&Paste Image", MainWindow.paste, _KEY.Paste, "Open the image on the clipboard"),
     ActionSpec("auto_clean", "Clean &Automatically", MainWindow._set_auto_clean, None,
                "Start cleaning as soon as an image is opened, dropped or pasted", checkable=True),

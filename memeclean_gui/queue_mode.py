@@ -25,7 +25,7 @@ from .model.document import Result, Snapshot
 from .model.queue_state import PictureQueue, QueueEntry, Status, image_files, load_spilled, plan_save_all
 from .views.actions import make_action
 from .views.queue_dock import QueueDock, SaveAllDialog
-from .worker import Task
+from .worker import JobKind, Outcome, Task
 
 if TYPE_CHECKING:
     from .window_view import WindowView
@@ -347,7 +347,7 @@ class QueueMode(QObject):
         path, resolution, models = entry.path, self.window.resolution, self.controller.models
         folder, stem = self.state.folder, self.state.spill_stem(entry)
         task = Task(lambda progress, cancel: queue_jobs.clean_picture(path, resolution, models, folder, stem,
-                                                                      progress, cancel), "queue-clean")
+                                                                      progress, cancel), JobKind.QUEUE_CLEAN)
         task.signals.progress.connect(self._on_clean_progress)
         task.signals.result.connect(self._on_clean_result)
         task.signals.error.connect(self._on_clean_error)
@@ -408,9 +408,9 @@ class QueueMode(QObject):
         if entry is not None and entry.status is Status.CLEANING:
             entry.status = Status.WAITING  # cancelled: back in line
             self.dock.update_entry(entry)
-        if task.outcome in ("ok", "error"):
+        if task.outcome in (Outcome.OK, Outcome.ERROR):
             self._run_done += 1
-            self._run_failed += task.outcome == "error"
+            self._run_failed += task.outcome == Outcome.ERROR
         if entry is not None:
             self.entry_finished.emit(entry.key, task.outcome)
         if self.running and not self.controller.closed:
@@ -475,7 +475,7 @@ class QueueMode(QObject):
         def make(progress, cancel) -> list[tuple[int, Any]]:
             return [(key, queue_jobs.file_thumbnail(path)) for key, path in paths if not cancel()]
 
-        task = Task(make, "queue-thumbnails")
+        task = Task(make, JobKind.QUEUE_THUMBNAILS)
         task.signals.result.connect(self._on_thumbnails)
         task.signals.finished.connect(self._on_thumbnails_finished)
         self._thumbnail_task = task
@@ -632,7 +632,8 @@ class QueueMode(QObject):
         self.settings.update(last_folder=str(folder))
         quality = self.settings.save_quality
         saved_results = {item.key: item.result for item in items}
-        task = Task(lambda progress, cancel: queue_jobs.save_pictures(items, quality, progress, cancel), "queue-save")
+        task = Task(lambda progress, cancel: queue_jobs.save_pictures(items, quality, progress, cancel),
+                    JobKind.QUEUE_SAVE)
         task.signals.result.connect(self._on_save_result)
         task.signals.finished.connect(self._on_save_finished)
         self._save_task = task

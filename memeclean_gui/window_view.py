@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QDockWidget, QMenu, QStatusBar, QToolBar
 
-    from .caption_mode import CaptionMode
     from .controller import Controller
     from .model.document import Document
     from .model.settings import Settings
@@ -33,7 +32,6 @@ class WindowView(Protocol):
     actions: dict[str, QAction]  # the window's actions by table name: "open", "save_as", "quit", "pan", ...
     menus: dict[str, QMenu]  # "file", "edit", "image", "mask", "view", "help", and the modes' menus once added
     help_key_rows: list[tuple[str, str]]  # (what, keys) for Help ▸ Keyboard Shortcuts beyond the actions
-    captions: CaptionMode  # the library opens its templates in caption mode
 
     @property
     def resolution(self) -> int:
@@ -51,6 +49,9 @@ class WindowView(Protocol):
 
     def add_toolbar_action(self, action: QAction) -> None:
         """Add a mode's toggle to the end of the clean toolbar."""
+
+    def enter_caption_mode(self) -> None:
+        """Switch caption mode on (the library opens its templates in it)."""
 
     def update_resolution_limits(self) -> None:
         """The resolution slider's range again (the model in use changed)."""

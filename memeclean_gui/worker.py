@@ -200,12 +200,10 @@ class JobRunner(QObject):
     def start(self, task: Task, priority: int = 0) -> Task:
         """Run `task`; a higher `priority` starts first among the tasks waiting for a thread of the pool."""
         signals = task.signals
-        signals.progress.connect(self._on_progress)
-        signals.yielded.connect(self._on_yielded)
-        signals.result.connect(self._on_result)
-        signals.error.connect(self._on_error)
-        signals.cancelled.connect(self._on_cancelled)
-        signals.finished.connect(self._on_finished)
+        for source, target in ((signals.progress, self.progress), (signals.yielded, self.yielded),  # passed on as is
+                               (signals.cancelled, self.cancelled), (signals.result, self._on_result),
+                               (signals.error, self._on_error), (signals.finished, self._on_finished)):
+            source.connect(target)
         self._tasks.add(task)
         if not self.serial:
             self.pool.start(task, priority)
@@ -235,14 +233,6 @@ class JobRunner(QObject):
         self._tasks.difference_update(self._waiting)
         self._waiting.clear()
 
-    @Slot(object, float, str)
-    def _on_progress(self, task: Task, fraction: float, text: str) -> None:
-        self.progress.emit(task, fraction, text)
-
-    @Slot(object, object)
-    def _on_yielded(self, task: Task, item: Any) -> None:
-        self.yielded.emit(task, item)
-
     def _hand_on(self, task: Task) -> bool:
         """Whether the result or error of `task` goes anywhere; if not, its outcome becomes DROPPED."""
         if self.wants(task):
@@ -263,10 +253,6 @@ class JobRunner(QObject):
             task.on_error(message)
         else:
             self.error.emit(message)
-
-    @Slot(object)
-    def _on_cancelled(self, task: Task) -> None:
-        self.cancelled.emit(task)
 
     @Slot(object)
     def _on_finished(self, task: Task) -> None:

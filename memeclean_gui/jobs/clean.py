@@ -19,6 +19,7 @@ from memeclean_core.errors import Cancelled
 from memeclean_core.imageio import Frame, LoadedImage
 
 from ..model.document import Result
+from ..model.document import frozen as _frozen  # the one read-only helper (model.document), as the bodies name it
 
 if TYPE_CHECKING:
     from memeclean_core.checkpoint import LoadedModel
@@ -69,12 +70,6 @@ class ModelCache:
 
 def _stage_text(stage: str) -> str:
     return _NEXT_STEP.get(stage, stage.capitalize())
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(array)
-    array.flags.writeable = False
-    return array
 
 
 def load(source: Path | bytes, name: str | None = None) -> LoadedImage:

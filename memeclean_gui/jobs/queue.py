@@ -14,9 +14,9 @@ from PIL import Image, ImageOps
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.imageio import LoadedImage
 
-from . import clean as jobs  # the name the job bodies use; `clean` is the module beside this one
 from ..model.document import Result
 from ..model.queue_state import SpilledResult, load_spilled, spill_result
+from . import clean as jobs  # the name the job bodies use; `clean` is the module beside this one
 
 THUMBNAIL_SIZE = 64
 """The longest side of a queue thumbnail, in pixels."""

@@ -3,7 +3,8 @@
 `run_training(request, progress, cancel)` is a generator job: it prepares any plain folder of pictures into the
 user data folder (the core trainer reads prepared folders only), drives `memeclean_core.train.training_run` — the
 one training loop — yielding each of its reports as a `TrainerReport`, and, unless cancelled, measures the new
-model and the reference (bundled) model on a few validation pictures; that measurement is its return value. torch is imported by the core modules called here, in the worker thread.
+model and the reference (bundled) model on a few validation pictures; that measurement is its return value. torch
+is imported by the core modules called here, in the worker thread.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Menu and toolbar actions, made one way: the main window's table (`ActionSpec`) and the modes' own actions.
+"""Menu and toolbar actions, made one way: the main window's table (`ActionSpec`) and the modes' own actions;
+and the dialogs' push buttons (`make_button`).
 
 An action is added to the window as well as to its menu, so its shortcut works while the menu is closed; its tool
 tip names the keys. `fill` lays out a menu or toolbar from a list where `SEPARATOR` draws a line.
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QToolBar, QWidget
+from PySide6.QtWidgets import QMenu, QPushButton, QToolBar, QWidget
 
 Shortcut = str | QKeySequence.StandardKey | list[Any] | None  # one key sequence, or several (the first is shown)
 SEPARATOR = None  # in a menu or toolbar layout: a separator line
@@ -74,3 +75,12 @@ def fill(target: QMenu | QToolBar, items: Sequence[QAction | QMenu | None]) -> N
             target.addMenu(item)
         else:
             target.addAction(item)
+
+
+def make_button(text: str, slot: Callable[[], Any], tip: str = "") -> QPushButton:
+    """A push button that calls `slot()` when clicked; `tip` is its tool tip."""
+    button = QPushButton(text)
+    if tip:
+        button.setToolTip(tip)
+    button.clicked.connect(lambda _checked=False: slot())
+    return button

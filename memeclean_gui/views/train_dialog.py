@@ -25,10 +25,11 @@ from memeclean_core.errors import MemeCleanError
 from memeclean_core.progress import format_duration
 from memeclean_core.resources import bundled_model_path, new_user_model_path, user_models_dir
 
-from .loss_curve import LossCurve
-from .qimage import to_qimage
 from ..jobs.train import TrainerReport, TrainOutcome, TrainRequest, format_number, inspect_data_folder, run_training
 from ..worker import JobKind, JobRunner, Outcome, Task
+from .actions import make_button
+from .loss_curve import LossCurve
+from .qimage import to_qimage
 
 DEVICES = ("auto", "cpu", "cuda")
 SAMPLES = (("meme", "Input"), ("mask", "Predicted mask"), ("result", "Result"))
@@ -75,14 +76,12 @@ class TrainDialog(QDialog):
         self.folder_list.setToolTip("Prepared data folders (images/, pairs/) or plain folders of pictures")
         self.folder_list.setMinimumHeight(60)
         self.folder_list.setMaximumHeight(110)  # extra height goes to the loss curve
-        add_button = QPushButton("Add Folder…")
-        add_button.clicked.connect(self.choose_folder)
+        add_button = make_button("Add Folder…", self.choose_folder)
         self.fixes_button = QPushButton("Add Your Fixes")
         self.fixes_button.setToolTip("The masks you corrected by hand (kept on this computer when you save): "
                                      "fine-tunes the model in use on them")
         self.fixes_button.clicked.connect(self.add_fixes)
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.clicked.connect(self.remove_folder)
+        self.remove_button = make_button("Remove", self.remove_folder)
         self.folder_list.currentRowChanged.connect(lambda _row: self._refresh())
         buttons = QVBoxLayout()
         buttons.addWidget(add_button)
@@ -161,18 +160,12 @@ class TrainDialog(QDialog):
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(lambda: self.start())
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the current step; the checkpoint is kept and can be resumed")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the checkpoint this dialog last wrote")
-        self.resume_button.clicked.connect(self.resume)
-        self.use_button = QPushButton("Use This Model")
-        self.use_button.setToolTip("Clean with the model just trained")
-        self.use_button.clicked.connect(self.use_this_model)
-        close_button = QPushButton("Close")
-        close_button.setToolTip("Hide this dialog; a run goes on (Model ▸ Train… shows it again)")
-        close_button.clicked.connect(self.close)
+        self.cancel_button = make_button("Cancel", self.cancel,
+                                         "Stop after the current step; the checkpoint is kept and can be resumed")
+        self.resume_button = make_button("Resume", self.resume, "Continue the checkpoint this dialog last wrote")
+        self.use_button = make_button("Use This Model", self.use_this_model, "Clean with the model just trained")
+        close_button = make_button("Close", self.close,
+                                   "Hide this dialog; a run goes on (Model ▸ Train… shows it again)")
         row = QHBoxLayout()
         for button in (self.start_button, self.cancel_button, self.resume_button):
             row.addWidget(button)
