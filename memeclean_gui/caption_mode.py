@@ -5,7 +5,7 @@
 Caption Project. The boxes live in the document's history (one undo step per gesture, `CaptionEditor`).
 
 The canvas shows the preview: the core renderer's output at full resolution, made by the same function Export
-uses (`caption_jobs.captioned`), so export equals preview. Rendering, exporting, proposing boxes (OCR) and the font
+uses (`jobs.caption.captioned`), so export equals preview. Rendering, exporting, proposing boxes (OCR) and the font
 scan run in the controller's thread pool, one caption job at a time (Pillow's fonts are not shared between
 threads), so the window never waits for them; a burst of edits renders once (`PREVIEW_DELAY_MS`).
 """

@@ -1,5 +1,5 @@
-"""The controller: runs the document's slow jobs (open, clean, re-fill, save) in a thread pool and applies their
-results to the document on the UI thread.
+"""The controller: runs the document's slow jobs (open, clean, re-fill, save) in a thread pool, through the app's one
+job runner (`worker.JobRunner`), and applies their results to the document on the UI thread.
 
 One model run (clean or re-fill) at a time: asking for another while one runs cancels it and starts the new one
 when it has stopped. A result that belongs to an image no longer shown is dropped. The network is loaded in a

@@ -1,7 +1,10 @@
 """The main window: menus, toolbar, canvas and status bar over one document, its controller and the settings.
 
-The window wires things together and mirrors the document; the computing happens in `jobs` (in workers, through
-the controller) and in `brush` (plain functions). Every problem reaches the person as a one-line message.
+The window is the app's composition: its actions are declared once in a table (`WINDOW_ACTIONS`, placed by
+`WINDOW_MENUS` and `_build_toolbar`), its menus and toolbar are held by reference (`menus`, `toolbar`), and the modes
+(caption, queue, library, Model menu) are installed on it through the small `window_view.WindowView` interface it
+implements. It mirrors the document; the computing happens in `jobs` (in workers, through the controller's job
+runner) and in `model.brush` (plain functions). Every problem reaches the person as a one-line message.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the picture queue's workers run: thumbnails, one queued clean, opening a queued picture, Save All.
 
-Plain functions taking `progress(fraction, text)` and `cancel() -> bool` where they are long (no Qt), like `jobs`.
+Plain functions taking `progress(fraction, text)` and `cancel() -> bool` where they are long (no Qt), like `jobs.clean`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ neutral pointer events, and the inline text editor a double-click opens over a b
 The canvas is not changed for this: it paints `decorations` and this module filters its mouse and arrow-key events.
 A press on a box or handle is taken here (move, resize); a press anywhere else goes on to the canvas (pan), so the
 picture can still be dragged around in caption mode. Arrow keys nudge the selected box. Nothing here computes a
-caption: the editor does (`caption_doc`), the preview comes from the core renderer.
+caption: the editor does (`model.caption_editor`), the preview comes from the core renderer.
 """
 
 from __future__ import annotations
