@@ -135,7 +135,7 @@ class CaptionMode(QObject):
 
     def _build_menus(self) -> None:
         window = self.window
-        file_menu, quit_action = window.menus["file"], window.actions["quit"]
+        file_menu, quit_action = window.menus["file"], window.named_actions["quit"]
         before = quit_action if quit_action in file_menu.actions() else None
         file_menu.insertActions(before, [self.export_action])
         file_menu.insertSeparator(before)
@@ -164,9 +164,9 @@ class CaptionMode(QObject):
         self.overlay.set_active(on)
         self.dock.setVisible(on)
         for name in ("brush", "eraser"):  # caption mode drags boxes; the mask brush waits
-            window.actions[name].setEnabled(not on)
+            window.named_actions[name].setEnabled(not on)
         if on:
-            window.actions["pan"].setChecked(True)
+            window.named_actions["pan"].setChecked(True)
             canvas.set_show_mask(False)  # the preview is what counts now
             self.editor.ensure_classic()
             self._load_fonts()
@@ -175,7 +175,7 @@ class CaptionMode(QObject):
             window.show_status("Caption mode: type the top and bottom text; drag boxes, double-click to edit")
         else:
             self.editor.commit()
-            canvas.set_show_mask(window.actions["show_mask"].isChecked())
+            canvas.set_show_mask(window.named_actions["show_mask"].isChecked())
             result = self.document.result
             canvas.set_result(None if result is None else to_qimage(result.image.frames[0].pixels,
                                                                      result.image.frames[0].alpha))

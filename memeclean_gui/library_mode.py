@@ -224,7 +224,8 @@ class LibraryMode(QObject):
             elif not quiet:
                 self.window.show_status(f"Your library has this template already: “{entry.name}”")
 
-        self._submit(JobKind.LIBRARY_ADD, lambda progress, cancel: library_jobs.add_template(library, pixels, name, source),
+        self._submit(JobKind.LIBRARY_ADD,
+                     lambda progress, cancel: library_jobs.add_template(library, pixels, name, source),
                      done, keep_result=True)
         return True
 
@@ -268,7 +269,8 @@ class LibraryMode(QObject):
         def done(fix) -> None:
             self.fix_kept.emit(fix)
 
-        self._submit(JobKind.KEEP_FIX, lambda progress, cancel: library_jobs.keep_fix(meme, mask, template, name, folder),
+        self._submit(JobKind.KEEP_FIX,
+                     lambda progress, cancel: library_jobs.keep_fix(meme, mask, template, name, folder),
                      done, keep_result=True)
         return True
 

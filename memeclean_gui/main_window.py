@@ -81,9 +81,10 @@ class MainWindow(QMainWindow):
     # -- building ---------------------------------------------------------------------------------------------
 
     def _build_actions(self) -> None:
-        self.actions: dict[str, QAction] = make_actions(self, self, WINDOW_ACTIONS)
-        for name, action in self.actions.items():
-            setattr(self, f"{name}_action", action)  # `window.clean_action`: the names the window code and tests use
+        self.named_actions: dict[str, QAction] = make_actions(self, self, WINDOW_ACTIONS)
+        for name, action in self.named_actions.items():
+            # also `window.clean_action` and the like: the names the window's code and the tests use
+            setattr(self, f"{name}_action", action)
         self.auto_clean_action.setChecked(self.settings.auto_clean)
         tools = QActionGroup(self)
         for action in (self.pan_action, self.brush_action, self.eraser_action):
@@ -92,13 +93,13 @@ class MainWindow(QMainWindow):
         self.show_mask_action.setChecked(self.settings.show_mask)
         self.hold_info_action = QAction("Show Original While Held\tSpace or \\", self)
         self.hold_info_action.setEnabled(False)
-        self.actions["hold_info"] = self.hold_info_action
+        self.named_actions["hold_info"] = self.hold_info_action
 
     def _build_menus(self) -> None:
         """The menus of `WINDOW_MENUS`, held by key in `self.menus`; the modes add theirs with `add_menu`."""
         self.recent_menu = QMenu("Open &Recent", self)
         self._rebuild_recent_menu()
-        items = {**self.actions, "recent": self.recent_menu}
+        items = {**self.named_actions, "recent": self.recent_menu}
         self.menus: dict[str, QMenu] = {}
         for key, title, layout in WINDOW_MENUS:
             menu = self.menuBar().addMenu(title)
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
         self.resolution_control = ResolutionControl(self.settings.resolution)
         self.brush_control = BrushSizeControl(self.settings.brush_size)
-        actions = self.actions
+        actions = self.named_actions
         fill(toolbar, [actions["clean"]])
         toolbar.addWidget(self.resolution_control)
         fill(toolbar, [SEPARATOR, actions["pan"], actions["brush"], actions["eraser"]])

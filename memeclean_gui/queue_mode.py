@@ -104,7 +104,8 @@ class QueueMode(QObject):
 
     def _build_menus(self) -> None:
         window = self.window
-        file_menu, open_action, save_as_action = window.menus["file"], window.actions["open"], window.actions["save_as"]
+        file_menu = window.menus["file"]
+        open_action, save_as_action = window.named_actions["open"], window.named_actions["save_as"]
         actions = file_menu.actions()
         opening = actions.index(open_action) + 1 if open_action in actions else 0
         file_menu.insertAction(actions[opening] if opening < len(actions) else None, self.open_folder_action)

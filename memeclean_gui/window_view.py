@@ -4,7 +4,7 @@ tests can drive a mode with a fake window (tests/gui/test_window_view.py).
 Caption mode, the picture queue, the template library and the Model menu each take a `WindowView`. The main window
 implements it; everything else a mode needs it builds itself (its actions, menu, dock, toolbar row) and hands to the
 window through `add_menu` / `add_toolbar_action` and the QMainWindow methods named here. Menus and actions are held
-by key (`menus["file"]`, `actions["quit"]`): nothing is found by its title or object name.
+by key (`menus["file"]`, `named_actions["quit"]`): nothing is found by its title or object name.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class WindowView(Protocol):
     controller: Controller
     settings: Settings
     canvas: Canvas
-    actions: dict[str, QAction]  # the window's actions by table name: "open", "save_as", "quit", "pan", ...
+    named_actions: dict[str, QAction]  # the window's actions by table name: "open", "save_as", "quit", "pan", ...
     menus: dict[str, QMenu]  # "file", "edit", "image", "mask", "view", "help", and the modes' menus once added
     help_key_rows: list[tuple[str, str]]  # (what, keys) for Help ▸ Keyboard Shortcuts beyond the actions
 

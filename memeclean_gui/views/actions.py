@@ -22,7 +22,7 @@ SEPARATOR = None  # in a menu or toolbar layout: a separator line
 class ActionSpec:
     """One row of an action table: `handler` is the owner's method (unbound) that the action calls."""
 
-    name: str  # the key in `owner.actions`
+    name: str  # the key in `owner.named_actions`
     text: str  # the menu text, with its & accelerator
     handler: Callable[..., Any]  # called as handler(owner), or handler(owner, checked) when checkable
     shortcut: Shortcut = None

@@ -28,14 +28,14 @@ class FakeWindow(QMainWindow):
         self.controller = Controller(self.document, None, "cpu", self)
         self.settings = settings
         self.canvas = Canvas(self)
-        self.actions = {name: QAction(name, self) for name in ("open", "save_as", "quit", "pan", "brush", "eraser",
-                                                               "show_mask")}
+        names = ("open", "save_as", "quit", "pan", "brush", "eraser", "show_mask")
+        self.named_actions = {name: QAction(name, self) for name in names}
         for name in ("pan", "brush", "eraser", "show_mask"):
-            self.actions[name].setCheckable(True)
+            self.named_actions[name].setCheckable(True)
         self.menus: dict[str, QMenu] = {}
         for key in ("file", "view", "help"):
             self.menus[key] = self.menuBar().addMenu(key.title())
-        self.menus["file"].addActions([self.actions["open"], self.actions["save_as"], self.actions["quit"]])
+        self.menus["file"].addActions([self.named_actions[name] for name in ("open", "save_as", "quit")])
         self.toolbar = QToolBar("Clean", self)
         self.addToolBar(self.toolbar)
         self.help_key_rows: list[tuple[str, str]] = []
@@ -107,11 +107,11 @@ def test_caption_mode_adds_its_menu_actions_and_toggle_through_the_interface(qtb
     mode.set_active(True)  # no picture yet: the mode stays off
     assert not mode.active and not mode.caption_action.isChecked()
     fake.document.set_image(LoadedImage([Frame(np.zeros((40, 60, 3), np.uint8))]), "blank.png")
-    fake.actions["brush"].setChecked(True)
+    fake.named_actions["brush"].setChecked(True)
     mode.set_active(True)
-    assert mode.active and fake.actions["pan"].isChecked()
-    assert not fake.actions["brush"].isEnabled() and not fake.actions["eraser"].isEnabled()
+    assert mode.active and fake.named_actions["pan"].isChecked()
+    assert not fake.named_actions["brush"].isEnabled() and not fake.named_actions["eraser"].isEnabled()
     assert fake.statuses[-1].startswith("Caption mode:")
     mode.set_active(False)
-    assert fake.actions["brush"].isEnabled() and not mode.active
+    assert fake.named_actions["brush"].isEnabled() and not mode.active
     fake.controller.shutdown()
