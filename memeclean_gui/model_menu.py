@@ -20,6 +20,7 @@ from memeclean_core.resources import BUNDLED_MODEL_NAME, user_models, user_model
 
 from .model.settings import Settings
 from .views.actions import make_action
+from .worker import Outcome
 
 if TYPE_CHECKING:
     from .views.train_dialog import TrainDialog
@@ -175,7 +176,7 @@ class ModelMenu(QObject):
     @Slot(str)
     def _on_training_finished(self, outcome: str) -> None:
         trained = self.dialog.trained_path if self.dialog is not None else None
-        if outcome == "ok" and trained is not None:
+        if outcome == Outcome.OK and trained is not None:
             self.window.show_status(f"Training finished: {trained.name} (Model menu to use it)")
         self.rebuild()
 
