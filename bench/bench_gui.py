@@ -34,7 +34,7 @@ import sys, time
 from PySide6.QtCore import QTimer
 from memeclean_gui.app import create_application
 from memeclean_gui.main_window import MainWindow
-from memeclean_gui.settings import Settings
+from memeclean_gui.model.settings import Settings
 
 app = create_application()
 window = MainWindow(settings=Settings())
@@ -130,7 +130,7 @@ def bench_stall(resolution: int, model_arg: str | None, drop_after: float) -> li
 
     from memeclean_gui.app import create_application
     from memeclean_gui.main_window import MainWindow
-    from memeclean_gui.settings import Settings
+    from memeclean_gui.model.settings import Settings
 
     folder = Path(tempfile.mkdtemp(prefix="bench-gui-"))
     model_path = make_model(model_arg, folder)  # (a random model is made in this process: torch gets imported

@@ -84,7 +84,7 @@ def main() -> int:
 
     from memeclean_gui.app import create_application
     from memeclean_gui.main_window import MainWindow
-    from memeclean_gui.settings import Settings
+    from memeclean_gui.model.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="bench-queue-"))
     rows: list[tuple[str, float, float, str]] = []

@@ -34,16 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where the network runs (default: auto, a GPU when there is one)")
-    parser.add_argument("--self-test", action="store_true",
-                        help="check the installation (Qt plugins, bundled model, a sample clean) and exit")
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    parser.add_argument("--new-instance", action="store_true",
-                        help="open a window of its own even when the app already runs (default: hand FILE to it)")
-    parser.add_argument("--quit-after-show", action="store_true",
-                        help="show the window, then quit (measures start-up; bench/bench_bundle.py)")
-    parser.add_argument("--quit-after-clean", action="store_true",
-                        help="clean FILE, print when the result is shown, then quit (bench/bench_gui.py)")
+    for flag, what in SWITCHES:
+        parser.add_argument(flag, action="store_true", help=what)
     return parser
+
+
+# The app's on/off options, in the order --help lists them
+SWITCHES = (
+    ("--self-test", "check the installation (Qt plugins, bundled model, a sample clean) and exit"),
+    ("--version", "print the version and exit"),
+    ("--new-instance", "open a window of its own even when the app already runs (default: hand FILE to it)"),
+    ("--quit-after-show", "show the window, then quit (measures start-up; bench/bench_bundle.py)"),
+    ("--quit-after-clean", "clean FILE, print when the result is shown, then quit (bench/bench_gui.py)"),
+)
 
 
 def _print(text: str) -> None:
@@ -82,7 +85,7 @@ def run_self_test() -> int:
     from PySide6.QtCore import qInstallMessageHandler, qVersion
 
     from .main_window import MainWindow
-    from .settings import Settings
+    from .model.settings import Settings
 
     def quiet(kind, context, message) -> None:  # the offscreen platform's harmless chatter is no test result
         if "propagateSizeHints" in message:

@@ -5,7 +5,7 @@
 Caption Project. The boxes live in the document's history (one undo step per gesture, `CaptionEditor`).
 
 The canvas shows the preview: the core renderer's output at full resolution, made by the same function Export
-uses (`caption_jobs.captioned`), so export equals preview. Rendering, exporting, proposing boxes (OCR) and the font
+uses (`jobs.caption.captioned`), so export equals preview. Rendering, exporting, proposing boxes (OCR) and the font
 scan run in the controller's thread pool, one caption job at a time (Pillow's fonts are not shared between
 threads), so the window never waits for them; a burst of edits renders once (`PREVIEW_DELAY_MS`).
 """
@@ -19,22 +19,23 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QImage, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QToolBar
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu
 
 from memeclean_core.captions import CaptionDoc, find_project, load_project
 from memeclean_core.captions.project import PROJECT_SUFFIX
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.imageio import LoadedImage
 
-from . import caption_jobs
-from .caption_doc import CaptionEditor
-from .caption_overlay import CaptionOverlay
-from .caption_panel import CaptionPanel
-from .qimage import to_qimage
-from .worker import Task
+from .jobs import caption as caption_jobs
+from .model.caption_editor import CaptionEditor
+from .views.actions import SEPARATOR, fill, make_action
+from .views.caption_overlay import CaptionOverlay
+from .views.caption_panel import CaptionPanel
+from .views.qimage import to_qimage
+from .worker import JobKind, JobRunner, Task
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .window_view import WindowView
 
 PREVIEW_DELAY_MS = 15  # edits within this time render once
 EXPORT_FILTERS = {"PNG image (*.png)": ".png", "JPEG image (*.jpg *.jpeg)": ".jpg", "WebP image (*.webp)": ".webp",
@@ -61,7 +62,7 @@ class CaptionMode(QObject):
     project_saved = Signal(object)  # Path of the project written
     job_finished = Signal(str, str)  # kind ("caption-preview", "caption-export", ...), outcome
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: WindowView):
         super().__init__(window)
         self.window = window
         self.document = window.document
@@ -73,8 +74,10 @@ class CaptionMode(QObject):
         self._shown_key: tuple[LoadedImage, tuple] | None = None
         self._preview_busy = False
         self._preview_dirty = False
-        self._running: Task | None = None
-        self._queue: list[Task] = []
+        # One caption job at a time, in the controller's pool: Pillow's fonts are not shared between threads
+        self.runner = JobRunner(window.controller.pool, serial=True, wanted=self._wanted, parent=self)
+        self.runner.error.connect(window.show_error)
+        self.runner.finished.connect(self._on_task_finished)
         self._finishers: dict[Task, Callable[[], None] | None] = {}
         self._pending_project: CaptionDoc | None = None
         self._reader: caption_jobs.TextReader | None = None
@@ -108,16 +111,7 @@ class CaptionMode(QObject):
 
     def _action(self, text: str, slot: Callable[..., Any], shortcut: Any = None, *, checkable: bool = False,
                 tip: str = "") -> QAction:
-        action = QAction(text, self.window)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        action.setStatusTip(tip)
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        action.setToolTip(f"{tip} ({keys})" if keys else tip)
-        (action.toggled if checkable else action.triggered).connect(slot)
-        self.window.addAction(action)  # shortcuts work while the menu is hidden
-        return action
+        return make_action(self.window, text, slot, shortcut, checkable=checkable, tip=tip)
 
     def _build_actions(self) -> None:
         self.window.help_key_rows.append(("Move the selected text box", "arrow keys (with Shift: 10 pixels)"))
@@ -139,43 +133,19 @@ class CaptionMode(QObject):
         self.save_project_action = self._action("Save Caption Pro&ject…", self.save_project_dialog,
                                                 tip="Save the text boxes and template so the meme stays editable")
 
-    def _menu(self, title: str) -> tuple[QMenu | None, QAction | None]:
-        for action in self.window.menuBar().actions():
-            if action.menu() is not None and action.text().replace("&", "") == title:
-                return action.menu(), action
-        return None, None
-
     def _build_menus(self) -> None:
         window = self.window
-        file_menu, _ = self._menu("File")
-        if file_menu is not None:
-            quit_action = getattr(window, "quit_action", None)
-            before = quit_action if quit_action in file_menu.actions() else None
-            file_menu.insertActions(before, [self.export_action])
-            file_menu.insertSeparator(before)
-            file_menu.insertActions(before, [self.open_project_action, self.save_project_action])
-            file_menu.insertSeparator(before)
-        menu = QMenu("&Caption", window)
-        menu.addAction(self.caption_action)
-        menu.addSeparator()
-        menu.addActions([self.add_action, self.edit_text_action, self.delete_action])
-        menu.addSeparator()
-        menu.addAction(self.replace_action)
-        menu.addSeparator()
-        menu.addAction(self.export_action)
-        _, view = self._menu("View")
-        if view is not None:
-            window.menuBar().insertMenu(view, menu)
-        else:
-            window.menuBar().addMenu(menu)
-        self.menu = menu
-        toolbar = window.findChild(QToolBar, "clean-toolbar")
-        if toolbar is not None:
-            toolbar.addSeparator()
-            toolbar.addAction(self.caption_action)
-            button = toolbar.widgetForAction(self.caption_action)
-            if button is not None:
-                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        file_menu, quit_action = window.menus["file"], window.named_actions["quit"]
+        before = quit_action if quit_action in file_menu.actions() else None
+        file_menu.insertActions(before, [self.export_action])
+        file_menu.insertSeparator(before)
+        file_menu.insertActions(before, [self.open_project_action, self.save_project_action])
+        file_menu.insertSeparator(before)
+        self.menu = QMenu("&Caption", window)
+        fill(self.menu, [self.caption_action, SEPARATOR, self.add_action, self.edit_text_action, self.delete_action,
+                         SEPARATOR, self.replace_action, SEPARATOR, self.export_action])
+        window.add_menu("caption", self.menu, before="view")
+        window.add_toolbar_action(self.caption_action)
 
     # -- the mode ----------------------------------------------------------------------------------------------
 
@@ -193,14 +163,10 @@ class CaptionMode(QObject):
         self.active = on
         self.overlay.set_active(on)
         self.dock.setVisible(on)
-        for name in ("brush_action", "eraser_action"):  # caption mode drags boxes; the mask brush waits
-            action = getattr(window, name, None)
-            if action is not None:
-                action.setEnabled(not on)
+        for name in ("brush", "eraser"):  # caption mode drags boxes; the mask brush waits
+            window.named_actions[name].setEnabled(not on)
         if on:
-            pan = getattr(window, "pan_action", None)
-            if pan is not None:
-                pan.setChecked(True)
+            window.named_actions["pan"].setChecked(True)
             canvas.set_show_mask(False)  # the preview is what counts now
             self.editor.ensure_classic()
             self._load_fonts()
@@ -209,8 +175,7 @@ class CaptionMode(QObject):
             window.show_status("Caption mode: type the top and bottom text; drag boxes, double-click to edit")
         else:
             self.editor.commit()
-            show_mask = getattr(window, "show_mask_action", None)
-            canvas.set_show_mask(show_mask.isChecked() if show_mask is not None else True)
+            canvas.set_show_mask(window.named_actions["show_mask"].isChecked())
             result = self.document.result
             canvas.set_result(None if result is None else to_qimage(result.image.frames[0].pixels,
                                                                      result.image.frames[0].alpha))
@@ -254,7 +219,7 @@ class CaptionMode(QObject):
             self.preview_ready.emit()
             return
         self._preview_busy = True
-        self._submit("caption-preview", lambda progress, cancel: caption_jobs.preview(template, boxes),
+        self._submit(JobKind.CAPTION_PREVIEW, lambda progress, cancel: caption_jobs.preview(template, boxes),
                      lambda value: self._show_preview(key, value), self._preview_done)
 
     def _show_preview(self, key: tuple[LoadedImage, tuple], value: tuple[Any, Any]) -> None:
@@ -375,7 +340,7 @@ class CaptionMode(QObject):
             self.window.document.mark_kept()
             self.exported.emit(written)
 
-        self._submit("caption-export", lambda progress, cancel: caption_jobs.export(
+        self._submit(JobKind.CAPTION_EXPORT, lambda progress, cancel: caption_jobs.export(
             path, template, boxes, quality=quality, overwrite=overwrite, protect=protect), done, keep_result=True)
 
     # -- projects ------------------------------------------------------------------------------------------------
@@ -413,7 +378,7 @@ class CaptionMode(QObject):
             self.window.document.mark_kept()
             self.project_saved.emit(project)
 
-        self._submit("caption-project", lambda progress, cancel: caption_jobs.save_caption_project(
+        self._submit(JobKind.CAPTION_PROJECT, lambda progress, cancel: caption_jobs.save_caption_project(
             path, template, boxes, known), done, keep_result=True)
 
     def open_project_dialog(self) -> None:
@@ -462,7 +427,7 @@ class CaptionMode(QObject):
             self.window.show_status(f"{count} text box{'es' if count != 1 else ''} where the old text was{note}")
 
         self.window.show_status("Finding the old text…")
-        self._submit("caption-propose", run, done)
+        self._submit(JobKind.CAPTION_PROPOSE, run, done)
 
     def _text_reader(self) -> caption_jobs.TextReader | None:
         """In the worker: the OCR reader, built on first use (about a second) and kept."""
@@ -474,64 +439,43 @@ class CaptionMode(QObject):
     def _load_fonts(self) -> None:
         if not self._fonts_asked:
             self._fonts_asked = True
-            self._submit("caption-fonts", lambda progress, cancel: caption_jobs.font_names(),
+            self._submit(JobKind.CAPTION_FONTS, lambda progress, cancel: caption_jobs.font_names(),
                          self.panel.set_font_names, keep_result=True)
 
     # -- one caption job at a time ---------------------------------------------------------------------------------
 
-    def _submit(self, kind: str, fn: Callable[..., Any], on_result: Callable[[Any], None],
+    def _submit(self, kind: JobKind, fn: Callable[..., Any], on_result: Callable[[Any], None],
                 on_finished: Callable[[], None] | None = None, *, keep_result: bool = False) -> None:
         task = Task(fn, kind, self.document.generation, on_result, keep_result=keep_result)
-        task.signals.result.connect(self._on_task_result)
-        task.signals.error.connect(self._on_task_error)
-        task.signals.finished.connect(self._on_task_finished)
         self._finishers[task] = on_finished
-        self._queue.append(task)
-        self._pump()
-
-    def _pump(self) -> None:
-        if self._running is None and self._queue and not self._closed:
-            self._running = self._queue.pop(0)
-            self.window.controller.pool.start(self._running)
+        self.runner.start(task)
 
     def _wanted(self, task: Task) -> bool:
         return not self._closed and (task.keep_result or task.generation == self.document.generation)
 
-    @Slot(object, object)
-    def _on_task_result(self, task: Task, value: Any) -> None:
-        if self._wanted(task) and task.on_result is not None:
-            task.on_result(value)
-
-    @Slot(object, str)
-    def _on_task_error(self, task: Task, message: str) -> None:
-        if self._wanted(task):
-            self.window.show_error(message)
-
     @Slot(object)
     def _on_task_finished(self, task: Task) -> None:
-        if task is self._running:
-            self._running = None
         finisher = self._finishers.pop(task, None)
         if finisher is not None:
             finisher()
-        self._pump()
         self.job_finished.emit(task.kind, task.outcome)
 
     @property
     def busy(self) -> bool:
         """A caption job is running or waiting."""
-        return self._running is not None or bool(self._queue)
+        return self.runner.busy
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if watched is self.window and event.type() == QEvent.Type.Close:
             self._closed = True  # jobs still queued are not started (the controller waits for running ones)
-            self._queue.clear()
+            self.runner.drop_waiting()
         return False
 
 
-def install_caption_mode(window: MainWindow) -> CaptionMode:
+def install_caption_mode(window: WindowView) -> CaptionMode:
     """Add caption mode to a main window (menus, toolbar toggle, dock, canvas overlay); returns it.
 
-    Called once from `MainWindow.__init__`, after its menus and toolbar exist: the mode finds the File and View
-    menus by title and the toolbar by object name, so the window needs no caption code of its own."""
+    Called once from `MainWindow.__init__`, after its menus and toolbar exist: the mode adds its actions to the
+    File menu (before Quit), its Caption menu before View and its toggle to the toolbar, through the window's view
+    interface, so the window needs no caption code of its own."""
     return CaptionMode(window)

@@ -1,5 +1,5 @@
-"""The controller: runs the document's slow jobs (open, clean, re-fill, save) in a thread pool and applies their
-results to the document on the UI thread.
+"""The controller: runs the document's slow jobs (open, clean, re-fill, save) in a thread pool, through the app's one
+job runner (`worker.JobRunner`), and applies their results to the document on the UI thread.
 
 One model run (clean or re-fill) at a time: asking for another while one runs cancels it and starts the new one
 when it has stopped. A result that belongs to an image no longer shown is dropped. The network is loaded in a
@@ -20,12 +20,12 @@ from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 from memeclean_core.errors import MemeCleanError, ModelLoadError
 from memeclean_core.imageio import LoadedImage
 
-from . import jobs
-from .document import Document, Result
-from .qimage import ImageSource
-from .worker import Task
+from .jobs import clean as clean_jobs
+from .model.document import Document, Result
+from .views.qimage import ImageSource
+from .worker import JobKind, JobRunner, Task
 
-MODEL_KINDS = ("clean", "refill")
+MODEL_KINDS = (JobKind.CLEAN, JobKind.REFILL)
 log = logging.getLogger(__name__)
 
 
@@ -43,12 +43,17 @@ class Controller(QObject):
                  parent: QObject | None = None):
         super().__init__(parent)
         self.document = document
-        self.models = jobs.ModelCache(model_path, device)
+        self.models = clean_jobs.ModelCache(model_path, device)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(3)  # a model run, a picture-queue clean, and an open or save beside them
-        self._tasks: set[Task] = set()
+        self.runner = JobRunner(self.pool, wanted=self._current, parent=self)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.error.connect(self.error)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.finished.connect(self._on_finished)
+        self._side_tasks: set[Task] = set()  # the picture queue's: their signals are the queue's own
         self._model_task: Task | None = None
-        self._model_request: jobs.ModelCache | None = None  # the model the last set_model_path asked for
+        self._model_request: clean_jobs.ModelCache | None = None  # the model the last set_model_path asked for
         self._pending: Task | None = None
         self._load_task: Task | None = None
         self._device_shown: str | None = None
@@ -69,16 +74,16 @@ class Controller(QObject):
     @property
     def running(self) -> int:
         """Jobs started and not yet handled."""
-        return len(self._tasks)
+        return self.runner.running + len(self._side_tasks)
 
     # -- opening ----------------------------------------------------------------------------------------------
 
     def open_path(self, path: str | Path) -> None:
         path = Path(path)
-        self._open(lambda progress, cancel: jobs.load(path), path.name, path)
+        self._open(lambda progress, cancel: clean_jobs.load(path), path.name, path)
 
     def open_data(self, data: bytes, name: str) -> None:
-        self._open(lambda progress, cancel: jobs.load(data, name), name, None)
+        self._open(lambda progress, cancel: clean_jobs.load(data, name), name, None)
 
     def open_image(self, image: LoadedImage, name: str) -> None:
         """An image already decoded (from a QImage on the clipboard)."""
@@ -116,7 +121,7 @@ class Controller(QObject):
             else:
                 show(value)
 
-        task = Task(fn, "load", self.document.generation, apply, on_error=on_error)
+        task = Task(fn, JobKind.LOAD, self.document.generation, apply, on_error=on_error)
         self._load_task = task
         self.status.emit(f"Opening {name}…")
         self._launch(task)
@@ -145,8 +150,8 @@ class Controller(QObject):
             self.status.emit(f"Cleaned {what} in {result.seconds:.1f} s on {result.device}")
 
         self._start_model_task(Task(
-            lambda progress, cancel: jobs.clean_image(image, resolution, self.models, progress, cancel),
-            "clean", generation, apply,
+            lambda progress, cancel: clean_jobs.clean_image(image, resolution, self.models, progress, cancel),
+            JobKind.CLEAN, generation, apply,
         ))
         return True
 
@@ -166,8 +171,9 @@ class Controller(QObject):
             self.status.emit(f"Re-filled in {result.seconds:.1f} s on {result.device}{note}")
 
         self._start_model_task(Task(
-            lambda progress, cancel: jobs.refill(image, previous, mask, resolution, self.models, progress, cancel),
-            "refill", generation, apply,
+            lambda progress, cancel: clean_jobs.refill(image, previous, mask, resolution, self.models, progress,
+                                                       cancel),
+            JobKind.REFILL, generation, apply,
         ))
         return True
 
@@ -199,7 +205,7 @@ class Controller(QObject):
         """Switch to other weights (None: the bundled ones), loading them in a worker first: only a model that
         loads replaces the current one, so a bad file is an `error` message and the previous model stays."""
         path = None if path is None else Path(path)
-        candidate = jobs.ModelCache(path, self.models.device)
+        candidate = clean_jobs.ModelCache(path, self.models.device)
         self._model_request = candidate  # the latest request wins, whichever load finishes first
         current = "the bundled model" if self.models.path is None else f"'{self.models.path.name}'"
 
@@ -217,7 +223,7 @@ class Controller(QObject):
 
         name = "the bundled model" if path is None else f"'{path.name}'"
         self.status.emit(f"Loading {name}…")
-        self._launch(Task(load, "model", self.document.generation, apply, keep_result=True))
+        self._launch(Task(load, JobKind.MODEL, self.document.generation, apply, keep_result=True))
 
     def preload_model(self) -> None:
         """Import torch and load the model in a worker now (the app calls this once the window is shown), so that
@@ -233,7 +239,7 @@ class Controller(QObject):
             except Exception as error:  # noqa: BLE001 - the clean that needs the model reports it to the person
                 log.info("preloading the model failed: %s", error)
 
-        self._launch(Task(load, "preload", self.document.generation, keep_result=True))
+        self._launch(Task(load, JobKind.PRELOAD, self.document.generation, keep_result=True))
 
     # -- saving -----------------------------------------------------------------------------------------------
 
@@ -255,9 +261,9 @@ class Controller(QObject):
             self.saved.emit(written)
 
         task = Task(
-            lambda progress, cancel: jobs.save(path, result.image, quality=quality, overwrite=overwrite,
-                                               protect=protect),
-            "save", generation, apply, keep_result=True,
+            lambda progress, cancel: clean_jobs.save(path, result.image, quality=quality, overwrite=overwrite,
+                                                     protect=protect),
+            JobKind.SAVE, generation, apply, keep_result=True,
         )
         self._launch(task)
         return True
@@ -272,13 +278,13 @@ class Controller(QObject):
     def start_side_task(self, task: Task, priority: int = 0) -> None:
         """Run a task whose signals the caller handles (the picture queue's) in this pool; `shutdown()` cancels it
         with the others. A higher `priority` starts first among the tasks waiting for a thread."""
-        self._tasks.add(task)
+        self._side_tasks.add(task)
         task.signals.finished.connect(self._forget)
         self.pool.start(task, priority)
 
     @Slot(object)
     def _forget(self, task: Task) -> None:
-        self._tasks.discard(task)
+        self._side_tasks.discard(task)
         self._show_device()
 
     def _show_device(self) -> None:
@@ -288,20 +294,15 @@ class Controller(QObject):
             self.device_changed.emit(device)
 
     def _launch(self, task: Task) -> None:
-        task.signals.progress.connect(self._on_progress)
-        task.signals.result.connect(self._on_result)
-        task.signals.error.connect(self._on_error)
-        task.signals.cancelled.connect(self._on_cancelled)
-        task.signals.finished.connect(self._on_finished)
-        self._tasks.add(task)
-        self.pool.start(task)
+        self.runner.start(task)
 
     def _current(self, task: Task) -> bool:
+        """The runner asks: does the result or error of `task` still belong to what is shown?"""
         if self._closed:
             return False
         if task.keep_result:
             return True
-        if task.kind == "load":
+        if task.kind == JobKind.LOAD:
             return task is self._load_task and not task.is_cancelled()
         return task.generation == self.document.generation and not task.is_cancelled()
 
@@ -310,32 +311,13 @@ class Controller(QObject):
         if task is self._model_task and not task.is_cancelled():
             self.progress.emit(fraction, text)
 
-    @Slot(object, object)
-    def _on_result(self, task: Task, value: Any) -> None:
-        if not self._current(task):
-            task.outcome = "dropped"
-            return
-        if task.on_result is not None:
-            task.on_result(value)
-
-    @Slot(object, str)
-    def _on_error(self, task: Task, message: str) -> None:
-        if not self._current(task):
-            task.outcome = "dropped"
-            return
-        if task.on_error is not None:
-            task.on_error(message)
-        else:
-            self.error.emit(message)
-
     @Slot(object)
     def _on_cancelled(self, task: Task) -> None:
         if task.kind in MODEL_KINDS and not self._closed and task.generation == self.document.generation:
-            self.status.emit("Cleaning cancelled" if task.kind == "clean" else "Re-fill cancelled")
+            self.status.emit("Cleaning cancelled" if task.kind == JobKind.CLEAN else "Re-fill cancelled")
 
     @Slot(object)
     def _on_finished(self, task: Task) -> None:
-        self._tasks.discard(task)
         if task is self._load_task:
             self._load_task = None
         self._show_device()
@@ -353,6 +335,6 @@ class Controller(QObject):
         """Cancel every job and wait for the pool (on quit, in tests). True when no worker is left running."""
         self._closed = True
         self._pending = None
-        for task in list(self._tasks):
+        for task in list(self._side_tasks):
             task.cancel()
-        return self.pool.waitForDone(timeout_ms)
+        return self.runner.shutdown(timeout_ms)

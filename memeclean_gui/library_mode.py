@@ -27,12 +27,13 @@ from PySide6.QtWidgets import QLabel, QMenu, QToolBar
 from memeclean_core.fixes import fixes_dir
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
-from . import library_jobs
-from .worker import Task
+from .jobs import library as library_jobs
+from .views.actions import make_action
+from .worker import JobKind, JobRunner, Outcome, Task
 
 if TYPE_CHECKING:
-    from .library_window import LibraryWindow
-    from .main_window import MainWindow
+    from .views.library_window import LibraryWindow
+    from .window_view import WindowView
 
 USE_LABEL = "Use Library Template"
 HAND_EDIT_LABELS = ("Brush Stroke", "Eraser Stroke")
@@ -45,7 +46,7 @@ class LibraryMode(QObject):
     added = Signal(object)  # LibraryEntry added to the library
     fix_kept = Signal(object)  # Fix written
 
-    def __init__(self, window: MainWindow, library: TemplateLibrary | None = None):
+    def __init__(self, window: WindowView, library: TemplateLibrary | None = None):
         super().__init__(window)
         self.window = window
         self.document = window.document
@@ -55,8 +56,7 @@ class LibraryMode(QObject):
         self.fixes_folder: Path | None = None  # None: <user data>/fixes
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
-        self._tasks: set[Task] = set()
-        self._closed = False
+        self.runner = JobRunner(self.pool, parent=self)  # hands nothing on after shutdown
         self.offer: library_jobs.LibraryOffer | None = None
         self.opening_template = False  # a library picture is being opened: it is clean already, not cleaned again
         self._opening_name: str | None = None
@@ -76,20 +76,7 @@ class LibraryMode(QObject):
 
     def _action(self, text: str, slot: Callable[..., Any], shortcut: str | None = None, tip: str = "",
                 checked: bool | None = None) -> QAction:
-        action = QAction(text, self.window)
-        if shortcut:
-            action.setShortcut(shortcut)
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        if checked is not None:
-            action.setCheckable(True)
-            action.setChecked(checked)
-            action.toggled.connect(slot)
-        else:
-            action.triggered.connect(slot)
-        self.window.addAction(action)
-        return action
+        return make_action(self.window, text, slot, shortcut, tip=tip, checked=checked)
 
     def _build(self) -> None:
         settings = self.settings
@@ -120,13 +107,8 @@ class LibraryMode(QObject):
         self.menu.addActions([self.lookup_action, self.add_saved_action, self.add_cleaned_action])
         self.menu.addSeparator()
         self.menu.addActions([self.keep_fixes_action, self.fixes_folder_action])
-        bar = self.window.menuBar()
-        titles = {action.text().replace("&", ""): action for action in bar.actions()}
-        before = titles.get("Model") or titles.get("Help")  # Library, Model, Help
-        if before is not None:
-            bar.insertMenu(before, self.menu)
-        else:
-            bar.addMenu(self.menu)
+        before = "model" if "model" in self.window.menus else "help"  # Library, Model, Help
+        self.window.add_menu("library", self.menu, before=before)
 
         self.bar = QToolBar("Library Match", self.window)
         self.bar.setObjectName("library-match-bar")
@@ -164,7 +146,7 @@ class LibraryMode(QObject):
             self._added_generation = self.document.generation
             self._refresh()
             self.offer_changed.emit()
-            self.window.captions.set_active(True)
+            self.window.enter_caption_mode()
             return
         self._refresh()
         self.offer_changed.emit()
@@ -182,7 +164,7 @@ class LibraryMode(QObject):
                                     "Library ▸ Use Library Template")
             self.offer_changed.emit()
 
-        self._submit("lookup", lambda progress, cancel: library_jobs.look_up(library, image), found)
+        self._submit(JobKind.LIBRARY_LOOKUP, lambda progress, cancel: library_jobs.look_up(library, image), found)
 
     def use_offer(self) -> bool:
         """Make the offered template the result (one undo step); the model's run, if any, is stopped."""
@@ -242,7 +224,8 @@ class LibraryMode(QObject):
             elif not quiet:
                 self.window.show_status(f"Your library has this template already: “{entry.name}”")
 
-        self._submit("library-add", lambda progress, cancel: library_jobs.add_template(library, pixels, name, source),
+        self._submit(JobKind.LIBRARY_ADD,
+                     lambda progress, cancel: library_jobs.add_template(library, pixels, name, source),
                      done, keep_result=True)
         return True
 
@@ -259,7 +242,7 @@ class LibraryMode(QObject):
 
     @Slot(str, str)
     def _on_job_finished(self, kind: str, outcome: str) -> None:
-        if kind == "clean" and outcome == "ok" and self.settings.library_add_cleaned \
+        if kind == JobKind.CLEAN and outcome == Outcome.OK and self.settings.library_add_cleaned \
                 and self._added_generation != self.document.generation and self.document.result is not None:
             self._added_generation = self.document.generation
             self.add_current(quiet=True)
@@ -286,7 +269,8 @@ class LibraryMode(QObject):
         def done(fix) -> None:
             self.fix_kept.emit(fix)
 
-        self._submit("keep-fix", lambda progress, cancel: library_jobs.keep_fix(meme, mask, template, name, folder),
+        self._submit(JobKind.KEEP_FIX,
+                     lambda progress, cancel: library_jobs.keep_fix(meme, mask, template, name, folder),
                      done, keep_result=True)
         return True
 
@@ -299,7 +283,7 @@ class LibraryMode(QObject):
 
     def show_library(self) -> LibraryWindow:
         if self.library_window is None:
-            from .library_window import LibraryWindow
+            from .views.library_window import LibraryWindow
 
             self.library_window = LibraryWindow(self.library, self.window)
             self.library_window.open_requested.connect(self.open_entry)
@@ -318,55 +302,38 @@ class LibraryMode(QObject):
             self.opening_template = True
             self.controller.open_image(image, entry.name)
 
-        self._submit("library-open", lambda progress, cancel: library_jobs.load_entry_image(library, entry),
+        self._submit(JobKind.LIBRARY_OPEN, lambda progress, cancel: library_jobs.load_entry_image(library, entry),
                      loaded, keep_result=True)
 
     # -- workers ----------------------------------------------------------------------------------------------
 
-    def _submit(self, kind: str, fn: Callable[..., Any], on_result: Callable[[Any], None], *,
+    def _submit(self, kind: JobKind, fn: Callable[..., Any], on_result: Callable[[Any], None], *,
                 keep_result: bool = False) -> None:
-        task = Task(fn, kind, self.document.generation, on_result, keep_result=keep_result)
-        task.signals.result.connect(self._on_task_result)
-        task.signals.error.connect(self._on_task_error)
-        task.signals.finished.connect(self._on_task_finished)
-        self._tasks.add(task)
-        self.pool.start(task)
+        generation = self.document.generation
 
-    @Slot(object, object)
-    def _on_task_result(self, task: Task, value: Any) -> None:
-        if self._closed or (not task.keep_result and task.generation != self.document.generation):
-            return
-        if task.on_result is not None:
-            task.on_result(value)
+        def apply(value: Any) -> None:
+            if keep_result or generation == self.document.generation:
+                on_result(value)
 
-    @Slot(object, str)
-    def _on_task_error(self, task: Task, message: str) -> None:
-        if self._closed:
-            return
-        if task.kind == "lookup":  # a damaged library must not get in the way of cleaning
-            self.window.show_status(f"Template library: {message}")
-        else:
-            self.window.show_error(message)
+        # A failure is shown even when the window has moved on: the person asked for it (a damaged library
+        # must not get in the way of cleaning, so a failed look-up is only a status message).
+        on_error = self._lookup_failed if kind == JobKind.LIBRARY_LOOKUP else self.window.show_error
+        self.runner.start(Task(fn, kind, generation, apply, keep_result=keep_result, on_error=on_error))
 
-    @Slot(object)
-    def _on_task_finished(self, task: Task) -> None:
-        self._tasks.discard(task)
+    def _lookup_failed(self, message: str) -> None:
+        self.window.show_status(f"Template library: {message}")
 
     @property
     def running(self) -> int:
-        return len(self._tasks)
+        return self.runner.running
 
     def shutdown(self, timeout_ms: int = -1) -> bool:
         """Stop look-ups and wait for the workers (a template or fix being written completes)."""
-        self._closed = True
-        for task in list(self._tasks):
-            if task.kind == "lookup":
-                task.cancel()
         if self.library_window is not None:
             self.library_window.shutdown(timeout_ms)
-        return self.pool.waitForDone(timeout_ms)
+        return self.runner.shutdown(timeout_ms, cancel=lambda task: task.kind == JobKind.LIBRARY_LOOKUP)
 
 
-def install_library(window: MainWindow) -> LibraryMode:
+def install_library(window: WindowView) -> LibraryMode:
     """Add the Library menu, the match bar and the library/fix hooks to `window`."""
     return LibraryMode(window)

@@ -1,7 +1,10 @@
 """The main window: menus, toolbar, canvas and status bar over one document, its controller and the settings.
 
-The window wires things together and mirrors the document; the computing happens in `jobs` (in workers, through
-the controller) and in `brush` (plain functions). Every problem reaches the person as a one-line message.
+The window is the app's composition: its actions are declared once in a table (`WINDOW_ACTIONS`, placed by
+`WINDOW_MENUS` and `_build_toolbar`), its menus and toolbar are held by reference (`menus`, `toolbar`), and the modes
+(caption, queue, library, Model menu) are installed on it through the small `window_view.WindowView` interface it
+implements. It mirrors the document; the computing happens in `jobs` (in workers, through the controller's job
+runner) and in `model.brush` (plain functions). Every problem reaches the person as a one-line message.
 """
 
 from __future__ import annotations
@@ -12,23 +15,24 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QMimeData, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QToolBar, QWidget,
+    QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton, QToolBar, QWidget,
 )
 
 from memeclean_core.errors import MemeCleanError
 
 from . import __version__
-from .brush import BrushTool, PointerEvent
-from .canvas import Canvas
 from .caption_mode import install_caption_mode
 from .controller import Controller
-from .controls import BrushSizeControl, ResolutionControl
-from .document import BBox, Document
 from .library_mode import install_library
+from .model.brush import BrushTool, PointerEvent
+from .model.document import BBox, Document
+from .model.settings import Settings
 from .model_menu import initial_model_path, install_model_menu
-from .qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
 from .queue_mode import install_queue
-from .settings import Settings
+from .views.actions import SEPARATOR, ActionSpec, fill, make_actions
+from .views.canvas import Canvas
+from .views.controls import BrushSizeControl, ResolutionControl
+from .views.qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
 
 APP_NAME = "MemeClean"
 OPEN_FILTER = ("Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff *.jfif *.apng);;"
@@ -76,129 +80,70 @@ class MainWindow(QMainWindow):
 
     # -- building ---------------------------------------------------------------------------------------------
 
-    def _action(self, text: str, slot, shortcut=None, *, checkable: bool = False, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(item) for item in shortcuts])
-        action.setCheckable(checkable)
-        if tip:
-            action.setStatusTip(tip)
-            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            action.setToolTip(f"{tip} ({keys})" if keys else tip)
-        (action.toggled if checkable else action.triggered).connect(slot)
-        self.addAction(action)  # shortcuts work even while a menu is hidden
-        return action
-
     def _build_actions(self) -> None:
-        key = QKeySequence.StandardKey
-        self.open_action = self._action("&Open…", self.open_dialog, key.Open, tip="Open an image file")
-        self.save_action = self._action("&Save Template", self.save, key.Save,
-                                        tip="Save the template (asks where the first time; never over the original)")
-        self.save_as_action = self._action("Save Template &As…", self.save_as, "Ctrl+Shift+S",
-                                           tip="Save the template as PNG, JPEG or WebP")
-        self.quit_action = self._action("&Quit", self.close, key.Quit, tip="Close MemeClean")
-        self.undo_action = self._action("&Undo", self.document.undo, key.Undo, tip="Undo the last clean or mask edit")
-        self.redo_action = self._action("&Redo", self.document.redo, ["Ctrl+Shift+Z", "Ctrl+Y"],
-                                        tip="Redo what was undone")
-        self.copy_action = self._action("&Copy Template", self.copy_result, key.Copy,
-                                        tip="Copy the cleaned picture to the clipboard")
-        self.paste_action = self._action("&Paste Image", self.paste, key.Paste, tip="Open the image on the clipboard")
-        self.auto_clean_action = self._action("Clean &Automatically", self._set_auto_clean, checkable=True,
-                                              tip="Start cleaning as soon as an image is opened, dropped or pasted")
+        self.named_actions: dict[str, QAction] = make_actions(self, self, WINDOW_ACTIONS)
+        for name, action in self.named_actions.items():
+            # also `window.clean_action` and the like: the names the window's code and the tests use
+            setattr(self, f"{name}_action", action)
         self.auto_clean_action.setChecked(self.settings.auto_clean)
-        self.clean_action = self._action("&Clean", self.clean, ["Ctrl+Return", "Ctrl+Enter"],
-                                         tip="Find the caption and fill what was behind it")
-        self.refill_action = self._action("&Re-fill", self.refill, "Ctrl+R",
-                                          tip="Fill again with the mask as edited by hand (first frame)")
-        self.cancel_action = self._action("Ca&ncel", self.controller.cancel, "Esc", tip="Stop the running clean")
-        self.crop_bars_action = self._action("Crop Caption &Bars", self.crop_caption_bars,
-                                             tip="Cut a white or black bar holding the caption off the top or "
-                                             "bottom edge, instead of filling it")
-        self.pan_action = self._action("&Hand (Pan)", lambda on: on and self._set_tool("pan"), "H",
-                                       checkable=True, tip="Drag to move the picture")
-        self.brush_action = self._action("&Brush", lambda on: on and self._set_tool("brush"), "B",
-                                         checkable=True, tip="Paint text the clean missed onto the mask")
-        self.eraser_action = self._action("&Eraser", lambda on: on and self._set_tool("eraser"), "E",
-                                          checkable=True, tip="Remove what the clean wrongly took from the mask")
         tools = QActionGroup(self)
         for action in (self.pan_action, self.brush_action, self.eraser_action):
             tools.addAction(action)
         self.pan_action.setChecked(True)
-        self.smaller_action = self._action("Brush S&maller", lambda: self._step_brush(1 / 1.25), "[",
-                                           tip="Make the brush smaller")
-        self.larger_action = self._action("Brush &Larger", lambda: self._step_brush(1.25), "]",
-                                          tip="Make the brush larger")
-        self.show_mask_action = self._action("Show &Mask", self._set_show_mask, "M", checkable=True,
-                                             tip="Show the text mask as a red overlay")
         self.show_mask_action.setChecked(self.settings.show_mask)
-        self.zoom_in_action = self._action("Zoom &In", lambda: self.canvas.zoom_by(1.25),
-                                           [key.ZoomIn, "Ctrl+="], tip="Zoom in")
-        self.zoom_out_action = self._action("Zoom &Out", lambda: self.canvas.zoom_by(1 / 1.25), key.ZoomOut,
-                                            tip="Zoom out")
-        self.fit_action = self._action("&Fit in Window", self.canvas.fit, "Ctrl+0", tip="Show the whole picture")
-        self.actual_action = self._action("&Actual Size (100 %)", self.canvas.actual_size, "Ctrl+1",
-                                          tip="One image pixel per screen pixel")
-        self.split_action = self._action("&Split Before/After", self.canvas.set_split, "S", checkable=True,
-                                         tip="Original left of a line you can drag, result right of it")
         self.hold_info_action = QAction("Show Original While Held\tSpace or \\", self)
         self.hold_info_action.setEnabled(False)
-        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, key.HelpContents,
-                                             tip="List the keyboard shortcuts")
-        self.about_action = self._action("&About MemeClean", self.show_about, tip="Version and licence")
+        self.named_actions["hold_info"] = self.hold_info_action
 
     def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
+        """The menus of `WINDOW_MENUS`, held by key in `self.menus`; the modes add theirs with `add_menu`."""
+        self.recent_menu = QMenu("Open &Recent", self)
         self._rebuild_recent_menu()
-        file_menu.addSeparator()
-        file_menu.addActions([self.save_action, self.save_as_action])
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([self.undo_action, self.redo_action])
-        edit_menu.addSeparator()
-        edit_menu.addActions([self.copy_action, self.paste_action])
-        image_menu = bar.addMenu("&Image")
-        image_menu.addActions([self.clean_action, self.refill_action, self.crop_bars_action, self.cancel_action])
-        image_menu.addSeparator()
-        image_menu.addAction(self.auto_clean_action)
-        mask_menu = bar.addMenu("&Mask")
-        mask_menu.addActions([self.pan_action, self.brush_action, self.eraser_action])
-        mask_menu.addSeparator()
-        mask_menu.addActions([self.smaller_action, self.larger_action, self.show_mask_action])
-        view_menu = bar.addMenu("&View")
-        view_menu.addActions([self.zoom_in_action, self.zoom_out_action, self.fit_action, self.actual_action])
-        view_menu.addSeparator()
-        view_menu.addActions([self.split_action, self.hold_info_action])
-        help_menu = bar.addMenu("&Help")
-        help_menu.addActions([self.shortcuts_action, self.about_action])
+        items = {**self.named_actions, "recent": self.recent_menu}
+        self.menus: dict[str, QMenu] = {}
+        for key, title, layout in WINDOW_MENUS:
+            menu = self.menuBar().addMenu(title)
+            fill(menu, [SEPARATOR if name is SEPARATOR else items[name] for name in layout])
+            self.menus[key] = menu
+
+    def add_menu(self, key: str, menu: QMenu, before: str | None = None) -> None:
+        """Put a mode's menu in the menu bar, before the menu `before` (a key of `self.menus`), else at the end."""
+        anchor = self.menus.get(before) if before is not None else None
+        if anchor is not None:
+            self.menuBar().insertMenu(anchor.menuAction(), menu)
+        else:
+            self.menuBar().addMenu(menu)
+        self.menus[key] = menu
 
     def _build_toolbar(self) -> None:
-        toolbar = QToolBar("Clean", self)
-        toolbar.setObjectName("clean-toolbar")
+        self.toolbar = toolbar = QToolBar("Clean", self)
+        toolbar.setObjectName("clean-toolbar")  # the key of its place in the saved window state
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.addToolBar(toolbar)
-        toolbar.addAction(self.clean_action)
+        self.resolution_control = ResolutionControl(self.settings.resolution)
+        self.brush_control = BrushSizeControl(self.settings.brush_size)
+        actions = self.named_actions
+        fill(toolbar, [actions["clean"]])
+        toolbar.addWidget(self.resolution_control)
+        fill(toolbar, [SEPARATOR, actions["pan"], actions["brush"], actions["eraser"]])
+        toolbar.addWidget(self.brush_control)
+        fill(toolbar, [actions["refill"], SEPARATOR, actions["show_mask"], actions["split"]])
         clean_button = toolbar.widgetForAction(self.clean_action)
         font = clean_button.font()
         font.setBold(True)
         clean_button.setFont(font)
-        self.resolution_control = ResolutionControl(self.settings.resolution)
-        toolbar.addWidget(self.resolution_control)
-        toolbar.addSeparator()
-        toolbar.addActions([self.pan_action, self.brush_action, self.eraser_action])
-        self.brush_control = BrushSizeControl(self.settings.brush_size)
-        toolbar.addWidget(self.brush_control)
-        toolbar.addAction(self.refill_action)
-        toolbar.addSeparator()
-        toolbar.addActions([self.show_mask_action, self.split_action])
         for button in toolbar.findChildren(QWidget):
             if button is not self.canvas:
                 button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def add_toolbar_action(self, action: QAction) -> None:
+        """A mode's toggle at the end of the clean toolbar, after a separator (it never takes the focus)."""
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(action)
+        button = self.toolbar.widgetForAction(action)
+        if button is not None:
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -461,9 +406,15 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_device(self, device: str) -> None:
         self.device_label.setText(f"Device: {device}")
-        multiple = self.controller.models.multiple
+        self.update_resolution_limits()
+
+    def enter_caption_mode(self) -> None:
+        self.captions.set_active(True)
+
+    def update_resolution_limits(self) -> None:
+        """The resolution slider's range for the picture shown and the model in use (its size multiple)."""
         if self.document.size is not None:
-            self.resolution_control.set_image_size(self.document.size, multiple)
+            self.resolution_control.set_image_size(self.document.size, self.controller.models.multiple)
 
     def _refresh_actions(self) -> None:
         document, controller = self.document, self.controller
@@ -483,6 +434,48 @@ class MainWindow(QMainWindow):
         self.crop_bars_action.setEnabled(has_result and not busy)
 
     # -- tools and view -----------------------------------------------------------------------------------------
+
+    def undo(self) -> None:
+        self.document.undo()
+
+    def redo(self) -> None:
+        self.document.redo()
+
+    def cancel_run(self) -> None:
+        self.controller.cancel()
+
+    def use_pan_tool(self, on: bool) -> None:
+        if on:
+            self._set_tool("pan")
+
+    def use_brush_tool(self, on: bool) -> None:
+        if on:
+            self._set_tool("brush")
+
+    def use_eraser_tool(self, on: bool) -> None:
+        if on:
+            self._set_tool("eraser")
+
+    def brush_smaller(self) -> None:
+        self._step_brush(1 / 1.25)
+
+    def brush_larger(self) -> None:
+        self._step_brush(1.25)
+
+    def zoom_in(self) -> None:
+        self.canvas.zoom_by(1.25)
+
+    def zoom_out(self) -> None:
+        self.canvas.zoom_by(1 / 1.25)
+
+    def fit(self) -> None:
+        self.canvas.fit()
+
+    def actual_size(self) -> None:
+        self.canvas.actual_size()
+
+    def set_split(self, on: bool) -> None:
+        self.canvas.set_split(on)
 
     def _set_tool(self, tool: str) -> None:
         self.brush.cancel()
@@ -586,6 +579,62 @@ class MainWindow(QMainWindow):
         self.queue.shutdown()  # its temporary files go
         self.library.shutdown()  # look-ups stop; a template or fix being written completes
         super().closeEvent(event)
+
+
+_KEY = QKeySequence.StandardKey
+
+# Every action of the window, declared once: its menu place is in WINDOW_MENUS, its toolbar place in _build_toolbar.
+WINDOW_ACTIONS = (
+    ActionSpec("open", "&Open…", MainWindow.open_dialog, _KEY.Open, "Open an image file"),
+    ActionSpec("save", "&Save Template", MainWindow.save, _KEY.Save,
+               "Save the template (asks where the first time; never over the original)"),
+    ActionSpec("save_as", "Save Template &As…", MainWindow.save_as, "Ctrl+Shift+S",
+               "Save the template as PNG, JPEG or WebP"),
+    ActionSpec("quit", "&Quit", MainWindow.close, _KEY.Quit, "Close MemeClean"),
+    ActionSpec("undo", "&Undo", MainWindow.undo, _KEY.Undo, "Undo the last clean or mask edit"),
+    ActionSpec("redo", "&Redo", MainWindow.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo what was undone"),
+    ActionSpec("copy", "&Copy Template", MainWindow.copy_result, _KEY.Copy,
+               "Copy the cleaned picture to the clipboard"),
+    ActionSpec("paste", "&Paste Image", MainWindow.paste, _KEY.Paste, "Open the image on the clipboard"),
+    ActionSpec("auto_clean", "Clean &Automatically", MainWindow._set_auto_clean, None,
+               "Start cleaning as soon as an image is opened, dropped or pasted", checkable=True),
+    ActionSpec("clean", "&Clean", MainWindow.clean, ["Ctrl+Return", "Ctrl+Enter"],
+               "Find the caption and fill what was behind it"),
+    ActionSpec("refill", "&Re-fill", MainWindow.refill, "Ctrl+R",
+               "Fill again with the mask as edited by hand (first frame)"),
+    ActionSpec("cancel", "Ca&ncel", MainWindow.cancel_run, "Esc", "Stop the running clean"),
+    ActionSpec("crop_bars", "Crop Caption &Bars", MainWindow.crop_caption_bars, None,
+               "Cut a white or black bar holding the caption off the top or bottom edge, instead of filling it"),
+    ActionSpec("pan", "&Hand (Pan)", MainWindow.use_pan_tool, "H", "Drag to move the picture", checkable=True),
+    ActionSpec("brush", "&Brush", MainWindow.use_brush_tool, "B", "Paint text the clean missed onto the mask",
+               checkable=True),
+    ActionSpec("eraser", "&Eraser", MainWindow.use_eraser_tool, "E",
+               "Remove what the clean wrongly took from the mask", checkable=True),
+    ActionSpec("smaller", "Brush S&maller", MainWindow.brush_smaller, "[", "Make the brush smaller"),
+    ActionSpec("larger", "Brush &Larger", MainWindow.brush_larger, "]", "Make the brush larger"),
+    ActionSpec("show_mask", "Show &Mask", MainWindow._set_show_mask, "M", "Show the text mask as a red overlay",
+               checkable=True),
+    ActionSpec("zoom_in", "Zoom &In", MainWindow.zoom_in, [_KEY.ZoomIn, "Ctrl+="], "Zoom in"),
+    ActionSpec("zoom_out", "Zoom &Out", MainWindow.zoom_out, _KEY.ZoomOut, "Zoom out"),
+    ActionSpec("fit", "&Fit in Window", MainWindow.fit, "Ctrl+0", "Show the whole picture"),
+    ActionSpec("actual", "&Actual Size (100 %)", MainWindow.actual_size, "Ctrl+1", "One image pixel per screen pixel"),
+    ActionSpec("split", "&Split Before/After", MainWindow.set_split, "S",
+               "Original left of a line you can drag, result right of it", checkable=True),
+    ActionSpec("shortcuts", "&Keyboard Shortcuts", MainWindow.show_shortcuts, _KEY.HelpContents,
+               "List the keyboard shortcuts"),
+    ActionSpec("about", "&About MemeClean", MainWindow.show_about, None, "Version and licence"),
+)
+
+# The window's own menus: (key in `window.menus`, title, action names in order; SEPARATOR draws a line; "recent" is
+# the Open Recent submenu). The modes add the Caption, Queue, Library and Model menus with `add_menu`.
+WINDOW_MENUS = (
+    ("file", "&File", ("open", "recent", SEPARATOR, "save", "save_as", SEPARATOR, "quit")),
+    ("edit", "&Edit", ("undo", "redo", SEPARATOR, "copy", "paste")),
+    ("image", "&Image", ("clean", "refill", "crop_bars", "cancel", SEPARATOR, "auto_clean")),
+    ("mask", "&Mask", ("pan", "brush", "eraser", SEPARATOR, "smaller", "larger", "show_mask")),
+    ("view", "&View", ("zoom_in", "zoom_out", "fit", "actual", SEPARATOR, "split", "hold_info")),
+    ("help", "&Help", ("shortcuts", "about")),
+)
 
 
 def _sentence(message: str) -> str:

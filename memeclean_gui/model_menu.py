@@ -8,20 +8,23 @@ trains are saved in `memeclean_core.resources.user_models_dir()` and listed here
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QUrl, Slot
-from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
 
 from memeclean_core.resources import BUNDLED_MODEL_NAME, user_models, user_models_dir
 
-from .settings import Settings
+from .model.settings import Settings
+from .views.actions import make_action
+from .worker import Outcome
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
-    from .train_dialog import TrainDialog
+    from .views.train_dialog import TrainDialog
+    from .window_view import WindowView
 
 MENU_LIMIT = 15  # trained models listed in the menu; older ones are still reachable through Load Weights…
 WEIGHTS_FILTER = "MemeClean weights (*.pt);;All files (*)"
@@ -52,7 +55,7 @@ class ModelMenu(QObject):
     """The Model menu and the model label of one window. `train_overrides` / `train_reference` are passed to
     the Train dialog (tests: a tiny network, a tiny reference model)."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: WindowView):
         super().__init__(window)
         self.window = window
         self.controller = window.controller
@@ -74,12 +77,7 @@ class ModelMenu(QObject):
         self._group.addAction(self.bundled_action)
         self._model_actions: list[QAction] = []
         self.menu.aboutToShow.connect(self.rebuild)
-        bar = window.menuBar()
-        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        if help_menu is not None:
-            bar.insertMenu(help_menu, self.menu)
-        else:
-            bar.addMenu(self.menu)
+        window.add_menu("model", self.menu, before="help")
         self.label = QLabel()
         window.statusBar().addPermanentWidget(self.label)
         self.controller.model_changed.connect(self._on_model_changed)
@@ -89,15 +87,8 @@ class ModelMenu(QObject):
                                "using the bundled model")
         self.rebuild()
 
-    def _action(self, text: str, slot, shortcut: str | None, tip: str) -> QAction:
-        action = QAction(text, self.window)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.window.addAction(action)  # the shortcut works while the menu is closed
-        return action
+    def _action(self, text: str, slot: Callable[[], Any], shortcut: str | None, tip: str) -> QAction:
+        return make_action(self.window, text, slot, shortcut, tip=tip)
 
     # -- the menu ---------------------------------------------------------------------------------------------
 
@@ -153,9 +144,7 @@ class ModelMenu(QObject):
         self.settings.update(model_path="" if path is None else str(path.absolute()))
         self.rebuild()
         self.window.show_status(f"Cleaning with {model_name(path)}" + ("" if path is None else f" ({path})"))
-        size, multiple = self.window.document.size, self.controller.models.multiple
-        if size is not None:
-            self.window.resolution_control.set_image_size(size, multiple)
+        self.window.update_resolution_limits()
 
     def load_weights_dialog(self) -> None:
         folder = user_models_dir() if user_models_dir().is_dir() else Path.home()
@@ -173,7 +162,7 @@ class ModelMenu(QObject):
     def open_train_dialog(self) -> TrainDialog:
         """Show the Train dialog (one per window: it keeps a run going while hidden)."""
         if self.dialog is None:
-            from .train_dialog import TrainDialog
+            from .views.train_dialog import TrainDialog
 
             self.dialog = TrainDialog(self.window, overrides=self.train_overrides, reference=self.train_reference)
             self.dialog.use_model.connect(self.use)
@@ -187,7 +176,7 @@ class ModelMenu(QObject):
     @Slot(str)
     def _on_training_finished(self, outcome: str) -> None:
         trained = self.dialog.trained_path if self.dialog is not None else None
-        if outcome == "ok" and trained is not None:
+        if outcome == Outcome.OK and trained is not None:
             self.window.show_status(f"Training finished: {trained.name} (Model menu to use it)")
         self.rebuild()
 
@@ -196,6 +185,6 @@ class ModelMenu(QObject):
         return self.dialog.shutdown(timeout_ms) if self.dialog is not None else True
 
 
-def install_model_menu(window: MainWindow) -> ModelMenu:
+def install_model_menu(window: WindowView) -> ModelMenu:
     """Add the Model menu (before Help) and the model label to `window`."""
     return ModelMenu(window)

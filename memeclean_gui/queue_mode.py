@@ -12,21 +12,23 @@ unsaved edits: quitting and clearing the queue do, once for all of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMimeData, QObject, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
-from . import queue_jobs
-from .document import Result, Snapshot
-from .queue_dock import QueueDock, SaveAllDialog
-from .queue_state import PictureQueue, QueueEntry, Status, image_files, load_spilled, plan_save_all
-from .worker import Task
+from .jobs import queue as queue_jobs
+from .model.document import Result, Snapshot
+from .model.queue_state import PictureQueue, QueueEntry, Status, image_files, load_spilled, plan_save_all
+from .views.actions import make_action
+from .views.queue_dock import QueueDock, SaveAllDialog
+from .worker import JobKind, Outcome, Task
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .window_view import WindowView
 
 THUMBNAILS_PER_TASK = 8  # small batches, so an open or a save asked for meanwhile starts soon
 
@@ -39,7 +41,7 @@ class QueueMode(QObject):
     run_finished = Signal()
     saved_all = Signal(object)
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: WindowView):
         super().__init__(window)
         self.window = window
         self.document = window.document
@@ -78,17 +80,8 @@ class QueueMode(QObject):
 
     # -- building ----------------------------------------------------------------------------------------------------
 
-    def _action(self, text: str, slot, shortcut: Any = None, tip: str = "") -> QAction:
-        action = QAction(text, self.window)
-        if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(keys) for keys in shortcuts])
-        action.setStatusTip(tip)
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        action.setToolTip(f"{tip} ({keys})" if keys else tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.window.addAction(action)  # the shortcut works while the menu is closed
-        return action
+    def _action(self, text: str, slot: Callable[[], Any], shortcut: Any = None, tip: str = "") -> QAction:
+        return make_action(self.window, text, slot, shortcut, tip=tip)
 
     def _build_actions(self) -> None:
         self.open_folder_action = self._action("Open &Folder…", self.open_folder_dialog, None,
@@ -109,22 +102,16 @@ class QueueMode(QObject):
         self.save_all_action = self._action("Save A&ll Templates…", self.save_all, "Ctrl+Alt+S",
                                             "Save every cleaned picture of the queue to a folder, with its own name")
 
-    def _menu(self, title: str) -> QMenu | None:
-        for action in self.window.menuBar().actions():
-            if action.menu() is not None and action.text().replace("&", "") == title:
-                return action.menu()
-        return None
-
     def _build_menus(self) -> None:
         window = self.window
-        file_menu = self._menu("File")
-        if file_menu is not None:
-            actions = file_menu.actions()
-            opening = actions.index(window.open_action) + 1 if window.open_action in actions else 0
-            file_menu.insertAction(actions[opening] if opening < len(actions) else None, self.open_folder_action)
-            actions = file_menu.actions()
-            after_save = actions.index(window.save_as_action) + 1 if window.save_as_action in actions else len(actions)
-            file_menu.insertAction(actions[after_save] if after_save < len(actions) else None, self.save_all_action)
+        file_menu = window.menus["file"]
+        open_action, save_as_action = window.named_actions["open"], window.named_actions["save_as"]
+        actions = file_menu.actions()
+        opening = actions.index(open_action) + 1 if open_action in actions else 0
+        file_menu.insertAction(actions[opening] if opening < len(actions) else None, self.open_folder_action)
+        actions = file_menu.actions()
+        after_save = actions.index(save_as_action) + 1 if save_as_action in actions else len(actions)
+        file_menu.insertAction(actions[after_save] if after_save < len(actions) else None, self.save_all_action)
         menu = QMenu("&Queue", window)
         menu.addActions([self.clean_all_action, self.cancel_action])
         menu.addSeparator()
@@ -136,8 +123,7 @@ class QueueMode(QObject):
         toggle = self.dock.toggleViewAction()
         toggle.setText("Queue &Panel")
         menu.addAction(toggle)
-        before = self._menu("Model") or self._menu("Help")  # after View, before Model and Help
-        window.menuBar().insertMenu(before.menuAction() if before is not None else None, menu)
+        window.add_menu("queue", menu, before="model" if "model" in window.menus else "help")  # after View
 
     # -- adding pictures ---------------------------------------------------------------------------------------------
 
@@ -362,7 +348,7 @@ class QueueMode(QObject):
         path, resolution, models = entry.path, self.window.resolution, self.controller.models
         folder, stem = self.state.folder, self.state.spill_stem(entry)
         task = Task(lambda progress, cancel: queue_jobs.clean_picture(path, resolution, models, folder, stem,
-                                                                      progress, cancel), "queue-clean")
+                                                                      progress, cancel), JobKind.QUEUE_CLEAN)
         task.signals.progress.connect(self._on_clean_progress)
         task.signals.result.connect(self._on_clean_result)
         task.signals.error.connect(self._on_clean_error)
@@ -423,9 +409,9 @@ class QueueMode(QObject):
         if entry is not None and entry.status is Status.CLEANING:
             entry.status = Status.WAITING  # cancelled: back in line
             self.dock.update_entry(entry)
-        if task.outcome in ("ok", "error"):
+        if task.outcome in (Outcome.OK, Outcome.ERROR):
             self._run_done += 1
-            self._run_failed += task.outcome == "error"
+            self._run_failed += task.outcome == Outcome.ERROR
         if entry is not None:
             self.entry_finished.emit(entry.key, task.outcome)
         if self.running and not self.controller.closed:
@@ -490,7 +476,7 @@ class QueueMode(QObject):
         def make(progress, cancel) -> list[tuple[int, Any]]:
             return [(key, queue_jobs.file_thumbnail(path)) for key, path in paths if not cancel()]
 
-        task = Task(make, "queue-thumbnails")
+        task = Task(make, JobKind.QUEUE_THUMBNAILS)
         task.signals.result.connect(self._on_thumbnails)
         task.signals.finished.connect(self._on_thumbnails_finished)
         self._thumbnail_task = task
@@ -647,7 +633,8 @@ class QueueMode(QObject):
         self.settings.update(last_folder=str(folder))
         quality = self.settings.save_quality
         saved_results = {item.key: item.result for item in items}
-        task = Task(lambda progress, cancel: queue_jobs.save_pictures(items, quality, progress, cancel), "queue-save")
+        task = Task(lambda progress, cancel: queue_jobs.save_pictures(items, quality, progress, cancel),
+                    JobKind.QUEUE_SAVE)
         task.signals.result.connect(self._on_save_result)
         task.signals.finished.connect(self._on_save_finished)
         self._save_task = task

@@ -1,8 +1,10 @@
-"""The layering MemeClean promises: the core knows no screen, and the GUI reaches torch only through the core."""
+"""The layering MemeClean promises: the core knows no screen, the GUI reaches torch only through the core and only
+through its documented API, and the GUI's own layers (model, jobs, views, app) import downwards only."""
 
 import ast
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,3 +47,157 @@ def test_the_pipeline_settings_and_whole_image_steps_import_without_torch():
             "memeclean_core.whole_image; memeclean_core.pipeline.PostprocessConfig(); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
+
+
+# -- the app's layers (docs/ARCHITECTURE.md, "The app") ----------------------------------------------------------------
+
+GUI = ROOT / "memeclean_gui"
+QT = ("PySide6", "shiboken6")
+
+# The core modules the GUI may import anywhere: its documented public API, none of which loads torch when imported.
+GUI_CORE_API = {
+    "memeclean_core", "memeclean_core.bars", "memeclean_core.captions", "memeclean_core.captions.boxes",
+    "memeclean_core.captions.project", "memeclean_core.data.prepare",
+    "memeclean_core.errors", "memeclean_core.evaluate", "memeclean_core.file_kinds", "memeclean_core.filenames",
+    "memeclean_core.fixes", "memeclean_core.geometry", "memeclean_core.imageio", "memeclean_core.library",
+    "memeclean_core.pipeline", "memeclean_core.progress", "memeclean_core.resources", "memeclean_core.safe_write",
+    "memeclean_core.whole_image",
+}
+# Public core modules that import torch: only jobs/ may use them, inside the job function that needs them (the job
+# runs in a worker thread, so the window never waits for torch).
+GUI_TORCH_CORE = {"memeclean_core.checkpoint", "memeclean_core.device", "memeclean_core.inference",
+                  "memeclean_core.train"}
+# The modes: they see the window only through window_view.WindowView
+MODES = ("caption_mode.py", "library_mode.py", "model_menu.py", "queue_mode.py")
+
+
+def gui_module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def gui_imports(path: Path) -> list[tuple[str, bool, bool]]:
+    """(module imported, at module level?, under `if TYPE_CHECKING`?) for every import in `path`, relative ones
+    resolved; `from . import x` counts as importing the submodule x when there is one."""
+    package = gui_module(path) if path.name == "__init__.py" else gui_module(path).rpartition(".")[0]
+    found = []
+
+    def visit(node: ast.AST, in_function: bool, typing_only: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import):
+                found.extend((alias.name, not in_function, typing_only) for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                if child.level:
+                    base = package.rsplit(".", child.level - 1)[0] if child.level > 1 else package
+                    module = f"{base}.{child.module}" if child.module else base
+                else:
+                    module = child.module
+                names = [f"{module}.{alias.name}" for alias in child.names
+                         if (ROOT / f"{module}.{alias.name}".replace(".", "/")).with_suffix(".py").exists()
+                         or (ROOT / f"{module}.{alias.name}".replace(".", "/") / "__init__.py").exists()]
+                found.extend((name, not in_function, typing_only) for name in names or [module])
+            elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                visit(child, in_function, True)
+            else:
+                visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)),
+                      typing_only)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False, False)
+    return found
+
+
+def layer_of(module: str) -> str:
+    """model, jobs, views, or app (the top-level modules: app, main_window, controller, worker, the modes, ...)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in ("model", "jobs", "views") else "app"
+
+
+def gui_files(folder: str = "") -> list[Path]:
+    return sorted((GUI / folder).rglob("*.py"))
+
+
+def offenders(files: list[Path], bad: Callable[[str, bool, bool], bool]) -> dict[str, list[str]]:
+    found = {}
+    for path in files:
+        names = [name for name, top, typing_only in gui_imports(path) if bad(name, top, typing_only)]
+        if names:
+            found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def test_the_model_and_the_jobs_never_import_qt():
+    qt = lambda name, top, typing_only: name.split(".")[0] in QT  # noqa: E731
+    assert not offenders(gui_files("model") + gui_files("jobs"), qt)
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    """model <- jobs <- views <- app. jobs/ may use the native-library preload (Qt-free) before torch loads."""
+    allowed = {"model": {"model"}, "jobs": {"model", "jobs"}, "views": {"model", "jobs", "views"}}
+    for layer, below in allowed.items():
+        def upward(name: str, top: bool, typing_only: bool, below: set[str] = below) -> bool:
+            if not name.startswith("memeclean_gui.") or name in ("memeclean_gui.worker", "memeclean_gui.preload"):
+                return False
+            return layer_of(name) not in below
+        assert not offenders(gui_files(layer), upward), layer
+    worker_users = offenders(gui_files("model") + gui_files("jobs"),
+                             lambda name, top, typing_only: name == "memeclean_gui.worker")
+    assert not worker_users  # the runner is Qt: the Qt-free layers do not know it
+    preload_users = offenders(gui_files("model") + gui_files("views"),
+                              lambda name, top, typing_only: name == "memeclean_gui.preload")
+    assert not preload_users
+
+
+def test_the_gui_uses_only_the_documented_core_api():
+    def outside(name: str, top: bool, typing_only: bool) -> bool:
+        return name.split(".")[0] == "memeclean_core" and name not in GUI_CORE_API | GUI_TORCH_CORE
+    assert not offenders(gui_files(), outside)
+
+
+def test_only_jobs_import_torch_core_modules_and_only_when_a_job_runs():
+    def eager(name: str, top: bool, typing_only: bool) -> bool:
+        return name in GUI_TORCH_CORE and top and not typing_only
+    assert not offenders(gui_files(), eager)
+    not_a_job = lambda name, top, typing_only: name in GUI_TORCH_CORE and not typing_only  # noqa: E731
+    assert not offenders([path for path in gui_files() if layer_of(gui_module(path)) != "jobs"], not_a_job)
+
+
+def test_the_core_api_the_gui_uses_does_not_load_torch():
+    used = sorted({name for path in gui_files() for name, _top, _typing in gui_imports(path)
+                   if name in GUI_CORE_API})
+    code = f"import sys\nfor name in {used!r}: __import__(name)\nprint('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert used and out.stdout.strip() == "False"
+
+
+def test_the_gui_modules_form_no_import_cycle():
+    """Every import counts, at module level, inside functions and under TYPE_CHECKING: a mode that named the main
+    window for its type hints was a cycle too."""
+    graph = {gui_module(path): {name for name, _top, _typing in gui_imports(path) if name.startswith("memeclean_gui")}
+             for path in gui_files()}
+    graph = {module: {name for name in names if name in graph and name != module} for module, names in graph.items()}
+    done: set[str] = set()
+
+    def walk(module: str, path: list[str]) -> None:
+        if module in path:
+            raise AssertionError("import cycle: " + " -> ".join(path[path.index(module):] + [module]))
+        if module in done:
+            return
+        for name in sorted(graph[module]):
+            walk(name, path + [module])
+        done.add(module)
+
+    for module in sorted(graph):
+        walk(module, [])
+
+
+def test_the_modes_reach_the_window_only_through_its_view_interface():
+    """No getattr on the window, no menu found by its title, no toolbar found by its object name."""
+    for name in MODES:
+        path = GUI / name
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        calls = {node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+                 for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and isinstance(node.func, (ast.Name, ast.Attribute))}
+        assert not calls & {"getattr", "findChild", "findChildren", "menuBar"}, name
+        imported = {module for module, _top, _typing in gui_imports(path)}
+        assert "memeclean_gui.main_window" not in imported and "memeclean_gui.window_view" in imported, name

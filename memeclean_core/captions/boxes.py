@@ -26,7 +26,7 @@ _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 
 # field -> (low, high, low excluded): what a project file or a --box may hold. Positions and sizes are fractions of
 # the picture: a box may reach past the picture's edges, not be many pictures away or wide (which would only make
-# the renderer allocate gigabytes). The app's handles keep boxes inside these too (caption_doc.resized).
+# the renderer allocate gigabytes). The app's handles keep boxes inside these too (`memeclean_gui.model.caption_editor`).
 LIMITS: dict[str, tuple[float, float, bool]] = {
     "x": (-2.0, 3.0, False), "y": (-2.0, 3.0, False), "w": (0.0, 3.0, True), "h": (0.0, 3.0, True),
     "size": (0.0, 2.0, True), "outline_width": (0.0, 1.0, False), "rotation": (-360.0, 360.0, False),

@@ -9,8 +9,8 @@ from PIL import Image
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
-from memeclean_gui import settings as settings_module
-from memeclean_gui.settings import Settings
+from memeclean_gui.model import settings as settings_module
+from memeclean_gui.model.settings import Settings
 
 from ..conftest import make_meme
 

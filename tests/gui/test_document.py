@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from memeclean_core.imageio import LoadedImage
-from memeclean_gui.brush import BrushTool, PointerEvent, paint_segment
-from memeclean_gui.document import Document, History, Result, State
+from memeclean_gui.model.brush import BrushTool, PointerEvent, paint_segment
+from memeclean_gui.model.document import Document, History, Result, State
 
 
 def make_document(width=40, height=30) -> Document:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from memeclean_core.fixes import fixes_dir, list_fixes
 from memeclean_core.library import TemplateLibrary
 from memeclean_core.library.synthetic import meme_from, textured_picture
-from memeclean_gui.brush import PointerEvent
+from memeclean_gui.model.brush import PointerEvent
 from memeclean_gui.library_mode import USE_LABEL
 
 from .conftest import wait_job
@@ -180,7 +180,7 @@ def test_every_cleaned_template_is_added_when_opted_in(qtbot, make_window, meme_
 
 
 def test_a_template_already_in_the_library_is_not_added_twice(library):
-    from memeclean_gui.library_jobs import add_template
+    from memeclean_gui.jobs.library import add_template
 
     picture = textured_picture(2, 360, 270)
     entry, was_added = add_template(library, picture, "again")

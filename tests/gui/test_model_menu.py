@@ -139,17 +139,17 @@ def test_the_last_model_asked_for_wins_whichever_loads_first(qtbot, make_window,
                                                              monkeypatch):
     import time
 
-    from memeclean_gui import jobs
+    from memeclean_gui.jobs import clean as clean_jobs
 
     window = make_window()
-    original_get = jobs.ModelCache.get
+    original_get = clean_jobs.ModelCache.get
 
     def slow_for_mine(cache, *args, **kwargs):
         if cache.path == user_model:
             time.sleep(0.5)  # the first request finishes last
         return original_get(cache, *args, **kwargs)
 
-    monkeypatch.setattr(jobs.ModelCache, "get", slow_for_mine)
+    monkeypatch.setattr(clean_jobs.ModelCache, "get", slow_for_mine)
     finished = []
     window.controller.finished.connect(lambda kind, outcome: kind == "model" and finished.append(outcome))
     window.controller.set_model_path(user_model)

@@ -13,9 +13,9 @@ from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
-from memeclean_gui import jobs
-from memeclean_gui.queue_dock import SaveAllDialog
-from memeclean_gui.queue_state import Status, load_spilled
+from memeclean_gui.jobs import clean as clean_jobs
+from memeclean_gui.views.queue_dock import SaveAllDialog
+from memeclean_gui.model.queue_state import Status, load_spilled
 
 from ..conftest import make_meme
 from .conftest import read_rgb, wait_job
@@ -271,7 +271,7 @@ def test_cancel_stops_the_picture_being_cleaned_and_the_rest_stay_waiting(qtbot,
     paths = make_memes(tmp_path, ["a.png", "b.png", "c.png"])
     assert wait_job(qtbot, window.controller, "load", lambda: drop_paths(window, paths)) == "ok"
     inside, release = threading.Event(), threading.Event()
-    real_clean = jobs.clean_image
+    real_clean = clean_jobs.clean_image
 
     def clean_that_waits(image, resolution, models, progress, cancel):
         def hooked(fraction, text):  # in the worker: hold on at the first progress report
@@ -282,7 +282,7 @@ def test_cancel_stops_the_picture_being_cleaned_and_the_rest_stay_waiting(qtbot,
 
         return real_clean(image, resolution, models, hooked, cancel)
 
-    monkeypatch.setattr(jobs, "clean_image", clean_that_waits)
+    monkeypatch.setattr(clean_jobs, "clean_image", clean_that_waits)
     queue = window.queue
     queue.clean_all_action.trigger()
     qtbot.waitUntil(inside.is_set)

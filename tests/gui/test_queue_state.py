@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from memeclean_core.imageio import Frame, LoadedImage
-from memeclean_gui.document import Result, Snapshot, State
-from memeclean_gui.queue_state import (
+from memeclean_gui.model.document import Result, Snapshot, State
+from memeclean_gui.model.queue_state import (
     PictureQueue, QueueEntry, Status, image_files, load_spilled, output_suffix, plan_save_all, spill_result,
 )
 
@@ -191,7 +191,7 @@ def test_the_queue_state_and_its_jobs_import_no_qt():
     import memeclean_gui
 
     folder = Path(memeclean_gui.__file__).parent
-    for name in ("queue_state.py", "queue_jobs.py"):
+    for name in ("model/queue_state.py", "jobs/queue.py"):
         tree = ast.parse((folder / name).read_text(encoding="utf-8"))
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
@@ -199,7 +199,7 @@ def test_the_queue_state_and_its_jobs_import_no_qt():
 
 
 def test_a_document_put_away_comes_back_with_its_history_and_says_before_it_changes():
-    from memeclean_gui.document import Document
+    from memeclean_gui.model.document import Document
 
     document = Document()
     seen = []

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from memeclean_gui import settings as settings_module
-from memeclean_gui import sizing
-from memeclean_gui.settings import FIELDS, Settings
+from memeclean_gui.model import settings as settings_module
+from memeclean_gui.model import sizing as sizing
+from memeclean_gui.model.settings import FIELDS, Settings
 
 
 def test_every_field_has_a_default_and_a_description():

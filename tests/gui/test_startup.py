@@ -15,7 +15,7 @@ STARTUP = """
 import sys
 from memeclean_gui.app import create_application
 from memeclean_gui.main_window import MainWindow
-from memeclean_gui.settings import Settings
+from memeclean_gui.model.settings import Settings
 
 app = create_application()
 window = MainWindow(settings=Settings())

@@ -11,8 +11,8 @@ from PIL import Image
 from memeclean_core.checkpoint import load_model, read_checkpoint
 from memeclean_core.model import UNetConfig
 from memeclean_core.resources import bundled_model_path, user_models_dir
-from memeclean_gui.train_dialog import TrainDialog
-from memeclean_gui.train_jobs import inspect_data_folder, prepared_copy_dir
+from memeclean_gui.views.train_dialog import TrainDialog
+from memeclean_gui.jobs.train import inspect_data_folder, prepared_copy_dir
 
 from ..conftest import make_meme
 
@@ -127,7 +127,7 @@ def test_an_empty_folder_trains_on_generated_pictures(tmp_path):
 
 
 def test_looking_at_a_huge_folder_stops_early(tmp_path, monkeypatch):
-    from memeclean_gui import train_jobs
+    from memeclean_gui.jobs import train as train_jobs
 
     monkeypatch.setattr(train_jobs, "VISIT_LIMIT", 100)
     huge = tmp_path / "home"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from memeclean_core.checkpoint import read_checkpoint
 from memeclean_core.fixes import fixes_dir, list_fixes, save_fix, split_fixes
-from memeclean_gui.train_dialog import TrainDialog
-from memeclean_gui.train_jobs import inspect_data_folder
+from memeclean_gui.views.train_dialog import TrainDialog
+from memeclean_gui.jobs.train import inspect_data_folder
 
 from ..conftest import make_meme
 from .test_train_dialog import TINY, run_and_wait

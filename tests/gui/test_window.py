@@ -13,8 +13,8 @@ from PySide6.QtGui import QDropEvent, QGuiApplication, QWheelEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from memeclean_core.imageio import load_image
-from memeclean_gui import jobs
-from memeclean_gui.qimage import from_qimage, to_qimage
+from memeclean_gui.jobs import clean as clean_jobs
+from memeclean_gui.views.qimage import from_qimage, to_qimage
 
 from ..conftest import make_meme
 from .conftest import read_rgb, wait_job
@@ -166,7 +166,7 @@ def test_cancel_stops_a_run(qtbot, make_window, meme_path, monkeypatch):
     window = make_window()
     open_and_wait(qtbot, window, meme_path)
     inside, release = threading.Event(), threading.Event()
-    real_clean = jobs.clean_image
+    real_clean = clean_jobs.clean_image
 
     def clean_that_waits(image, resolution, models, progress, cancel):
         def hooked(fraction, text):  # in the worker: hold on at the first progress report
@@ -177,7 +177,7 @@ def test_cancel_stops_a_run(qtbot, make_window, meme_path, monkeypatch):
 
         return real_clean(image, resolution, models, hooked, cancel)
 
-    monkeypatch.setattr(jobs, "clean_image", clean_that_waits)
+    monkeypatch.setattr(clean_jobs, "clean_image", clean_that_waits)
     window.clean_action.trigger()
     qtbot.waitUntil(inside.is_set)
     assert window.controller.busy and window.cancel_button.isVisible() and window.cancel_button.isEnabled()
@@ -196,14 +196,14 @@ def test_a_new_image_during_a_run_cancels_it_and_its_result_is_dropped(qtbot, ma
     window = make_window()
     open_and_wait(qtbot, window, meme_path)
     inside, release = threading.Event(), threading.Event()
-    real_clean = jobs.clean_image
+    real_clean = clean_jobs.clean_image
 
     def clean_that_waits(image, resolution, models, progress, cancel):
         inside.set()
         release.wait(30)
         return real_clean(image, resolution, models, progress, cancel)
 
-    monkeypatch.setattr(jobs, "clean_image", clean_that_waits)
+    monkeypatch.setattr(clean_jobs, "clean_image", clean_that_waits)
     window.clean_action.trigger()
     qtbot.waitUntil(inside.is_set)
     other = tmp_path / "other.png"

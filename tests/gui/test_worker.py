@@ -1,11 +1,12 @@
-"""The worker: a plain function in the pool, reported through signals, cancelled between steps."""
+"""The one job runner: a plain function or a generator in the pool, reported through signals, cancelled between
+steps or yields; JobRunner keeps tasks until they finish and drops results nobody wants any more."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QThreadPool
 
 from memeclean_core.errors import Cancelled, ImageLoadError
-from memeclean_gui.worker import Task
+from memeclean_gui.worker import JobKind, JobRunner, Outcome, Task
 
 
 def run(qtbot, task: Task) -> list:
@@ -13,6 +14,7 @@ def run(qtbot, task: Task) -> list:
     task.signals.progress.connect(lambda t, fraction, text: events.append(("progress", fraction, text)))
     task.signals.result.connect(lambda t, value: events.append(("result", value)))
     task.signals.error.connect(lambda t, message: events.append(("error", message)))
+    task.signals.yielded.connect(lambda t, item: events.append(("yielded", item)))
     task.signals.cancelled.connect(lambda t: events.append(("cancelled",)))
     task.signals.finished.connect(lambda t: events.append(("finished",)))
     pool = QThreadPool()
@@ -27,7 +29,7 @@ def test_result_after_progress_then_finished(qtbot):
         progress(0.5, "half")
         return 42
 
-    assert run(qtbot, Task(job, "test")) == [("progress", 0.5, "half"), ("result", 42), ("finished",)]
+    assert run(qtbot, Task(job, JobKind.CLEAN)) == [("progress", 0.5, "half"), ("result", 42), ("finished",)]
 
 
 def test_errors_become_one_line_messages(qtbot):
@@ -37,8 +39,8 @@ def test_errors_become_one_line_messages(qtbot):
     def bug(progress, cancel):
         return 1 / 0
 
-    assert run(qtbot, Task(user_error, "test"))[0] == ("error", "cannot read 'x.png': the file is empty")
-    events = run(qtbot, Task(bug, "test"))
+    assert run(qtbot, Task(user_error, JobKind.CLEAN))[0] == ("error", "cannot read 'x.png': the file is empty")
+    events = run(qtbot, Task(bug, JobKind.CLEAN))
     assert events == [("error", "Unexpected error (ZeroDivisionError: division by zero)."), ("finished",)]
 
 
@@ -51,8 +53,91 @@ def test_cancel_is_seen_between_steps(qtbot):
                 task.cancel()  # as the Cancel button would, from another thread
         return "ran to the end"
 
-    task = Task(job, "test")
-    assert run(qtbot, task) == [("cancelled",), ("finished",)] and task.outcome == "cancelled"
-    early = Task(lambda progress, cancel: "never", "test")
+    task = Task(job, JobKind.CLEAN)
+    assert run(qtbot, task) == [("cancelled",), ("finished",)] and task.outcome == Outcome.CANCELLED
+    early = Task(lambda progress, cancel: "never", JobKind.CLEAN)
     early.cancel()
     assert run(qtbot, early) == [("cancelled",), ("finished",)]
+
+
+def test_a_generator_job_yields_reports_in_order_then_its_return_value_is_the_result(qtbot):
+    def job(progress, cancel):
+        progress(0.0, "starting")
+        for step in range(3):
+            yield ("step", step)
+        return "trained"
+
+    task = Task(job, JobKind.TRAIN)
+    assert run(qtbot, task) == [("progress", 0.0, "starting"), ("yielded", ("step", 0)), ("yielded", ("step", 1)),
+                                ("yielded", ("step", 2)), ("result", "trained"), ("finished",)]
+    assert task.outcome == Outcome.OK
+
+
+def test_cancel_is_seen_between_yields_and_closes_the_generator(qtbot):
+    closed = []
+
+    def job(progress, cancel):
+        try:
+            for step in range(1000):
+                if step == 2:
+                    task.cancel()  # as the Cancel button would; the job itself does not look
+                yield step
+        finally:
+            closed.append("finally ran")  # the trainer writes its checkpoint here
+
+    task = Task(job, JobKind.TRAIN)
+    assert run(qtbot, task) == [("yielded", 0), ("yielded", 1), ("yielded", 2), ("cancelled",), ("finished",)]
+    assert closed == ["finally ran"] and task.outcome == Outcome.CANCELLED
+
+
+def test_an_error_inside_a_generator_job_is_a_one_line_message(qtbot):
+    def job(progress, cancel):
+        yield "first"
+        raise ImageLoadError("cannot read 'y.png'")
+
+    assert run(qtbot, Task(job, JobKind.TRAIN)) == [("yielded", "first"), ("error", "cannot read 'y.png'"),
+                                                     ("finished",)]
+
+
+def test_job_kinds_and_outcomes_are_enums_that_read_as_before():
+    assert JobKind("caption-export") is JobKind.CAPTION_EXPORT and JobKind.CLEAN == "clean"
+    assert Outcome.DROPPED == "dropped" and Task(lambda p, c: None, "save").kind is JobKind.SAVE
+
+
+def test_the_runner_hands_on_only_wanted_results_and_runs_serial_tasks_one_at_a_time(qtbot):
+    pool = QThreadPool()
+    wanted = {"yes"}
+    runner = JobRunner(pool, serial=True, wanted=lambda task: task.fn(None, None) in wanted)
+    got, order, finished = [], [], []
+    runner.finished.connect(lambda task: finished.append((task.fn(None, None), task.outcome)))
+    keep = Task(lambda progress, cancel: "yes", JobKind.CAPTION_PREVIEW, on_result=got.append)
+    drop = Task(lambda progress, cancel: "no", JobKind.CAPTION_PREVIEW, on_result=got.append)
+    with qtbot.waitSignals([runner.finished, runner.finished], timeout=10_000):
+        runner.start(keep)
+        runner.start(drop)
+        order.append(runner.running)
+    assert pool.waitForDone(10_000)
+    assert got == ["yes"] and order == [2] and runner.running == 0
+    assert finished == [("yes", Outcome.OK), ("no", Outcome.DROPPED)]
+
+
+def test_the_runner_sends_errors_without_a_handler_to_its_error_signal_and_cancels_on_shutdown(qtbot):
+    pool = QThreadPool()
+    runner = JobRunner(pool)
+    messages = []
+    runner.error.connect(messages.append)
+
+    def fails(progress, cancel):
+        raise ImageLoadError("the file is empty")
+
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        runner.start(Task(fails, JobKind.LOAD))
+    assert messages == ["the file is empty"]
+
+    def waits(progress, cancel):
+        while not cancel():
+            yield None
+        return "never"
+
+    task = runner.start(Task(waits, JobKind.TRAIN))
+    assert runner.shutdown(10_000) and task.outcome == Outcome.CANCELLED

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from memeclean_gui.settings import FIELDS, Settings
+from memeclean_gui.model.settings import FIELDS, Settings
 
 from .conftest import ROOT, no_temporaries, snapshot
 
@@ -85,7 +85,7 @@ def test_the_app_starts_with_a_huge_integer_in_its_settings(tmp_path):
     script = (
         "from memeclean_gui.app import create_application\n"
         "from memeclean_gui.main_window import MainWindow\n"
-        "from memeclean_gui.settings import Settings\n"
+        "from memeclean_gui.model.settings import Settings\n"
         "app = create_application()\n"
         "settings = Settings.load()\n"
         "window = MainWindow(settings=settings)\n"

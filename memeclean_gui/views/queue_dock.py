@@ -13,9 +13,9 @@ from PySide6.QtWidgets import (
     QListWidget, QListWidgetItem, QProgressBar, QPushButton, QStyle, QToolButton, QVBoxLayout, QWidget,
 )
 
+from ..jobs.queue import THUMBNAIL_SIZE
+from ..model.queue_state import QueueEntry, Status
 from .qimage import to_qimage
-from .queue_jobs import THUMBNAIL_SIZE
-from .queue_state import QueueEntry, Status
 
 _KEY = Qt.ItemDataRole.UserRole
 _HAS_THUMBNAIL = Qt.ItemDataRole.UserRole + 1

@@ -1,10 +1,10 @@
 """Model ▸ Train…: pick data folders and a budget, watch the loss fall, then compare with the bundled model.
 
 The dialog is not modal, so the main window stays usable; closing it while training runs only hides it (Model ▸
-Train… shows it again). The work runs in its own one-thread pool through `worker.Task` and
-`train_jobs.run_training` — the core's one training loop; the trainer's reports reach this dialog through a
-signal, so every widget update happens on the UI thread. Cancel stops at the next report and the trainer writes
-its checkpoint; Resume continues that checkpoint.
+Train… shows it again). The work runs in its own one-thread pool through the app's one job runner
+(`worker.JobRunner`): `jobs.train.run_training` is a generator job over the core's one training loop, and each
+report it yields arrives as the runner's `yielded` signal, so every widget update happens on the UI thread. Cancel
+is seen at the next report and the trainer writes its checkpoint; Resume continues that checkpoint.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
@@ -26,21 +26,16 @@ from memeclean_core.geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from memeclean_core.progress import format_duration
 from memeclean_core.resources import bundled_model_path, new_user_model_path, user_models_dir
 
+from ..jobs.train import TrainerReport, TrainOutcome, TrainRequest, format_number, inspect_data_folder, run_training
+from ..worker import JobKind, JobRunner, Outcome, Task
+from .actions import make_button
 from .loss_curve import LossCurve
 from .qimage import to_qimage
-from .train_jobs import TrainOutcome, TrainRequest, format_number, inspect_data_folder, run_training
-from .worker import Task
 
 DEVICES = ("auto", "cpu", "cuda")
 SAMPLES = (("meme", "Input"), ("mask", "Predicted mask"), ("result", "Result"))
 SAMPLE_SIZE = 120
 WEIGHTS_FILTER = "MemeClean weights (*.pt);;All files (*)"
-
-
-class _Reports(QObject):
-    """Carries the trainer's reports from the worker thread to the dialog (queued onto the UI thread)."""
-
-    report = Signal(object, int)  # TrainProgress, batch size
 
 
 class TrainDialog(QDialog):
@@ -59,8 +54,11 @@ class TrainDialog(QDialog):
         self.reference = None if reference is None else str(reference)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
-        self._reports = _Reports(self)
-        self._reports.report.connect(self._on_report)
+        self.runner = JobRunner(self.pool, parent=self)
+        self.runner.progress.connect(self._on_stage)
+        self.runner.yielded.connect(self._on_report)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.finished.connect(self._on_finished)
         self._task: Task | None = None
         self._request: TrainRequest | None = None
         self._last_step = 0
@@ -79,14 +77,12 @@ class TrainDialog(QDialog):
         self.folder_list.setToolTip("Prepared data folders (images/, pairs/) or plain folders of pictures")
         self.folder_list.setMinimumHeight(60)
         self.folder_list.setMaximumHeight(110)  # extra height goes to the loss curve
-        add_button = QPushButton("Add Folder…")
-        add_button.clicked.connect(self.choose_folder)
+        add_button = make_button("Add Folder…", self.choose_folder)
         self.fixes_button = QPushButton("Add Your Fixes")
         self.fixes_button.setToolTip("The masks you corrected by hand (kept on this computer when you save): "
                                      "fine-tunes the model in use on them")
         self.fixes_button.clicked.connect(self.add_fixes)
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.clicked.connect(self.remove_folder)
+        self.remove_button = make_button("Remove", self.remove_folder)
         self.folder_list.currentRowChanged.connect(lambda _row: self._refresh())
         buttons = QVBoxLayout()
         buttons.addWidget(add_button)
@@ -165,18 +161,12 @@ class TrainDialog(QDialog):
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(lambda: self.start())
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the current step; the checkpoint is kept and can be resumed")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the checkpoint this dialog last wrote")
-        self.resume_button.clicked.connect(self.resume)
-        self.use_button = QPushButton("Use This Model")
-        self.use_button.setToolTip("Clean with the model just trained")
-        self.use_button.clicked.connect(self.use_this_model)
-        close_button = QPushButton("Close")
-        close_button.setToolTip("Hide this dialog; a run goes on (Model ▸ Train… shows it again)")
-        close_button.clicked.connect(self.close)
+        self.cancel_button = make_button("Cancel", self.cancel,
+                                         "Stop after the current step; the checkpoint is kept and can be resumed")
+        self.resume_button = make_button("Resume", self.resume, "Continue the checkpoint this dialog last wrote")
+        self.use_button = make_button("Use This Model", self.use_this_model, "Clean with the model just trained")
+        close_button = make_button("Close", self.close,
+                                   "Hide this dialog; a run goes on (Model ▸ Train… shows it again)")
         row = QHBoxLayout()
         for button in (self.start_button, self.cancel_button, self.resume_button):
             row.addWidget(button)
@@ -354,16 +344,11 @@ class TrainDialog(QDialog):
         self.progress_bar.setValue(0)
         what = f"Continuing '{Path(request.resume).name}'" if request.resume else "Starting"
         self.status_label.setText(f"{what}: loading the trainer…")
-        reports = self._reports.report
-        task = Task(lambda progress, cancel: run_training(request, reports.emit, progress, cancel), "train")
-        task.signals.progress.connect(self._on_stage)
-        task.signals.result.connect(self._on_result)
-        task.signals.error.connect(self._on_error)
-        task.signals.cancelled.connect(self._on_cancelled)
-        task.signals.finished.connect(self._on_finished)
+        task = Task(lambda progress, cancel: run_training(request, progress, cancel), JobKind.TRAIN,
+                    on_result=self._on_result, on_error=self._problem)
         self._task = task
         self._refresh()
-        self.pool.start(task)
+        self.runner.start(task)
         return True
 
     def cancel(self) -> None:
@@ -400,8 +385,9 @@ class TrainDialog(QDialog):
             self.progress_bar.setValue(round(1000 * fraction))
             self.status_label.setText(text + "…" if text and not text.endswith("…") else text)
 
-    @Slot(object, int)
-    def _on_report(self, report: Any, batch: int) -> None:
+    @Slot(object, object)
+    def _on_report(self, task: Task, trainer_report: TrainerReport) -> None:
+        report, batch = trainer_report.progress, trainer_report.batch
         if report.done:
             return
         self._last_step = report.step
@@ -429,17 +415,12 @@ class TrainDialog(QDialog):
             picture.setPixmap(pixmap.scaled(SAMPLE_SIZE, SAMPLE_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
                                             Qt.TransformationMode.SmoothTransformation))
 
-    @Slot(object, object)
-    def _on_result(self, task: Task, outcome: TrainOutcome) -> None:
+    def _on_result(self, outcome: TrainOutcome) -> None:
         self._outcome = outcome
         self.progress_bar.setValue(1000)
         self.status_label.setText(f"Done: {outcome.steps} steps in {format_duration(outcome.seconds)}. "
                                   f"Saved to {outcome.path}")
         self.results_label.setText(results_html(outcome))
-
-    @Slot(object, str)
-    def _on_error(self, task: Task, message: str) -> None:
-        self._problem(message)
 
     @Slot(object)
     def _on_cancelled(self, task: Task) -> None:
@@ -455,7 +436,7 @@ class TrainDialog(QDialog):
         if task is not self._task:
             return
         self._task = None
-        if task.outcome == "ok" and self.out_edit.text() == self._default_out:
+        if task.outcome == Outcome.OK and self.out_edit.text() == self._default_out:
             self._default_out = str(new_user_model_path())  # the next Start makes a new file
             self.out_edit.setText(self._default_out)
         self._refresh()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from memeclean_core.captions import TextBox
 from memeclean_core.errors import MemeCleanError
 
-from .caption_doc import CaptionEditor
+from ..model.caption_editor import CaptionEditor
 
 BUNDLED_FONT_LABEL = "Anton (bundled)"
 ALIGN_LABELS = {"left": "Left", "center": "Centre", "right": "Right"}

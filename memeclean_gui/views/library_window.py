@@ -13,13 +13,14 @@ from PySide6.QtCore import QSize, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListView, QListWidget,
-    QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget,
+    QListWidgetItem, QMessageBox, QVBoxLayout, QWidget,
 )
 
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
-from .worker import Task
+from ..worker import JobKind, Task
+from .actions import make_button
 
 THUMBNAIL_SIZE = 120
 ALL_TAGS = "All tags"
@@ -66,24 +67,17 @@ class LibraryWindow(QDialog):
         self.list.itemSelectionChanged.connect(self._refresh_buttons)
         self.list.itemActivated.connect(lambda _item: self.open_selected())
 
-        self.open_button = QPushButton("Open in Caption Mode")
-        self.open_button.setToolTip("Open the template in the main window and write new captions on it")
-        self.open_button.clicked.connect(self.open_selected)
-        self.rename_button = QPushButton("Rename…")
-        self.rename_button.clicked.connect(self.rename_selected)
-        self.tags_button = QPushButton("Tags…")
-        self.tags_button.setToolTip("Set the tags of the selected templates (comma-separated)")
-        self.tags_button.clicked.connect(self.tag_selected)
-        self.delete_button = QPushButton("Delete")
-        self.delete_button.clicked.connect(self.delete_selected)
-        self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Write the selected templates to picture files")
-        self.export_button.clicked.connect(self.export_selected)
-        self.import_button = QPushButton("Import Folder…")
-        self.import_button.setToolTip("Add every picture in a folder to the library")
-        self.import_button.clicked.connect(self.choose_import_folder)
-        close_button = QPushButton("Close")
-        close_button.clicked.connect(self.close)
+        self.open_button = make_button("Open in Caption Mode", self.open_selected,
+                                       "Open the template in the main window and write new captions on it")
+        self.rename_button = make_button("Rename…", self.rename_selected)
+        self.tags_button = make_button("Tags…", self.tag_selected,
+                                       "Set the tags of the selected templates (comma-separated)")
+        self.delete_button = make_button("Delete", self.delete_selected)
+        self.export_button = make_button("Export…", self.export_selected,
+                                         "Write the selected templates to picture files")
+        self.import_button = make_button("Import Folder…", self.choose_import_folder,
+                                         "Add every picture in a folder to the library")
+        close_button = make_button("Close", self.close)
         buttons = QHBoxLayout()
         for button in (self.open_button, self.rename_button, self.tags_button, self.delete_button,
                        self.export_button):
@@ -256,7 +250,7 @@ class LibraryWindow(QDialog):
             return False
         library = self.library
         task = Task(lambda progress, cancel: library.import_folder(folder, progress=progress, cancel=cancel),
-                    "library-import")
+                    JobKind.LIBRARY_IMPORT)
         task.signals.progress.connect(self._on_import_progress)
         task.signals.result.connect(self._on_imported)
         task.signals.error.connect(lambda _task, message: self._problem(message))

@@ -150,7 +150,7 @@ class Snapshot:
     def opened(cls, image: LoadedImage, name: str, source: Path | None = None, result: Result | None = None,
                saved_path: Path | None = None) -> Snapshot:
         """A picture as just opened, with `result` as its clean (a kept state when it was saved to `saved_path`)."""
-        empty = _read_only(np.zeros((image.height, image.width), bool))
+        empty = frozen(np.zeros((image.height, image.width), bool))
         history = History(State(None, empty, "Open"))
         kept = history.current
         if result is not None:
@@ -186,10 +186,13 @@ class Snapshot:
 
 
 def _result_mask(result: Result) -> np.ndarray:
-    return result.mask if not result.mask.flags.writeable else _read_only(result.mask.astype(bool, copy=True))
+    return result.mask if not result.mask.flags.writeable else frozen(result.mask.astype(bool, copy=True))
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
+def frozen(array: np.ndarray) -> np.ndarray:
+    """`array` made C-contiguous (a copy only when it is not) and read-only: the arrays of results, states and
+    frames are shared between the document, the views and workers, so none may change them in place."""
+    array = np.ascontiguousarray(array)
     array.flags.writeable = False
     return array
 
@@ -315,7 +318,7 @@ class Document:
         self.source = Path(source) if source is not None else None
         self.saved_path = None
         self.generation += 1
-        empty = _read_only(np.zeros((image.height, image.width), bool))
+        empty = frozen(np.zeros((image.height, image.width), bool))
         self._history = History(State(None, empty, "Open"))
         self._kept = self._history.current
         self.image_changed.emit()
@@ -347,7 +350,7 @@ class Document:
         self._require_image()
         if result.mask.shape != self.state.mask.shape:
             raise ValueError(f"the result's mask is {result.mask.shape}, the image {self.state.mask.shape}")
-        mask = result.mask if not result.mask.flags.writeable else _read_only(result.mask.astype(bool, copy=True))
+        mask = result.mask if not result.mask.flags.writeable else frozen(result.mask.astype(bool, copy=True))
         self._end_stroke_silently()
         self._push(State(result, mask, label, mask_edited=False, captions=self.state.captions))
         self.state_changed.emit()
@@ -368,18 +371,18 @@ class Document:
             return (0, 0)
 
         def crop_image(image: LoadedImage) -> LoadedImage:
-            frames = [replace(frame, pixels=_read_only(crop_rows(frame.pixels, bars).copy()),
-                              alpha=None if frame.alpha is None else _read_only(crop_rows(frame.alpha, bars).copy()))
+            frames = [replace(frame, pixels=frozen(crop_rows(frame.pixels, bars).copy()),
+                              alpha=None if frame.alpha is None else frozen(crop_rows(frame.alpha, bars).copy()))
                       for frame in image.frames]
             return image.with_frames(frames)
 
         cropped = replace(result, image=crop_image(result.image),
-                          mask=_read_only(crop_rows(result.mask, bars).copy()),
-                          region=_read_only(crop_rows(result.region, bars).copy()))
+                          mask=frozen(crop_rows(result.mask, bars).copy()),
+                          region=frozen(crop_rows(result.region, bars).copy()))
         self._end_stroke_silently()
         self._before_crop.append(_Snapshot(self.image, self._history, self._kept))
         self._undone_crops.clear()
-        history = History(State(cropped, _read_only(crop_rows(state.mask, bars).copy()), label))
+        history = History(State(cropped, frozen(crop_rows(state.mask, bars).copy()), label))
         self._switch(_Snapshot(crop_image(self.image), history, None))
         return (bars.top, bars.bottom)
 
@@ -420,7 +423,7 @@ class Document:
             return False
         result = state.result
         edited = (not np.array_equal(stroke, result.mask)) if result is not None else bool(stroke.any())
-        self._push(State(result, _read_only(stroke), label, mask_edited=edited, captions=state.captions))
+        self._push(State(result, frozen(stroke), label, mask_edited=edited, captions=state.captions))
         self.state_changed.emit()
         return True
 
@@ -448,23 +451,25 @@ class Document:
             self.state_changed.emit()
 
     def undo(self) -> bool:
-        self._end_stroke_silently()
-        if self._history is not None and not self._history.can_undo and self._before_crop:
-            self._undone_crops.append(_Snapshot(self.image, self._history, self._kept))
-            self._switch(self._before_crop.pop())
-            return True
-        if self._history is None or not self._history.undo():
-            return False
-        self.state_changed.emit()
-        return True
+        return self._step_history(undo=True)
 
     def redo(self) -> bool:
+        return self._step_history(undo=False)
+
+    def _step_history(self, *, undo: bool) -> bool:
+        """One step back (undo) or forward; past the first step of a cropped picture it is the crop that is undone,
+        and redone. False when there is no step to take."""
         self._end_stroke_silently()
-        if self._history is not None and not self._history.can_redo and self._undone_crops:
-            self._before_crop.append(_Snapshot(self.image, self._history, self._kept))
-            self._switch(self._undone_crops.pop())
+        history = self._history
+        if undo:
+            crops_from, crops_to = self._before_crop, self._undone_crops
+        else:
+            crops_from, crops_to = self._undone_crops, self._before_crop
+        if history is not None and not (history.can_undo if undo else history.can_redo) and crops_from:
+            crops_to.append(_Snapshot(self.image, history, self._kept))
+            self._switch(crops_from.pop())
             return True
-        if self._history is None or not self._history.redo():
+        if history is None or not (history.undo() if undo else history.redo()):
             return False
         self.state_changed.emit()
         return True

@@ -17,7 +17,7 @@ import numpy as np
 from memeclean_core import whole_image
 from memeclean_core.imageio import LoadedImage
 
-from .document import Result
+from ..model.document import Result
 
 if TYPE_CHECKING:
     from memeclean_core.checkpoint import LoadedModel
@@ -53,7 +53,7 @@ class ModelCache:
             if self._model is None:
                 if progress is not None:
                     progress(0.0, "Loading the model")
-                from .preload import preload_native_libraries
+                from ..preload import preload_native_libraries
 
                 preload_native_libraries()  # keeps the UI thread running while libtorch loads
                 from memeclean_core.checkpoint import load_model

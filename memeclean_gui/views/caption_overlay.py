@@ -4,17 +4,19 @@ neutral pointer events, and the inline text editor a double-click opens over a b
 The canvas is not changed for this: it paints `decorations` and this module filters its mouse and arrow-key events.
 A press on a box or handle is taken here (move, resize); a press anywhere else goes on to the canvas (pan), so the
 picture can still be dragged around in caption mode. Arrow keys nudge the selected box. Nothing here computes a
-caption: the editor does (`caption_doc`), the preview comes from the core renderer.
+caption: the editor does (`model.caption_editor`), the preview comes from the core renderer.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QFrame, QPlainTextEdit, QWidget
 
-from .brush import PointerEvent
-from .caption_doc import BoxFrame, CaptionEditor, role_index
+from ..model.brush import PointerEvent
+from ..model.caption_editor import BoxFrame, CaptionEditor, role_index
 from .canvas import Canvas
 
 HANDLE_PX = 4.0  # half the side of a handle square, in logical pixels
@@ -95,6 +97,12 @@ class CaptionOverlay(QObject):
         self._text_index: int | None = None
         self._dragging = False
         self._hover = False
+        # The canvas events the overlay handles while active, by type; each handler says whether it used the event
+        self._mouse_handlers: dict[QEvent.Type, Callable[[QMouseEvent], bool]] = {
+            QEvent.Type.MouseButtonDblClick: self._double_click, QEvent.Type.MouseButtonPress: self._press,
+            QEvent.Type.MouseMove: self._move, QEvent.Type.MouseButtonRelease: self._release}
+        self._key_handlers: dict[QEvent.Type, Callable[[QKeyEvent], bool]] = {
+            QEvent.Type.KeyPress: self._key_press, QEvent.Type.KeyRelease: self._key_release}
         canvas.decorations.append(self.paint)
         canvas.installEventFilter(self)
         canvas.zoom_changed.connect(self._place_text_editor)
@@ -163,18 +171,11 @@ class CaptionOverlay(QObject):
         if watched is not self.canvas or not self.active or not self.canvas.has_image:
             return False
         kind = event.type()
-        if kind == QEvent.Type.MouseButtonDblClick and isinstance(event, QMouseEvent):
-            return self._double_click(event)
-        if kind == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
-            return self._press(event)
-        if kind == QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
-            return self._move(event)
-        if kind == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
-            return self._release(event)
-        if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            return self._key_press(event)
-        if kind == QEvent.Type.KeyRelease and isinstance(event, QKeyEvent):
-            return self._key_release(event)
+        handlers = self._mouse_handlers if isinstance(event, QMouseEvent) else (
+            self._key_handlers if isinstance(event, QKeyEvent) else {})
+        handler = handlers.get(kind)
+        if handler is not None:
+            return handler(event)
         if kind == QEvent.Type.Resize:
             # the view moves once the canvas has handled the resize: then the field goes back over its box
             QTimer.singleShot(0, self._place_text_editor)

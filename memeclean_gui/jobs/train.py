@@ -1,16 +1,17 @@
 """What the Train dialog's worker runs: plain functions over the core trainer and evaluator (no Qt, no torch here).
 
-`run_training(request, report, progress, cancel)` prepares any plain folder of pictures into the user data folder
-(the core trainer reads prepared folders only), drives `memeclean_core.train.train` — the one training loop —
-passing each `TrainProgress` to `report`, and, unless cancelled, measures the new model and the reference (bundled)
-model on a few validation pictures. torch is imported by the core modules called here, in the worker thread.
+`run_training(request, progress, cancel)` is a generator job: it prepares any plain folder of pictures into the
+user data folder (the core trainer reads prepared folders only), drives `memeclean_core.train.training_run` — the
+one training loop — yielding each of its reports as a `TrainerReport`, and, unless cancelled, measures the new
+model and the reference (bundled) model on a few validation pictures; that measurement is its return value. torch
+is imported by the core modules called here, in the worker thread.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,10 +182,20 @@ def prepare_folders(folders: list[str], progress: Progress, cancel: Cancel) -> l
     return ready
 
 
-def run_training(request: TrainRequest, report: Callable[[Any, int], None], progress: Progress,
-                 cancel: Cancel) -> TrainOutcome:
-    """Prepare, train (the core loop; `report(TrainProgress, batch size)` gets every report), then evaluate.
-    On cancel the trainer writes its checkpoint and this raises Cancelled; the file stays loadable and resumable."""
+@dataclass(frozen=True)
+class TrainerReport:
+    """What `run_training` yields for every report of the core trainer: its `TrainProgress` and the batch size
+    (for steps per second)."""
+
+    progress: Any  # memeclean_core.train.TrainProgress (the core's train module imports torch: named, not imported)
+    batch: int
+
+
+def run_training(request: TrainRequest, progress: Progress, cancel: Cancel
+                 ) -> Generator[TrainerReport, None, TrainOutcome]:
+    """Prepare, train (the core loop, `training_run`: a `TrainerReport` is yielded for every report), then evaluate.
+    A generator job for `worker.Task`: closing it (cancel, seen between reports) closes the trainer, which writes
+    the checkpoint of the last step, so the file stays loadable and resumable."""
     if not request.folders:
         raise MemeCleanError("add at least one data folder")
     if not request.minutes and not request.steps:
@@ -193,21 +204,24 @@ def run_training(request: TrainRequest, report: Callable[[Any, int], None], prog
     if cancel():
         raise Cancelled("training cancelled before it started")
     progress(0.0, "Starting the trainer")
-    from memeclean_core.train import train
+    from memeclean_core.train import training_run
 
     config = request.config(folders)
-    last: list[Any] = []
-
-    def on_report(value: Any) -> None:
-        last[:] = [value]
-        report(value, config.batch)
-
-    path = train(config, progress=on_report, cancel=cancel)
-    step = last[0].step if last else 0
-    seconds = last[0].elapsed if last else 0.0
+    last = None
+    run = training_run(config, stop=cancel)  # `stop` is checked every step, between reports too
+    try:
+        for report in run:
+            last = report
+            yield TrainerReport(report, config.batch)
+            if cancel():
+                break
+    finally:
+        run.close()  # the trainer writes its checkpoint whatever ended the run
+    step = last.step if last is not None else 0
+    seconds = last.elapsed if last is not None else 0.0
     if cancel():
-        raise Cancelled(f"training stopped at step {step}; the checkpoint is saved in '{path}'")
-    outcome = TrainOutcome(Path(path), step, seconds)
+        raise Cancelled(f"training stopped at step {step}; the checkpoint is saved in '{config.out}'")
+    outcome = TrainOutcome(Path(config.out), step, seconds)
     evaluate_outcome(outcome, request, folders, progress, cancel)
     evaluate_fixes(outcome, request, folders, progress, cancel)
     return outcome

@@ -16,18 +16,13 @@ from memeclean_core.fixes import Fix, save_fix
 from memeclean_core.imageio import Frame, LoadedImage
 from memeclean_core.library import LibraryEntry, TemplateLibrary, TemplateMatch
 
-from .document import Result
+from ..model.document import Result
+from ..model.document import frozen as _frozen  # the one read-only helper (model.document), as the bodies name it
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
 
 DUPLICATE_COVERAGE = 0.97  # a saved template that covers an entry this well at about its size is that entry
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(array)
-    array.flags.writeable = False
-    return array
 
 
 @dataclass(frozen=True)

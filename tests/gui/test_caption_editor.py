@@ -9,9 +9,9 @@ import pytest
 
 from memeclean_core.captions import TextBox, classic
 from memeclean_core.imageio import LoadedImage
-from memeclean_gui.brush import PointerEvent
-from memeclean_gui.caption_doc import BoxFrame, CaptionEditor, hit_test, moved, resized, role_index
-from memeclean_gui.document import Document
+from memeclean_gui.model.brush import PointerEvent
+from memeclean_gui.model.caption_editor import BoxFrame, CaptionEditor, hit_test, moved, resized, role_index
+from memeclean_gui.model.document import Document
 
 SIZE = (200, 100)  # (width, height)
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage, QPixmap
 from memeclean_core.errors import ImageLoadError
 from memeclean_core.imageio import LoadedImage
 
-from .document import BBox
+from ..model.document import BBox
 
 # Overlay colour: a warm red at 55 % opacity, premultiplied ARGB32 (what QPainter blends fastest).
 _OVERLAY_ALPHA = 140

@@ -16,8 +16,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .brush import PointerEvent
-from .document import BBox
+from ..model.brush import PointerEvent
+from ..model.document import BBox
 from .qimage import MaskOverlay
 
 EMPTY_HINT = "Drop a meme here, open one, or paste with Ctrl+V"

@@ -6,9 +6,23 @@ from __future__ import annotations
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
-from .sizing import SLIDER_MAX, SLIDER_MIN, SLIDER_STEP, describe_resolution, snap_resolution
+from ..model.sizing import SLIDER_MAX, SLIDER_MIN, SLIDER_STEP, describe_resolution, snap_resolution
 
-# The sliders never take keyboard focus: plain keys (Space, [, ]) belong to the canvas and the menus.
+
+
+def _slider_row(widget: QWidget, title: str, slider: QSlider, tip: str, min_width: int, widest_value: str) -> QLabel:
+    """Lay `title`, `slider` and a value label out in one row of `widget`; returns the value label. The sliders
+    never take keyboard focus: plain keys (Space, [, ]) belong to the canvas and the menus."""
+    slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    slider.setMinimumWidth(min_width)
+    slider.setToolTip(tip)
+    label = QLabel()
+    label.setMinimumWidth(label.fontMetrics().horizontalAdvance(widest_value))
+    layout = QHBoxLayout(widget)
+    layout.setContentsMargins(4, 0, 4, 0)
+    for item in (QLabel(title), slider, label):
+        layout.addWidget(item)
+    return label
 
 
 class ResolutionControl(QWidget):
@@ -21,20 +35,10 @@ class ResolutionControl(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(SLIDER_MIN // SLIDER_STEP, SLIDER_MAX // SLIDER_STEP)
         self.slider.setPageStep(128 // SLIDER_STEP)
-        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.slider.setMinimumWidth(140)
-        self.slider.setToolTip(
-            f"Working resolution: the longest side the network sees ({SLIDER_MIN}-{SLIDER_MAX} px). "
-            "Higher finds smaller text but is slower and needs more memory. "
-            "A smaller picture is worked on at its own size."
-        )
-        self.label = QLabel()
-        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("2048 px → 2048×2048, ≈ 99.9 GB"))
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 0, 4, 0)
-        layout.addWidget(QLabel("Resolution"))
-        layout.addWidget(self.slider)
-        layout.addWidget(self.label)
+        tip = (f"Working resolution: the longest side the network sees ({SLIDER_MIN}-{SLIDER_MAX} px). "
+               "Higher finds smaller text but is slower and needs more memory. "
+               "A smaller picture is worked on at its own size.")
+        self.label = _slider_row(self, "Resolution", self.slider, tip, 140, "2048 px → 2048×2048, ≈ 99.9 GB")
         self._image_size: tuple[int, int] | None = None
         self._multiple: int | None = None
         self.set_resolution(resolution)
@@ -77,16 +81,8 @@ class BrushSizeControl(QWidget):
         super().__init__(parent)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(self.MINIMUM, self.MAXIMUM)
-        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.slider.setMinimumWidth(100)
-        self.slider.setToolTip("Brush and eraser size in image pixels ([ and ] change it)")
-        self.label = QLabel()
-        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("500 px"))
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 0, 4, 0)
-        layout.addWidget(QLabel("Size"))
-        layout.addWidget(self.slider)
-        layout.addWidget(self.label)
+        self.label = _slider_row(self, "Size", self.slider, "Brush and eraser size in image pixels ([ and ] change it)",
+                                 100, "500 px")
         self.set_size(size)
         self.slider.valueChanged.connect(self._on_slider)
 

@@ -1,6 +1,6 @@
 """What the picture queue's workers run: thumbnails, one queued clean, opening a queued picture, Save All.
 
-Plain functions taking `progress(fraction, text)` and `cancel() -> bool` where they are long (no Qt), like `jobs`.
+Plain functions taking `progress(fraction, text)` and `cancel() -> bool` where they are long (no Qt), like `jobs.clean`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from PIL import Image, ImageOps
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.imageio import LoadedImage
 
-from . import jobs
-from .document import Result
-from .queue_state import SpilledResult, load_spilled, spill_result
+from ..model.document import Result
+from ..model.queue_state import SpilledResult, load_spilled, spill_result
+from . import clean as jobs  # the name the job bodies use; `clean` is the module beside this one
 
 THUMBNAIL_SIZE = 64
 """The longest side of a queue thumbnail, in pixels."""

@@ -27,7 +27,7 @@ from PIL import Image
 from memeclean_core.filenames import IMAGE_SUFFIXES
 from memeclean_core.imageio import SAVE_FORMATS, Frame, LoadedImage
 
-from .document import Result, Snapshot
+from .document import Result, Snapshot, frozen
 
 KEEP_DOCUMENTS = 3
 """Whole documents kept besides the one shown (those with unsaved edits are always kept)."""
@@ -120,19 +120,14 @@ def load_spilled(spilled: SpilledResult) -> Result:
         with Image.open(file) as picture:
             pixels = np.asarray(picture)
         alpha = np.ascontiguousarray(pixels[:, :, 3]) if pixels.shape[2] == 4 else None
-        frames.append(Frame(_read_only(np.ascontiguousarray(pixels[:, :, :3])), alpha, duration))
+        frames.append(Frame(frozen(pixels[:, :, :3]), alpha, duration))
     masks = []
     for file in (spilled.mask_file, spilled.region_file):
         with Image.open(file) as picture:
-            masks.append(_read_only(np.asarray(picture).astype(bool)))
+            masks.append(frozen(np.asarray(picture).astype(bool)))
     image = LoadedImage(frames, spilled.source, spilled.format, spilled.loop, spilled.icc_profile)
     return Result(image, masks[0], masks[1], spilled.resolution, spilled.working_size, spilled.device,
                   spilled.seconds)
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array
 
 
 # -- the queue --------------------------------------------------------------------------------------------------------
