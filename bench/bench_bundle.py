@@ -87,8 +87,9 @@ def time_to_window(gui: Path, has_quit_flag: bool, timeout: float = 600) -> tupl
     started = time.perf_counter()
     shown = None
     lines = []
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=frozen_env()) as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=frozen_env()
+    ) as process:
         assert process.stdout is not None
         for line in process.stdout:
             if shown is None and WINDOW_LINE in line:
@@ -126,16 +127,21 @@ def main(argv: list[str] | None = None) -> int:
     for size, path in folders[: args.top]:
         print(f"  {human(size):>9}  {path.relative_to(dist)}/")
     packed, where = archive_size(dist)
-    print(f"on disk: {human(total)} [target ≤ 550 MB: {'OK' if total <= 550 * 2**20 else 'OVER'}]; "
-          f".tar.gz: {human(packed)} ({where}) [target ≤ 250 MB: {'OK' if packed <= 250 * 2**20 else 'OVER'}]")
+    print(
+        f"on disk: {human(total)} [target ≤ 550 MB: {'OK' if total <= 550 * 2**20 else 'OVER'}]; "
+        f".tar.gz: {human(packed)} ({where}) [target ≤ 250 MB: {'OK' if packed <= 250 * 2**20 else 'OVER'}]"
+    )
 
     seconds, status, output = timed([str(cli), "--help"])
     print(f"memeclean --help: {seconds:.2f} s (exit {status})")
 
     _, _, gui_help = timed([str(gui), "--help"])
     has_quit_flag = "--quit-after-show" in gui_help
-    how = ("memeclean-gui --quit-after-show, until it exits" if has_quit_flag else
-           f"memeclean-gui --self-test, until it prints '{WINDOW_LINE}' (the app has no --quit-after-show)")
+    how = (
+        "memeclean-gui --quit-after-show, until it exits"
+        if has_quit_flag
+        else f"memeclean-gui --self-test, until it prints '{WINDOW_LINE}' (the app has no --quit-after-show)"
+    )
     shown_times, test_times = [], []
     failures = 0
     for run in range(args.runs):
@@ -152,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             print("  output: " + output.replace("\n", "\n          "))
     if shown_times:
-        print(f"start-up to shown window: {min(shown_times):.2f} s best, {statistics.median(shown_times):.2f} s "
-              f"median of {len(shown_times)} ({how}; offscreen)")
+        print(
+            f"start-up to shown window: {min(shown_times):.2f} s best, {statistics.median(shown_times):.2f} s "
+            f"median of {len(shown_times)} ({how}; offscreen)"
+        )
 
     if has_quit_flag:
         seconds, status, output = timed([str(gui), "--self-test"])

@@ -67,12 +67,15 @@ def run_once(source: Path, out: Path, jobs: int, args: argparse.Namespace) -> di
     from memeclean_core.cli_clean_folder import threads_per_process
 
     threads = threads_per_process(jobs, args.threads)
-    settings = batch_folder.CleanSettings(resolution=args.resolution, model=args.model, device=args.device,
-                                          threads=threads)
+    settings = batch_folder.CleanSettings(
+        resolution=args.resolution, model=args.model, device=args.device, threads=threads
+    )
     plan = batch_folder.plan_folder(source, out)
     if jobs == 1:
-        cleaner, engine = batch_folder.ItemCleaner(settings, load_model(args.model, args.device)), \
-            batch_folder.run_in_process
+        cleaner, engine = (
+            batch_folder.ItemCleaner(settings, load_model(args.model, args.device)),
+            batch_folder.run_in_process,
+        )
     else:
         cleaner, engine = batch_folder.ItemCleaner(settings), batch_folder.process_pool(jobs)
     finished: list[float] = []
@@ -90,8 +93,15 @@ def run_once(source: Path, out: Path, jobs: int, args: argparse.Namespace) -> di
     steady = (len(finished) - 1) / (finished[-1] - finished[0]) if len(finished) > 1 else float("nan")
     if failed:
         raise SystemExit(f"bench_folder: {len(failed)} pictures failed, e.g. {failed[0]}")
-    return {"jobs": jobs, "threads": threads, "pictures": len(finished), "wall": wall,
-            "rate": len(finished) / wall, "steady": steady, "digest": digest(out)}
+    return {
+        "jobs": jobs,
+        "threads": threads,
+        "pictures": len(finished),
+        "wall": wall,
+        "rate": len(finished) / wall,
+        "steady": steady,
+        "digest": digest(out),
+    }
 
 
 def main() -> int:
@@ -99,12 +109,22 @@ def main() -> int:
     parser.add_argument("--pictures", type=int, default=24, help="pictures in the generated folder (default 24)")
     parser.add_argument("--size", default="800x600", help="their size, WIDTHxHEIGHT (default 800x600)")
     parser.add_argument("--resolution", type=int, default=512, help="working resolution (default 512)")
-    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], metavar="N",
-                        help="worker process counts to compare (default 1 2)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        metavar="N",
+        help="worker process counts to compare (default 1 2)",
+    )
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--threads", type=int, metavar="T",
-                        help="torch threads per process for every run (default: as the CLI, cores / jobs)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="T",
+        help="torch threads per process for every run (default: as the CLI, cores / jobs)",
+    )
     parser.add_argument("--keep", metavar="DIR", help="generate into DIR and keep it (default: a temporary folder)")
     args = parser.parse_args()
     width, height = (int(side) for side in args.size.lower().split("x"))
@@ -126,15 +146,20 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     load = " ".join(f"{value:.1f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    print(f"{args.pictures} pictures {width}x{height} at resolution {args.resolution}, device {args.device}, "
-          f"{usable_cores()} cores, load average {load}")
-    print(f"{'jobs':>4} {'threads/proc':>12} {'wall s':>8} {'images/s':>9} {'steady images/s':>16} "
-          f"{'same outputs':>12}")
+    print(
+        f"{args.pictures} pictures {width}x{height} at resolution {args.resolution}, device {args.device}, "
+        f"{usable_cores()} cores, load average {load}"
+    )
+    print(
+        f"{'jobs':>4} {'threads/proc':>12} {'wall s':>8} {'images/s':>9} {'steady images/s':>16} {'same outputs':>12}"
+    )
     for row in rows:
         threads = row["threads"] if row["threads"] is not None else "default"
         same = "yes" if row["digest"] == rows[0]["digest"] else "NO"
-        print(f"{row['jobs']:>4} {threads!s:>12} {row['wall']:>8.2f} {row['rate']:>9.2f} {row['steady']:>16.2f} "
-              f"{same:>12}")
+        print(
+            f"{row['jobs']:>4} {threads!s:>12} {row['wall']:>8.2f} {row['rate']:>9.2f} {row['steady']:>16.2f} "
+            f"{same:>12}"
+        )
     return 0 if all(row["digest"] == rows[0]["digest"] for row in rows) else 1
 
 

@@ -56,8 +56,9 @@ def bench_startup(runs: int) -> dict:
         env.update(HOME=home, XDG_CONFIG_HOME=home)
         for _ in range(runs):
             started = time.time()
-            done = subprocess.run([sys.executable, "-c", STARTUP_CHILD], env=env, capture_output=True, text=True,
-                                  timeout=120, cwd=ROOT)
+            done = subprocess.run(
+                [sys.executable, "-c", STARTUP_CHILD], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT
+            )
             line = next((line for line in done.stdout.splitlines() if line.startswith("SHOWN")), None)
             if line is None:
                 raise SystemExit(f"start-up child failed:\n{done.stderr}")
@@ -110,12 +111,25 @@ def bench_launch_to_clean(command: list[str], image: Path, runs: int, model: str
     times, notes = [], []
     extra = ["--model", model] if model else []
     with tempfile.TemporaryDirectory() as home:
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), HOME=home,
-                   XDG_CONFIG_HOME=f"{home}/config", XDG_STATE_HOME=f"{home}/state", XDG_DATA_HOME=f"{home}/data")
+        env = dict(
+            os.environ,
+            QT_QPA_PLATFORM="offscreen",
+            PYTHONPATH=str(ROOT),
+            HOME=home,
+            XDG_CONFIG_HOME=f"{home}/config",
+            XDG_STATE_HOME=f"{home}/state",
+            XDG_DATA_HOME=f"{home}/data",
+        )
         for _ in range(runs):
             started = time.time()
-            done = subprocess.run([*command, "--quit-after-clean", *extra, str(image)], env=env, capture_output=True,
-                                  text=True, timeout=300, cwd=ROOT)
+            done = subprocess.run(
+                [*command, "--quit-after-clean", *extra, str(image)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=ROOT,
+            )
             line = next((line for line in done.stdout.splitlines() if line.startswith("first clean: ok")), None)
             if line is None:
                 raise SystemExit(f"launch to clean failed ({' '.join(command)}):\n{done.stdout}\n{done.stderr}")
@@ -136,8 +150,9 @@ def bench_stall(resolution: int, model_arg: str | None, drop_after: float) -> li
     model_path = make_model(model_arg, folder)  # (a random model is made in this process: torch gets imported
     image_path = make_image(folder)  # here then, so the "first clean" below loads only the model)
     _app = create_application()  # kept referenced while the window lives
-    window = MainWindow(settings=Settings(values={"auto_clean": False, "resolution": resolution}),
-                        model_path=model_path)
+    window = MainWindow(
+        settings=Settings(values={"auto_clean": False, "resolution": resolution}), model_path=model_path
+    )
     window.show()
     controller = window.controller
     clock = QElapsedTimer()
@@ -171,8 +186,10 @@ def bench_stall(resolution: int, model_arg: str | None, drop_after: float) -> li
     loop.exec()
     assert outcome.get("load") == "ok", outcome
     runs = []
-    for label in (f"first clean (dropped {drop_after:.1f} s after the window; model preloading since then)",
-                  "second clean"):
+    for label in (
+        f"first clean (dropped {drop_after:.1f} s after the window; model preloading since then)",
+        "second clean",
+    ):
         ticks.clear()
         stages.clear()
         outcome.clear()
@@ -186,17 +203,19 @@ def bench_stall(resolution: int, model_arg: str | None, drop_after: float) -> li
         worst = max(range(len(gaps)), key=gaps.__getitem__) if gaps else 0
         during = [text for at, text in stages if at <= ticks[worst]] if gaps else []
         after = (during[-1] if during else "start") if worst + 1 < len(ticks) - 2 else "applying the result"
-        runs.append({
-            "label": label,
-            "seconds": (clock.elapsed() - started) / 1000,
-            "max_gap_ms": max(gaps) if gaps else float("nan"),
-            "ticks": len(ticks),
-            "over_50ms": sum(gap > 50 for gap in gaps),
-            "worst_at": f"{(ticks[worst] - started) / 1000:.2f} s in, during '{after}'" if gaps else "",
-            "device": controller.models.device_name,
-            "working": window.document.result.working_size,
-            "preload_gap_ms": preload_gap,
-        })
+        runs.append(
+            {
+                "label": label,
+                "seconds": (clock.elapsed() - started) / 1000,
+                "max_gap_ms": max(gaps) if gaps else float("nan"),
+                "ticks": len(ticks),
+                "over_50ms": sum(gap > 50 for gap in gaps),
+                "worst_at": f"{(ticks[worst] - started) / 1000:.2f} s in, during '{after}'" if gaps else "",
+                "device": controller.models.device_name,
+                "working": window.document.result.working_size,
+                "preload_gap_ms": preload_gap,
+            }
+        )
     window.close()
     return runs
 
@@ -206,19 +225,31 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="start-up runs (default 3)")
     parser.add_argument("--resolution", type=int, default=512, help="working resolution of the clean (default 512)")
     parser.add_argument("--model", help="weights file (default: bundled, else a random default-size model)")
-    parser.add_argument("--drop-after", type=float, default=1.0,
-                        help="seconds between the window shown and the picture dropped (default 1.0)")
-    parser.add_argument("--frozen", type=Path, default=ROOT / "dist" / "memeclean",
-                        help="the bundle folder for the frozen launch-to-clean time (skipped when not built)")
+    parser.add_argument(
+        "--drop-after",
+        type=float,
+        default=1.0,
+        help="seconds between the window shown and the picture dropped (default 1.0)",
+    )
+    parser.add_argument(
+        "--frozen",
+        type=Path,
+        default=ROOT / "dist" / "memeclean",
+        help="the bundle folder for the frozen launch-to-clean time (skipped when not built)",
+    )
     args = parser.parse_args()
 
-    print(f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}, Python "
-          f"{sys.version.split()[0]}, QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}")
+    print(
+        f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}, Python "
+        f"{sys.version.split()[0]}, QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}"
+    )
     startup = bench_startup(args.runs)
     verdict = "OK" if startup["best"] <= 2.0 else "SLOW"
-    print(f"start-up to window shown: best {startup['best']:.2f} s, median {startup['median']:.2f} s "
-          f"({', '.join(f'{t:.2f}' for t in startup['all'])}); torch loaded at start-up: {startup['torch']} "
-          f"[target ≤ 2 s: {verdict}]")
+    print(
+        f"start-up to window shown: best {startup['best']:.2f} s, median {startup['median']:.2f} s "
+        f"({', '.join(f'{t:.2f}' for t in startup['all'])}); torch loaded at start-up: {startup['torch']} "
+        f"[target ≤ 2 s: {verdict}]"
+    )
     folder = Path(tempfile.mkdtemp(prefix="bench-gui-"))
     image = make_image(folder)
     launches = [("from source", [sys.executable, "-m", "memeclean_gui"])]
@@ -230,22 +261,30 @@ def main() -> int:
     for label, command in launches:
         result = bench_launch_to_clean(command, image, args.runs, args.model)
         verdict = "OK" if result["best"] <= 2.5 else "SLOW"
-        print(f"launch to first cleaned picture, {label} ({MEME_SIZE[0]}×{MEME_SIZE[1]} at 512): best "
-              f"{result['best']:.2f} s, median {result['median']:.2f} s "
-              f"({', '.join(f'{t:.2f}' for t in result['all'])}); {result['note']} [target ≤ 2.5 s: {verdict}]")
+        print(
+            f"launch to first cleaned picture, {label} ({MEME_SIZE[0]}×{MEME_SIZE[1]} at 512): best "
+            f"{result['best']:.2f} s, median {result['median']:.2f} s "
+            f"({', '.join(f'{t:.2f}' for t in result['all'])}); {result['note']} [target ≤ 2.5 s: {verdict}]"
+        )
     runs = bench_stall(args.resolution, args.model, args.drop_after)
     for run in runs:
         verdict = "OK" if run["max_gap_ms"] <= 100 else "STALL"
-        print(f"{run['label']}: clean at {args.resolution} (working {run['working'][0]}×{run['working'][1]}, "
-              f"{run['device']}) took {run['seconds']:.2f} s; longest UI event-loop gap {run['max_gap_ms']} ms "
-              f"({run['worst_at']}) over {run['ticks']} ticks of 5 ms, {run['over_50ms']} gaps over 50 ms "
-              f"[target ≤ 100 ms: {verdict}]")
+        print(
+            f"{run['label']}: clean at {args.resolution} (working {run['working'][0]}×{run['working'][1]}, "
+            f"{run['device']}) took {run['seconds']:.2f} s; longest UI event-loop gap {run['max_gap_ms']} ms "
+            f"({run['worst_at']}) over {run['ticks']} ticks of 5 ms, {run['over_50ms']} gaps over 50 ms "
+            f"[target ≤ 100 ms: {verdict}]"
+        )
     gap = runs[0]["preload_gap_ms"]
-    print(f"while the model preloads ({args.drop_after:.1f} s before the drop): longest UI event-loop gap "
-          f"{gap} ms [target ≤ 100 ms: {'OK' if gap <= 100 else 'STALL'}]")
+    print(
+        f"while the model preloads ({args.drop_after:.1f} s before the drop): longest UI event-loop gap "
+        f"{gap} ms [target ≤ 100 ms: {'OK' if gap <= 100 else 'STALL'}]"
+    )
     extra = runs[0]["seconds"] - runs[1]["seconds"]
-    print(f"first clean of a dropped picture costs {extra:+.2f} s over the second "
-          f"[target ≤ +0.5 s: {'OK' if extra <= 0.5 else 'SLOW'}]")
+    print(
+        f"first clean of a dropped picture costs {extra:+.2f} s over the second "
+        f"[target ≤ +0.5 s: {'OK' if extra <= 0.5 else 'SLOW'}]"
+    )
     return 0
 
 

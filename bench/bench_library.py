@@ -72,16 +72,21 @@ def main(argv: list[str] | None = None) -> int:
                         stages[stage].append(seconds)
             rows.append((label, totals, cpu, stages, found, len(queries)))
 
-    print(f"\nlibrary: {args.entries} entries (filled in {fill_seconds:.0f} s), "
-          f"index load {index_seconds * 1000:.0f} ms, "
-          f"OpenCV threads {args.threads}")
+    print(
+        f"\nlibrary: {args.entries} entries (filled in {fill_seconds:.0f} s), "
+        f"index load {index_seconds * 1000:.0f} ms, "
+        f"OpenCV threads {args.threads}"
+    )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} CPUs)")
     print(f"{'queries':<8} {'found':>7} {'median ms':>10} {'max ms':>8} {'CPU ms':>8}   wall per stage (median ms)")
     for label, totals, cpu, stages, found, count in rows:
-        parts = ", ".join(f"{stage} {statistics.median(values) * 1000:.1f}" for stage, values in stages.items()
-                          if values)
-        print(f"{label:<8} {found:>3}/{count:<3} {statistics.median(totals) * 1000:>10.1f} "
-              f"{max(totals) * 1000:>8.1f} {statistics.median(cpu) * 1000:>8.1f}   {parts or '-'}")
+        parts = ", ".join(
+            f"{stage} {statistics.median(values) * 1000:.1f}" for stage, values in stages.items() if values
+        )
+        print(
+            f"{label:<8} {found:>3}/{count:<3} {statistics.median(totals) * 1000:>10.1f} "
+            f"{max(totals) * 1000:>8.1f} {statistics.median(cpu) * 1000:>8.1f}   {parts or '-'}"
+        )
     return 0
 
 

@@ -36,8 +36,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from memeclean_core.cli import main as memeclean
 
-    return memeclean(["eval", "--data", args.data, "--resolution", "256", "512", "1024", "--markdown",
-                      "--ocr-cache", str(ocr_cache_dir()), *rest])
+    return memeclean(
+        [
+            "eval",
+            "--data",
+            args.data,
+            "--resolution",
+            "256",
+            "512",
+            "1024",
+            "--markdown",
+            "--ocr-cache",
+            str(ocr_cache_dir()),
+            *rest,
+        ]
+    )
 
 
 def ocr_cache_dir() -> Path:

@@ -62,7 +62,7 @@ def make_pictures(folder: Path, count: int, megapixels: float) -> list[Path]:
         tint = rng.uniform(-40, 40, 3).astype(np.float32)
         picture = np.clip(base + tint, 0, 255).astype(np.uint8)
         band = slice(height // 20, height // 20 + height // 10)
-        picture[band, width // 6: 5 * width // 6: 7] = 255  # vertical white strokes: text-like edges
+        picture[band, width // 6 : 5 * width // 6 : 7] = 255  # vertical white strokes: text-like edges
         path = folder / f"meme-{number:04d}.jpg"
         Image.fromarray(picture).save(path, quality=88)
         paths.append(path)
@@ -96,8 +96,9 @@ def main() -> int:
         model_path = make_model(args.model, work)
 
         create_application()
-        window = MainWindow(settings=Settings(values={"auto_clean": False, "resolution": args.resolution}),
-                            model_path=model_path)
+        window = MainWindow(
+            settings=Settings(values={"auto_clean": False, "resolution": args.resolution}), model_path=model_path
+        )
         window.show()
         queue = window.queue
         clock = QElapsedTimer()
@@ -151,31 +152,41 @@ def main() -> int:
         queue.cancel()
         wait_until(lambda: not queue.running)
         seconds = time.perf_counter() - t0
-        row(f"{cleaned()} cleaned by the queue", gap,
+        row(
+            f"{cleaned()} cleaned by the queue",
+            gap,
             f"{seconds / max(1, cleaned() - 1):.2f} s each after the first, at {args.resolution}, "
-            f"{window.controller.models.device_name}")
+            f"{window.controller.models.device_name}",
+        )
 
         done = [entry for entry in queue.state.entries if entry.spilled is not None][: args.open]
         t0 = time.perf_counter()
         worst = 0.0
         for entry in done:
             queue.show_entry(entry)
-            worst = max(worst, wait_until(lambda entry=entry: queue.shown is entry
-                                          and window.document.result is not None))
-        row(f"{len(done)} opened one after another", worst,
+            worst = max(
+                worst, wait_until(lambda entry=entry: queue.shown is entry and window.document.result is not None)
+            )
+        row(
+            f"{len(done)} opened one after another",
+            worst,
             f"{(time.perf_counter() - t0) / max(1, len(done)) * 1000:.0f} ms each; "
-            f"{queue.state.documents_kept} + 1 documents kept whole")
+            f"{queue.state.documents_kept} + 1 documents kept whole",
+        )
 
         spill = folder_mb(queue.state.spill_folder)
-        print(f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}, Python "
-              f"{sys.version.split()[0]}; {args.count} JPEGs of {args.megapixels:g} MP "
-              f"({folder_mb(work / 'pictures'):.0f} MB on disk, made in {made_in:.0f} s)")
+        print(
+            f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}, Python "
+            f"{sys.version.split()[0]}; {args.count} JPEGs of {args.megapixels:g} MP "
+            f"({folder_mb(work / 'pictures'):.0f} MB on disk, made in {made_in:.0f} s)"
+        )
         print(f"{'stage':<32} {'RSS MB':>8} {'UI gap ms':>10}  note")
         for stage, rss, ui_gap, note in rows:
             shown_gap = "" if ui_gap != ui_gap else f"{ui_gap:.0f}"
             print(f"{stage:<32} {rss:8.0f} {shown_gap:>10}  {note}")
-        print(f"peak RSS {peak_mb():.0f} MB; queue's temporary folder {spill:.1f} MB "
-              f"({cleaned()} results, lossless PNG)")
+        print(
+            f"peak RSS {peak_mb():.0f} MB; queue's temporary folder {spill:.1f} MB ({cleaned()} results, lossless PNG)"
+        )
         window.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = load_cases(args.data, args.count, args.seed, args.long_side)
     model = cached(load_model(args.model))  # the mask network runs once per case
-    print(f"{len(cases)} cases (seed {args.seed}, long sides {args.long_side}), resolution {args.resolution}, "
-          f"model {model.path}")
+    print(
+        f"{len(cases)} cases (seed {args.seed}, long sides {args.long_side}), resolution {args.resolution}, "
+        f"model {model.path}"
+    )
     width = max(len(label) for label, _ in CANDIDATES)
     print(f"{'method':<{width}} {HEADER}")
     for label, overrides in CANDIDATES:

@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cases = make_round_trip_cases(args.data, args.count, seed=args.seed, long_side=args.long_side)
         model = load_model(args.model)
-        result = evaluate_model(model, cases, [args.resolution], text_left=not args.no_text_left,
-                                ocr_cache=ocr_cache_dir())
+        result = evaluate_model(
+            model, cases, [args.resolution], text_left=not args.no_text_left, ocr_cache=ocr_cache_dir()
+        )
     except MemeCleanError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -53,10 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     ours = {s["name"]: s for s in rows[MODEL]["per_image"]}
     oracle = {s["name"]: s for s in rows[ORACLE]["per_image"]}
-    print(f"Round trip: `memeclean caption` top/bottom text on {len(cases)} pictures of {args.data} (long side "
-          f"{args.long_side}), cleaned at {args.resolution}; model {model.path}\n")
-    print("| picture | PSNR MemeClean | PSNR oracle | difference | PSNR text MemeClean | PSNR text oracle "
-          "| collateral % | lines left |")
+    print(
+        f"Round trip: `memeclean caption` top/bottom text on {len(cases)} pictures of {args.data} (long side "
+        f"{args.long_side}), cleaned at {args.resolution}; model {model.path}\n"
+    )
+    print(
+        "| picture | PSNR MemeClean | PSNR oracle | difference | PSNR text MemeClean | PSNR text oracle "
+        "| collateral % | lines left |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     differences = []
     for case in cases:
@@ -65,14 +70,18 @@ def main(argv: list[str] | None = None) -> int:
         differences.append(difference)
         collateral = 100.0 * mine["collateral_px"] / mine["replaced_px"] if mine["replaced_px"] else math.nan
         left = "-" if mine["text_boxes_meme"] is None else f"{mine['text_boxes_left']}/{mine['text_boxes_meme']}"
-        print(f"| {case.name} | {mine['psnr_all']:.2f} | {best['psnr_all']:.2f} | {difference:+.2f} "
-              f"| {mine['psnr_text']:.2f} | {best['psnr_text']:.2f} | {collateral:.1f} | {left} |")
+        print(
+            f"| {case.name} | {mine['psnr_all']:.2f} | {best['psnr_all']:.2f} | {difference:+.2f} "
+            f"| {mine['psnr_text']:.2f} | {best['psnr_text']:.2f} | {collateral:.1f} | {left} |"
+        )
     met = sum(d >= TARGET_DB for d in differences)
-    print(f"\nMemeClean vs oracle, whole-image PSNR: worst {min(differences):+.2f} dB, median "
-          f"{sorted(differences)[len(differences) // 2]:+.2f} dB; {met}/{len(differences)} pictures within "
-          f"{TARGET_DB} dB (the target: all). Set: MemeClean {rows[MODEL]['psnr_all']:.2f} dB, oracle "
-          f"{rows[ORACLE]['psnr_all']:.2f} dB (PSNR of the mean MSE); text left {_percent(rows[MODEL]['text_left'])}, "
-          f"collateral {_percent(rows[MODEL]['collateral'])}.")
+    print(
+        f"\nMemeClean vs oracle, whole-image PSNR: worst {min(differences):+.2f} dB, median "
+        f"{sorted(differences)[len(differences) // 2]:+.2f} dB; {met}/{len(differences)} pictures within "
+        f"{TARGET_DB} dB (the target: all). Set: MemeClean {rows[MODEL]['psnr_all']:.2f} dB, oracle "
+        f"{rows[ORACLE]['psnr_all']:.2f} dB (PSNR of the mean MSE); text left {_percent(rows[MODEL]['text_left'])}, "
+        f"collateral {_percent(rows[MODEL]['collateral'])}."
+    )
     return 0
 
 

@@ -41,8 +41,18 @@ def make_memes(folder: Path, count: int, size: tuple[int, int]) -> None:
 
 
 def run_engine(engine: str, source: Path, out: Path, args: argparse.Namespace) -> float:
-    command = [sys.executable, "-m", "memeclean_core", "clean", "--input-dir", str(source), "--output-dir", str(out),
-               "--resolution", str(args.resolution)]
+    command = [
+        sys.executable,
+        "-m",
+        "memeclean_core",
+        "clean",
+        "--input-dir",
+        str(source),
+        "--output-dir",
+        str(out),
+        "--resolution",
+        str(args.resolution),
+    ]
     if args.model:
         command += ["--model", args.model]
     if args.threads:
@@ -65,8 +75,10 @@ def largest_difference(a: Path, b: Path) -> int | None:
     names = sorted(p.name for p in a.iterdir())
     if names != sorted(p.name for p in b.iterdir()):
         return None
-    return max(int(np.abs(np.asarray(Image.open(a / n), np.int16) - np.asarray(Image.open(b / n), np.int16)).max())
-               for n in names)
+    return max(
+        int(np.abs(np.asarray(Image.open(a / n), np.int16) - np.asarray(Image.open(b / n), np.int16)).max())
+        for n in names
+    )
 
 
 def main() -> int:
@@ -75,8 +87,12 @@ def main() -> int:
     parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT of the generated memes")
     parser.add_argument("--resolution", type=int, default=512)
     parser.add_argument("--jobs", type=int, default=2, help="processes (jobs) and Ray actors (ray)")
-    parser.add_argument("--threads", type=int, help="torch threads per process (default: as the CLI sets them: "
-                        "torch's default in one process, cores / N with --jobs N, 1 per Ray actor)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads per process (default: as the CLI sets them: "
+        "torch's default in one process, cores / N with --jobs N, 1 per Ray actor)",
+    )
     parser.add_argument("--model", help="weights file (default: the bundled model)")
     parser.add_argument("--engines", nargs="+", default=["plain", "jobs", "ray"], choices=["plain", "jobs", "ray"])
     parser.add_argument("--json", metavar="FILE")
@@ -93,9 +109,16 @@ def main() -> int:
             small = run_engine(engine, tmp / "small", tmp / f"{engine}-small", args)
             large = run_engine(engine, tmp / "large", tmp / f"{engine}-large", args)
             steady = args.pictures / (large - small) if large > small else float("nan")
-            rows.append({"engine": engine, "workers": 1 if engine == "plain" else args.jobs,
-                         "wall_small": small, "wall_large": large, "overall": 2 * args.pictures / large,
-                         "steady": steady})
+            rows.append(
+                {
+                    "engine": engine,
+                    "workers": 1 if engine == "plain" else args.jobs,
+                    "wall_small": small,
+                    "wall_large": large,
+                    "overall": 2 * args.pictures / large,
+                    "steady": steady,
+                }
+            )
         reference = tmp / f"{args.engines[0]}-large"
         for row in rows:
             row["largest_difference"] = largest_difference(reference, tmp / f"{row['engine']}-large")
@@ -104,23 +127,32 @@ def main() -> int:
     load_after = os.getloadavg()[0]
 
     names = {"plain": "plain (1 process)", "jobs": f"--jobs {args.jobs}", "ray": f"--engine ray ({args.jobs} actors)"}
-    print(f"{args.pictures} and {2 * args.pictures} memes of {width}×{height}, resolution {args.resolution}, "
-          f"{os.cpu_count()} CPUs; load average {load_before:.1f} before, {load_after:.1f} after")
-    print(f"| engine | wall, {args.pictures} pictures (s) | wall, {2 * args.pictures} pictures (s) | "
-          f"images/s overall ({2 * args.pictures}) | images/s steady | largest pixel difference to {args.engines[0]} |")
+    print(
+        f"{args.pictures} and {2 * args.pictures} memes of {width}×{height}, resolution {args.resolution}, "
+        f"{os.cpu_count()} CPUs; load average {load_before:.1f} before, {load_after:.1f} after"
+    )
+    print(
+        f"| engine | wall, {args.pictures} pictures (s) | wall, {2 * args.pictures} pictures (s) | "
+        f"images/s overall ({2 * args.pictures}) | images/s steady | largest pixel difference to {args.engines[0]} |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for row in rows:
         difference = "other files" if row["largest_difference"] is None else row["largest_difference"]
-        print(f"| {names[row['engine']]} | {row['wall_small']:.1f} | {row['wall_large']:.1f} | "
-              f"{row['overall']:.2f} | {row['steady']:.2f} | {difference} |")
+        print(
+            f"| {names[row['engine']]} | {row['wall_small']:.1f} | {row['wall_large']:.1f} | "
+            f"{row['overall']:.2f} | {row['steady']:.2f} | {difference} |"
+        )
     if args.threads:
         print(f"outputs equal across engines with {args.threads} threads per process: {'yes' if equal else 'NO'}")
     else:
-        print("threads per process as the CLI sets them (torch's default in one process, cores / N with --jobs N, 1 "
-              "per Ray actor): a different thread count may round a pixel by one level; --threads T makes them equal")
+        print(
+            "threads per process as the CLI sets them (torch's default in one process, cores / N with --jobs N, 1 "
+            "per Ray actor): a different thread count may round a pixel by one level; --threads T makes them equal"
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "equal": equal, "load": [load_before, load_after]},
-                                              indent=1) + "\n")
+        Path(args.json).write_text(
+            json.dumps({"rows": rows, "equal": equal, "load": [load_before, load_after]}, indent=1) + "\n"
+        )
     return 0 if equal or not args.threads else 1
 
 

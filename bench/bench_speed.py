@@ -189,10 +189,19 @@ def child(spec: dict) -> dict:
     else:
         peak_mib, peak_method = peak.stop(), peak.method
     return {
-        "device": model.device_name, "mode": spec["mode"], "resolution": resolution, "working": [width, height],
-        "median_ms": statistics.median(times), "min_ms": min(times), "runs": times, "peak_mib": peak_mib,
-        "peak_method": peak_method, "threads": torch.get_num_threads(), "model": note,
-        "parameters": model.net.num_parameters(), "macs": count_macs(model.config, width, height),
+        "device": model.device_name,
+        "mode": spec["mode"],
+        "resolution": resolution,
+        "working": [width, height],
+        "median_ms": statistics.median(times),
+        "min_ms": min(times),
+        "runs": times,
+        "peak_mib": peak_mib,
+        "peak_method": peak_method,
+        "threads": torch.get_num_threads(),
+        "model": note,
+        "parameters": model.net.num_parameters(),
+        "macs": count_macs(model.config, width, height),
     }
 
 
@@ -223,12 +232,27 @@ def format_results(results: list[dict], header: list[str]) -> str:
     for r in results:
         target = CPU_TARGETS_MS.get(r["resolution"]) if r["device"] == "CPU" and r["mode"] == "end-to-end" else None
         verdict = "" if target is None else f"<= {target:.0f} ms {'ok' if r['median_ms'] <= target else 'MISSED'}"
-        lines.append([r["device"], r["mode"], str(r["resolution"]), f"{r['working'][0]}x{r['working'][1]}",
-                      f"{r['macs'] / 1e9:.2f}", f"{r['median_ms']:.1f}", f"{r['min_ms']:.1f}",
-                      f"{r['peak_mib']:.0f}", verdict])
+        lines.append(
+            [
+                r["device"],
+                r["mode"],
+                str(r["resolution"]),
+                f"{r['working'][0]}x{r['working'][1]}",
+                f"{r['macs'] / 1e9:.2f}",
+                f"{r['median_ms']:.1f}",
+                f"{r['min_ms']:.1f}",
+                f"{r['peak_mib']:.0f}",
+                verdict,
+            ]
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
-    rows = ["  ".join(cell.ljust(w) if i < 2 or i == len(columns) - 1 else cell.rjust(w)
-                      for i, (cell, w) in enumerate(zip(line, widths))).rstrip() for line in lines]
+    rows = [
+        "  ".join(
+            cell.ljust(w) if i < 2 or i == len(columns) - 1 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(line, widths))
+        ).rstrip()
+        for line in lines
+    ]
     rows.insert(1, "-" * max(len(row) for row in rows))
     return "\n".join(header + [""] + rows)
 
@@ -239,8 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, metavar="N", help="torch/OpenCV threads (default: torch's)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs after the warm-up (default 5)")
     parser.add_argument("--resolution", type=int, nargs="+", default=[256, 512, 1024], metavar="N")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                        help="auto: the CPU, and CUDA too when present (default)")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="auto: the CPU, and CUDA too when present (default)",
+    )
     parser.add_argument("--mode", nargs="+", default=["end-to-end", "net-only"], choices=["end-to-end", "net-only"])
     parser.add_argument("--json", metavar="FILE", help="also write the measurements to FILE")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -257,8 +285,14 @@ def main(argv: list[str] | None = None) -> int:
     for device in devices:
         for mode in args.mode:
             for resolution in args.resolution:
-                spec = {"device": device, "mode": mode, "resolution": resolution, "runs": max(1, args.runs),
-                        "threads": args.threads, "model": args.model}
+                spec = {
+                    "device": device,
+                    "mode": mode,
+                    "resolution": resolution,
+                    "runs": max(1, args.runs),
+                    "threads": args.threads,
+                    "model": args.model,
+                }
                 results.append(measure(spec))
                 r = results[-1]
                 print(f"  {r['device']} {mode} {resolution}: {r['median_ms']:.1f} ms", file=sys.stderr, flush=True)
@@ -279,8 +313,10 @@ def main(argv: list[str] | None = None) -> int:
         + (", cuda.max_memory_allocated on CUDA)" if "cuda" in devices else ")"),
     ]
     if contended:
-        header.append("WARNING: other processes were using the CPU (load average above): these timings are "
-                      "contended, not the machine's speed")
+        header.append(
+            "WARNING: other processes were using the CPU (load average above): these timings are "
+            "contended, not the machine's speed"
+        )
     print(format_results(results, header))
     if args.json:
         Path(args.json).write_text(json.dumps({"header": header, "results": results}, indent=2) + "\n")

@@ -37,21 +37,31 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(args.model)
     print(f"{len(cases)} multi-panel cases (seed {args.seed}), resolution {args.resolution}, model {model.path}")
     print(f"{'fill':<16} {'mask':<6} {'PSNR all':>9} {'PSNR text':>9} {'PSNR border':>11} {'ms':>6}")
-    for label, config in [("Telea (today)", PostprocessConfig()),
-                          ("structure fill", PostprocessConfig(structure_fill=True))]:
+    for label, config in [
+        ("Telea (today)", PostprocessConfig()),
+        ("structure fill", PostprocessConfig(structure_fill=True)),
+    ]:
         for mask_kind in ("model", "true"):
             all_, text, border, seconds = [], [], [], []
             for case in cases:
                 started = time.perf_counter()
-                result = clean(case.meme, args.resolution, mask=case.mask if mask_kind == "true" else None,
-                               model=model, postprocess=config)
+                result = clean(
+                    case.meme,
+                    args.resolution,
+                    mask=case.mask if mask_kind == "true" else None,
+                    model=model,
+                    postprocess=config,
+                )
                 seconds.append(time.perf_counter() - started)
                 region = text_region(case.mask)
                 all_.append(mse(result.image, case.template))
                 text.append(mse(result.image, case.template, region))
                 border.append(mse(result.image, case.template, region & case.border))
-            print(f"{label:<16} {mask_kind:<6} {mean_psnr(all_):>9.2f} {mean_psnr(text):>9.2f} "
-                  f"{mean_psnr(border):>11.2f} {1000 * float(np.median(seconds)):>6.0f}", flush=True)
+            print(
+                f"{label:<16} {mask_kind:<6} {mean_psnr(all_):>9.2f} {mean_psnr(text):>9.2f} "
+                f"{mean_psnr(border):>11.2f} {1000 * float(np.median(seconds)):>6.0f}",
+                flush=True,
+            )
     return 0
 
 

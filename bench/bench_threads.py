@@ -40,8 +40,9 @@ def make_gif(path: Path, frames: int, size: tuple[int, int]) -> None:
         shift = index * 3 % width
         base = np.stack([(xx + shift) % width / width * 200, yy / height * 180, np.full_like(xx, 90)], -1)
         picture = Image.fromarray(base.astype(np.uint8))
-        ImageDraw.Draw(picture).text((width // 2, 4), "WHEN THE GIF", font=font, fill="white", anchor="mt",
-                                     stroke_width=2, stroke_fill="black")
+        ImageDraw.Draw(picture).text(
+            (width // 2, 4), "WHEN THE GIF", font=font, fill="white", anchor="mt", stroke_width=2, stroke_fill="black"
+        )
         pictures.append(picture.convert("P", palette=Image.Palette.ADAPTIVE))
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=40, loop=0)
 
@@ -81,8 +82,13 @@ def measure(spec: dict, busy: int, timeout: float) -> dict:
         for process in spinners:
             process.start()
     try:
-        done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return {"seconds": None, "frames": None, "threads": None, "default": None}
     finally:
@@ -101,8 +107,12 @@ def main() -> None:
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 2], help="spinning processes per measurement")
     parser.add_argument("--model", help="weights (default: the bundled model)")
     parser.add_argument("--resolution", type=int, default=512)
-    parser.add_argument("--row-timeout", type=float, default=1800,
-                        help="seconds one row may take; a slower one is shown as '>' that (default 1800)")
+    parser.add_argument(
+        "--row-timeout",
+        type=float,
+        default=1800,
+        help="seconds one row may take; a slower one is shown as '>' that (default 1800)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -112,20 +122,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-threads-") as folder:
         gif = Path(folder) / "animation.gif"
         make_gif(gif, args.frames, (width, height))
-        print(f"{args.frames}-frame GIF {width}×{height}, resolution {args.resolution}, CPU, "
-              f"{os.cpu_count()} logical cores, load average {os.getloadavg()[0]:.1f} at the start")
+        print(
+            f"{args.frames}-frame GIF {width}×{height}, resolution {args.resolution}, CPU, "
+            f"{os.cpu_count()} logical cores, load average {os.getloadavg()[0]:.1f} at the start"
+        )
         print(f"{'busy':>4}  {'setting':<8} {'threads':>7}  {'total s':>8}  {'ms/frame':>8}")
         for busy in args.busy:
             for setting in ("policy", "default"):
                 spec = {"gif": str(gif), "model": args.model, "resolution": args.resolution, "setting": setting}
                 row = measure(spec, busy, args.row_timeout)
                 if row["seconds"] is None:  # slower than the limit: say so instead of waiting on
-                    print(f"{busy:>4}  {setting:<8} {'?':>7}  {'>' + format(args.row_timeout, '.0f'):>8}  "
-                          f"{'>' + format(1000 * args.row_timeout / args.frames, '.0f'):>8}", flush=True)
+                    print(
+                        f"{busy:>4}  {setting:<8} {'?':>7}  {'>' + format(args.row_timeout, '.0f'):>8}  "
+                        f"{'>' + format(1000 * args.row_timeout / args.frames, '.0f'):>8}",
+                        flush=True,
+                    )
                     continue
                 threads = row["threads"] if setting == "policy" else row["default"]
-                print(f"{busy:>4}  {setting:<8} {threads:>7}  {row['seconds']:>8.1f}  "
-                      f"{1000 * row['seconds'] / row['frames']:>8.1f}", flush=True)
+                print(
+                    f"{busy:>4}  {setting:<8} {threads:>7}  {row['seconds']:>8.1f}  "
+                    f"{1000 * row['seconds'] / row['frames']:>8.1f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,14 @@ print(json.dumps({"crops_per_second": options["steps"] * options["batch"] / seco
 
 def run_child(code_root: Path, script: str, options: dict) -> dict:
     environment = dict(os.environ, PYTHONPATH=str(code_root))
-    result = subprocess.run([sys.executable, "-c", script, json.dumps(options)], env=environment, cwd=code_root,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(options)],
+        env=environment,
+        cwd=code_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise SystemExit(f"timing in {code_root} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -87,8 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     data = str(Path(args.data).resolve())
-    loop = {"data": [data], "batch": args.batch, "fill_every": args.fill_every, "workers": args.workers,
-            "threads": args.threads, "warmup": args.warmup, "steps": args.steps}
+    loop = {
+        "data": [data],
+        "batch": args.batch,
+        "fill_every": args.fill_every,
+        "workers": args.workers,
+        "threads": args.threads,
+        "warmup": args.warmup,
+        "steps": args.steps,
+    }
 
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -101,9 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("training loop (this tree)", run_child(ROOT, LOOP_TIMER, dict(loop))))
         rows.append(("data only, 1 process (this tree)", run_child(ROOT, DATA_TIMER, dict(loop))))
 
-    print(f"batch {args.batch}, crop 256, fill every {args.fill_every}, {args.workers} data worker(s), "
-          f"{args.threads} torch threads, {args.steps} timed steps after {args.warmup}; load average "
-          f"{os.getloadavg()[0]:.1f} at the end\n")
+    print(
+        f"batch {args.batch}, crop 256, fill every {args.fill_every}, {args.workers} data worker(s), "
+        f"{args.threads} torch threads, {args.steps} timed steps after {args.warmup}; load average "
+        f"{os.getloadavg()[0]:.1f} at the end\n"
+    )
     print("| code | crops/s | s/step |")
     print("|---|---:|---:|")
     for name, row in rows:

@@ -52,16 +52,19 @@ def caption_across_border(template: np.ndarray, border: np.ndarray, fonts, rng: 
     from memeclean_core.data.synth import CaptionStyle, composite_at, draw_block, jpeg, random_text, wrap_lines
 
     height, width = border.shape
-    column_share = border[border.shape[0] // 4: 3 * border.shape[0] // 4].mean(axis=0)
-    row_share = border[:, border.shape[1] // 4: 3 * border.shape[1] // 4].mean(axis=1)
+    column_share = border[border.shape[0] // 4 : 3 * border.shape[0] // 4].mean(axis=0)
+    row_share = border[:, border.shape[1] // 4 : 3 * border.shape[1] // 4].mean(axis=1)
     vertical = np.flatnonzero(column_share > 0.9)
     vertical = vertical[(vertical > width // 8) & (vertical < width - width // 8)]
     horizontal = np.flatnonzero(row_share > 0.9)
     horizontal = horizontal[(horizontal > height // 8) & (horizontal < height - height // 8)]
     size = int(height * rng.uniform(0.06, 0.11))
     font = fonts.load(fonts.pick(rng), size)
-    style = (CaptionStyle((255, 255, 255), (0, 0, 0), float(rng.uniform(0.05, 0.1)), None, True)
-             if rng.random() < 0.6 else CaptionStyle((0, 0, 0), (255, 255, 255), 0.06, None, True))
+    style = (
+        CaptionStyle((255, 255, 255), (0, 0, 0), float(rng.uniform(0.05, 0.1)), None, True)
+        if rng.random() < 0.6
+        else CaptionStyle((0, 0, 0), (255, 255, 255), 0.06, None, True)
+    )
     lines = wrap_lines(random_text(rng, int(rng.integers(2, 5))).upper(), font, width * 0.8, 2)
     block = draw_block(lines, font, style, "center")
     layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))

@@ -110,5 +110,7 @@ HEADER = f"{'PSNR all':>9} {'PSNR text':>9} {'SSIM':>7} {'mask IoU':>8} {'collat
 
 
 def format_row(row: dict[str, float]) -> str:
-    return (f"{row['psnr_all']:>9.2f} {row['psnr_text']:>9.2f} {row['ssim']:>7.4f} {row['mask_iou']:>8.3f} "
-            f"{100 * row['collateral']:>7.1f}% {100 * row['missed']:>6.2f}%")
+    return (
+        f"{row['psnr_all']:>9.2f} {row['psnr_text']:>9.2f} {row['ssim']:>7.4f} {row['mask_iou']:>8.3f} "
+        f"{100 * row['collateral']:>7.1f}% {100 * row['missed']:>6.2f}%"
+    )

@@ -40,16 +40,22 @@ def main(argv: list[str] | None = None) -> int:
     cases, _ = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side)
     model = cached(load_model(args.model))  # the mask network runs once per case
     print(f"{len(cases)} cases (seed {args.seed}), resolution {args.resolution}, model {model.path}")
-    print(f"{'fill thr.':>9} {'dilation':>8} {'PSNR all':>9} {'PSNR text':>9} {'SSIM':>7} {'mask IoU':>8} "
-          f"{'collat.':>8} {'missed':>7}")
+    print(
+        f"{'fill thr.':>9} {'dilation':>8} {'PSNR all':>9} {'PSNR text':>9} {'SSIM':>7} {'mask IoU':>8} "
+        f"{'collat.':>8} {'missed':>7}"
+    )
     for threshold in args.threshold:
         for dilation in args.dilation:
-            config = PostprocessConfig(fill_threshold=threshold, working_dilation=dilation,
-                                       edge_refine=args.edge_refine)
+            config = PostprocessConfig(
+                fill_threshold=threshold, working_dilation=dilation, edge_refine=args.edge_refine
+            )
             row = score(model, cases, args.resolution, config)
-            print(f"{threshold:>9.2f} {dilation:>8d} {row['psnr_all']:>9.2f} {row['psnr_text']:>9.2f} "
-                  f"{row['ssim']:>7.4f} {row['mask_iou']:>8.3f} {100 * row['collateral']:>7.1f}% "
-                  f"{100 * row['missed']:>6.2f}%", flush=True)
+            print(
+                f"{threshold:>9.2f} {dilation:>8d} {row['psnr_all']:>9.2f} {row['psnr_text']:>9.2f} "
+                f"{row['ssim']:>7.4f} {row['mask_iou']:>8.3f} {100 * row['collateral']:>7.1f}% "
+                f"{100 * row['missed']:>6.2f}%",
+                flush=True,
+            )
     return 0
 
 

@@ -25,8 +25,14 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_LAZY = {"clean": "inference", "CleanResult": "inference", "clean_image": "whole_image", "CleanedImage": "whole_image",
-         "load_model": "checkpoint", "LoadedModel": "checkpoint"}
+_LAZY = {
+    "clean": "inference",
+    "CleanResult": "inference",
+    "clean_image": "whole_image",
+    "CleanedImage": "whole_image",
+    "load_model": "checkpoint",
+    "LoadedModel": "checkpoint",
+}
 
 if TYPE_CHECKING:
     from .checkpoint import LoadedModel, load_model

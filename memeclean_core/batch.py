@@ -43,8 +43,13 @@ RESULT_COLUMNS = ("clean", "mask", "working_size", "replaced", "ms", "error")
 class MemeCleaner:
     """`cleaner(batch) -> batch`: clean a batch of pictures with a model loaded once, on first use."""
 
-    def __init__(self, model: str | Path | None = None, resolution: int = DEFAULT_RESOLUTION, device: str = "auto",
-                 threads: int | None = None):
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        resolution: int = DEFAULT_RESOLUTION,
+        device: str = "auto",
+        threads: int | None = None,
+    ):
         """`model`: a weights file (None: the bundled model); `threads`: torch/OpenCV threads of this worker
         (None keeps the libraries' defaults; 1 suits one CPU per Ray actor)."""
         self.model_path = None if model is None else str(model)

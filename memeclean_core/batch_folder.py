@@ -144,9 +144,14 @@ class FolderItem:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> FolderItem:
         size = row.get("size")
-        return cls(input=str(row["input"]), output=str(row["output"]),
-                   mask=None if row.get("mask") is None else str(row["mask"]), relative=str(row["relative"]),
-                   size=None if size is None else (int(size[0]), int(size[1])), overwrite=bool(row["overwrite"]))
+        return cls(
+            input=str(row["input"]),
+            output=str(row["output"]),
+            mask=None if row.get("mask") is None else str(row["mask"]),
+            relative=str(row["relative"]),
+            size=None if size is None else (int(size[0]), int(size[1])),
+            overwrite=bool(row["overwrite"]),
+        )
 
 
 @dataclass
@@ -215,8 +220,9 @@ def plan_folder(
         output = output_dir / folder / f"{relative.stem}{extension}"
         mask = mask_dir / folder / f"{relative.stem}.png" if mask_dir is not None else None
         targets = [output] + ([mask] if mask is not None else [])
-        base = new_record(str(path), str(output), None if mask is None else str(mask),
-                          size=list(size) if size is not None else None)
+        base = new_record(
+            str(path), str(output), None if mask is None else str(mask), size=list(size) if size is not None else None
+        )
 
         error = None
         for target in targets:
@@ -238,24 +244,30 @@ def plan_folder(
                     continue
                 broken = [target for target in existing if target not in complete]
                 if broken:
-                    error = (f"'{broken[0]}' already exists and is not a complete output of '{path}' "
-                             "(use --overwrite to replace it)")
+                    error = (
+                        f"'{broken[0]}' already exists and is not a complete output of '{path}' "
+                        "(use --overwrite to replace it)"
+                    )
             elif existing:
-                error = (f"'{existing[0]}' already exists (use --overwrite to replace it, "
-                         "or --resume to skip the pictures already done)")
+                error = (
+                    f"'{existing[0]}' already exists (use --overwrite to replace it, "
+                    "or --resume to skip the pictures already done)"
+                )
         if error is not None:
             plan.settled.append({**base, "status": "failed", "error": error})
             continue
         replace = overwrite or (resume and any(os.path.lexists(target) for target in targets))
-        plan.items.append(FolderItem(str(path), str(output), None if mask is None else str(mask),
-                                     relative.as_posix(), size, replace))
+        plan.items.append(
+            FolderItem(str(path), str(output), None if mask is None else str(mask), relative.as_posix(), size, replace)
+        )
     if resume:
         plan.removed_temp_files = _remove_stale_temp_files(plan.items)
     return plan
 
 
-def _walk(input_dir: Path, recursive: bool, excluded: set[str], plan: FolderPlan,
-          relative: PurePosixPath | None = None) -> Iterator[tuple[PurePosixPath, Path, str | None]]:
+def _walk(
+    input_dir: Path, recursive: bool, excluded: set[str], plan: FolderPlan, relative: PurePosixPath | None = None
+) -> Iterator[tuple[PurePosixPath, Path, str | None]]:
     """(relative path, path, None) for regular files, (..., reason) for entries skipped; sorted by name."""
     relative = relative if relative is not None else PurePosixPath()
     folder = input_dir / relative
@@ -264,8 +276,9 @@ def _walk(input_dir: Path, recursive: bool, excluded: set[str], plan: FolderPlan
             entries = sorted(scan, key=lambda entry: entry.name)
     except OSError as error:
         if relative == PurePosixPath():
-            raise MemeCleanError(f"cannot read the input folder '{input_dir}': "
-                                 f"{(error.strerror or str(error)).lower()}") from None
+            raise MemeCleanError(
+                f"cannot read the input folder '{input_dir}': {(error.strerror or str(error)).lower()}"
+            ) from None
         yield relative, folder, f"a folder that cannot be read ({(error.strerror or str(error)).lower()})"
         return
     for entry in entries:
@@ -436,13 +449,11 @@ def clean_item(item: FolderItem, model: Any, resolution: int) -> Record:
     except MemeCleanError as error:
         record.update(status="failed", error=_message_for(item.input, error))
     except MemoryError:
-        record.update(status="failed",
-                      error=f"{item.input}: not enough memory to clean it (try a lower --resolution)")
+        record.update(status="failed", error=f"{item.input}: not enough memory to clean it (try a lower --resolution)")
     except Exception as error:  # a bug or a device failure: reported for this picture, the others go on
         record.update(status="failed", error=f"{item.input}: unexpected error: {describe_unexpected(error)}")
     record["ms"] = round((time.perf_counter() - started) * 1000.0, 1)
     return record
-
 
 
 def _message_for(source: str, error: Exception) -> str:
@@ -475,8 +486,9 @@ def process_pool(jobs: int) -> Engine:
         if not items:
             return
         workers = min(jobs, len(items))
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker)
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
+        )
         pending: set[Future] = set()
         queue = iter(items)
         try:
@@ -492,8 +504,9 @@ def process_pool(jobs: int) -> Engine:
                     try:
                         yield future.result()
                     except BrokenProcessPool:
-                        raise MemeCleanError("a worker process stopped unexpectedly (out of memory?); "
-                                             "run again with --resume to go on") from None
+                        raise MemeCleanError(
+                            "a worker process stopped unexpectedly (out of memory?); run again with --resume to go on"
+                        ) from None
         finally:
             for future in pending:
                 future.cancel()
@@ -508,6 +521,7 @@ def _start_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
+
         def exit_with_parent() -> None:
             parent.join()  # returns when the parent is gone
             os._exit(1)  # a picture being written is left as a temporary file, which --resume removes
@@ -552,11 +566,13 @@ class Manifest:
                     file.truncate(cut)
             self._file = open(self.path, "a", encoding="utf-8", newline="\n")  # noqa: SIM115 (closed by close())
         except (ValueError, UnicodeDecodeError):
-            raise MemeCleanError(f"'{self.path}' is not a MemeClean manifest (JSON lines); "
-                                 "choose a new file for --manifest") from None
+            raise MemeCleanError(
+                f"'{self.path}' is not a MemeClean manifest (JSON lines); choose a new file for --manifest"
+            ) from None
         except OSError as error:
-            raise MemeCleanError(f"cannot write the manifest '{self.path}': "
-                                 f"{(error.strerror or str(error)).lower()}") from None
+            raise MemeCleanError(
+                f"cannot write the manifest '{self.path}': {(error.strerror or str(error)).lower()}"
+            ) from None
 
     def write(self, record: Record) -> None:
         assert self._file is not None, "the manifest is closed"
@@ -567,8 +583,9 @@ class Manifest:
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as error:
-            raise MemeCleanError(f"cannot write the manifest '{self.path}': "
-                                 f"{(error.strerror or str(error)).lower()}") from None
+            raise MemeCleanError(
+                f"cannot write the manifest '{self.path}': {(error.strerror or str(error)).lower()}"
+            ) from None
         self._remember(record)
 
     def _remember(self, record: Record) -> None:

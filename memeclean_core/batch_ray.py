@@ -39,8 +39,9 @@ def import_ray() -> Any:
         import ray.data  # the Data library: the part of the extra that is needed
     except ImportError:
         if getattr(sys, "frozen", False):  # the packaged app leaves Ray out
-            raise MemeCleanError("the packaged app has no Ray engine: install MemeClean with pip, "
-                                 "pip install 'memeclean[cluster]'") from None
+            raise MemeCleanError(
+                "the packaged app has no Ray engine: install MemeClean with pip, pip install 'memeclean[cluster]'"
+            ) from None
         raise MemeCleanError(RAY_MISSING) from None
     return ray
 
@@ -67,8 +68,7 @@ class RayLayout:
     gpus_per_actor: float  # 0 on CPUs
 
 
-def layout(resources: dict[str, float], device: str, requested: int | None, items: int,
-           threads: int = 1) -> RayLayout:
+def layout(resources: dict[str, float], device: str, requested: int | None, items: int, threads: int = 1) -> RayLayout:
     """How many actors, and on what: one per GPU where there are GPUs (and the device is auto or cuda), else one
     per `threads` CPUs; `requested` (--jobs) caps it, and so does the number of pictures."""
     cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
@@ -82,8 +82,7 @@ def layout(resources: dict[str, float], device: str, requested: int | None, item
     return RayLayout(actors, 1.0 if on_gpus else 0.0)
 
 
-def ray_engine(address: str | None = None, jobs: int | None = None, device: str = "auto",
-               threads: int = 1) -> Engine:
+def ray_engine(address: str | None = None, jobs: int | None = None, device: str = "auto", threads: int = 1) -> Engine:
     """An engine (see `batch_folder.Engine`) that runs the items on Ray Data, on a local Ray or at `address`, with
     `threads` CPUs per actor (which `clean_one` should use as its thread count)."""
 
@@ -101,15 +100,22 @@ def ray_engine(address: str | None = None, jobs: int | None = None, device: str 
             # work as they free up, and records come back (to the manifest and the progress bar) block by block.
             blocks = min(len(rows), max(16 * plan.actors, -(-len(rows) // 32)))
             dataset = ray.data.from_items(rows, override_num_blocks=blocks)
-            cleaned = dataset.map_batches(PlannedItems, fn_constructor_args=(clean_one, os.getcwd()), batch_size=1,
-                                          batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=plan.actors),
-                                          num_cpus=threads, num_gpus=plan.gpus_per_actor or None)
+            cleaned = dataset.map_batches(
+                PlannedItems,
+                fn_constructor_args=(clean_one, os.getcwd()),
+                batch_size=1,
+                batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=plan.actors),
+                num_cpus=threads,
+                num_gpus=plan.gpus_per_actor or None,
+            )
             for row in cleaned.iter_rows():
                 yield json.loads(row["record"])
         except ray.exceptions.RayError as error:
             lines = str(error).strip().splitlines()
-            raise MemeCleanError(f"the Ray run failed: {lines[-1] if lines else type(error).__name__} "
-                                 "(run again with --resume to go on)") from None
+            raise MemeCleanError(
+                f"the Ray run failed: {lines[-1] if lines else type(error).__name__} (run again with --resume to go on)"
+            ) from None
         finally:
             if started_here:
                 ray.shutdown()
@@ -119,8 +125,12 @@ def ray_engine(address: str | None = None, jobs: int | None = None, device: str 
 
 def connect(ray: Any, address: str | None) -> None:
     """Join the cluster at `address`, or start a local Ray limited to the CPUs this process may use; quietly."""
-    options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR,
-               "configure_logging": True}
+    options = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.ERROR,
+        "configure_logging": True,
+    }
     try:
         if address:
             ray.init(address=address, **options)

@@ -41,8 +41,15 @@ class LoadedModel:
         return describe(self.device)
 
 
-def save_checkpoint(path: str | Path, net: MemeCleanNet, train_state: dict | None = None, half: bool = False, *,
-                    overwrite: bool = True, protect: Iterable[str | Path] = ()) -> Path:
+def save_checkpoint(
+    path: str | Path,
+    net: MemeCleanNet,
+    train_state: dict | None = None,
+    half: bool = False,
+    *,
+    overwrite: bool = True,
+    protect: Iterable[str | Path] = (),
+) -> Path:
     """Write a checkpoint through `safe_write` (complete, re-loaded, then renamed): a crash or a full disk never
     leaves half a file. `overwrite=False` refuses an existing file; `protect` names files never written.
     Raises WriteError (one line)."""
@@ -62,8 +69,9 @@ def save_checkpoint(path: str | Path, net: MemeCleanNet, train_state: dict | Non
         if not isinstance(again, dict) or again.get("format") != FORMAT:
             raise ValueError("not a MemeClean checkpoint")
 
-    return write_file(path, lambda buffer: torch.save(payload, buffer), overwrite=overwrite, protect=protect,
-                      verify=loads)
+    return write_file(
+        path, lambda buffer: torch.save(payload, buffer), overwrite=overwrite, protect=protect, verify=loads
+    )
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -77,8 +85,9 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file (pickle, zip, EOF, ...)
-        raise ModelLoadError(f"cannot read model file '{path}': not a MemeClean checkpoint or corrupt "
-                             f"({type(error).__name__})") from None
+        raise ModelLoadError(
+            f"cannot read model file '{path}': not a MemeClean checkpoint or corrupt ({type(error).__name__})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelLoadError(f"'{path}' is not a MemeClean checkpoint (expected format {FORMAT})")
     problem = _payload_problem(payload)
@@ -112,8 +121,9 @@ def build_net(payload: dict, path: str | Path) -> MemeCleanNet:
     except MemoryError:
         raise ModelLoadError(f"model file '{path}' describes a network too large to build") from None
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
-        raise ModelLoadError(f"model file '{path}' does not match the network: "
-                             f"{first_line(error, type(error).__name__)}") from None
+        raise ModelLoadError(
+            f"model file '{path}' does not match the network: {first_line(error, type(error).__name__)}"
+        ) from None
     return net
 
 

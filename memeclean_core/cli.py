@@ -66,7 +66,7 @@ def one_line(error: BaseException) -> str:
         return lines[0] if lines else type(error).__name__
     last = lines[-1]
     name = f"{type(error).__module__}.{type(error).__name__}: "
-    return last[len(name):] if last.startswith(name) else last
+    return last[len(name) :] if last.startswith(name) else last
 
 
 if __name__ == "__main__":

@@ -50,15 +50,29 @@ def register(subparsers: Any) -> None:
     parser.add_argument("image", type=Path, help="template image, or a .memeclean.json caption project")
     parser.add_argument("--top", metavar="TEXT", help="classic top caption")
     parser.add_argument("--bottom", metavar="TEXT", help="classic bottom caption")
-    parser.add_argument("--box", metavar="X,Y,W,H:TEXT", type=parse_box, action="append", default=[],
-                        help="a caption in a box of its own (repeatable)")
-    parser.add_argument("--font", metavar="NAME", default="",
-                        help="font family name or font file for the captions given here (default: bundled Anton)")
-    parser.add_argument("-o", "--output", type=Path, required=True,
-                        help="image file to write (.png, .jpg, .webp, .gif)")
+    parser.add_argument(
+        "--box",
+        metavar="X,Y,W,H:TEXT",
+        type=parse_box,
+        action="append",
+        default=[],
+        help="a caption in a box of its own (repeatable)",
+    )
+    parser.add_argument(
+        "--font",
+        metavar="NAME",
+        default="",
+        help="font family name or font file for the captions given here (default: bundled Anton)",
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="image file to write (.png, .jpg, .webp, .gif)"
+    )
     parser.add_argument("--project", type=Path, metavar="FILE", help="also save an editable caption project (JSON)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing output (and --project) file; never the template or project read")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output (and --project) file; never the template or project read",
+    )
     parser.set_defaults(run=run)
 
 
@@ -110,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
     if not any(box.text.strip() for box in doc.boxes):
         raise CaptionError("nothing to write: give --top, --bottom or --box with some text")
 
-    written = save_image(args.output, captioned(image, doc.boxes), overwrite=args.overwrite,
-                         protect=[doc.template, args.image])
+    written = save_image(
+        args.output, captioned(image, doc.boxes), overwrite=args.overwrite, protect=[doc.template, args.image]
+    )
     print(f"wrote {written}")
     if args.project is not None:
         print(f"saved project {save_project(doc, args.project, overwrite=args.overwrite, protect=inputs + [written])}")

@@ -37,46 +37,82 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="image files (PNG, JPEG, WebP, GIF, ...)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--output", "-o", metavar="FILE",
-                       help="output file, for a single input (.png, .jpg, .webp, .gif)")
+    where.add_argument(
+        "--output", "-o", metavar="FILE", help="output file, for a single input (.png, .jpg, .webp, .gif)"
+    )
     where.add_argument("--output-dir", metavar="DIR", help="write DIR/<input name>.png for each input")
-    parser.add_argument("--mask-dir", metavar="DIR",
-                        help="also write the text mask (white = text) as DIR/<input name>.png")
-    parser.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION, metavar="N",
-                        help=f"working size of the longest side, {MIN_RESOLUTION}..{MAX_RESOLUTION} "
-                        f"(default {DEFAULT_RESOLUTION}; a smaller picture is worked on at its own size); "
-                        "higher finds smaller text but is slower")
+    parser.add_argument(
+        "--mask-dir", metavar="DIR", help="also write the text mask (white = text) as DIR/<input name>.png"
+    )
+    parser.add_argument(
+        "--resolution",
+        type=int,
+        default=DEFAULT_RESOLUTION,
+        metavar="N",
+        help=f"working size of the longest side, {MIN_RESOLUTION}..{MAX_RESOLUTION} "
+        f"(default {DEFAULT_RESOLUTION}; a smaller picture is worked on at its own size); "
+        "higher finds smaller text but is slower",
+    )
     add_model_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files (never the inputs)")
     folder = parser.add_argument_group("a whole folder (with --input-dir)")
-    folder.add_argument("--input-dir", metavar="DIR",
-                        help="clean every image in DIR into --output-dir, keeping the subfolder tree; other files "
-                        "are skipped with a note")
+    folder.add_argument(
+        "--input-dir",
+        metavar="DIR",
+        help="clean every image in DIR into --output-dir, keeping the subfolder tree; other files "
+        "are skipped with a note",
+    )
     folder.add_argument("--recursive", "-r", action="store_true", help="also clean the images in subfolders")
-    folder.add_argument("--resume", action="store_true",
-                        help="skip pictures whose output (and mask) already exist complete: continue a run that "
-                        "was interrupted")
-    folder.add_argument("--manifest", metavar="FILE.jsonl",
-                        help="append one JSON line per picture (input, output, mask, size, working size, "
-                        "milliseconds, share replaced, status, error)")
-    folder.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
-                        help="clean in N worker processes, each with its own model (default 1)")
-    folder.add_argument("--threads", type=int, metavar="T",
-                        help="torch threads per process (default: the cores / N with --jobs N, else torch's "
-                        "default); outputs are byte-identical for the same T whatever N")
-    folder.add_argument("--engine", choices=["local", "ray"], default="local",
-                        help="local: processes on this machine (default); ray: Ray Data, on a local Ray started for "
-                        "the run or the cluster at --address, --jobs N actors (default one per CPU, or per GPU); "
-                        "needs pip install 'memeclean[cluster]'")
-    folder.add_argument("--address", metavar="ADDR",
-                        help="with --engine ray: the Ray cluster to join (auto, or HOST:6379)")
-    parser.add_argument("--use-library", action="store_true",
-                        help="when an input shows a template of your library (memeclean library), use that exact "
-                        "template, aligned to it, instead of the model's fill (still pictures)")
-    parser.add_argument("--crop-bars", action="store_true",
-                        help="where the caption sits on a uniform white or black bar along the top or "
-                        "bottom edge, crop the bar off instead of filling it "
-                        "(the mask is then the cropped output's)")
+    folder.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip pictures whose output (and mask) already exist complete: continue a run that was interrupted",
+    )
+    folder.add_argument(
+        "--manifest",
+        metavar="FILE.jsonl",
+        help="append one JSON line per picture (input, output, mask, size, working size, "
+        "milliseconds, share replaced, status, error)",
+    )
+    folder.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=1,
+        metavar="N",
+        help="clean in N worker processes, each with its own model (default 1)",
+    )
+    folder.add_argument(
+        "--threads",
+        type=int,
+        metavar="T",
+        help="torch threads per process (default: the cores / N with --jobs N, else torch's "
+        "default); outputs are byte-identical for the same T whatever N",
+    )
+    folder.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: processes on this machine (default); ray: Ray Data, on a local Ray started for "
+        "the run or the cluster at --address, --jobs N actors (default one per CPU, or per GPU); "
+        "needs pip install 'memeclean[cluster]'",
+    )
+    folder.add_argument(
+        "--address", metavar="ADDR", help="with --engine ray: the Ray cluster to join (auto, or HOST:6379)"
+    )
+    parser.add_argument(
+        "--use-library",
+        action="store_true",
+        help="when an input shows a template of your library (memeclean library), use that exact "
+        "template, aligned to it, instead of the model's fill (still pictures)",
+    )
+    parser.add_argument(
+        "--crop-bars",
+        action="store_true",
+        help="where the caption sits on a uniform white or black bar along the top or "
+        "bottom edge, crop the bar off instead of filling it "
+        "(the mask is then the cropped output's)",
+    )
     parser.set_defaults(run=run, usage_error=parser.error)
 
 
@@ -184,10 +220,17 @@ def run(args: argparse.Namespace) -> int:
             bar.update(index / count, f"{index + 1}/{count} {source.name}", force=True)
             try:
                 last_output = clean_file(
-                    source, args, model, protect, written,
+                    source,
+                    args,
+                    model,
+                    protect,
+                    written,
                     progress=lambda fraction, i=index, name=source.name: bar.update(
-                        (i + fraction) / count, f"{i + 1}/{count} {name}"),
-                    note=bar.message, library=library, used=methods,
+                        (i + fraction) / count, f"{i + 1}/{count} {name}"
+                    ),
+                    note=bar.message,
+                    library=library,
+                    used=methods,
                 )
                 cleaned += 1
             except MemeCleanError as error:
@@ -219,9 +262,17 @@ def _message_for(source: Path, error: Exception) -> str:
     return f"{source}: {message}"
 
 
-def clean_file(source: Path, args: argparse.Namespace, model, protect: list[Path], written: dict[str, Path],
-               progress: Callable[[float], None] | None = None, note: Callable[[str], None] | None = None,
-               library=None, used: dict[str, str] | None = None) -> Path:
+def clean_file(
+    source: Path,
+    args: argparse.Namespace,
+    model,
+    protect: list[Path],
+    written: dict[str, Path],
+    progress: Callable[[float], None] | None = None,
+    note: Callable[[str], None] | None = None,
+    library=None,
+    used: dict[str, str] | None = None,
+) -> Path:
     """Load, check the targets, clean every frame, save the image (and the mask). Returns the output path.
 
     With a `library` (a TemplateLibrary), a still picture that shows one of its templates gets that template,
@@ -239,8 +290,9 @@ def clean_file(source: Path, args: argparse.Namespace, model, protect: list[Path
     for target in targets:
         earlier = written.get(_key(target))
         if earlier is not None:
-            raise MemeCleanError(f"'{target}' was already written for '{earlier}' in this run; "
-                                 "rename one of the inputs")
+            raise MemeCleanError(
+                f"'{target}' was already written for '{earlier}' in this run; rename one of the inputs"
+            )
         if target.exists() and not args.overwrite and not any(_key(target) == _key(p) for p in protect):
             raise MemeCleanError(f"'{target}' already exists (use --overwrite to replace it)")
         check_target(target, overwrite=args.overwrite, protect=protect)
@@ -260,10 +312,14 @@ def clean_file(source: Path, args: argparse.Namespace, model, protect: list[Path
         if note is not None:
             note(f"memeclean: {source}: used library template {found.entry.describe()}")
     else:
-        result = clean_image(image, args.resolution, model,
-                             first_frame_only=first_only,
-                             crop_bars=getattr(args, "crop_bars", False),
-                             progress=None if progress is None else lambda fraction, text: progress(fraction))
+        result = clean_image(
+            image,
+            args.resolution,
+            model,
+            first_frame_only=first_only,
+            crop_bars=getattr(args, "crop_bars", False),
+            progress=None if progress is None else lambda fraction, text: progress(fraction),
+        )
         cleaned, first_mask, bars = result.image, result.mask, result.bars
 
     if bars and note is not None:

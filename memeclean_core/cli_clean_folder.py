@@ -20,9 +20,15 @@ from .progress import ProgressBar, is_terminal
 from .threads import usable_cores
 
 # Options that only make sense for a folder, with their "not given" values.
-_FOLDER_OPTIONS = {"--recursive": ("recursive", False), "--resume": ("resume", False),
-                   "--manifest": ("manifest", None), "--jobs": ("jobs", 1), "--threads": ("threads", None),
-                   "--engine": ("engine", "local"), "--address": ("address", None)}
+_FOLDER_OPTIONS = {
+    "--recursive": ("recursive", False),
+    "--resume": ("resume", False),
+    "--manifest": ("manifest", None),
+    "--jobs": ("jobs", 1),
+    "--threads": ("threads", None),
+    "--engine": ("engine", "local"),
+    "--address": ("address", None),
+}
 
 
 def check_mode(args: argparse.Namespace) -> bool:
@@ -80,15 +86,25 @@ def run_folder(args: argparse.Namespace) -> int:
     if args.manifest:
         make_folder(Path(args.manifest).parent, "the --manifest folder")
 
-    plan = batch_folder.plan_folder(input_dir, args.output_dir, args.mask_dir, recursive=args.recursive,
-                                    resume=args.resume, overwrite=args.overwrite)
+    plan = batch_folder.plan_folder(
+        input_dir,
+        args.output_dir,
+        args.mask_dir,
+        recursive=args.recursive,
+        resume=args.resume,
+        overwrite=args.overwrite,
+    )
     if plan.images == 0:
         hint = " (its subfolders are read with --recursive)" if plan.subfolders and not args.recursive else ""
         raise MemeCleanError(f"no image files in '{input_dir}'{hint}")
 
     jobs = min(args.jobs, max(1, len(plan.items)))
-    settings = batch_folder.CleanSettings(resolution=args.resolution, model=args.model, device=args.device,
-                                          threads=threads_per_process(jobs, args.threads))
+    settings = batch_folder.CleanSettings(
+        resolution=args.resolution,
+        model=args.model,
+        device=args.device,
+        threads=threads_per_process(jobs, args.threads),
+    )
     if plan.items:
         from .checkpoint import load_model
 
@@ -97,8 +113,9 @@ def run_folder(args: argparse.Namespace) -> int:
             from .batch_ray import ray_engine
 
             del model  # each Ray actor loads its own and runs --threads T threads (default 1) on T CPUs
-            ray_settings = batch_folder.CleanSettings(resolution=args.resolution, model=args.model,
-                                                      device=args.device, threads=args.threads or 1)
+            ray_settings = batch_folder.CleanSettings(
+                resolution=args.resolution, model=args.model, device=args.device, threads=args.threads or 1
+            )
             clean_one = batch_folder.ItemCleaner(ray_settings)
             engine = ray_engine(args.address, args.jobs if args.jobs > 1 else None, args.device, args.threads or 1)
         elif jobs == 1:

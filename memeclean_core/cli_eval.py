@@ -21,8 +21,17 @@ from .progress import ProgressBar
 DEFAULT_COUNT = 40
 DEFAULT_EXAMPLES = 4
 # evaluate.EVAL_FORMATS, spelled out so `memeclean --help` does not import OpenCV (a test keeps them equal)
-FORMAT_NAMES = ("aggregate", "classic", "labels", "caption_bar", "watermark", "small", "multi_panel", "distractors",
-                "round_trip")
+FORMAT_NAMES = (
+    "aggregate",
+    "classic",
+    "labels",
+    "caption_bar",
+    "watermark",
+    "small",
+    "multi_panel",
+    "distractors",
+    "round_trip",
+)
 MAX_COUNT = 100_000
 MAX_LONG_SIDE = 8192
 
@@ -35,29 +44,60 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Telea, Telea with the true mask) on synthetic memes: PSNR (whole image and text region), SSIM, mask IoU, "
         "time per image.",
     )
-    parser.add_argument("--data", required=True, metavar="DIR",
-                        help="a saved validation set (memes/ templates/ masks/) or a prepared data folder (images/)")
-    parser.add_argument("--formats", nargs="+", default=["all"], choices=["all", *FORMAT_NAMES], metavar="FORMAT",
-                        help="format groups to evaluate: all (default), or some of " + ", ".join(FORMAT_NAMES)
-                        + " (aggregate: the model card's mix; round_trip: `memeclean caption` text on the folder's "
-                        "pictures, one case per picture, at most --count)")
-    parser.add_argument("--count", type=int, default=DEFAULT_COUNT, metavar="N",
-                        help=f"cases per format to generate from a prepared folder (default {DEFAULT_COUNT})")
+    parser.add_argument(
+        "--data",
+        required=True,
+        metavar="DIR",
+        help="a saved validation set (memes/ templates/ masks/) or a prepared data folder (images/)",
+    )
+    parser.add_argument(
+        "--formats",
+        nargs="+",
+        default=["all"],
+        choices=["all", *FORMAT_NAMES],
+        metavar="FORMAT",
+        help="format groups to evaluate: all (default), or some of "
+        + ", ".join(FORMAT_NAMES)
+        + " (aggregate: the model card's mix; round_trip: `memeclean caption` text on the folder's "
+        "pictures, one case per picture, at most --count)",
+    )
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=DEFAULT_COUNT,
+        metavar="N",
+        help=f"cases per format to generate from a prepared folder (default {DEFAULT_COUNT})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated cases (default 0)")
-    parser.add_argument("--long-side", type=int, default=1024, metavar="PX",
-                        help="long side of the generated cases in pixels (default 1024)")
-    parser.add_argument("--resolution", type=int, nargs="+", default=[256, 512, 1024], metavar="N",
-                        help="working resolutions to evaluate MemeClean at (default 256 512 1024)")
+    parser.add_argument(
+        "--long-side",
+        type=int,
+        default=1024,
+        metavar="PX",
+        help="long side of the generated cases in pixels (default 1024)",
+    )
+    parser.add_argument(
+        "--resolution",
+        type=int,
+        nargs="+",
+        default=[256, 512, 1024],
+        metavar="N",
+        help="working resolutions to evaluate MemeClean at (default 256 512 1024)",
+    )
     add_model_arguments(parser)
     parser.add_argument("--no-baselines", action="store_true", help="evaluate MemeClean only")
-    parser.add_argument("--no-text-left", action="store_true",
-                        help="skip the OCR detector on the outputs (text left); faster")
-    parser.add_argument("--ocr-cache", metavar="DIR",
-                        help="keep the OCR detector's answers in DIR, by image content, across runs")
+    parser.add_argument(
+        "--no-text-left", action="store_true", help="skip the OCR detector on the outputs (text left); faster"
+    )
+    parser.add_argument(
+        "--ocr-cache", metavar="DIR", help="keep the OCR detector's answers in DIR, by image content, across runs"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write every number (and per-image scores) to FILE")
-    parser.add_argument("--save-examples", metavar="DIR",
-                        help=f"write before | after | mask triptychs of the first {DEFAULT_EXAMPLES} cases of each "
-                        "format to DIR")
+    parser.add_argument(
+        "--save-examples",
+        metavar="DIR",
+        help=f"write before | after | mask triptychs of the first {DEFAULT_EXAMPLES} cases of each format to DIR",
+    )
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the model card)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file and examples")
     parser.set_defaults(run=run)
@@ -102,8 +142,7 @@ def run(args: argparse.Namespace) -> int:
         make_folder(examples_dir, "the --save-examples folder")
     formats = DEFAULT_FORMATS if "all" in args.formats else args.formats
     model = load_model(args.model, device=args.device)
-    cases, source = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side,
-                               formats=formats)
+    cases, source = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side, formats=formats)
     print(f"{source}; model {model.path} on {model.device_name}", flush=True)
 
     per_group: dict[str, list[str]] = {}
@@ -118,9 +157,16 @@ def run(args: argparse.Namespace) -> int:
         write_png(examples_dir / f"{case.name}_r{resolution}.png", strip, overwrite=args.overwrite)
 
     bar = ProgressBar()
-    result = evaluate_model(model, cases, args.resolution, baselines=not args.no_baselines,
-                            text_left=not args.no_text_left, ocr_cache=args.ocr_cache,
-                            progress=lambda fraction, message: bar.update(fraction, message), on_output=save_example)
+    result = evaluate_model(
+        model,
+        cases,
+        args.resolution,
+        baselines=not args.no_baselines,
+        text_left=not args.no_text_left,
+        ocr_cache=args.ocr_cache,
+        progress=lambda fraction, message: bar.update(fraction, message),
+        on_output=save_example,
+    )
     bar.finish()
     result["data"] = source
     print(format_table(result, markdown=args.markdown))

@@ -29,8 +29,10 @@ T = TypeVar("T")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "library", help="your template library: add, list, match, remove, export",
-        description="The template library: clean templates you saved, found again in memes made from them.")
+        "library",
+        help="your template library: add, list, match, remove, export",
+        description="The template library: clean templates you saved, found again in memes made from them.",
+    )
     parser.add_argument("--library", metavar="DIR", help="library folder (default: your MemeClean data folder)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -147,8 +149,9 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise MemeCleanError(f"cannot create the --output-dir folder '{folder}': "
-                             f"{(error.strerror or str(error)).lower()}") from None
+        raise MemeCleanError(
+            f"cannot create the --output-dir folder '{folder}': {(error.strerror or str(error)).lower()}"
+        ) from None
     used: set[str] = set()
     failed = 0
     for entry in entries:

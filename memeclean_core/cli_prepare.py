@@ -10,22 +10,30 @@ from .geometry import TRAIN_MAX_SIDE
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "prepare", help="check, convert and organise pictures, meme/template pairs and fonts for training",
+        "prepare",
+        help="check, convert and organise pictures, meme/template pairs and fonts for training",
         description="Organise SRC into DEST: clean pictures -> DEST/images, clip art -> DEST/clipart, "
-                    "meme/template pairs (templates/<name>.<ext> + memes/<name>/*, or the ImgFlip575K JSON layout "
-                    "with downloaded images) -> DEST/pairs, fonts -> DEST/fonts; a held-out part goes to DEST/val. "
-                    "Every image is decoded, turned upright (EXIF), converted to RGB and resized; broken files "
-                    "are skipped and reported.")
+        "meme/template pairs (templates/<name>.<ext> + memes/<name>/*, or the ImgFlip575K JSON layout "
+        "with downloaded images) -> DEST/pairs, fonts -> DEST/fonts; a held-out part goes to DEST/val. "
+        "Every image is decoded, turned upright (EXIF), converted to RGB and resized; broken files "
+        "are skipped and reported.",
+    )
     parser.add_argument("src", metavar="SRC", help="raw folder")
     parser.add_argument("dest", metavar="DEST", help="prepared data folder to write (train with --data DEST)")
-    parser.add_argument("--max-side", type=int, default=TRAIN_MAX_SIDE, metavar="N",
-                        help=f"largest side in pixels ({TRAIN_MAX_SIDE})")
-    parser.add_argument("--val-fraction", type=float, default=0.1, metavar="F",
-                        help="share held out in DEST/val (whole templates for pairs; default 0.1)")
-    parser.add_argument("--min-side", type=int, default=128, metavar="N",
-                        help="skip pictures whose short side is below N pixels (128)")
-    parser.add_argument("--workers", type=int, default=max(1, min(4, (os.cpu_count() or 1))),
-                        help="decoding processes")
+    parser.add_argument(
+        "--max-side", type=int, default=TRAIN_MAX_SIDE, metavar="N", help=f"largest side in pixels ({TRAIN_MAX_SIDE})"
+    )
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="share held out in DEST/val (whole templates for pairs; default 0.1)",
+    )
+    parser.add_argument(
+        "--min-side", type=int, default=128, metavar="N", help="skip pictures whose short side is below N pixels (128)"
+    )
+    parser.add_argument("--workers", type=int, default=max(1, min(4, (os.cpu_count() or 1))), help="decoding processes")
     parser.add_argument("--seed", type=int, default=0, help="changes which files are held out")
     parser.set_defaults(run=run)
 
@@ -41,9 +49,16 @@ def run(args: argparse.Namespace) -> int:
     check_int("--workers", args.workers, 1, 64)
     check_int("--seed", args.seed, 0, 2**32 - 1)
     bar = ProgressBar()
-    report = prepare(args.src, args.dest, max_side=args.max_side, val_fraction=args.val_fraction,
-                     min_side=args.min_side, workers=args.workers, seed=args.seed,
-                     progress=lambda fraction, text: bar.update(fraction, text))
+    report = prepare(
+        args.src,
+        args.dest,
+        max_side=args.max_side,
+        val_fraction=args.val_fraction,
+        min_side=args.min_side,
+        workers=args.workers,
+        seed=args.seed,
+        progress=lambda fraction, text: bar.update(fraction, text),
+    )
     bar.finish()
     print(report.summary())
     print(f"details: {os.path.join(args.dest, REPORT_NAME)}")

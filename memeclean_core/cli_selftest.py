@@ -11,22 +11,32 @@ from __future__ import annotations
 import argparse
 import sys
 
-DESCRIPTION = ("Clean the bundled sample meme with the bundled model (or --model), write the result, read it back "
-               "and check it: same size, every pixel outside the replaced region unchanged, the caption removed, "
-               "the mask close to the true one. Exits 0 when all checks pass.")
+DESCRIPTION = (
+    "Clean the bundled sample meme with the bundled model (or --model), write the result, read it back "
+    "and check it: same size, every pixel outside the replaced region unchanged, the caption removed, "
+    "the mask close to the true one. Exits 0 when all checks pass."
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from .options import add_model_arguments
     from .selftest import DEFAULT_MIN_IOU
 
-    parser = subparsers.add_parser("selftest", help="check the installation: clean the bundled sample and verify "
-                                   "the result", description=DESCRIPTION)
+    parser = subparsers.add_parser(
+        "selftest",
+        help="check the installation: clean the bundled sample and verify the result",
+        description=DESCRIPTION,
+    )
     add_model_arguments(parser)
     parser.add_argument("--out-dir", metavar="DIR", help="keep the cleaned sample in DIR (default: a temporary folder)")
     iou = parser.add_mutually_exclusive_group()
-    iou.add_argument("--min-iou", type=float, default=DEFAULT_MIN_IOU, metavar="X",
-                     help=f"smallest acceptable mask IoU against the true mask (default {DEFAULT_MIN_IOU})")
+    iou.add_argument(
+        "--min-iou",
+        type=float,
+        default=DEFAULT_MIN_IOU,
+        metavar="X",
+        help=f"smallest acceptable mask IoU against the true mask (default {DEFAULT_MIN_IOU})",
+    )
     iou.add_argument("--no-iou", action="store_true", help="skip the mask IoU check (an untrained model)")
     parser.set_defaults(run=run)
 
@@ -37,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.no_iou:  # NaN would pass every check silently; above 1 is a check that must fail (allowed)
         check_float("--min-iou", args.min_iou, 0.0, float("inf"))
-    ok, message = run_self_test(out_dir=args.out_dir, model_path=args.model,
-                                min_iou=None if args.no_iou else args.min_iou, device=args.device)
+    ok, message = run_self_test(
+        out_dir=args.out_dir, model_path=args.model, min_iou=None if args.no_iou else args.min_iou, device=args.device
+    )
     print(message, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1

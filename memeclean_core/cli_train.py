@@ -16,9 +16,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     budget = parser.add_argument_group("budget (the first reached ends the run)")
     budget.add_argument("--minutes", type=float, help="wall-clock minutes")
     budget.add_argument("--steps", type=int, help="optimiser steps")
-    parser.add_argument("--resolution", type=int, default=TRAIN_MAX_SIDE, metavar="N",
-                        help=f"largest picture long side trained on; pictures span {TRAIN_MIN_SIDE}..N "
-                        f"(default {TRAIN_MAX_SIDE})")
+    parser.add_argument(
+        "--resolution",
+        type=int,
+        default=TRAIN_MAX_SIDE,
+        metavar="N",
+        help=f"largest picture long side trained on; pictures span {TRAIN_MIN_SIDE}..N (default {TRAIN_MAX_SIDE})",
+    )
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--crop", type=int, default=256, help="training crop size in pixels")
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -27,28 +31,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (step, optimiser, schedule)")
-    parser.add_argument("--init", metavar="CKPT",
-                        help="start from these weights (and their network size) with a fresh schedule, e.g. to "
-                             "fine-tune the bundled model on new data")
-    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
-                        help="bf16 autocast (auto: on CUDA and on CPUs with native bf16)")
-    parser.add_argument("--reuse", type=float, default=4.0, metavar="K",
-                        help="training crops drawn from each rendered meme (default 4)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing --out file (the checkpoint given to --resume is always continued)")
-    parser.add_argument("--model-preset", metavar="NAME", help="network size: tiny, default or large (a GPU's); "
-                        "--model-config changes fields of it")
-    parser.add_argument("--model-config", metavar="JSON", help='network size, e.g. \'{"mask_channels": 24}\'')
-    parser.add_argument("--distributed", action="store_true",
-                        help="one process of a data-parallel run: torchrun --nproc-per-node N -m memeclean_core train "
-                             "--distributed ... (--batch is per process)")
+    parser.add_argument(
+        "--init",
+        metavar="CKPT",
+        help="start from these weights (and their network size) with a fresh schedule, e.g. to "
+        "fine-tune the bundled model on new data",
+    )
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "bf16", "fp32"],
+        help="bf16 autocast (auto: on CUDA and on CPUs with native bf16)",
+    )
+    parser.add_argument(
+        "--reuse", type=float, default=4.0, metavar="K", help="training crops drawn from each rendered meme (default 4)"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --out file (the checkpoint given to --resume is always continued)",
+    )
+    parser.add_argument(
+        "--model-preset",
+        metavar="NAME",
+        help="network size: tiny, default or large (a GPU's); --model-config changes fields of it",
+    )
+    parser.add_argument("--model-config", metavar="JSON", help="network size, e.g. '{\"mask_channels\": 24}'")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one process of a data-parallel run: torchrun --nproc-per-node N -m memeclean_core train "
+        "--distributed ... (--batch is per process)",
+    )
     parser.set_defaults(run=run)
 
 
 def progress_line(report, processes: int = 1) -> str:
     """The progress bar's text for a TrainProgress; samples/s over all `processes` of a data-parallel run."""
-    return (f"step {report.step} loss {report.loss:.4f} (mask {report.mask_loss:.4f} fill {report.fill_loss:.4f}) "
-            f"{report.samples_per_second * processes:.1f} samples/s ETA {format_duration(report.eta)}")
+    return (
+        f"step {report.step} loss {report.loss:.4f} (mask {report.mask_loss:.4f} fill {report.fill_loss:.4f}) "
+        f"{report.samples_per_second * processes:.1f} samples/s ETA {format_duration(report.eta)}"
+    )
 
 
 def model_fields(preset: str | None, overrides: str | None) -> dict:
@@ -73,10 +96,24 @@ def run(args: argparse.Namespace) -> int:
     # The floor is the app's smallest working size.
     check_int("--resolution", args.resolution, TRAIN_MIN_SIDE, MAX_SIDE)
     config = TrainConfig(
-        data=args.data, out=args.out, steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop,
-        max_side=args.resolution, lr=args.lr, fill_every=args.fill_every, device=args.device,
-        workers=args.workers, seed=args.seed, resume=args.resume, init=args.init, precision=args.precision,
-        reuse=args.reuse, model=model_fields(args.model_preset, args.model_config), preview_every=0,
+        data=args.data,
+        out=args.out,
+        steps=args.steps,
+        minutes=args.minutes,
+        batch=args.batch,
+        crop=args.crop,
+        max_side=args.resolution,
+        lr=args.lr,
+        fill_every=args.fill_every,
+        device=args.device,
+        workers=args.workers,
+        seed=args.seed,
+        resume=args.resume,
+        init=args.init,
+        precision=args.precision,
+        reuse=args.reuse,
+        model=model_fields(args.model_preset, args.model_config),
+        preview_every=0,
         overwrite=args.overwrite,
     )
     if args.distributed:

@@ -179,8 +179,7 @@ def load_clipart(folder: str | Path, long_side: int = 512) -> list[np.ndarray]:
     return clipart
 
 
-def make_format_cases(folder: str | Path, fmt: str, count: int, seed: int = 0, long_side: int = 1024
-                      ) -> list[ValCase]:
+def make_format_cases(folder: str | Path, fmt: str, count: int, seed: int = 0, long_side: int = 1024) -> list[ValCase]:
     """`count` memes of format `fmt` (one of data.formats.FORMATS); case i depends only on (folder, seed, fmt, i,
     long side)."""
     from .data.formats import make_format_meme
@@ -253,8 +252,13 @@ def write_png(path: Path, array: np.ndarray, overwrite: bool = True) -> Path:
     from .imageio import decodes_fully
     from .safe_write import write_file
 
-    return write_file(path, lambda buffer: Image.fromarray(array).save(buffer, format="PNG", optimize=True),
-                      overwrite=overwrite, verify=decodes_fully, error=ImageSaveError)
+    return write_file(
+        path,
+        lambda buffer: Image.fromarray(array).save(buffer, format="PNG", optimize=True),
+        overwrite=overwrite,
+        verify=decodes_fully,
+        error=ImageSaveError,
+    )
 
 
 def is_saved_set(folder: str | Path) -> bool:
@@ -294,15 +298,24 @@ def load_validation_set(folder: str | Path) -> list[ValCase]:
             raise MemeCleanError(f"validation set '{folder}': meme, template and mask of '{name}' differ in size")
         entry = manifest.get(name) or {}
         bar = entry.get("bar")
-        cases.append(ValCase(name, meme, template, mask, str(entry.get("format", AGGREGATE)),
-                             (str(bar[0]), int(bar[1])) if bar else None))
+        cases.append(
+            ValCase(
+                name,
+                meme,
+                template,
+                mask,
+                str(entry.get("format", AGGREGATE)),
+                (str(bar[0]), int(bar[1])) if bar else None,
+            )
+        )
     if not cases:
         raise MemeCleanError(f"validation set '{folder}' has no memes/*.png")
     return cases
 
 
-def load_cases(data: str | Path, count: int = 40, seed: int = 0, long_side: int = 1024,
-               formats: Sequence[str] = (AGGREGATE,)) -> tuple[list[ValCase], str]:
+def load_cases(
+    data: str | Path, count: int = 40, seed: int = 0, long_side: int = 1024, formats: Sequence[str] = (AGGREGATE,)
+) -> tuple[list[ValCase], str]:
     """Cases from either layout: a saved set (memes/, templates/, masks/; its cases of `formats`) or a prepared
     folder (images/), from which `count` cases per format are generated (the round trip: one per picture, at most
     `count`). Returns (cases, a one-line description of where they came from)."""
@@ -318,7 +331,8 @@ def load_cases(data: str | Path, count: int = 40, seed: int = 0, long_side: int 
         if not cases:
             present = sorted({case.format for case in every})
             raise MemeCleanError(
-                f"the saved set '{data}' has no cases of {', '.join(wanted)} (it has {', '.join(present)})")
+                f"the saved set '{data}' has no cases of {', '.join(wanted)} (it has {', '.join(present)})"
+            )
         return cases, f"{len(cases)} cases from the saved set '{data}'{groups}"
     if (data / "images").is_dir():
         cases = []
@@ -430,8 +444,12 @@ def collateral_pixels(replaced: np.ndarray, caption: np.ndarray, distance: float
     return int(np.count_nonzero(replaced.astype(bool) & far_from_caption(caption, distance)))
 
 
-def caption_box_count(boxes: Sequence[np.ndarray], caption: np.ndarray, dilation: int = TEXT_LEFT_DILATION,
-                      min_overlap: float = TEXT_LEFT_MIN_OVERLAP) -> int:
+def caption_box_count(
+    boxes: Sequence[np.ndarray],
+    caption: np.ndarray,
+    dilation: int = TEXT_LEFT_DILATION,
+    min_overlap: float = TEXT_LEFT_MIN_OVERLAP,
+) -> int:
     """How many detector boxes (polygons of (x, y) points) have at least `min_overlap` of their area in the true
     caption dilated `dilation` px: the caption lines a text detector finds."""
     region = dilate_mask(caption, dilation)
@@ -444,7 +462,7 @@ def caption_box_count(boxes: Sequence[np.ndarray], caption: np.ndarray, dilation
         local = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
         cv2.fillPoly(local, [points - [x0, y0]], 1)
         area = np.count_nonzero(local)
-        if area and np.count_nonzero(region[y0: y1 + 1, x0: x1 + 1] & local.astype(bool)) >= min_overlap * area:
+        if area and np.count_nonzero(region[y0 : y1 + 1, x0 : x1 + 1] & local.astype(bool)) >= min_overlap * area:
             count += 1
     return count
 
@@ -580,8 +598,9 @@ def _target(case: ValCase, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return template, mask
 
 
-def score_image(case: ValCase, output: MethodOutput, seconds: float,
-                text_boxes: tuple[int, int] | None = None) -> dict[str, Any]:
+def score_image(
+    case: ValCase, output: MethodOutput, seconds: float, text_boxes: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """Every per-image number of one method on one case; `text_boxes` = (caption boxes on the meme, on the
     output) when a text detector ran."""
     template, mask = _target(case, output.image)
@@ -596,7 +615,8 @@ def score_image(case: ValCase, output: MethodOutput, seconds: float,
         "psnr_all": psnr_from_mse(mse_all),
         "psnr_text": psnr_from_mse(mse_text),
         "ssim": ssim(output.image, template),
-        "mask_iou": mask_iou(output.mask, mask) if output.mask is not None and output.mask.shape == mask.shape
+        "mask_iou": mask_iou(output.mask, mask)
+        if output.mask is not None and output.mask.shape == mask.shape
         else None,
         "text_boxes_meme": None if text_boxes is None else text_boxes[0],
         "text_boxes_left": None if text_boxes is None else text_boxes[1],
@@ -607,8 +627,9 @@ def score_image(case: ValCase, output: MethodOutput, seconds: float,
     }
 
 
-def summary_row(method: str, resolution: int | None, group: str, images: Sequence[dict[str, Any]],
-                has_mask: bool) -> dict[str, Any]:
+def summary_row(
+    method: str, resolution: int | None, group: str, images: Sequence[dict[str, Any]], has_mask: bool
+) -> dict[str, Any]:
     """A group's row from its per-image scores (see the module docstring for how each number is averaged)."""
     mean = lambda key: float(np.mean([s[key] for s in images]))  # noqa: E731
     total = lambda key: sum(s[key] for s in images)  # noqa: E731
@@ -643,10 +664,27 @@ def summary_row(method: str, resolution: int | None, group: str, images: Sequenc
 
 
 def _unavailable(method: str, note: str, group: str = AGGREGATE) -> dict[str, Any]:
-    return {"format": group, "method": method, "resolution": None, "available": False, "note": note, "images": 0,
-            "mse_all": None, "mse_text": None, "psnr_all": None, "psnr_text": None, "ssim": None, "mask_iou": None,
-            "text_boxes_meme": None, "text_boxes_left": None, "text_left": None, "collateral": None,
-            "replaced": None, "ms_per_image": None, "per_image": []}
+    return {
+        "format": group,
+        "method": method,
+        "resolution": None,
+        "available": False,
+        "note": note,
+        "images": 0,
+        "mse_all": None,
+        "mse_text": None,
+        "psnr_all": None,
+        "psnr_text": None,
+        "ssim": None,
+        "mask_iou": None,
+        "text_boxes_meme": None,
+        "text_boxes_left": None,
+        "text_left": None,
+        "collateral": None,
+        "replaced": None,
+        "ms_per_image": None,
+        "per_image": [],
+    }
 
 
 def case_groups(cases: Sequence[ValCase]) -> list[str]:
@@ -710,8 +748,9 @@ def evaluate_model(
         on_meme = caption_box_count(detector.detect(case.meme)[0], case.mask)
         return on_meme, caption_box_count(detector.detect(image)[0], mask)
 
-    def run(method: str, resolution: int | None, has_mask: bool,
-            method_fn: Callable[[ValCase], MethodOutput]) -> list[dict[str, Any]]:
+    def run(
+        method: str, resolution: int | None, has_mask: bool, method_fn: Callable[[ValCase], MethodOutput]
+    ) -> list[dict[str, Any]]:
         nonlocal done
         label = method if resolution is None else f"{method} @ {resolution}"
         if cancel is not None and cancel():
@@ -733,9 +772,11 @@ def evaluate_model(
 
     scored: list[tuple[str, int | None, bool, list[dict[str, Any]] | None]] = []  # None: unavailable
     if baselines:
-        scored.append((IDENTITY, None, False, run(IDENTITY, None, False,
-                                                  lambda case: MethodOutput(case.meme.copy(), None, None))))
+        scored.append(
+            (IDENTITY, None, False, run(IDENTITY, None, False, lambda case: MethodOutput(case.meme.copy(), None, None)))
+        )
         if detector is not None:
+
             def ocr_fn(case: ValCase) -> MethodOutput:
                 boxes, seconds, cached = detector.detect(case.meme)
                 image, box_mask = telea_from_boxes(case.meme, boxes_mask(boxes, case.meme.shape))
@@ -746,12 +787,14 @@ def evaluate_model(
             scored.append((OCR_TELEA, None, True, None))
             done += len(cases)
     for resolution in resolutions:
+
         def model_fn(case: ValCase, resolution: int = resolution) -> MethodOutput:
             result = clean(case.meme, resolution=resolution, model=model)
             return MethodOutput(result.image, result.mask, result.region)
 
         scored.append((MODEL, resolution, True, run(MODEL, resolution, True, model_fn)))
     if baselines:
+
         def oracle_fn(case: ValCase) -> MethodOutput:
             return MethodOutput(oracle_telea(case.meme, case.mask), None, dilate(case.mask, BASELINE_DILATION))
 
@@ -765,15 +808,16 @@ def evaluate_model(
             if images is None:
                 rows.append(_unavailable(method, OCR_MISSING, group))
                 continue
-            rows.append(summary_row(method, resolution, group, [s for s in images if s["format"] in members],
-                                    has_mask))
+            rows.append(summary_row(method, resolution, group, [s for s in images if s["format"] in members], has_mask))
     return {
         "cases": len(cases),
         "names": [case.name for case in cases],
         "sizes": [list(case.meme.shape[1::-1]) for case in cases],
         "groups": groups,
-        "group_sizes": {group: sum(case.format in (set(FORMATS) if group == ALL_FORMATS else {group})
-                                   for case in cases) for group in groups},
+        "group_sizes": {
+            group: sum(case.format in (set(FORMATS) if group == ALL_FORMATS else {group}) for case in cases)
+            for group in groups
+        },
         "resolutions": resolutions,
         "model": str(model.path) if getattr(model, "path", None) else None,
         "device": model.device_name,
@@ -793,8 +837,18 @@ def _number(value: float | None, digits: int) -> str:
     return "inf" if math.isinf(value) else f"{value:.{digits}f}"
 
 
-HEADER = ["method", "resolution", "PSNR all", "PSNR text", "SSIM", "mask IoU", "text left %", "collateral %",
-          "replaced %", "ms/image"]
+HEADER = [
+    "method",
+    "resolution",
+    "PSNR all",
+    "PSNR text",
+    "SSIM",
+    "mask IoU",
+    "text left %",
+    "collateral %",
+    "replaced %",
+    "ms/image",
+]
 
 
 def table_cells(row: dict[str, Any]) -> list[str]:
@@ -802,9 +856,18 @@ def table_cells(row: dict[str, Any]) -> list[str]:
     resolution = "full" if row["resolution"] is None else str(row["resolution"])
     if not row["available"]:
         return [row["method"], resolution, row["note"]]
-    return [row["method"], resolution, _number(row["psnr_all"], 2), _number(row["psnr_text"], 2),
-            _number(row["ssim"], 4), _number(row["mask_iou"], 3), _number(row.get("text_left"), 1),
-            _number(row.get("collateral"), 1), _number(row.get("replaced"), 3), _number(row["ms_per_image"], 1)]
+    return [
+        row["method"],
+        resolution,
+        _number(row["psnr_all"], 2),
+        _number(row["psnr_text"], 2),
+        _number(row["ssim"], 4),
+        _number(row["mask_iou"], 3),
+        _number(row.get("text_left"), 1),
+        _number(row.get("collateral"), 1),
+        _number(row.get("replaced"), 3),
+        _number(row["ms_per_image"], 1),
+    ]
 
 
 def _table(rows: Sequence[dict[str, Any]], markdown: bool) -> list[str]:
@@ -816,9 +879,14 @@ def _table(rows: Sequence[dict[str, Any]], markdown: bool) -> list[str]:
     widths = [max(len(line[i]) for line in full) for i in range(len(HEADER))]
     widths[0] = max(widths[0], *(len(line[0]) for line in lines))
     widths[1] = max(widths[1], *(len(line[1]) for line in lines))
-    render = lambda line: "  ".join(  # noqa: E731
-        [f"{line[0]:<{widths[0]}}"] + [f"{cell:>{widths[i + 1]}}" for i, cell in enumerate(line[1:])]
-        if len(line) == len(HEADER) else [f"{line[0]:<{widths[0]}}", f"{line[1]:>{widths[1]}}", line[2]])
+
+    def render(line: tuple) -> str:
+        if len(line) == len(HEADER):
+            cells = [f"{line[0]:<{widths[0]}}"] + [f"{cell:>{widths[i + 1]}}" for i, cell in enumerate(line[1:])]
+        else:
+            cells = [f"{line[0]:<{widths[0]}}", f"{line[1]:>{widths[1]}}", line[2]]
+        return "  ".join(cells)
+
     return [render(HEADER), "-" * len(render(HEADER))] + [render(line) for line in lines]
 
 
@@ -862,8 +930,14 @@ def jsonable(result: dict[str, Any]) -> dict[str, Any]:
 def triptych(before: np.ndarray, after: np.ndarray, mask: np.ndarray, gap: int = 4) -> np.ndarray:
     """before | after | mask (white = text) side by side, separated by white gaps."""
     height = max(before.shape[0], after.shape[0])
-    fit = lambda image: np.pad(image, [(0, height - image.shape[0])] + [(0, 0)] * (image.ndim - 1),  # noqa: E731
-                               constant_values=255)
+
+    def fit(image):
+        return np.pad(
+            image,
+            [(0, height - image.shape[0])] + [(0, 0)] * (image.ndim - 1),
+            constant_values=255,
+        )
+
     before, after, mask = fit(before), fit(after), fit(mask)  # an output without the caption bar is shorter
     spacer = np.full((height, gap, 3), 255, np.uint8)
     mask_rgb = np.repeat((mask.astype(np.uint8) * 255)[..., None], 3, axis=2)

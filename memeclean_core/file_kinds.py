@@ -78,4 +78,3 @@ def read_regular_text(path: str | os.PathLike[str], limit: int = 16 * 2**20) -> 
     if len(data) > limit:
         raise ValueError(f"the file is larger than {limit // 2**20} MB")
     return data.decode("utf-8")
-

@@ -7,10 +7,27 @@ import re
 
 # Decided by the name, not by reading every file: the same on every machine. All of them load with Pillow
 # (`imageio.load_image`); a file with one of these suffixes that does not load is a failed picture.
-IMAGE_SUFFIXES = frozenset({
-    ".png", ".apng", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".tga",
-    ".ppm", ".pgm", ".pbm", ".pnm",
-})
+IMAGE_SUFFIXES = frozenset(
+    {
+        ".png",
+        ".apng",
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".webp",
+        ".gif",
+        ".bmp",
+        ".dib",
+        ".tif",
+        ".tiff",
+        ".tga",
+        ".ppm",
+        ".pgm",
+        ".pbm",
+        ".pnm",
+    }
+)
 
 # Font files: what the caption editor lists and what a training data folder's fonts/ contributes (.ttc: the first
 # face of a collection).

@@ -68,8 +68,13 @@ class Fix:
         return meme, template, mask
 
 
-def save_fix(meme: np.ndarray, mask: np.ndarray, template: np.ndarray | None = None, name: str = "",
-             folder: str | Path | None = None) -> Fix:
+def save_fix(
+    meme: np.ndarray,
+    mask: np.ndarray,
+    template: np.ndarray | None = None,
+    name: str = "",
+    folder: str | Path | None = None,
+) -> Fix:
     """Keep a corrected mask (and the template filled with it, when there is one) as a training pair."""
     from .imageio import save_image, save_mask
     from .safe_write import os_reason, write_json
@@ -92,8 +97,13 @@ def save_fix(meme: np.ndarray, mask: np.ndarray, template: np.ndarray | None = N
         save_mask(temporary / "mask.png", mask)
         if template is not None:
             save_image(temporary / "template.png", template)
-        info = {"name": name, "created": time.time(), "width": meme.shape[1], "height": meme.shape[0],
-                "template": template is not None}
+        info = {
+            "name": name,
+            "created": time.time(),
+            "width": meme.shape[1],
+            "height": meme.shape[0],
+            "template": template is not None,
+        }
         write_json(temporary / "info.json", info, indent=None)
         os.replace(temporary, root / key)
     except OSError as error:
@@ -111,8 +121,14 @@ def list_fixes(folder: str | Path | None = None) -> list[Fix]:
         children = sorted(root.iterdir())
     except OSError:
         return []
-    return [Fix(child) for child in children if child.is_dir() and not child.name.startswith(".")
-            and (child / "meme.png").is_file() and (child / "mask.png").is_file()]
+    return [
+        Fix(child)
+        for child in children
+        if child.is_dir()
+        and not child.name.startswith(".")
+        and (child / "meme.png").is_file()
+        and (child / "mask.png").is_file()
+    ]
 
 
 def is_held_out(name: str, fraction: float = HELD_OUT_FRACTION) -> bool:
@@ -175,13 +191,19 @@ class FixSource:
         meme_out = _resize_long_side(meme, long_side)
         size = (meme_out.shape[1], meme_out.shape[0])
         mask_out = cv2.resize(mask.astype(np.uint8) * 255, size, interpolation=cv2.INTER_LINEAR) >= 128
-        template_out = None if template is None else cv2.resize(template, size, interpolation=cv2.INTER_AREA
-                                                                if size[0] < template.shape[1] else cv2.INTER_CUBIC)
+        template_out = (
+            None
+            if template is None
+            else cv2.resize(
+                template, size, interpolation=cv2.INTER_AREA if size[0] < template.shape[1] else cv2.INTER_CUBIC
+            )
+        )
         return meme_out, template_out, mask_out
 
 
-def score_fixes(model, fixes: Sequence[Fix], resolution: int = DEFAULT_RESOLUTION, progress=None,
-                cancel=None) -> float | None:
+def score_fixes(
+    model, fixes: Sequence[Fix], resolution: int = DEFAULT_RESOLUTION, progress=None, cancel=None
+) -> float | None:
     """Mean mask IoU of `model` (a LoadedModel) on `fixes`: how well it finds the captions you corrected."""
     from .errors import Cancelled
     from .evaluate import mask_iou

@@ -88,8 +88,9 @@ class Frame:
 
     def __post_init__(self) -> None:
         pixels = self.pixels
-        if not (isinstance(pixels, np.ndarray) and pixels.dtype == np.uint8 and pixels.ndim == 3
-                and pixels.shape[2] == 3):
+        if not (
+            isinstance(pixels, np.ndarray) and pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3
+        ):
             raise ValueError(f"Frame.pixels must be an H×W×3 uint8 array, got {_describe_array(pixels)}")
         if self.alpha is not None:
             alpha = self.alpha
@@ -212,8 +213,9 @@ def _decode(file: io.IOBase, name: str, source: Path | None, max_pixels: int) ->
     try:
         img = Image.open(file)
     except Image.DecompressionBombError:
-        raise ImageLoadError(f"cannot read '{name}': the image is too large to load safely "
-                             f"(the limit is {max_pixels:,} pixels)") from None
+        raise ImageLoadError(
+            f"cannot read '{name}': the image is too large to load safely (the limit is {max_pixels:,} pixels)"
+        ) from None
     except UnidentifiedImageError:
         raise ImageLoadError(f"cannot read '{name}': {_unknown_format_reason(file, name)}") from None
     except MemoryError:
@@ -329,8 +331,11 @@ def _orientation(img: Image.Image) -> int:
 def _rgb_icc_profile(img: Image.Image) -> bytes | None:
     """The colour profile when it describes RGB data we keep as is (CMYK/grey profiles do not fit RGB pixels)."""
     icc = img.info.get("icc_profile")
-    if isinstance(icc, bytes) and len(icc) >= 128 and icc[16:20] == b"RGB " and img.mode in (
-        "RGB", "RGBA", "RGBX", "RGBa", "P", "PA"
+    if (
+        isinstance(icc, bytes)
+        and len(icc) >= 128
+        and icc[16:20] == b"RGB "
+        and img.mode in ("RGB", "RGBA", "RGBX", "RGBa", "P", "PA")
     ):
         return icc
     return None
@@ -395,7 +400,10 @@ def _cmyk_to_rgb(frame: Image.Image) -> Image.Image:
 
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             return ImageCms.profileToProfile(
-                frame, source, ImageCms.createProfile("sRGB"), renderingIntent=ImageCms.Intent.PERCEPTUAL,
+                frame,
+                source,
+                ImageCms.createProfile("sRGB"),
+                renderingIntent=ImageCms.Intent.PERCEPTUAL,
                 outputMode="RGB",
             )
         except Exception:
@@ -501,8 +509,9 @@ def check_target(path: str | Path, *, overwrite: bool = False, protect: Iterable
     _check_target(path, overwrite=overwrite, protect=protect, error=ImageSaveError)
 
 
-def _atomic_write(path: Path, write: Callable[[io.BytesIO], None], overwrite: bool,
-                  protect: Iterable[str | Path] = ()) -> None:
+def _atomic_write(
+    path: Path, write: Callable[[io.BytesIO], None], overwrite: bool, protect: Iterable[str | Path] = ()
+) -> None:
     """Encode in memory, write, check that the file decodes again, then move it into place (`safe_write`)."""
     write_file(path, write, overwrite=overwrite, protect=protect, verify=decodes_fully, error=ImageSaveError)
 

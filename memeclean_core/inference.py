@@ -123,8 +123,9 @@ def clean(
                 fill_mask = probability_full > round(config.fill_threshold * 255)
             else:
                 text_mask = refined > config.mask_threshold
-                fill_threshold = config.fill_threshold if config.refined_fill_threshold is None \
-                    else config.refined_fill_threshold
+                fill_threshold = (
+                    config.fill_threshold if config.refined_fill_threshold is None else config.refined_fill_threshold
+                )
                 fill_mask = refined > fill_threshold
         else:
             refined = None
@@ -162,8 +163,9 @@ def clean(
     )
 
 
-def refine_edges(image: np.ndarray, probability_full: np.ndarray, scale: float,
-                 config: PostprocessConfig) -> np.ndarray | None:
+def refine_edges(
+    image: np.ndarray, probability_full: np.ndarray, scale: float, config: PostprocessConfig
+) -> np.ndarray | None:
     """The upsampled probability (uint8) sharpened against the full-size picture (float32 in [0, 1]), or None
     where the config asks for none or the picture is not larger than the working size."""
     if config.edge_refine == "none" or scale >= 1.0:
@@ -176,8 +178,14 @@ def refine_edges(image: np.ndarray, probability_full: np.ndarray, scale: float,
     return refine.guided_probability(image, probability, scale, colour=config.edge_refine == "guided-colour")
 
 
-def composite(image: np.ndarray, region: np.ndarray, correction: np.ndarray, scale: float, margin: int,
-              config: PostprocessConfig = DEFAULT_POSTPROCESS) -> np.ndarray:
+def composite(
+    image: np.ndarray,
+    region: np.ndarray,
+    correction: np.ndarray,
+    scale: float,
+    margin: int,
+    config: PostprocessConfig = DEFAULT_POSTPROCESS,
+) -> np.ndarray:
     """Full-resolution fill of `region`: Telea at full size plus the network's upsampled correction."""
     output = image.copy()
     work_h, work_w = correction.shape[:2]
@@ -187,10 +195,8 @@ def composite(image: np.ndarray, region: np.ndarray, correction: np.ndarray, sca
         # The matching window of the working-size correction, resized to the band.
         top, bottom = int(rows.start * scale), min(work_h, math.ceil(rows.stop * scale))
         left, right = int(cols.start * scale), min(work_w, math.ceil(cols.stop * scale))
-        window = correction[top:max(bottom, top + 1), left:max(right, left + 1)]
+        window = correction[top : max(bottom, top + 1), left : max(right, left + 1)]
         band += cv2.resize(window, (band.shape[1], band.shape[0]), interpolation=cv2.INTER_LINEAR)
         patch = output[rows, cols]
         patch[band_region] = np.clip(np.rint(band[band_region]), 0, 255).astype(np.uint8)
     return output
-
-

@@ -66,8 +66,14 @@ class UNetConfig:
 
 # Named network sizes (`memeclean train --model-preset NAME`); the dataclass defaults stay the shipped model's.
 PRESETS: dict[str, dict[str, int]] = {
-    "tiny": {"mask_channels": 4, "mask_levels": 2, "fill_channels": 4, "fill_levels": 2, "max_channels": 8,
-             "head_channels": 4},
+    "tiny": {
+        "mask_channels": 4,
+        "mask_levels": 2,
+        "fill_channels": 4,
+        "fill_levels": 2,
+        "max_channels": 8,
+        "head_channels": 4,
+    },
     "default": {},  # 2.6 M parameters: what a CPU trains in hours and cleans a 512-px meme with in ~170 ms
     # 6.2 M parameters, 12.4 MB in fp16: for a GPU, where the data workers, not the network, set the pace
     "large": {"mask_channels": 24, "fill_channels": 24, "max_channels": 256, "head_channels": 24},
@@ -76,8 +82,14 @@ PRESETS: dict[str, dict[str, int]] = {
 
 # Allowed values of each field (checked by `from_dict`: a checkpoint's config and `--model-config` come from files
 # and command lines; a huge width would exhaust memory before any message could be shown).
-_CONFIG_RANGES = {"mask_channels": (1, 512), "mask_levels": (1, 8), "fill_channels": (1, 512), "fill_levels": (1, 8),
-                  "max_channels": (1, 2048), "head_channels": (1, 512)}
+_CONFIG_RANGES = {
+    "mask_channels": (1, 512),
+    "mask_levels": (1, 8),
+    "fill_channels": (1, 512),
+    "fill_levels": (1, 8),
+    "max_channels": (1, 2048),
+    "head_channels": (1, 512),
+}
 
 
 def conv_block(in_channels: int, out_channels: int, dilation: int = 1) -> nn.Sequential:
@@ -115,8 +127,9 @@ class UNet(nn.Module):
         self.bottleneck = nn.Sequential(conv_block(widths[-1], widths[-1], 2), conv_block(widths[-1], widths[-1], 4))
         self.decoders = nn.ModuleList()
         for i in reversed(range(levels - 1)):
-            self.decoders.append(nn.Sequential(conv_block(widths[i + 1] + widths[i], widths[i]),
-                                               conv_block(widths[i], widths[i])))
+            self.decoders.append(
+                nn.Sequential(conv_block(widths[i + 1] + widths[i], widths[i]), conv_block(widths[i], widths[i]))
+            )
         self.head = nn.Sequential(
             nn.Conv2d(widths[0] + in_channels, head, 3, padding=1),
             nn.SiLU(inplace=True),
@@ -159,8 +172,9 @@ class MemeCleanNet(nn.Module):
         correction = self.fill_net(torch.cat([prefill * 2 - 1, mask], dim=1))
         return (prefill + mask * correction).clamp(0, 1)
 
-    def forward(self, image: torch.Tensor, prefill: torch.Tensor,
-                mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, image: torch.Tensor, prefill: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Training entry point: mask logits from `image`, fill from `prefill` and a given mask."""
         return self.predict_mask(image), self.fill(prefill, mask)
 

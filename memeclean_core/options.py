@@ -23,8 +23,12 @@ DEVICES = ("auto", "cpu", "cuda", "mps")  # `device.pick_device`'s choices
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--model and --device, the same for every command that runs the network."""
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
-    parser.add_argument("--device", default="auto", choices=DEVICES,
-                        help="where the network runs (default: auto, a GPU when there is one)")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=DEVICES,
+        help="where the network runs (default: auto, a GPU when there is one)",
+    )
 
 
 def check_int(option: str, value: Any, low: int, high: int) -> int:

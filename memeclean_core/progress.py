@@ -36,8 +36,14 @@ class ProgressBar:
     prints a line of its own without mangling the bar. A disabled bar prints only messages.
     """
 
-    def __init__(self, stream: TextIO | None = None, width: int = 28, min_interval: float = 0.2,
-                 log_interval: float = 10.0, enabled: bool = True):
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        width: int = 28,
+        min_interval: float = 0.2,
+        log_interval: float = 10.0,
+        enabled: bool = True,
+    ):
         self.stream = stream or sys.stderr
         self.width, self.min_interval, self.log_interval = width, min_interval, log_interval
         self.enabled = enabled
@@ -60,9 +66,18 @@ class ProgressBar:
             return
         if self._bar is None:
             # Drawn only when asked (refresh below): the throttling above decides, not tqdm's own.
-            self._bar = _Bar(total=1, initial=fraction, desc=text, file=self.stream, bar_format=self._format(),
-                             ascii=_CHARSET, ncols=terminal_columns(self.stream), mininterval=float("inf"),
-                             leave=False, dynamic_ncols=False)
+            self._bar = _Bar(
+                total=1,
+                initial=fraction,
+                desc=text,
+                file=self.stream,
+                bar_format=self._format(),
+                ascii=_CHARSET,
+                ncols=terminal_columns(self.stream),
+                mininterval=float("inf"),
+                leave=False,
+                dynamic_ncols=False,
+            )
         else:
             self._bar.n = fraction
             self._bar.set_description_str(text, refresh=False)

@@ -70,8 +70,9 @@ def guided_filter_colour(guide: np.ndarray, source: np.ndarray, radius: int, eps
     return (_box(a, radius) * guide).sum(axis=2) + _box(b, radius)
 
 
-def guided_probability(image: np.ndarray, probability: np.ndarray, scale: float, colour: bool = False,
-                       eps: float = 1e-3) -> np.ndarray:
+def guided_probability(
+    image: np.ndarray, probability: np.ndarray, scale: float, colour: bool = False, eps: float = 1e-3
+) -> np.ndarray:
     """The upsampled `probability` (H×W float32 in [0, 1]) guided by `image` (H×W×3 uint8). The window radius is
     the upsampling's blur, about one working pixel."""
     radius = max(1, math.ceil(1.0 / scale))
@@ -102,8 +103,13 @@ def _caption_colours(pixels: np.ndarray) -> np.ndarray:
     return centres
 
 
-def colour_probability(image: np.ndarray, probability: np.ndarray, scale: float, zone_radius: int | None = None,
-                       fill_threshold: float = 0.2) -> np.ndarray:
+def colour_probability(
+    image: np.ndarray,
+    probability: np.ndarray,
+    scale: float,
+    zone_radius: int | None = None,
+    fill_threshold: float = 0.2,
+) -> np.ndarray:
     """The upsampled `probability` replaced, near each caption component, by the caption's coverage estimated
     from colours (see the module docstring). `zone_radius` (full-size pixels, default ≈ 2 working pixels) is how
     far from the upsampled region a pixel may be taken as caption."""

@@ -83,8 +83,7 @@ def os_reason(error: OSError) -> str:
     return (error.strerror or str(error) or type(error).__name__).rstrip(".").lower()
 
 
-def make_folder(folder: str | os.PathLike[str], what: str = "the folder",
-                error: type[WriteError] = WriteError) -> None:
+def make_folder(folder: str | os.PathLike[str], what: str = "the folder", error: type[WriteError] = WriteError) -> None:
     """Create `folder` and its parents unless it is a folder already; a failure raises `error` saying
     "cannot create <what> '<folder>': <reason>" (e.g. what = "the --output-dir folder")."""
     folder = Path(folder)
@@ -110,9 +109,13 @@ def same_file(a: Path, b: Path) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
-def check_target(path: str | os.PathLike[str], *, overwrite: bool = False,
-                 protect: Iterable[str | os.PathLike[str]] = (),
-                 error: type[WriteError] = WriteError) -> None:
+def check_target(
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    protect: Iterable[str | os.PathLike[str]] = (),
+    error: type[WriteError] = WriteError,
+) -> None:
     """Raise `error` now if `path` may not or cannot be written: a protected input, a folder, an existing file
     without `overwrite`, a missing folder. Lets a front end refuse before long work."""
     path = Path(path)
@@ -136,8 +139,9 @@ def check_target(path: str | os.PathLike[str], *, overwrite: bool = False,
         raise error(f"cannot write '{path}': {os_reason(failure)}") from None
 
 
-def check_writable_folder(folder: str | os.PathLike[str], *, error: type[WriteError] = WriteError,
-                          what: str | None = None) -> None:
+def check_writable_folder(
+    folder: str | os.PathLike[str], *, error: type[WriteError] = WriteError, what: str | None = None
+) -> None:
     """Prove that files can be created in `folder` (create and remove a small temporary file), before long work.
 
     Root ignores permission bits, and a read-only mount or a full disk only shows when one writes: so write."""
@@ -156,9 +160,16 @@ def check_writable_folder(folder: str | os.PathLike[str], *, error: type[WriteEr
         _unlink_quietly(temp)
 
 
-def write_file(path: str | os.PathLike[str], content: bytes | Encode, *, overwrite: bool = False,
-               protect: Iterable[str | os.PathLike[str]] = (), verify: Callable[[Path], None] | None = None,
-               error: type[WriteError] = WriteError, mode: int = 0o666) -> Path:
+def write_file(
+    path: str | os.PathLike[str],
+    content: bytes | Encode,
+    *,
+    overwrite: bool = False,
+    protect: Iterable[str | os.PathLike[str]] = (),
+    verify: Callable[[Path], None] | None = None,
+    error: type[WriteError] = WriteError,
+    mode: int = 0o666,
+) -> Path:
     """Write `content` (bytes, or `encode(buffer)` that writes into a BytesIO) to `path`, completely or not at all.
 
     `verify(temp_path)` is called on the complete temporary file before it is moved into place; it raises (anything)
@@ -217,9 +228,15 @@ def write_file(path: str | os.PathLike[str], content: bytes | Encode, *, overwri
     return path
 
 
-def write_json(path: str | os.PathLike[str], value: Any, *, overwrite: bool = False,
-               protect: Iterable[str | os.PathLike[str]] = (), error: type[WriteError] = WriteError,
-               indent: int | None = 2) -> Path:
+def write_json(
+    path: str | os.PathLike[str],
+    value: Any,
+    *,
+    overwrite: bool = False,
+    protect: Iterable[str | os.PathLike[str]] = (),
+    error: type[WriteError] = WriteError,
+    indent: int | None = 2,
+) -> Path:
     """`value` as UTF-8 JSON (one trailing newline) through `write_file`; the written file must parse again."""
     text = json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
 

@@ -61,8 +61,9 @@ def run_self_test(
         return False, f"self-test FAILED: unexpected {describe_unexpected(error)}"
 
 
-def _run(folder: Path, model_path: str | Path | None, min_iou: float | None, device: str,
-         keep: bool) -> tuple[bool, str]:
+def _run(
+    folder: Path, model_path: str | Path | None, min_iou: float | None, device: str, keep: bool
+) -> tuple[bool, str]:
     started = time.perf_counter()
     from .imageio import load_image, save_image  # after the clock starts: import time is part of what we measure
 
@@ -89,8 +90,9 @@ def _run(folder: Path, model_path: str | Path | None, min_iou: float | None, dev
 
     problems: list[str] = []
     if written.shape != original.shape:
-        problems.append(f"the result is {written.shape[1]}×{written.shape[0]}, the input "
-                        f"{original.shape[1]}×{original.shape[0]}")
+        problems.append(
+            f"the result is {written.shape[1]}×{written.shape[0]}, the input {original.shape[1]}×{original.shape[0]}"
+        )
         iou = change = float("nan")
         outside_changed = 0
     else:
@@ -100,8 +102,10 @@ def _run(folder: Path, model_path: str | Path | None, min_iou: float | None, dev
             problems.append(f"{outside_changed} pixels outside the replaced region differ from the input")
         change = float(np.abs(written[truth].astype(np.int16) - original[truth].astype(np.int16)).mean())
         if change < MIN_CAPTION_CHANGE:
-            problems.append(f"the caption was not removed (mean change {change:.1f} in the caption pixels, "
-                            f"expected at least {MIN_CAPTION_CHANGE:.0f})")
+            problems.append(
+                f"the caption was not removed (mean change {change:.1f} in the caption pixels, "
+                f"expected at least {MIN_CAPTION_CHANGE:.0f})"
+            )
         iou = mask_iou(result.mask, truth)
         if min_iou is not None and iou < min_iou:
             problems.append(f"mask IoU {iou:.2f} is below {min_iou:.2f}")
@@ -110,7 +114,8 @@ def _run(folder: Path, model_path: str | Path | None, min_iou: float | None, dev
     stages = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.timings.items() if name != "total")
     model_name = model.path.name if model.path is not None else "the bundled model"
     iou_text = f"mask IoU {iou:.2f} vs the true mask" + (
-        f" (threshold {min_iou:.2f})" if min_iou is not None else " (not checked)")
+        f" (threshold {min_iou:.2f})" if min_iou is not None else " (not checked)"
+    )
     where = f"wrote {output_path}" if keep else "written to and re-read from a temporary folder"
     details = (
         f"cleaned '{sample_path.name}' ({original.shape[1]}×{original.shape[0]}) at {RESOLUTION} on "

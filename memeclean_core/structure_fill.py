@@ -42,8 +42,9 @@ def find_crossing_lines(rgb: np.ndarray, hole: np.ndarray) -> list[tuple[float, 
     edges = cv2.Canny(gray, CANNY_LOW, CANNY_HIGH)
     near_hole = cv2.dilate(hole.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     edges[near_hole > 0] = 0  # the caption's own edges (and the hole's rim) are not structure
-    segments = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=MIN_LINE_LENGTH, minLineLength=MIN_LINE_LENGTH,
-                               maxLineGap=3)
+    segments = cv2.HoughLinesP(
+        edges, 1, np.pi / 180, threshold=MIN_LINE_LENGTH, minLineLength=MIN_LINE_LENGTH, maxLineGap=3
+    )
     if segments is None:
         return []
     distance_to_hole = cv2.distanceTransform((~hole.astype(bool)).astype(np.uint8), cv2.DIST_L2, 3)
@@ -65,8 +66,10 @@ def find_crossing_lines(rgb: np.ndarray, hole: np.ndarray) -> list[tuple[float, 
     # Longest first; a line close to one already kept (same angle, same offset) is the same edge.
     kept: list[tuple[float, float, float]] = []
     for a, b, c, _ in sorted(lines, key=lambda line: -line[3]):
-        if any(abs(a * ka + b * kb) > math.cos(math.radians(3)) and abs(c - kc * np.sign(a * ka + b * kb)) < 2.0
-               for ka, kb, kc in kept):
+        if any(
+            abs(a * ka + b * kb) > math.cos(math.radians(3)) and abs(c - kc * np.sign(a * ka + b * kb)) < 2.0
+            for ka, kb, kc in kept
+        ):
             continue
         kept.append((a, b, c))
         if len(kept) == MAX_LINES:
@@ -103,8 +106,9 @@ def structure_fill(rgb: np.ndarray, hole: np.ndarray, radius: int = 3) -> np.nda
             crop_known = known  # fall back to the whole window's copy below
             top, bottom, left, right = 0, height, 0, width
         # Every pixel outside this cell's known pixels takes the colour of its nearest known pixel of the cell.
-        _, labels = cv2.distanceTransformWithLabels((~crop_known).astype(np.uint8), cv2.DIST_L2, 3,
-                                                    labelType=cv2.DIST_LABEL_PIXEL)
+        _, labels = cv2.distanceTransformWithLabels(
+            (~crop_known).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+        )
         sources = np.zeros((labels.max() + 1, 2), np.int32)
         points = np.argwhere(crop_known)
         sources[labels[crop_known]] = points

@@ -156,8 +156,9 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     return device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
 
 
-def preview_images(batch: dict[str, torch.Tensor], logits: torch.Tensor,
-                   filled: torch.Tensor | None) -> dict[str, np.ndarray]:
+def preview_images(
+    batch: dict[str, torch.Tensor], logits: torch.Tensor, filled: torch.Tensor | None
+) -> dict[str, np.ndarray]:
     as_uint8 = lambda t: (t.detach().float().clamp(0, 1) * 255).round().byte().cpu().numpy()  # noqa: E731
     meme = as_uint8(batch["meme"][0]).transpose(1, 2, 0)
     preview = {"meme": meme, "mask": as_uint8(torch.sigmoid(logits[0, 0]))}
@@ -167,8 +168,9 @@ def preview_images(batch: dict[str, torch.Tensor], logits: torch.Tensor,
     return preview
 
 
-def training_run(config: TrainConfig, *, stop: Callable[[], bool] | None = None,
-                 parallel: DataParallel | None = None) -> Iterator[TrainProgress]:
+def training_run(
+    config: TrainConfig, *, stop: Callable[[], bool] | None = None, parallel: DataParallel | None = None
+) -> Iterator[TrainProgress]:
     """Train as configured, yielding progress; close() the generator, or make `stop()` true (checked every step:
     a signal handler's flag), to stop; a checkpoint is written either way. Every option, the data folders and the
     output are checked first (train_checks), so a bad run fails in one line before any work.
@@ -199,18 +201,32 @@ def training_run(config: TrainConfig, *, stop: Callable[[], bool] | None = None,
         try:
             optimiser.load_state_dict(optimiser_state)
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
-            raise ModelLoadError(f"--resume '{config.resume}': its optimiser state does not fit the network "
-                                 f"({type(error).__name__})") from None
+            raise ModelLoadError(
+                f"--resume '{config.resume}': its optimiser state does not fit the network ({type(error).__name__})"
+            ) from None
 
-    dataset = TrainingBatches(build_sources(config.data), batch=config.batch, crop=config.crop,
-                              long_side=(config.min_side, config.max_side), fill_every=config.fill_every,
-                              first_step=step, reuse=config.reuse,
-                              seed=parallel.data_seed(config.seed) if parallel else config.seed)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=config.workers,
-                                         pin_memory=cuda, persistent_workers=config.workers > 0)
+    dataset = TrainingBatches(
+        build_sources(config.data),
+        batch=config.batch,
+        crop=config.crop,
+        long_side=(config.min_side, config.max_side),
+        fill_every=config.fill_every,
+        first_step=step,
+        reuse=config.reuse,
+        seed=parallel.data_seed(config.seed) if parallel else config.seed,
+    )
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=None, num_workers=config.workers, pin_memory=cuda, persistent_workers=config.workers > 0
+    )
     losses = parallel.wrap(net, config) if parallel else partial(compute_losses, net, fill_weight=config.fill_weight)
-    train_state = lambda: {"step": step, "elapsed": elapsed_before + (time.perf_counter() - started),  # noqa: E731
-                           "optimiser": optimiser.state_dict(), "config": asdict(config)}
+
+    def train_state():
+        return {
+            "step": step,
+            "elapsed": elapsed_before + (time.perf_counter() - started),
+            "optimiser": optimiser.state_dict(),
+            "config": asdict(config),
+        }
 
     started = time.perf_counter()
     start_fraction = config.budget_fraction(step, elapsed_before)
@@ -257,17 +273,41 @@ def training_run(config: TrainConfig, *, stop: Callable[[], bool] | None = None,
                 preview = None
                 if config.preview_every and step % config.preview_every == 0:
                     preview = preview_images(batch, logits, filled)
-                yield TrainProgress(step, fraction, loss.item(), mask_loss.item(), fill_loss.item(), rate, elapsed,
-                                    eta, checkpoint_path, preview)
+                yield TrainProgress(
+                    step,
+                    fraction,
+                    loss.item(),
+                    mask_loss.item(),
+                    fill_loss.item(),
+                    rate,
+                    elapsed,
+                    eta,
+                    checkpoint_path,
+                    preview,
+                )
     finally:
         if is_main and (step > saved_step or not Path(config.out).exists()):
             save_checkpoint(config.out, net, train_state())
-    yield TrainProgress(step, 1.0, float("nan"), float("nan"), float("nan"), 0.0,
-                        elapsed_before + time.perf_counter() - started, 0.0, config.out, None, done=True)
+    yield TrainProgress(
+        step,
+        1.0,
+        float("nan"),
+        float("nan"),
+        float("nan"),
+        0.0,
+        elapsed_before + time.perf_counter() - started,
+        0.0,
+        config.out,
+        None,
+        done=True,
+    )
 
 
-def train(config: TrainConfig, progress: Callable[[TrainProgress], None] | None = None,
-          cancel: Callable[[], bool] | None = None) -> Path:
+def train(
+    config: TrainConfig,
+    progress: Callable[[TrainProgress], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> Path:
     """Run `training_run` to the end (or until `cancel()`), calling `progress` on each report."""
     run = training_run(config, stop=cancel)
     try:

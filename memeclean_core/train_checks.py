@@ -23,10 +23,24 @@ from .options import check_float, check_int, check_optional_float, check_optiona
 from .safe_write import check_target, check_writable_folder, os_reason, same_file
 
 # TrainConfig field -> the `memeclean train` option that sets it (messages name what the user typed)
-OPTION = {"steps": "--steps", "minutes": "--minutes", "batch": "--batch", "crop": "--crop", "max_side": "--resolution",
-          "lr": "--lr", "fill_every": "--fill-every", "workers": "--workers", "seed": "--seed",
-          "model": "--model-config", "resume": "--resume", "out": "--out", "data": "--data", "init": "--init",
-          "reuse": "--reuse", "precision": "--precision"}
+OPTION = {
+    "steps": "--steps",
+    "minutes": "--minutes",
+    "batch": "--batch",
+    "crop": "--crop",
+    "max_side": "--resolution",
+    "lr": "--lr",
+    "fill_every": "--fill-every",
+    "workers": "--workers",
+    "seed": "--seed",
+    "model": "--model-config",
+    "resume": "--resume",
+    "out": "--out",
+    "data": "--data",
+    "init": "--init",
+    "reuse": "--reuse",
+    "precision": "--precision",
+}
 
 MAX_STEPS = 10**9
 MAX_MINUTES = 60 * 24 * 366  # a year
@@ -57,8 +71,10 @@ def check_numbers(config: Any) -> None:
     check_int(_option("max_side"), config.max_side, 64, MAX_SIDE)
     check_int("min_side", config.min_side, 16, MAX_SIDE)
     if config.min_side > config.max_side:
-        raise UsageError(f"{_option('max_side')} must be at least {config.min_side} (the smallest picture size "
-                         f"trained on), got {config.max_side}")
+        raise UsageError(
+            f"{_option('max_side')} must be at least {config.min_side} (the smallest picture size "
+            f"trained on), got {config.max_side}"
+        )
     check_float(_option("lr"), config.lr, 0.0, 1.0, low_open=True)
     check_int("warmup_steps", config.warmup_steps, 0, MAX_STEPS)
     check_float("weight_decay", config.weight_decay, 0.0, 1.0)
@@ -83,8 +99,9 @@ def check_model_config(values: Any):
     from .model import UNetConfig
 
     if not isinstance(values, dict):
-        raise UsageError(f"--model-config must be a JSON object like '{{\"mask_channels\": 24}}', "
-                         f"got {type(values).__name__}")
+        raise UsageError(
+            f"--model-config must be a JSON object like '{{\"mask_channels\": 24}}', got {type(values).__name__}"
+        )
     try:
         return UNetConfig.from_dict(values)
     except (TypeError, ValueError) as error:
@@ -102,8 +119,9 @@ def parse_model_config(text: str | None) -> dict:
     except (ValueError, RecursionError) as error:
         raise UsageError(f"--model-config is not valid JSON ({first_line(error)[:120]})") from None
     if not isinstance(values, dict):
-        raise UsageError(f"--model-config must be a JSON object like '{{\"mask_channels\": 24}}', "
-                         f"got {type(values).__name__}")
+        raise UsageError(
+            f"--model-config must be a JSON object like '{{\"mask_channels\": 24}}', got {type(values).__name__}"
+        )
     return values
 
 
@@ -116,15 +134,18 @@ def check_train_state(state: Any, path: str | os.PathLike[str]) -> None:
         raise ModelLoadError(f"{name}: its training state is {type(state).__name__}, not a dictionary")
     step = state.get("step", 0)
     if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEPS:
-        raise ModelLoadError(f"{name}: its training step must be a whole number from 0 to {MAX_STEPS:,}, "
-                             f"got {step!r:.40}")
+        raise ModelLoadError(
+            f"{name}: its training step must be a whole number from 0 to {MAX_STEPS:,}, got {step!r:.40}"
+        )
     elapsed = state.get("elapsed", 0.0)
-    if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or not math.isfinite(elapsed) \
-            or elapsed < 0:
+    if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or not math.isfinite(elapsed) or elapsed < 0:
         raise ModelLoadError(f"{name}: its elapsed time must be a finite number of seconds >= 0, got {elapsed!r:.40}")
     optimiser = state.get("optimiser")
-    if optimiser is not None and not (isinstance(optimiser, dict) and isinstance(optimiser.get("state"), dict)
-                                      and isinstance(optimiser.get("param_groups"), list)):
+    if optimiser is not None and not (
+        isinstance(optimiser, dict)
+        and isinstance(optimiser.get("state"), dict)
+        and isinstance(optimiser.get("param_groups"), list)
+    ):
         raise ModelLoadError(f"{name}: its optimiser state is not an optimiser's state dictionary")
 
 
@@ -154,14 +175,19 @@ def data_folder_notes(folders: list[str]) -> list[str]:
         if has_pairs or images:
             continue
         if (root / "images").is_dir():
-            raise UsageError(f"--data '{root}': its images/ folder holds no pictures "
-                             f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+            raise UsageError(
+                f"--data '{root}': its images/ folder holds no pictures ({', '.join(sorted(IMAGE_SUFFIXES))})"
+            )
         loose = next((path for path in _walk_files(root) if path.suffix.lower() in IMAGE_SUFFIXES), None)
         if loose is not None:
-            raise UsageError(f"--data '{root}' is not a prepared data folder: its pictures (e.g. '{loose.name}') "
-                             f"are not in images/; run `memeclean prepare {root} DEST` and train on DEST")
-        notes.append(f"note: '{root}' holds no pictures (images/) and no meme/template pairs (pairs/): "
-                     "training on generated pictures only")
+            raise UsageError(
+                f"--data '{root}' is not a prepared data folder: its pictures (e.g. '{loose.name}') "
+                f"are not in images/; run `memeclean prepare {root} DEST` and train on DEST"
+            )
+        notes.append(
+            f"note: '{root}' holds no pictures (images/) and no meme/template pairs (pairs/): "
+            "training on generated pictures only"
+        )
     return notes
 
 
@@ -220,12 +246,23 @@ def check_train_config(config: Any) -> CheckedTrain:
     else:
         network = check_model_config(config.model)
     if config.crop % network.multiple:
-        raise UsageError(f"--crop must be a multiple of {network.multiple} (the network's input multiple), "
-                         f"got {config.crop}")
+        raise UsageError(
+            f"--crop must be a multiple of {network.multiple} (the network's input multiple), got {config.crop}"
+        )
     checked.notes = data_folder_notes(list(config.data))
     check_out(config)
     return checked
 
 
-__all__ = ["CheckedTrain", "check_train_config", "check_numbers", "check_model_config", "parse_model_config",
-           "check_train_state", "read_resume", "data_folder_notes", "check_out", "MemeCleanError"]
+__all__ = [
+    "CheckedTrain",
+    "check_train_config",
+    "check_numbers",
+    "check_model_config",
+    "parse_model_config",
+    "check_train_state",
+    "read_resume",
+    "data_folder_notes",
+    "check_out",
+    "MemeCleanError",
+]

@@ -81,8 +81,9 @@ class DataParallel:
         self.net, self._timed = net, config.minutes is not None
         device_ids = [self.local_rank] if self.device.type == "cuda" else None
         # When the fill trains only every n-th step its weights get no gradient in between: DDP must look for them.
-        return nn.parallel.DistributedDataParallel(_Losses(net, config.fill_weight), device_ids=device_ids,
-                                                   find_unused_parameters=config.fill_every > 1)
+        return nn.parallel.DistributedDataParallel(
+            _Losses(net, config.fill_weight), device_ids=device_ids, find_unused_parameters=config.fill_every > 1
+        )
 
     def agree(self, fraction: float) -> float:
         """The largest budget fraction of all processes: a step budget is the same everywhere, a time budget not."""
@@ -123,8 +124,10 @@ def run_distributed(config: TrainConfig) -> int:
     signal.signal(signal.SIGTERM, _interrupt_once)
     bar = ProgressBar(enabled=parallel.is_main)
     if parallel.is_main:
-        bar.message(f"distributed training: {parallel.world_size} processes on {parallel.device.type}, "
-                    f"{config.batch} crops per process and step")
+        bar.message(
+            f"distributed training: {parallel.world_size} processes on {parallel.device.type}, "
+            f"{config.batch} crops per process and step"
+        )
     run = training_run(config, parallel=parallel)
     try:
         for report in run:

@@ -105,8 +105,15 @@ def clean_image(
             report((number + fraction) / count, prefix + stage_text(stage))
 
         report(number / count, prefix + "Preparing")
-        result = clean(frame.pixels, resolution, model=model, alpha=frame.alpha, progress=stage_done, cancel=cancel,
-                       postprocess=postprocess)
+        result = clean(
+            frame.pixels,
+            resolution,
+            model=model,
+            alpha=frame.alpha,
+            progress=stage_done,
+            cancel=cancel,
+            postprocess=postprocess,
+        )
         if crop_bars:
             from .bars import crop_result, detect_caption_bars
 
@@ -170,8 +177,16 @@ def refill(
         old_pixels = previous.image.frames[0].pixels
         frames = list(previous.image.frames)
 
-    result = clean(frame.pixels, resolution, mask=mask, model=model, alpha=frame.alpha, progress=stage_done,
-                   cancel=cancel, postprocess=postprocess)
+    result = clean(
+        frame.pixels,
+        resolution,
+        mask=mask,
+        model=model,
+        alpha=frame.alpha,
+        progress=stage_done,
+        cancel=cancel,
+        postprocess=postprocess,
+    )
     # The margin clean() adds around the text at full size (its working dilation scaled up), for the new run and
     # the previous one: a changed mask pixel changes the fill that far around it.
     margins = [math.ceil(postprocess.working_dilation * width / result.working_size[0])]

@@ -27,13 +27,22 @@ SELFTEST_MODULE = "memeclean_core.selftest"  # provides run_self_test(out_dir=No
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="memeclean-gui",
-                                     description="MemeClean: take a meme, give back its clean template.")
-    parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="an image to open (and clean) at start; several, or a folder, fill the picture queue")
+    parser = argparse.ArgumentParser(
+        prog="memeclean-gui", description="MemeClean: take a meme, give back its clean template."
+    )
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="an image to open (and clean) at start; several, or a folder, fill the picture queue",
+    )
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
-                        help="where the network runs (default: auto, a GPU when there is one)")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda", "mps"],
+        help="where the network runs (default: auto, a GPU when there is one)",
+    )
     for flag, what in SWITCHES:
         parser.add_argument(flag, action="store_true", help=what)
     return parser
@@ -119,12 +128,15 @@ def run_self_test() -> int:
 
 def quit_after_clean(app, window, launched: float) -> None:
     """For benchmarks: print the seconds from `launched` to the first result shown (or the error), then quit."""
+
     def finished(kind: str, outcome: str) -> None:
         if kind == "load" and outcome == "ok" and not window.settings.auto_clean:
             window.clean()
         elif kind in ("clean", "load") and (kind == "clean" or outcome != "ok"):
-            _print(f"first clean: {outcome} after {time.perf_counter() - launched:.2f} s, at {time.time():.3f} "
-                   f"({window.statusBar().currentMessage()})")
+            _print(
+                f"first clean: {outcome} after {time.perf_counter() - launched:.2f} s, at {time.time():.3f} "
+                f"({window.statusBar().currentMessage()})"
+            )
             app.exit(0 if outcome == "ok" else 1)
 
     window.controller.finished.connect(finished)

@@ -38,8 +38,12 @@ if TYPE_CHECKING:
     from .window_view import WindowView
 
 PREVIEW_DELAY_MS = 15  # edits within this time render once
-EXPORT_FILTERS = {"PNG image (*.png)": ".png", "JPEG image (*.jpg *.jpeg)": ".jpg", "WebP image (*.webp)": ".webp",
-                  "GIF animation (*.gif)": ".gif"}
+EXPORT_FILTERS = {
+    "PNG image (*.png)": ".png",
+    "JPEG image (*.jpg *.jpeg)": ".jpg",
+    "WebP image (*.webp)": ".webp",
+    "GIF animation (*.gif)": ".gif",
+}
 PROJECT_FILTER = f"Caption projects (*{PROJECT_SUFFIX});;All files (*)"
 
 
@@ -90,12 +94,14 @@ class CaptionMode(QObject):
         self._timer.setInterval(PREVIEW_DELAY_MS)
         self._timer.timeout.connect(self._render)
         self._build_actions()
-        self.panel = CaptionPanel(self.editor, [self.add_action, self.delete_action, self.replace_action],
-                                  window.show_error)
+        self.panel = CaptionPanel(
+            self.editor, [self.add_action, self.delete_action, self.replace_action], window.show_error
+        )
         self.dock = QDockWidget("Caption", window)
         self.dock.setObjectName("caption-dock")
-        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
@@ -109,29 +115,58 @@ class CaptionMode(QObject):
 
     # -- building ----------------------------------------------------------------------------------------------
 
-    def _action(self, text: str, slot: Callable[..., Any], shortcut: Any = None, *, checkable: bool = False,
-                tip: str = "") -> QAction:
+    def _action(
+        self, text: str, slot: Callable[..., Any], shortcut: Any = None, *, checkable: bool = False, tip: str = ""
+    ) -> QAction:
         return make_action(self.window, text, slot, shortcut, checkable=checkable, tip=tip)
 
     def _build_actions(self) -> None:
         self.window.help_key_rows.append(("Move the selected text box", "arrow keys (with Shift: 10 pixels)"))
-        self.caption_action = self._action("&Caption Mode", self.set_active, "T", checkable=True,
-                                           tip="Write new text on the template: top and bottom text, text boxes")
-        self.add_action = self._action("&Add Text Box", self.add_box, "Ctrl+Shift+T",
-                                       tip="Add a text box in the middle of the picture")
-        self.delete_action = self._action("&Delete Text Box", self.editor.delete_selected,
-                                          QKeySequence.StandardKey.Delete, tip="Remove the selected text box")
-        self.edit_text_action = self._action("&Edit Text", lambda: self.overlay.open_text_editor(), "F2",
-                                             tip="Type the selected box's text in place (or double-click it)")
-        self.replace_action = self._action("&Replace Old Text", self.replace_old_text, "Ctrl+Shift+R",
-                                           tip="One text box where each old caption was, with its words if they "
-                                               "can be read")
-        self.export_action = self._action("&Export Meme…", self.export_dialog, "Ctrl+E",
-                                          tip="Save the captioned picture, exactly as shown, at full size")
-        self.open_project_action = self._action("Open Caption &Project…", self.open_project_dialog, "Ctrl+Shift+O",
-                                                tip="Open a saved caption project and edit its text again")
-        self.save_project_action = self._action("Save Caption Pro&ject…", self.save_project_dialog,
-                                                tip="Save the text boxes and template so the meme stays editable")
+        self.caption_action = self._action(
+            "&Caption Mode",
+            self.set_active,
+            "T",
+            checkable=True,
+            tip="Write new text on the template: top and bottom text, text boxes",
+        )
+        self.add_action = self._action(
+            "&Add Text Box", self.add_box, "Ctrl+Shift+T", tip="Add a text box in the middle of the picture"
+        )
+        self.delete_action = self._action(
+            "&Delete Text Box",
+            self.editor.delete_selected,
+            QKeySequence.StandardKey.Delete,
+            tip="Remove the selected text box",
+        )
+        self.edit_text_action = self._action(
+            "&Edit Text",
+            lambda: self.overlay.open_text_editor(),
+            "F2",
+            tip="Type the selected box's text in place (or double-click it)",
+        )
+        self.replace_action = self._action(
+            "&Replace Old Text",
+            self.replace_old_text,
+            "Ctrl+Shift+R",
+            tip="One text box where each old caption was, with its words if they can be read",
+        )
+        self.export_action = self._action(
+            "&Export Meme…",
+            self.export_dialog,
+            "Ctrl+E",
+            tip="Save the captioned picture, exactly as shown, at full size",
+        )
+        self.open_project_action = self._action(
+            "Open Caption &Project…",
+            self.open_project_dialog,
+            "Ctrl+Shift+O",
+            tip="Open a saved caption project and edit its text again",
+        )
+        self.save_project_action = self._action(
+            "Save Caption Pro&ject…",
+            self.save_project_dialog,
+            tip="Save the text boxes and template so the meme stays editable",
+        )
 
     def _build_menus(self) -> None:
         window = self.window
@@ -142,8 +177,20 @@ class CaptionMode(QObject):
         file_menu.insertActions(before, [self.open_project_action, self.save_project_action])
         file_menu.insertSeparator(before)
         self.menu = QMenu("&Caption", window)
-        fill(self.menu, [self.caption_action, SEPARATOR, self.add_action, self.edit_text_action, self.delete_action,
-                         SEPARATOR, self.replace_action, SEPARATOR, self.export_action])
+        fill(
+            self.menu,
+            [
+                self.caption_action,
+                SEPARATOR,
+                self.add_action,
+                self.edit_text_action,
+                self.delete_action,
+                SEPARATOR,
+                self.replace_action,
+                SEPARATOR,
+                self.export_action,
+            ],
+        )
         window.add_menu("caption", self.menu, before="view")
         window.add_toolbar_action(self.caption_action)
 
@@ -177,8 +224,9 @@ class CaptionMode(QObject):
             self.editor.commit()
             canvas.set_show_mask(window.named_actions["show_mask"].isChecked())
             result = self.document.result
-            canvas.set_result(None if result is None else to_qimage(result.image.frames[0].pixels,
-                                                                     result.image.frames[0].alpha))
+            canvas.set_result(
+                None if result is None else to_qimage(result.image.frames[0].pixels, result.image.frames[0].alpha)
+            )
             self._shown_key, self.preview, self.preview_image = None, None, None
         self.refresh_actions()
 
@@ -199,8 +247,13 @@ class CaptionMode(QObject):
     def preview_current(self) -> bool:
         """The canvas shows the current boxes on the current template."""
         key = self._shown_key
-        return (key is not None and key[0] is self.template() and key[1] == self.editor.boxes
-                and not self._preview_busy and not self._timer.isActive())
+        return (
+            key is not None
+            and key[0] is self.template()
+            and key[1] == self.editor.boxes
+            and not self._preview_busy
+            and not self._timer.isActive()
+        )
 
     def request_preview(self) -> None:
         if self.active and not self._timer.isActive():
@@ -219,8 +272,12 @@ class CaptionMode(QObject):
             self.preview_ready.emit()
             return
         self._preview_busy = True
-        self._submit(JobKind.CAPTION_PREVIEW, lambda progress, cancel: caption_jobs.preview(template, boxes),
-                     lambda value: self._show_preview(key, value), self._preview_done)
+        self._submit(
+            JobKind.CAPTION_PREVIEW,
+            lambda progress, cancel: caption_jobs.preview(template, boxes),
+            lambda value: self._show_preview(key, value),
+            self._preview_done,
+        )
 
     def _show_preview(self, key: tuple[LoadedImage, tuple], value: tuple[Any, Any]) -> None:
         if not self.active:
@@ -314,8 +371,9 @@ class CaptionMode(QObject):
         if not document.image.is_animated:
             filters.pop("GIF animation (*.gif)")
         suggested = self.suggested_export_path()
-        path, selected = QFileDialog.getSaveFileName(self.window, "Export Meme", str(suggested),
-                                                     ";;".join(filters), next(iter(filters)))
+        path, selected = QFileDialog.getSaveFileName(
+            self.window, "Export Meme", str(suggested), ";;".join(filters), next(iter(filters))
+        )
         if not path:
             return
         path = Path(path)
@@ -340,8 +398,14 @@ class CaptionMode(QObject):
             self.window.document.mark_kept()
             self.exported.emit(written)
 
-        self._submit(JobKind.CAPTION_EXPORT, lambda progress, cancel: caption_jobs.export(
-            path, template, boxes, quality=quality, overwrite=overwrite, protect=protect), done, keep_result=True)
+        self._submit(
+            JobKind.CAPTION_EXPORT,
+            lambda progress, cancel: caption_jobs.export(
+                path, template, boxes, quality=quality, overwrite=overwrite, protect=protect
+            ),
+            done,
+            keep_result=True,
+        )
 
     # -- projects ------------------------------------------------------------------------------------------------
 
@@ -350,8 +414,7 @@ class CaptionMode(QObject):
         if not document.has_image:
             return
         self._finish_typing()
-        suggested = caption_jobs.suggested_project_path(document.source, document.result is not None,
-                                                        self._folder())
+        suggested = caption_jobs.suggested_project_path(document.source, document.result is not None, self._folder())
         path, _ = QFileDialog.getSaveFileName(self.window, "Save Caption Project", str(suggested), PROJECT_FILTER)
         if not path:
             return
@@ -378,12 +441,15 @@ class CaptionMode(QObject):
             self.window.document.mark_kept()
             self.project_saved.emit(project)
 
-        self._submit(JobKind.CAPTION_PROJECT, lambda progress, cancel: caption_jobs.save_caption_project(
-            path, template, boxes, known), done, keep_result=True)
+        self._submit(
+            JobKind.CAPTION_PROJECT,
+            lambda progress, cancel: caption_jobs.save_caption_project(path, template, boxes, known),
+            done,
+            keep_result=True,
+        )
 
     def open_project_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open Caption Project", str(self._folder()),
-                                              PROJECT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open Caption Project", str(self._folder()), PROJECT_FILTER)
         if path:
             self.open_project(Path(path))
 
@@ -439,13 +505,24 @@ class CaptionMode(QObject):
     def _load_fonts(self) -> None:
         if not self._fonts_asked:
             self._fonts_asked = True
-            self._submit(JobKind.CAPTION_FONTS, lambda progress, cancel: caption_jobs.font_names(),
-                         self.panel.set_font_names, keep_result=True)
+            self._submit(
+                JobKind.CAPTION_FONTS,
+                lambda progress, cancel: caption_jobs.font_names(),
+                self.panel.set_font_names,
+                keep_result=True,
+            )
 
     # -- one caption job at a time ---------------------------------------------------------------------------------
 
-    def _submit(self, kind: JobKind, fn: Callable[..., Any], on_result: Callable[[Any], None],
-                on_finished: Callable[[], None] | None = None, *, keep_result: bool = False) -> None:
+    def _submit(
+        self,
+        kind: JobKind,
+        fn: Callable[..., Any],
+        on_result: Callable[[Any], None],
+        on_finished: Callable[[], None] | None = None,
+        *,
+        keep_result: bool = False,
+    ) -> None:
         task = Task(fn, kind, self.document.generation, on_result, keep_result=keep_result)
         self._finishers[task] = on_finished
         self.runner.start(task)

@@ -39,8 +39,13 @@ class Controller(QObject):
     finished = Signal(str, str)  # kind, outcome ("ok", "error", "cancelled", "dropped"), after each job
     model_changed = Signal(object)  # Path of the weights now in use, None for the bundled model
 
-    def __init__(self, document: Document, model_path: str | Path | None = None, device: str = "auto",
-                 parent: QObject | None = None):
+    def __init__(
+        self,
+        document: Document,
+        model_path: str | Path | None = None,
+        device: str = "auto",
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.document = document
         self.models = clean_jobs.ModelCache(model_path, device)
@@ -100,15 +105,26 @@ class Controller(QObject):
         elif source.image is not None:
             self.open_image(source.image, source.name)
 
-    def open_with(self, fn: Callable[..., Any], name: str, show: Callable[[Any], None],
-                  on_error: Callable[[str], None] | None = None) -> Task:
+    def open_with(
+        self,
+        fn: Callable[..., Any],
+        name: str,
+        show: Callable[[Any], None],
+        on_error: Callable[[str], None] | None = None,
+    ) -> Task:
         """An open whose worker `fn(progress, cancel)` returns a tuple `(image, ...)` that `show` puts in the document
         (the picture queue opens a picture with its result). Like any open, the newest wins; a failure goes to
         `on_error` when given, else it is an `error` message."""
         return self._open(fn, name, None, show, on_error)
 
-    def _open(self, fn: Callable[..., Any], name: str, source: Path | None,
-              show: Callable[[Any], None] | None = None, on_error: Callable[[str], None] | None = None) -> Task:
+    def _open(
+        self,
+        fn: Callable[..., Any],
+        name: str,
+        source: Path | None,
+        show: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> Task:
         if self._load_task is not None:
             self._load_task.cancel()  # its result is dropped: the newest request wins
 
@@ -149,10 +165,14 @@ class Controller(QObject):
             what = f"all {frames} frames" if frames > 1 else f"{image.width}×{image.height}"
             self.status.emit(f"Cleaned {what} in {result.seconds:.1f} s on {result.device}")
 
-        self._start_model_task(Task(
-            lambda progress, cancel: clean_jobs.clean_image(image, resolution, self.models, progress, cancel),
-            JobKind.CLEAN, generation, apply,
-        ))
+        self._start_model_task(
+            Task(
+                lambda progress, cancel: clean_jobs.clean_image(image, resolution, self.models, progress, cancel),
+                JobKind.CLEAN,
+                generation,
+                apply,
+            )
+        )
         return True
 
     def refill(self, resolution: int) -> bool:
@@ -170,11 +190,16 @@ class Controller(QObject):
             note = " (first frame only: mask edits apply to the frame shown)" if image.is_animated else ""
             self.status.emit(f"Re-filled in {result.seconds:.1f} s on {result.device}{note}")
 
-        self._start_model_task(Task(
-            lambda progress, cancel: clean_jobs.refill(image, previous, mask, resolution, self.models, progress,
-                                                       cancel),
-            JobKind.REFILL, generation, apply,
-        ))
+        self._start_model_task(
+            Task(
+                lambda progress, cancel: clean_jobs.refill(
+                    image, previous, mask, resolution, self.models, progress, cancel
+                ),
+                JobKind.REFILL,
+                generation,
+                apply,
+            )
+        )
         return True
 
     def _start_model_task(self, task: Task) -> None:
@@ -261,9 +286,13 @@ class Controller(QObject):
             self.saved.emit(written)
 
         task = Task(
-            lambda progress, cancel: clean_jobs.save(path, result.image, quality=quality, overwrite=overwrite,
-                                                     protect=protect),
-            JobKind.SAVE, generation, apply, keep_result=True,
+            lambda progress, cancel: clean_jobs.save(
+                path, result.image, quality=quality, overwrite=overwrite, protect=protect
+            ),
+            JobKind.SAVE,
+            generation,
+            apply,
+            keep_result=True,
         )
         self._launch(task)
         return True

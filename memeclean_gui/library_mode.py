@@ -1,7 +1,7 @@
 """The template library and learning from fixes in the main window.
 
-`install_library(window)` adds the Library menu (before Model and Help), the match bar (a toolbar row shown when an opened
-meme shows a library template) and these hooks, all through the document's and the controller's signals:
+`install_library(window)` adds the Library menu (before Model and Help), the match bar (a toolbar row shown when an
+opened meme shows a library template) and these hooks, all through the document's and the controller's signals:
 
 - an image is opened → it is looked up in the library in a worker; on a match the bar names the template and
   offers it (Use Template: the aligned template becomes the result and the caption its mask, one undo step);
@@ -74,33 +74,65 @@ class LibraryMode(QObject):
 
     # -- building ---------------------------------------------------------------------------------------------
 
-    def _action(self, text: str, slot: Callable[..., Any], shortcut: str | None = None, tip: str = "",
-                checked: bool | None = None) -> QAction:
+    def _action(
+        self,
+        text: str,
+        slot: Callable[..., Any],
+        shortcut: str | None = None,
+        tip: str = "",
+        checked: bool | None = None,
+    ) -> QAction:
         return make_action(self.window, text, slot, shortcut, tip=tip, checked=checked)
 
     def _build(self) -> None:
         settings = self.settings
-        self.show_action = self._action("Show &Library…", self.show_library, "Ctrl+L",
-                                        "Browse your template library: search, rename, tag, export, import")
-        self.add_action = self._action("&Add Template to Library", self.add_current, None,
-                                       "Add the clean template shown to your library")
-        self.use_action = self._action("&Use Library Template", self.use_offer, "Ctrl+Shift+U",
-                                       "Use the library template this meme was made from (aligned to it)")
-        self.lookup_action = self._action("&Look Up Opened Memes", lambda on: settings.update(library_lookup=on),
-                                          None, "Look every opened meme up in your library",
-                                          checked=settings.library_lookup)
+        self.show_action = self._action(
+            "Show &Library…",
+            self.show_library,
+            "Ctrl+L",
+            "Browse your template library: search, rename, tag, export, import",
+        )
+        self.add_action = self._action(
+            "&Add Template to Library", self.add_current, None, "Add the clean template shown to your library"
+        )
+        self.use_action = self._action(
+            "&Use Library Template",
+            self.use_offer,
+            "Ctrl+Shift+U",
+            "Use the library template this meme was made from (aligned to it)",
+        )
+        self.lookup_action = self._action(
+            "&Look Up Opened Memes",
+            lambda on: settings.update(library_lookup=on),
+            None,
+            "Look every opened meme up in your library",
+            checked=settings.library_lookup,
+        )
         self.add_saved_action = self._action(
-            "Add &Saved Templates", lambda on: settings.update(library_add_saved=on), None,
-            "Add every template you save to your library", checked=settings.library_add_saved)
+            "Add &Saved Templates",
+            lambda on: settings.update(library_add_saved=on),
+            None,
+            "Add every template you save to your library",
+            checked=settings.library_add_saved,
+        )
         self.add_cleaned_action = self._action(
-            "Add Every &Cleaned Template", lambda on: settings.update(library_add_cleaned=on), None,
-            "Add every cleaned template to your library, saved or not", checked=settings.library_add_cleaned)
+            "Add Every &Cleaned Template",
+            lambda on: settings.update(library_add_cleaned=on),
+            None,
+            "Add every cleaned template to your library, saved or not",
+            checked=settings.library_add_cleaned,
+        )
         self.keep_fixes_action = self._action(
-            "&Keep My Mask Fixes for Training", lambda on: settings.update(keep_fixes=on), None,
+            "&Keep My Mask Fixes for Training",
+            lambda on: settings.update(keep_fixes=on),
+            None,
             "When you correct a mask by hand and save, keep the meme and your mask as a training pair on this "
-            "computer (Model ▸ Train… ▸ Add Your Fixes)", checked=settings.keep_fixes)
-        self.fixes_folder_action = self._action("Open &Fixes Folder", self.open_fixes_folder, None,
-                                                "Show the folder where your mask fixes are kept")
+            "computer (Model ▸ Train… ▸ Add Your Fixes)",
+            checked=settings.keep_fixes,
+        )
+        self.fixes_folder_action = self._action(
+            "Open &Fixes Folder", self.open_fixes_folder, None, "Show the folder where your mask fixes are kept"
+        )
         self.menu = QMenu("&Library", self.window)
         self.menu.addActions([self.show_action, self.add_action, self.use_action])
         self.menu.addSeparator()
@@ -160,8 +192,9 @@ class LibraryMode(QObject):
                 return
             self.offer = offer
             self._refresh()
-            self.window.show_status(f"This meme is your library template “{offer.match.entry.name}”: "
-                                    "Library ▸ Use Library Template")
+            self.window.show_status(
+                f"This meme is your library template “{offer.match.entry.name}”: Library ▸ Use Library Template"
+            )
             self.offer_changed.emit()
 
         self._submit(JobKind.LIBRARY_LOOKUP, lambda progress, cancel: library_jobs.look_up(library, image), found)
@@ -177,8 +210,9 @@ class LibraryMode(QObject):
         self._added_generation = self.document.generation  # it is in the library already
         self.offer = None
         self._refresh()
-        self.window.show_status(f"Using your library template “{offer.match.entry.name}” "
-                                f"({offer.match.inliers} matching features)")
+        self.window.show_status(
+            f"Using your library template “{offer.match.entry.name}” ({offer.match.inliers} matching features)"
+        )
         self.offer_changed.emit()
         return True
 
@@ -224,9 +258,12 @@ class LibraryMode(QObject):
             elif not quiet:
                 self.window.show_status(f"Your library has this template already: “{entry.name}”")
 
-        self._submit(JobKind.LIBRARY_ADD,
-                     lambda progress, cancel: library_jobs.add_template(library, pixels, name, source),
-                     done, keep_result=True)
+        self._submit(
+            JobKind.LIBRARY_ADD,
+            lambda progress, cancel: library_jobs.add_template(library, pixels, name, source),
+            done,
+            keep_result=True,
+        )
         return True
 
     @Slot(object)
@@ -242,8 +279,13 @@ class LibraryMode(QObject):
 
     @Slot(str, str)
     def _on_job_finished(self, kind: str, outcome: str) -> None:
-        if kind == JobKind.CLEAN and outcome == Outcome.OK and self.settings.library_add_cleaned \
-                and self._added_generation != self.document.generation and self.document.result is not None:
+        if (
+            kind == JobKind.CLEAN
+            and outcome == Outcome.OK
+            and self.settings.library_add_cleaned
+            and self._added_generation != self.document.generation
+            and self.document.result is not None
+        ):
             self._added_generation = self.document.generation
             self.add_current(quiet=True)
 
@@ -269,9 +311,12 @@ class LibraryMode(QObject):
         def done(fix) -> None:
             self.fix_kept.emit(fix)
 
-        self._submit(JobKind.KEEP_FIX,
-                     lambda progress, cancel: library_jobs.keep_fix(meme, mask, template, name, folder),
-                     done, keep_result=True)
+        self._submit(
+            JobKind.KEEP_FIX,
+            lambda progress, cancel: library_jobs.keep_fix(meme, mask, template, name, folder),
+            done,
+            keep_result=True,
+        )
         return True
 
     def open_fixes_folder(self) -> None:
@@ -302,13 +347,18 @@ class LibraryMode(QObject):
             self.opening_template = True
             self.controller.open_image(image, entry.name)
 
-        self._submit(JobKind.LIBRARY_OPEN, lambda progress, cancel: library_jobs.load_entry_image(library, entry),
-                     loaded, keep_result=True)
+        self._submit(
+            JobKind.LIBRARY_OPEN,
+            lambda progress, cancel: library_jobs.load_entry_image(library, entry),
+            loaded,
+            keep_result=True,
+        )
 
     # -- workers ----------------------------------------------------------------------------------------------
 
-    def _submit(self, kind: JobKind, fn: Callable[..., Any], on_result: Callable[[Any], None], *,
-                keep_result: bool = False) -> None:
+    def _submit(
+        self, kind: JobKind, fn: Callable[..., Any], on_result: Callable[[Any], None], *, keep_result: bool = False
+    ) -> None:
         generation = self.document.generation
 
         def apply(value: Any) -> None:

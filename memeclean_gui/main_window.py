@@ -15,7 +15,15 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QMimeData, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton, QToolBar, QWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QToolBar,
+    QWidget,
 )
 
 from memeclean_core.errors import MemeCleanError
@@ -35,18 +43,26 @@ from .views.controls import BrushSizeControl, ResolutionControl
 from .views.qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
 
 APP_NAME = "MemeClean"
-OPEN_FILTER = ("Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff *.jfif *.apng);;"
-               "All files (*)")
-SAVE_FILTERS = {"PNG image (*.png)": ".png", "JPEG image (*.jpg *.jpeg)": ".jpg", "WebP image (*.webp)": ".webp",
-                "GIF animation (*.gif)": ".gif"}
+OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff *.jfif *.apng);;All files (*)"
+SAVE_FILTERS = {
+    "PNG image (*.png)": ".png",
+    "JPEG image (*.jpg *.jpeg)": ".jpg",
+    "WebP image (*.webp)": ".webp",
+    "GIF animation (*.gif)": ".gif",
+}
 _ANIMATED_EXTENSIONS = {"GIF": ".gif", "WEBP": ".webp"}
 
 
 class MainWindow(QMainWindow):
     """`model_path=None` uses the bundled weights; `settings=None` reads the user's settings file."""
 
-    def __init__(self, settings: Settings | None = None, model_path: str | Path | None = None,
-                 device: str = "auto", parent: QWidget | None = None):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        model_path: str | Path | None = None,
+        device: str = "auto",
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.settings = settings if settings is not None else Settings.load()
         self.document = Document()
@@ -63,8 +79,10 @@ class MainWindow(QMainWindow):
         self._shown_mask = None
         # Keys that are no menu action, for Help > Keyboard Shortcuts: (what, keys); add-ons append theirs
         self.help_key_rows: list[tuple[str, str]] = [
-            ("Show the original", "hold Space or \\"), ("Zoom", "mouse wheel"),
-            ("Pan", "middle-drag, or drag with the Hand tool")]
+            ("Show the original", "hold Space or \\"),
+            ("Zoom", "mouse wheel"),
+            ("Pan", "middle-drag, or drag with the Hand tool"),
+        ]
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -166,8 +184,15 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("Device: not loaded")
         self.device_label.setToolTip("Where the network runs; known once the model is loaded by the first clean")
         self.zoom_label = QLabel()
-        for widget in (self.progress_bar, self.cancel_button, self.size_label, self.working_label, self.time_label,
-                       self.device_label, self.zoom_label):
+        for widget in (
+            self.progress_bar,
+            self.cancel_button,
+            self.size_label,
+            self.working_label,
+            self.time_label,
+            self.device_label,
+            self.zoom_label,
+        ):
             status.addPermanentWidget(widget)
 
     def _connect(self) -> None:
@@ -195,8 +220,12 @@ class MainWindow(QMainWindow):
             return True
         buttons = QMessageBox.StandardButton
         answer = QMessageBox.question(
-            self, APP_NAME, f"Your edits to “{self.document.name}” are not saved. {doing} and lose them?",
-            buttons.Discard | buttons.Cancel, buttons.Cancel)
+            self,
+            APP_NAME,
+            f"Your edits to “{self.document.name}” are not saved. {doing} and lose them?",
+            buttons.Discard | buttons.Cancel,
+            buttons.Cancel,
+        )
         return answer != buttons.Cancel
 
     def open_path(self, path: str | Path) -> None:
@@ -212,11 +241,11 @@ class MainWindow(QMainWindow):
             self.controller.open_path(Path(paths[0]))
 
     def paste(self) -> None:
-        self.open_mime(QGuiApplication.clipboard().mimeData(), "Pasted image",
-                       nothing="The clipboard holds no image")
+        self.open_mime(QGuiApplication.clipboard().mimeData(), "Pasted image", nothing="The clipboard holds no image")
 
-    def open_mime(self, mime: QMimeData | None, name: str = "Dropped image",
-                  nothing: str = "Nothing to open in what was dropped") -> None:
+    def open_mime(
+        self, mime: QMimeData | None, name: str = "Dropped image", nothing: str = "Nothing to open in what was dropped"
+    ) -> None:
         if self.queue.open_mime(mime):  # several files or a folder: the queue
             return
         try:
@@ -262,8 +291,10 @@ class MainWindow(QMainWindow):
         if top or bottom:
             self.show_status(f"Cropped the caption bars: {top} rows at the top, {bottom} at the bottom")
         else:
-            self.show_status("No caption bar found: a bar is a uniform white or black strip along the top or "
-                             "bottom edge holding the detected text")
+            self.show_status(
+                "No caption bar found: a bar is a uniform white or black strip along the top or "
+                "bottom edge holding the detected text"
+            )
 
     # -- getting it out -------------------------------------------------------------------------------------------
 
@@ -287,8 +318,9 @@ class MainWindow(QMainWindow):
         if not document.image.is_animated:
             filters.pop("GIF animation (*.gif)")
         chosen = next((name for name, ext in filters.items() if ext == suggested.suffix), next(iter(filters)))
-        path, selected = QFileDialog.getSaveFileName(self, "Save Template As", str(suggested), ";;".join(filters),
-                                                     chosen)
+        path, selected = QFileDialog.getSaveFileName(
+            self, "Save Template As", str(suggested), ";;".join(filters), chosen
+        )
         if not path:
             return
         path = Path(path)
@@ -349,10 +381,17 @@ class MainWindow(QMainWindow):
             self.settings.add_recent_file(document.source)
             self._rebuild_recent_menu()
         if image.is_animated:
-            self.show_status(f"Animation of {len(image.frames)} frames: Clean cleans every frame; mask edits and "
-                             "Re-fill apply to the first frame, the one shown")
-        if (self.settings.auto_clean and not self.captions.opening_project and not self.queue.cleans_document
-                and not self.library.opening_template and not document.cropping):
+            self.show_status(
+                f"Animation of {len(image.frames)} frames: Clean cleans every frame; mask edits and "
+                "Re-fill apply to the first frame, the one shown"
+            )
+        if (
+            self.settings.auto_clean
+            and not self.captions.opening_project
+            and not self.queue.cleans_document
+            and not self.library.opening_template
+            and not document.cropping
+        ):
             self.clean()
         self._refresh_actions()
 
@@ -527,8 +566,11 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "Keyboard Shortcuts", f"<table>{table}</table>")
 
     def show_about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}",
-                          f"<b>{APP_NAME} {__version__}</b><p>Takes a meme and gives back its clean template.</p>")
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME} {__version__}</b><p>Takes a meme and gives back its clean template.</p>",
+        )
 
     # -- recent files, window state ----------------------------------------------------------------------------
 
@@ -586,42 +628,81 @@ _KEY = QKeySequence.StandardKey
 # Every action of the window, declared once: its menu place is in WINDOW_MENUS, its toolbar place in _build_toolbar.
 WINDOW_ACTIONS = (
     ActionSpec("open", "&Open…", MainWindow.open_dialog, _KEY.Open, "Open an image file"),
-    ActionSpec("save", "&Save Template", MainWindow.save, _KEY.Save,
-               "Save the template (asks where the first time; never over the original)"),
-    ActionSpec("save_as", "Save Template &As…", MainWindow.save_as, "Ctrl+Shift+S",
-               "Save the template as PNG, JPEG or WebP"),
+    ActionSpec(
+        "save",
+        "&Save Template",
+        MainWindow.save,
+        _KEY.Save,
+        "Save the template (asks where the first time; never over the original)",
+    ),
+    ActionSpec(
+        "save_as", "Save Template &As…", MainWindow.save_as, "Ctrl+Shift+S", "Save the template as PNG, JPEG or WebP"
+    ),
     ActionSpec("quit", "&Quit", MainWindow.close, _KEY.Quit, "Close MemeClean"),
     ActionSpec("undo", "&Undo", MainWindow.undo, _KEY.Undo, "Undo the last clean or mask edit"),
     ActionSpec("redo", "&Redo", MainWindow.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo what was undone"),
-    ActionSpec("copy", "&Copy Template", MainWindow.copy_result, _KEY.Copy,
-               "Copy the cleaned picture to the clipboard"),
+    ActionSpec(
+        "copy", "&Copy Template", MainWindow.copy_result, _KEY.Copy, "Copy the cleaned picture to the clipboard"
+    ),
     ActionSpec("paste", "&Paste Image", MainWindow.paste, _KEY.Paste, "Open the image on the clipboard"),
-    ActionSpec("auto_clean", "Clean &Automatically", MainWindow._set_auto_clean, None,
-               "Start cleaning as soon as an image is opened, dropped or pasted", checkable=True),
-    ActionSpec("clean", "&Clean", MainWindow.clean, ["Ctrl+Return", "Ctrl+Enter"],
-               "Find the caption and fill what was behind it"),
-    ActionSpec("refill", "&Re-fill", MainWindow.refill, "Ctrl+R",
-               "Fill again with the mask as edited by hand (first frame)"),
+    ActionSpec(
+        "auto_clean",
+        "Clean &Automatically",
+        MainWindow._set_auto_clean,
+        None,
+        "Start cleaning as soon as an image is opened, dropped or pasted",
+        checkable=True,
+    ),
+    ActionSpec(
+        "clean",
+        "&Clean",
+        MainWindow.clean,
+        ["Ctrl+Return", "Ctrl+Enter"],
+        "Find the caption and fill what was behind it",
+    ),
+    ActionSpec(
+        "refill", "&Re-fill", MainWindow.refill, "Ctrl+R", "Fill again with the mask as edited by hand (first frame)"
+    ),
     ActionSpec("cancel", "Ca&ncel", MainWindow.cancel_run, "Esc", "Stop the running clean"),
-    ActionSpec("crop_bars", "Crop Caption &Bars", MainWindow.crop_caption_bars, None,
-               "Cut a white or black bar holding the caption off the top or bottom edge, instead of filling it"),
+    ActionSpec(
+        "crop_bars",
+        "Crop Caption &Bars",
+        MainWindow.crop_caption_bars,
+        None,
+        "Cut a white or black bar holding the caption off the top or bottom edge, instead of filling it",
+    ),
     ActionSpec("pan", "&Hand (Pan)", MainWindow.use_pan_tool, "H", "Drag to move the picture", checkable=True),
-    ActionSpec("brush", "&Brush", MainWindow.use_brush_tool, "B", "Paint text the clean missed onto the mask",
-               checkable=True),
-    ActionSpec("eraser", "&Eraser", MainWindow.use_eraser_tool, "E",
-               "Remove what the clean wrongly took from the mask", checkable=True),
+    ActionSpec(
+        "brush", "&Brush", MainWindow.use_brush_tool, "B", "Paint text the clean missed onto the mask", checkable=True
+    ),
+    ActionSpec(
+        "eraser",
+        "&Eraser",
+        MainWindow.use_eraser_tool,
+        "E",
+        "Remove what the clean wrongly took from the mask",
+        checkable=True,
+    ),
     ActionSpec("smaller", "Brush S&maller", MainWindow.brush_smaller, "[", "Make the brush smaller"),
     ActionSpec("larger", "Brush &Larger", MainWindow.brush_larger, "]", "Make the brush larger"),
-    ActionSpec("show_mask", "Show &Mask", MainWindow._set_show_mask, "M", "Show the text mask as a red overlay",
-               checkable=True),
+    ActionSpec(
+        "show_mask", "Show &Mask", MainWindow._set_show_mask, "M", "Show the text mask as a red overlay", checkable=True
+    ),
     ActionSpec("zoom_in", "Zoom &In", MainWindow.zoom_in, [_KEY.ZoomIn, "Ctrl+="], "Zoom in"),
     ActionSpec("zoom_out", "Zoom &Out", MainWindow.zoom_out, _KEY.ZoomOut, "Zoom out"),
     ActionSpec("fit", "&Fit in Window", MainWindow.fit, "Ctrl+0", "Show the whole picture"),
     ActionSpec("actual", "&Actual Size (100 %)", MainWindow.actual_size, "Ctrl+1", "One image pixel per screen pixel"),
-    ActionSpec("split", "&Split Before/After", MainWindow.set_split, "S",
-               "Original left of a line you can drag, result right of it", checkable=True),
-    ActionSpec("shortcuts", "&Keyboard Shortcuts", MainWindow.show_shortcuts, _KEY.HelpContents,
-               "List the keyboard shortcuts"),
+    ActionSpec(
+        "split",
+        "&Split Before/After",
+        MainWindow.set_split,
+        "S",
+        "Original left of a line you can drag, result right of it",
+        checkable=True,
+    ),
+    ActionSpec(
+        "shortcuts", "&Keyboard Shortcuts", MainWindow.show_shortcuts, _KEY.HelpContents, "List the keyboard shortcuts"
+    ),
     ActionSpec("about", "&About MemeClean", MainWindow.show_about, None, "Version and licence"),
 )
 

@@ -64,15 +64,22 @@ class ModelMenu(QObject):
         self.train_overrides: dict[str, Any] = {}
         self.train_reference: str | Path | None = None
         self.menu = QMenu("Mo&del", window)
-        self.train_action = self._action("&Train…", self.open_train_dialog, "Ctrl+T",
-                                         "Train a model on your pictures, watching its progress")
-        self.load_action = self._action("&Load Weights…", self.load_weights_dialog, "Ctrl+Shift+L",
-                                        "Clean with a weights file (.pt) trained by MemeClean")
-        self.bundled_action = self._action("Use &Bundled Model", lambda: self.use(None), None,
-                                           "Clean with the model that ships with MemeClean")
+        self.train_action = self._action(
+            "&Train…", self.open_train_dialog, "Ctrl+T", "Train a model on your pictures, watching its progress"
+        )
+        self.load_action = self._action(
+            "&Load Weights…",
+            self.load_weights_dialog,
+            "Ctrl+Shift+L",
+            "Clean with a weights file (.pt) trained by MemeClean",
+        )
+        self.bundled_action = self._action(
+            "Use &Bundled Model", lambda: self.use(None), None, "Clean with the model that ships with MemeClean"
+        )
         self.bundled_action.setCheckable(True)
-        self.folder_action = self._action("Open Models &Folder", self.open_models_folder, None,
-                                          "Show the folder where the models you train are saved")
+        self.folder_action = self._action(
+            "Open Models &Folder", self.open_models_folder, None, "Show the folder where the models you train are saved"
+        )
         self._group = QActionGroup(self)
         self._group.addAction(self.bundled_action)
         self._model_actions: list[QAction] = []
@@ -81,10 +88,14 @@ class ModelMenu(QObject):
         self.label = QLabel()
         window.statusBar().addPermanentWidget(self.label)
         self.controller.model_changed.connect(self._on_model_changed)
-        if self.settings.model_path and self.controller.model_path is None \
-                and not Path(self.settings.model_path).is_file():
-            window.show_status(f"The model you chose last ('{self.settings.model_path}') is gone; "
-                               "using the bundled model")
+        if (
+            self.settings.model_path
+            and self.controller.model_path is None
+            and not Path(self.settings.model_path).is_file()
+        ):
+            window.show_status(
+                f"The model you chose last ('{self.settings.model_path}') is gone; using the bundled model"
+            )
         self.rebuild()
 
     def _action(self, text: str, slot: Callable[[], Any], shortcut: str | None, tip: str) -> QAction:
@@ -125,8 +136,11 @@ class ModelMenu(QObject):
         menu.addSeparator()
         menu.addActions([self.load_action, self.folder_action])
         self.label.setText(f"Model: {model_name(current)}")
-        self.label.setToolTip("The model cleaning uses: " + ("the one that ships with MemeClean" if current is None
-                                                             else str(current)) + " (Model menu to change)")
+        self.label.setToolTip(
+            "The model cleaning uses: "
+            + ("the one that ships with MemeClean" if current is None else str(current))
+            + " (Model menu to change)"
+        )
 
     # -- switching ----------------------------------------------------------------------------------------------
 

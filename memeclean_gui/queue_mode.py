@@ -65,8 +65,13 @@ class QueueMode(QObject):
         self._latest_result: tuple[QueueEntry, Result] | None = None  # the last queued clean's, for an open under way
         self._save_context: tuple[Path, list[tuple[QueueEntry, str]], dict[int, Result | None]] | None = None
         self._build_actions()
-        self.dock = QueueDock(self.clean_all_action, self.cancel_action, self.save_all_action,
-                              [self.remove_action, self.retry_action, self.clear_action], window)
+        self.dock = QueueDock(
+            self.clean_all_action,
+            self.cancel_action,
+            self.save_all_action,
+            [self.remove_action, self.retry_action, self.clear_action],
+            window,
+        )
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
         self.dock.hide()
         self.dock.entry_chosen.connect(self._on_entry_chosen)
@@ -84,23 +89,40 @@ class QueueMode(QObject):
         return make_action(self.window, text, slot, shortcut, tip=tip)
 
     def _build_actions(self) -> None:
-        self.open_folder_action = self._action("Open &Folder…", self.open_folder_dialog, None,
-                                               "Queue every picture in a folder and its subfolders")
-        self.clean_all_action = self._action("Clean &All", self.start, ["Ctrl+Shift+Return", "Ctrl+Shift+Enter"],
-                                             "Clean every waiting picture of the queue, one after another")
-        self.cancel_action = self._action("&Cancel Queue", self.cancel, "Shift+Esc",
-                                          "Stop the picture being cleaned; the rest stay waiting")
-        self.next_action = self._action("&Next Picture", lambda: self.step(1), "Ctrl+PgDown",
-                                        "Show the next picture of the queue")
-        self.previous_action = self._action("&Previous Picture", lambda: self.step(-1), "Ctrl+PgUp",
-                                            "Show the previous picture of the queue")
-        self.retry_action = self._action("&Retry Failed", self.retry_failed, None,
-                                         "Put the pictures that failed back in line")
-        self.remove_action = self._action("Re&move from Queue", self.remove_current, None,
-                                          "Take the selected picture out of the queue (its file stays)")
+        self.open_folder_action = self._action(
+            "Open &Folder…", self.open_folder_dialog, None, "Queue every picture in a folder and its subfolders"
+        )
+        self.clean_all_action = self._action(
+            "Clean &All",
+            self.start,
+            ["Ctrl+Shift+Return", "Ctrl+Shift+Enter"],
+            "Clean every waiting picture of the queue, one after another",
+        )
+        self.cancel_action = self._action(
+            "&Cancel Queue", self.cancel, "Shift+Esc", "Stop the picture being cleaned; the rest stay waiting"
+        )
+        self.next_action = self._action(
+            "&Next Picture", lambda: self.step(1), "Ctrl+PgDown", "Show the next picture of the queue"
+        )
+        self.previous_action = self._action(
+            "&Previous Picture", lambda: self.step(-1), "Ctrl+PgUp", "Show the previous picture of the queue"
+        )
+        self.retry_action = self._action(
+            "&Retry Failed", self.retry_failed, None, "Put the pictures that failed back in line"
+        )
+        self.remove_action = self._action(
+            "Re&move from Queue",
+            self.remove_current,
+            None,
+            "Take the selected picture out of the queue (its file stays)",
+        )
         self.clear_action = self._action("C&lear Queue", self.clear, None, "Empty the queue (the files stay)")
-        self.save_all_action = self._action("Save A&ll Templates…", self.save_all, "Ctrl+Alt+S",
-                                            "Save every cleaned picture of the queue to a folder, with its own name")
+        self.save_all_action = self._action(
+            "Save A&ll Templates…",
+            self.save_all,
+            "Ctrl+Alt+S",
+            "Save every cleaned picture of the queue to a folder, with its own name",
+        )
 
     def _build_menus(self) -> None:
         window = self.window
@@ -144,8 +166,9 @@ class QueueMode(QObject):
         return True
 
     def open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Open Folder",
-                                                  self.settings.last_folder or str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(
+            self.window, "Open Folder", self.settings.last_folder or str(Path.home())
+        )
         if folder:
             self.add_paths([Path(folder)])
 
@@ -197,7 +220,8 @@ class QueueMode(QObject):
         if entry is None:
             return False
         return entry.status in (Status.DONE, Status.EDITED, Status.SAVED, Status.CLEANING) or (
-            self.running and entry.status is Status.WAITING)
+            self.running and entry.status is Status.WAITING
+        )
 
     def show_entry(self, entry: QueueEntry | None) -> None:
         if entry is None or entry not in self.state.entries:
@@ -210,9 +234,12 @@ class QueueMode(QObject):
             self._restore(entry, snapshot)
             return
         path, spilled = entry.path, entry.spilled
-        task = self.controller.open_with(lambda progress, cancel: queue_jobs.open_picture(path, spilled),
-                                         entry.name, lambda value: self._opened(entry, value, spilled),
-                                         lambda message: self._open_failed(entry, message))
+        task = self.controller.open_with(
+            lambda progress, cancel: queue_jobs.open_picture(path, spilled),
+            entry.name,
+            lambda value: self._opened(entry, value, spilled),
+            lambda message: self._open_failed(entry, message),
+        )
         self._opening[task] = entry
         task.signals.finished.connect(self._on_open_finished)
 
@@ -347,8 +374,10 @@ class QueueMode(QObject):
         self.dock.update_entry(entry)
         path, resolution, models = entry.path, self.window.resolution, self.controller.models
         folder, stem = self.state.folder, self.state.spill_stem(entry)
-        task = Task(lambda progress, cancel: queue_jobs.clean_picture(path, resolution, models, folder, stem,
-                                                                      progress, cancel), JobKind.QUEUE_CLEAN)
+        task = Task(
+            lambda progress, cancel: queue_jobs.clean_picture(path, resolution, models, folder, stem, progress, cancel),
+            JobKind.QUEUE_CLEAN,
+        )
         task.signals.progress.connect(self._on_clean_progress)
         task.signals.result.connect(self._on_clean_result)
         task.signals.error.connect(self._on_clean_error)
@@ -515,11 +544,19 @@ class QueueMode(QObject):
         if not edited:
             return True
         names = ", ".join(f"“{entry.name}”" for entry in edited[:5]) + (", …" if len(edited) > 5 else "")
-        what = f"Your edits to {names} are" if len(edited) == 1 else \
-            f"{len(edited)} queued pictures have edits that are ({names})"
+        what = (
+            f"Your edits to {names} are"
+            if len(edited) == 1
+            else f"{len(edited)} queued pictures have edits that are ({names})"
+        )
         buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(self.window, "MemeClean", f"{what} not saved. {doing} and lose them?",
-                                      buttons.Discard | buttons.Cancel, buttons.Cancel)
+        answer = QMessageBox.question(
+            self.window,
+            "MemeClean",
+            f"{what} not saved. {doing} and lose them?",
+            buttons.Discard | buttons.Cancel,
+            buttons.Cancel,
+        )
         return answer != buttons.Cancel
 
     def remove_current(self) -> None:
@@ -613,10 +650,14 @@ class QueueMode(QObject):
             buttons = QMessageBox.StandardButton
             names = ", ".join(item.target.name for item in existing[:5]) + (", …" if len(existing) > 5 else "")
             answer = QMessageBox.question(
-                self.window, "Save All Templates",
+                self.window,
+                "Save All Templates",
                 f"{len(existing)} of the {len(cleaned)} templates would replace files already in “{folder.name}” "
                 f"({names}). Replace them all (Yes to All), or keep those files and skip these templates "
-                "(No to All)?", buttons.YesToAll | buttons.NoToAll | buttons.Cancel, buttons.NoToAll)
+                "(No to All)?",
+                buttons.YesToAll | buttons.NoToAll | buttons.Cancel,
+                buttons.NoToAll,
+            )
             if answer not in (buttons.YesToAll, buttons.NoToAll):
                 return
             overwrite = answer == buttons.YesToAll
@@ -628,13 +669,22 @@ class QueueMode(QObject):
             if item.exists and not overwrite:
                 skipped.append((item.entry, "a file of that name is there"))
                 continue
-            items.append(queue_jobs.SaveItem(item.entry.key, item.target, self._result_in_memory(item.entry),
-                                             item.entry.spilled, overwrite=item.exists, protect=inputs))
+            items.append(
+                queue_jobs.SaveItem(
+                    item.entry.key,
+                    item.target,
+                    self._result_in_memory(item.entry),
+                    item.entry.spilled,
+                    overwrite=item.exists,
+                    protect=inputs,
+                )
+            )
         self.settings.update(last_folder=str(folder))
         quality = self.settings.save_quality
         saved_results = {item.key: item.result for item in items}
-        task = Task(lambda progress, cancel: queue_jobs.save_pictures(items, quality, progress, cancel),
-                    JobKind.QUEUE_SAVE)
+        task = Task(
+            lambda progress, cancel: queue_jobs.save_pictures(items, quality, progress, cancel), JobKind.QUEUE_SAVE
+        )
         task.signals.result.connect(self._on_save_result)
         task.signals.finished.connect(self._on_save_finished)
         self._save_task = task
@@ -711,8 +761,9 @@ class QueueMode(QObject):
         self.retry_action.setEnabled(counts[Status.FAILED] > 0)
         self.remove_action.setEnabled(has_entries)
         self.clear_action.setEnabled(has_entries)
-        self.save_all_action.setEnabled(self._save_task is None and any(
-            counts[status] for status in (Status.DONE, Status.EDITED, Status.SAVED)))
+        self.save_all_action.setEnabled(
+            self._save_task is None and any(counts[status] for status in (Status.DONE, Status.EDITED, Status.SAVED))
+        )
         if not has_entries:
             self.dock.set_summary("")
             return
@@ -721,6 +772,6 @@ class QueueMode(QObject):
         self.dock.set_summary(" · ".join(parts))
 
 
-def install_queue(window: MainWindow) -> QueueMode:
+def install_queue(window: WindowView) -> QueueMode:
     """Add the picture queue to a main window (menus, panel, drop handling through `open_mime`); returns it."""
     return QueueMode(window)

@@ -90,8 +90,15 @@ def error_message(error: BaseException) -> str:
 class Task(QRunnable):
     """One job for the pool. `kind` and `generation` tell the runner's owner what the result belongs to."""
 
-    def __init__(self, fn: Job, kind: JobKind, generation: int = 0, on_result: Callable[[Any], None] | None = None,
-                 keep_result: bool = False, on_error: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        fn: Job,
+        kind: JobKind,
+        generation: int = 0,
+        on_result: Callable[[Any], None] | None = None,
+        keep_result: bool = False,
+        on_error: Callable[[str], None] | None = None,
+    ):
         super().__init__()
         self.setAutoDelete(False)  # the runner keeps it until `finished` has been handled
         self.fn = fn
@@ -168,8 +175,14 @@ class JobRunner(QObject):
     cancelled = Signal(object)  # task
     finished = Signal(object)  # task; its outcome is final
 
-    def __init__(self, pool: QThreadPool, *, serial: bool = False, wanted: Callable[[Task], bool] | None = None,
-                 parent: QObject | None = None):
+    def __init__(
+        self,
+        pool: QThreadPool,
+        *,
+        serial: bool = False,
+        wanted: Callable[[Task], bool] | None = None,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.pool = pool
         self.serial = serial
@@ -199,9 +212,14 @@ class JobRunner(QObject):
     def start(self, task: Task, priority: int = 0) -> Task:
         """Run `task`; a higher `priority` starts first among the tasks waiting for a thread of the pool."""
         signals = task.signals
-        for source, target in ((signals.progress, self.progress), (signals.yielded, self.yielded),  # passed on as is
-                               (signals.cancelled, self.cancelled), (signals.result, self._on_result),
-                               (signals.error, self._on_error), (signals.finished, self._on_finished)):
+        for source, target in (
+            (signals.progress, self.progress),
+            (signals.yielded, self.yielded),  # passed on as is
+            (signals.cancelled, self.cancelled),
+            (signals.result, self._on_result),
+            (signals.error, self._on_error),
+            (signals.finished, self._on_finished),
+        ):
             source.connect(target)
         self._tasks.add(task)
         if not self.serial:

@@ -95,8 +95,16 @@ TEXT_WALLPAPERS: dict[str, str] = {
 }
 # desktop colours for wallpapers that are a transparent overlay of one colour (white or black strokes): flattened
 # onto their own mean colour they would come out blank
-OVERLAY_BACKDROPS = [(38, 70, 120), (120, 40, 60), (40, 110, 70), (200, 120, 40), (90, 60, 140), (60, 130, 150),
-                     (225, 215, 190), (30, 30, 36)]
+OVERLAY_BACKDROPS = [
+    (38, 70, 120),
+    (120, 40, 60),
+    (40, 110, 70),
+    (200, 120, 40),
+    (90, 60, 140),
+    (60, 130, 150),
+    (225, 215, 190),
+    (30, 30, 36),
+]
 
 # ------------------------------------------------------------------------------------------------- fonts
 # (split, family, source kind, location, variation name or None)
@@ -119,16 +127,41 @@ FONTS: list[tuple[str, str, str, str, str | None]] = [
     ("train", "Bungee", "wheel", "fontpkg_bungee/Bungee-Regular.ttf", None),
     ("train", "Kalam", "wheel", "fontpkg_kalam/Kalam-Bold.ttf", None),
     ("train", "Alumni Sans", "wheel", "fontpkg_alumni_sans/AlumniSans[wght].ttf", "Bold"),
-    ("train", "DejaVu Sans Condensed", "deb",
-     "fonts-dejavu-extra/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf", None),
-    ("train", "Nimbus Sans Narrow", "deb",
-     "fonts-urw-base35/usr/share/fonts/opentype/urw-base35/NimbusSansNarrow-Bold.otf", None),
-    ("train", "Open Sans Condensed", "deb",
-     "fonts-open-sans/usr/share/fonts/truetype/open-sans/OpenSans-CondBold.ttf", None),
-    ("train", "Roboto Condensed", "deb",
-     "fonts-roboto-unhinted/usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Bold.ttf", None),
-    ("train", "Liberation Sans", "deb",
-     "fonts-liberation2/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf", None),
+    (
+        "train",
+        "DejaVu Sans Condensed",
+        "deb",
+        "fonts-dejavu-extra/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf",
+        None,
+    ),
+    (
+        "train",
+        "Nimbus Sans Narrow",
+        "deb",
+        "fonts-urw-base35/usr/share/fonts/opentype/urw-base35/NimbusSansNarrow-Bold.otf",
+        None,
+    ),
+    (
+        "train",
+        "Open Sans Condensed",
+        "deb",
+        "fonts-open-sans/usr/share/fonts/truetype/open-sans/OpenSans-CondBold.ttf",
+        None,
+    ),
+    (
+        "train",
+        "Roboto Condensed",
+        "deb",
+        "fonts-roboto-unhinted/usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Bold.ttf",
+        None,
+    ),
+    (
+        "train",
+        "Liberation Sans",
+        "deb",
+        "fonts-liberation2/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf",
+        None,
+    ),
     ("train", "Arimo", "deb", "fonts-croscore/usr/share/fonts/truetype/croscore/Arimo-Bold.ttf", None),
     ("train", "Lato", "deb", "fonts-lato/usr/share/fonts/truetype/lato/Lato-Black.ttf", None),
     ("train", "Lato", "deb", "fonts-lato/usr/share/fonts/truetype/lato/Lato-Bold.ttf", None),
@@ -143,17 +176,67 @@ FONT_PACKAGES = sorted({loc.split("/", 1)[0] for _, _, kind, loc, _ in FONTS if 
 CLIPART_PACKAGE = "openclipart-png"
 # clip-art likely to carry lettering (a caption remover must not learn that text is part of the picture)
 CLIPART_SKIP_CATEGORIES = {"logos", "special", "unsorted"}
-CLIPART_SKIP_WORDS = ("sign", "label", "poster", "newspaper", "certificate", "text", "banner", "button", "logo",
-                      "calendar", "letter", "alphabet", "word", "note", "ticket", "card", "book", "diary", "map",
-                      "page", "paper", "document", "clock", "keyboard", "screen", "display", "monitor", "money",
-                      "coin", "stamp", "francobollo", "info", "license", "plate", "number", "menu", "bubble",
-                      "speech", "cartel", "tag", "ms_", "nude", "naked", "mermaid")
+CLIPART_SKIP_WORDS = (
+    "sign",
+    "label",
+    "poster",
+    "newspaper",
+    "certificate",
+    "text",
+    "banner",
+    "button",
+    "logo",
+    "calendar",
+    "letter",
+    "alphabet",
+    "word",
+    "note",
+    "ticket",
+    "card",
+    "book",
+    "diary",
+    "map",
+    "page",
+    "paper",
+    "document",
+    "clock",
+    "keyboard",
+    "screen",
+    "display",
+    "monitor",
+    "money",
+    "coin",
+    "stamp",
+    "francobollo",
+    "info",
+    "license",
+    "plate",
+    "number",
+    "menu",
+    "bubble",
+    "speech",
+    "cartel",
+    "tag",
+    "ms_",
+    "nude",
+    "naked",
+    "mermaid",
+)
 # picked by eye on a contact sheet: lettering the name filter misses
 CLIPART_EXCLUDE: set[str] = {
-    "decorations/diamante_illuminati_ingo", "electronics/pfd_01", "geography/municipios_tenerife_clem_01",
-    "recreation/tamerlane_chess_jonadab", "shapes/stared_l", "signs_and_symbols/ex_yves_guillou_01",
-    "tools/route_jakob_chaosinfa", "transportation/queues", "education/otto_01", "signs_and_symbols/ile_de_france_01",
-    "transportation/buses_and_bikes", "education/slate-apple_benji_park_01", "education/simple_calculator_01",
+    "decorations/diamante_illuminati_ingo",
+    "electronics/pfd_01",
+    "geography/municipios_tenerife_clem_01",
+    "recreation/tamerlane_chess_jonadab",
+    "shapes/stared_l",
+    "signs_and_symbols/ex_yves_guillou_01",
+    "tools/route_jakob_chaosinfa",
+    "transportation/queues",
+    "education/otto_01",
+    "signs_and_symbols/ile_de_france_01",
+    "transportation/buses_and_bikes",
+    "education/slate-apple_benji_park_01",
+    "education/simple_calculator_01",
 }
 
 
@@ -284,8 +367,11 @@ def design_key(package: str, installed: str) -> tuple[str, str]:
     if package == "gnome-backgrounds":
         return re.sub(r"-[dl]$", "", stem), stem
     if package == "lxqt-themes":
-        tokens = [t for t in re.split(r"[-_]", stem.lower()) if t not in {"logo", "dark", "light", "bright", "green",
-                                                                            "purple", "lxqt"}]
+        tokens = [
+            t
+            for t in re.split(r"[-_]", stem.lower())
+            if t not in {"logo", "dark", "light", "bright", "green", "purple", "lxqt"}
+        ]
         return "-".join(tokens) or stem, stem
     return stem, stem
 
@@ -349,8 +435,9 @@ def flatten_to_rgb(im: Image.Image, name: str = "") -> Image.Image:
         out = rgba[..., :3] * alpha + mean * (1.0 - alpha)
         if float(out.std(axis=(0, 1)).max()) < 12.0:
             far = [c for c in OVERLAY_BACKDROPS if float(np.abs(np.array(c) - mean).sum()) > 180]
-            backdrop = np.array((far or OVERLAY_BACKDROPS)[stable_hash(name) % len(far or OVERLAY_BACKDROPS)],
-                                dtype=np.float32)
+            backdrop = np.array(
+                (far or OVERLAY_BACKDROPS)[stable_hash(name) % len(far or OVERLAY_BACKDROPS)], dtype=np.float32
+            )
             out = rgba[..., :3] * alpha + backdrop * (1.0 - alpha)
         return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), "RGB")
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -442,9 +529,15 @@ def build_images(args, out: Path, sources: list[dict], report: dict) -> None:
                 Path(dst).unlink(missing_ok=True)
                 continue
             hashes[ahash] = wall.out_name
-            sources.append({"file": f"{wall.split}/images/{wall.out_name}", "package": wall.package,
-                            "original": wall.installed, "licence": wall.licence,
-                            "size": f"{wall.size[0]}x{wall.size[1]}"})
+            sources.append(
+                {
+                    "file": f"{wall.split}/images/{wall.out_name}",
+                    "package": wall.package,
+                    "original": wall.installed,
+                    "licence": wall.licence,
+                    "size": f"{wall.size[0]}x{wall.size[1]}",
+                }
+            )
     # remove stale outputs from earlier runs (e.g. after the exclusion list changed)
     wanted = {s["file"] for s in sources}
     for split in ("train", "val"):
@@ -529,13 +622,22 @@ def build_fonts(args, out: Path, sources: list[dict], report: dict) -> None:
         dst = out / split / "fonts" / src.name
         atomic_copy(src, dst)
         atomic_write_bytes(dst.with_name(dst.name + ".LICENSE.txt"), licence_text.encode("utf-8"))
-        manifest[split].append({"file": src.name, "family": family, "variation": variation, "source": origin,
-                                "licence": licence_name})
-        sources.append({"file": f"{split}/fonts/{src.name}", "package": origin, "original": installed,
-                        "licence": licence_name, "size": ""})
+        manifest[split].append(
+            {"file": src.name, "family": family, "variation": variation, "source": origin, "licence": licence_name}
+        )
+        sources.append(
+            {
+                "file": f"{split}/fonts/{src.name}",
+                "package": origin,
+                "original": installed,
+                "licence": licence_name,
+                "size": "",
+            }
+        )
     for split in ("train", "val"):
-        atomic_write_bytes(out / split / "fonts" / "fonts.json",
-                           (json.dumps(manifest[split], indent=1) + "\n").encode())
+        atomic_write_bytes(
+            out / split / "fonts" / "fonts.json", (json.dumps(manifest[split], indent=1) + "\n").encode()
+        )
         report[f"{split}_fonts"] = len(manifest[split])
         report[f"{split}_font_families"] = sorted({m["family"] for m in manifest[split]})
     report["font_problems"] = problems
@@ -588,8 +690,11 @@ def build_clipart(args, out: Path, sources: list[dict], report: dict) -> None:
     for path in files:
         category = path.relative_to(base).parts[0]
         lowered = path.name.lower()
-        if (category in CLIPART_SKIP_CATEGORIES or any(w in lowered for w in CLIPART_SKIP_WORDS)
-                or f"{category}/{safe_name(path.stem)}" in CLIPART_EXCLUDE):
+        if (
+            category in CLIPART_SKIP_CATEGORIES
+            or any(w in lowered for w in CLIPART_SKIP_WORDS)
+            or f"{category}/{safe_name(path.stem)}" in CLIPART_EXCLUDE
+        ):
             continue
         by_category.setdefault(category, []).append(path)
     for paths in by_category.values():
@@ -628,9 +733,15 @@ def build_clipart(args, out: Path, sources: list[dict], report: dict) -> None:
         with Image.open(path) as im:
             rgba = resize_max_side(im.convert("RGBA"), args.max_side)
         save_image_atomic(rgba, out / split / "clipart" / name, format="PNG", optimize=False)
-        sources.append({"file": f"{split}/clipart/{name}", "package": CLIPART_PACKAGE,
-                        "original": str(path.relative_to(root)), "licence": "public domain (Open Clip Art Library)",
-                        "size": f"{size[0]}x{size[1]}"})
+        sources.append(
+            {
+                "file": f"{split}/clipart/{name}",
+                "package": CLIPART_PACKAGE,
+                "original": str(path.relative_to(root)),
+                "licence": "public domain (Open Clip Art Library)",
+                "size": f"{size[0]}x{size[1]}",
+            }
+        )
     for split in ("train", "val"):
         report[f"{split}_clipart"] = sum(1 for s in sources if s["file"].startswith(f"{split}/clipart/"))
 
@@ -693,8 +804,11 @@ def pack_dataset(root: Path, pack: Path, limit: int, workers: int) -> dict:
     """Write `root` (a built data folder) as one tar of at most `limit` bytes: fonts, licences and lists as they
     are, pictures as they are if they fit, else re-encoded with the largest long side (in steps of 128 px) that
     fits; returns what it did."""
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in
-                                                                         p.relative_to(root).parts))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     pictures = [p for p in files if p.parent.name in PICTURE_FOLDERS and p.suffix.lower() in IMAGE_EXTS]
     picture_set = set(pictures)
     others = [p for p in files if p not in picture_set]
@@ -725,9 +839,13 @@ def pack_dataset(root: Path, pack: Path, limit: int, workers: int) -> dict:
             if new_side < 256:
                 raise SystemExit(f"the pictures do not fit in {limit / 1e6:.1f} MB even at a long side of 256")
             side = new_side
-    info = {"picture_long_side": largest if side is None else side,
-            "jpeg_quality": "as built" if side is None else PACK_QUALITY, "pictures": len(pictures),
-            "files": len(files), "bytes_limit": limit}
+    info = {
+        "picture_long_side": largest if side is None else side,
+        "jpeg_quality": "as built" if side is None else PACK_QUALITY,
+        "pictures": len(pictures),
+        "files": len(files),
+        "bytes_limit": limit,
+    }
 
     def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
         member = tarfile.TarInfo(name)
@@ -753,8 +871,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--debs", type=Path, default=Path("../rawdata/debs"))
     parser.add_argument("--fontwheels", type=Path, default=Path("../rawdata/fontwheels"))
-    parser.add_argument("--cache", type=Path, default=Path("../rawdata/per"),
-                        help="where each .deb is extracted into its own folder")
+    parser.add_argument(
+        "--cache", type=Path, default=Path("../rawdata/per"), help="where each .deb is extracted into its own folder"
+    )
     parser.add_argument("--out", type=Path, default=Path("../data"))
     parser.add_argument("--max-side", type=int, default=TRAIN_MAX_SIDE)
     parser.add_argument("--min-short", type=int, default=300)
@@ -764,16 +883,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clipart-val", type=int, default=20)
     parser.add_argument("--clipart-min-short", type=int, default=400)
     parser.add_argument("--skip", nargs="*", default=[], choices=["images", "fonts", "clipart"])
-    parser.add_argument("--pack", type=Path, metavar="TAR",
-                        help="build nothing: pack the data folder --out already holds into one tar for a machine "
-                             "with no network (pictures downsized to fit --pack-mb; unpack with tar -xf)")
+    parser.add_argument(
+        "--pack",
+        type=Path,
+        metavar="TAR",
+        help="build nothing: pack the data folder --out already holds into one tar for a machine "
+        "with no network (pictures downsized to fit --pack-mb; unpack with tar -xf)",
+    )
     parser.add_argument("--pack-mb", type=float, default=60.0, help="size limit of the pack in MB (default 60)")
     args = parser.parse_args(argv)
     out: Path = args.out
     if args.pack:
         info = pack_dataset(out, args.pack, int(args.pack_mb * 1e6), args.workers)
-        log(f"wrote {args.pack}: {info['bytes'] / 1e6:.1f} MB, {info['files']} files, pictures at long side "
-            f"{info['picture_long_side']} px")
+        log(
+            f"wrote {args.pack}: {info['bytes'] / 1e6:.1f} MB, {info['files']} files, pictures at long side "
+            f"{info['picture_long_side']} px"
+        )
         return 0
     out.mkdir(parents=True, exist_ok=True)
     # each section's sources and report are kept in .build_state.json, so a run with --skip keeps the others
@@ -790,14 +915,20 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write_bytes(state_file, json.dumps(state, indent=1).encode())
     sources = [s for section in builders for s in state.get(section, {}).get("sources", [])]
     report = {k: v for section in builders for k, v in state.get(section, {}).get("report", {}).items()}
-    log(f"images: train {report.get('train_images', 0)}, val {report.get('val_images', 0)}, "
-        f"left out {len(report.get('images_skipped', []))}")
-    log(f"fonts: train {report.get('train_fonts', 0)} ({len(report.get('train_font_families', []))} families), "
-        f"val {report.get('val_fonts', 0)} ({', '.join(report.get('val_font_families', []))})")
+    log(
+        f"images: train {report.get('train_images', 0)}, val {report.get('val_images', 0)}, "
+        f"left out {len(report.get('images_skipped', []))}"
+    )
+    log(
+        f"fonts: train {report.get('train_fonts', 0)} ({len(report.get('train_font_families', []))} families), "
+        f"val {report.get('val_fonts', 0)} ({', '.join(report.get('val_font_families', []))})"
+    )
     for problem in report.get("font_problems", []):
         log(f"  font dropped: {problem}")
-    log(f"clipart: train {report.get('train_clipart', 0)}, val {report.get('val_clipart', 0)} "
-        f"{report.get('clipart_note', '')}")
+    log(
+        f"clipart: train {report.get('train_clipart', 0)}, val {report.get('val_clipart', 0)} "
+        f"{report.get('clipart_note', '')}"
+    )
     write_sources(out, sources, report)
     atomic_write_bytes(out / "READY", counts_text(report).encode())
     log(counts_text(report))

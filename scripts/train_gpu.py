@@ -80,14 +80,28 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = args.work / "run.pt"
     model = UNetConfig.preset(args.preset)
     config = TrainConfig(
-        data=[str(args.data / "train")], out=str(checkpoint), steps=args.steps, minutes=args.minutes,
-        batch=args.batch, crop=args.crop, max_side=args.resolution, lr=args.lr, fill_every=args.fill_every,
-        device=args.device, workers=args.workers, checkpoint_minutes=args.snapshot_minutes, preview_every=0,
-        resume=str(checkpoint) if args.resume else None, model=model.to_dict(),
+        data=[str(args.data / "train")],
+        out=str(checkpoint),
+        steps=args.steps,
+        minutes=args.minutes,
+        batch=args.batch,
+        crop=args.crop,
+        max_side=args.resolution,
+        lr=args.lr,
+        fill_every=args.fill_every,
+        device=args.device,
+        workers=args.workers,
+        checkpoint_minutes=args.snapshot_minutes,
+        preview_every=0,
+        resume=str(checkpoint) if args.resume else None,
+        model=model.to_dict(),
     )
-    print(f"training the '{args.preset}' network ({MemeCleanNet(model).num_parameters() / 1e6:.2f} M parameters) on "
-          f"{describe(device)}, {args.workers} data workers, batch {args.batch} of {args.crop} px, budget "
-          f"{args.steps or '-'} steps / {args.minutes} minutes", flush=True)
+    print(
+        f"training the '{args.preset}' network ({MemeCleanNet(model).num_parameters() / 1e6:.2f} M parameters) on "
+        f"{describe(device)}, {args.workers} data workers, batch {args.batch} of {args.crop} px, budget "
+        f"{args.steps or '-'} steps / {args.minutes} minutes",
+        flush=True,
+    )
 
     snapshot = args.out / SNAPSHOT_NAME
     first_step = read_checkpoint(checkpoint)["train"]["step"] if args.resume else 0
@@ -104,17 +118,33 @@ def main(argv: list[str] | None = None) -> int:
                 last = report
                 if report.checkpoint:
                     size = export_half(Path(report.checkpoint), snapshot)
-                    print(f"step {report.step}: checkpoint {report.checkpoint}, fp16 snapshot {snapshot} "
-                          f"({size / 1e6:.1f} MB)", flush=True)
-                log.write(json.dumps({"step": report.step, "loss": report.loss, "mask_loss": report.mask_loss,
-                                      "fill_loss": report.fill_loss, "samples_per_second": report.samples_per_second,
-                                      "elapsed": report.elapsed}) + "\n")
+                    print(
+                        f"step {report.step}: checkpoint {report.checkpoint}, fp16 snapshot {snapshot} "
+                        f"({size / 1e6:.1f} MB)",
+                        flush=True,
+                    )
+                log.write(
+                    json.dumps(
+                        {
+                            "step": report.step,
+                            "loss": report.loss,
+                            "mask_loss": report.mask_loss,
+                            "fill_loss": report.fill_loss,
+                            "samples_per_second": report.samples_per_second,
+                            "elapsed": report.elapsed,
+                        }
+                    )
+                    + "\n"
+                )
                 log.flush()
                 if time.perf_counter() - printed > 30:
                     printed = time.perf_counter()
-                    print(f"step {report.step} loss {report.loss:.4f} (mask {report.mask_loss:.4f} fill "
-                          f"{report.fill_loss:.4f}) {report.samples_per_second:.0f} samples/s, "
-                          f"{report.elapsed / 60:.1f} min", flush=True)
+                    print(
+                        f"step {report.step} loss {report.loss:.4f} (mask {report.mask_loss:.4f} fill "
+                        f"{report.fill_loss:.4f}) {report.samples_per_second:.0f} samples/s, "
+                        f"{report.elapsed / 60:.1f} min",
+                        flush=True,
+                    )
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -123,11 +153,21 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     steps = read_checkpoint(checkpoint)["train"]["step"]
     samples = (steps - first_step) * args.batch  # this run's
-    summary = {"preset": args.preset, "config": model.to_dict(), "device": describe(device), "steps": steps,
-               "steps_this_run": steps - first_step, "batch": args.batch, "crop": args.crop,
-               "wall_seconds": round(wall, 1), "samples_per_second": round(samples / wall, 1),
-               "last_loss": last.loss if last else None, "workers": args.workers,
-               "snapshot": SNAPSHOT_NAME, "snapshot_bytes": size}
+    summary = {
+        "preset": args.preset,
+        "config": model.to_dict(),
+        "device": describe(device),
+        "steps": steps,
+        "steps_this_run": steps - first_step,
+        "batch": args.batch,
+        "crop": args.crop,
+        "wall_seconds": round(wall, 1),
+        "samples_per_second": round(samples / wall, 1),
+        "last_loss": last.loss if last else None,
+        "workers": args.workers,
+        "snapshot": SNAPSHOT_NAME,
+        "snapshot_bytes": size,
+    }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     print(f"trained to step {steps} in {wall / 60:.1f} min; fp16 model {snapshot} ({size / 1e6:.1f} MB)", flush=True)
 
@@ -137,10 +177,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.eval_count > 0:
         resolutions = [str(r) for r in args.eval_resolution]
         for name, model_args in (("new", ["--model", str(snapshot)]), ("bundled", [])):
-            code = cli_main(["eval", "--data", str(args.data / "val"), "--count", str(args.eval_count),
-                             "--resolution", *resolutions, "--no-baselines", "--no-text-left", "--markdown",
-                             "--device", args.device,
-                             "--json", str(args.out / f"eval-{name}.json"), *model_args])
+            code = cli_main(
+                [
+                    "eval",
+                    "--data",
+                    str(args.data / "val"),
+                    "--count",
+                    str(args.eval_count),
+                    "--resolution",
+                    *resolutions,
+                    "--no-baselines",
+                    "--no-text-left",
+                    "--markdown",
+                    "--device",
+                    args.device,
+                    "--json",
+                    str(args.out / f"eval-{name}.json"),
+                    *model_args,
+                ]
+            )
             if code != 0:
                 return code
     return 0

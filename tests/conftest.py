@@ -47,10 +47,11 @@ def rng() -> np.random.Generator:
 
 def make_meme(width: int = 240, height: int = 180, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(meme, template, mask): a smooth picture with a white outlined caption drawn by the bundled font."""
-    from memeclean_core.data.synth import CaptionStyle, draw_block
-    from memeclean_core.data.font_pool import load_boldest_font
-    from memeclean_core.resources import resource_path
     from PIL import Image
+
+    from memeclean_core.data.font_pool import load_boldest_font
+    from memeclean_core.data.synth import CaptionStyle, draw_block
+    from memeclean_core.resources import resource_path
 
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -60,7 +61,9 @@ def make_meme(width: int = 240, height: int = 180, seed: int = 0) -> tuple[np.nd
     block = draw_block(["HELLO MEME"], font, CaptionStyle((255, 255, 255), (0, 0, 0), 0.08, None, True), "center")
     base = Image.fromarray(template).convert("RGBA")
     layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
-    layer.alpha_composite(block.crop((0, 0, min(block.width, width), min(block.height, height))), (max(0, (width - block.width) // 2), 2))
+    layer.alpha_composite(
+        block.crop((0, 0, min(block.width, width), min(block.height, height))), (max(0, (width - block.width) // 2), 2)
+    )
     meme = np.asarray(Image.alpha_composite(base, layer).convert("RGB"))
     mask = np.asarray(layer.getchannel("A")) >= 24
     return meme, template, mask

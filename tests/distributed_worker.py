@@ -16,12 +16,27 @@ from memeclean_core.train_ddp import DataParallel
 
 data, out, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
 torch.set_num_threads(1)
-config = TrainConfig(data=[data], out=f"{out}/model.pt", steps=steps, batch=4, crop=64, min_side=96, max_side=160,
-                     workers=0, model=UNetConfig.tiny().to_dict(), progress_every=1, preview_every=0, lr=5e-3,
-                     warmup_steps=0, device="cpu")
+config = TrainConfig(
+    data=[data],
+    out=f"{out}/model.pt",
+    steps=steps,
+    batch=4,
+    crop=64,
+    min_side=96,
+    max_side=160,
+    workers=0,
+    model=UNetConfig.tiny().to_dict(),
+    progress_every=1,
+    preview_every=0,
+    lr=5e-3,
+    warmup_steps=0,
+    device="cpu",
+)
 parallel = DataParallel.from_environment("cpu")
 losses = [report.mask_loss for report in training_run(config, parallel=parallel) if not report.done]
 parallel.share_buffers()
-torch.save({"state": parallel.net.state_dict(), "mask_losses": losses, "world_size": parallel.world_size},
-           f"{out}/rank{parallel.rank}.pt")
+torch.save(
+    {"state": parallel.net.state_dict(), "mask_losses": losses, "world_size": parallel.world_size},
+    f"{out}/rank{parallel.rank}.pt",
+)
 parallel.close()

@@ -84,7 +84,11 @@ def test_no_bar_on_a_white_sky_that_fades_into_the_picture():
     image = picture(width, height).astype(np.float32)
     # A bright, slightly noisy sky over the top half, fading into the picture below it.
     fade = np.clip((np.arange(height, dtype=np.float32) - 60) / 90, 0, 1)[:, None, None]
-    sky = 250 - np.arange(height, dtype=np.float32)[:, None, None] * 0.1 + np.random.default_rng(2).normal(0, 2, image.shape)
+    sky = (
+        250
+        - np.arange(height, dtype=np.float32)[:, None, None] * 0.1
+        + np.random.default_rng(2).normal(0, 2, image.shape)
+    )
     image = (sky * (1 - fade) + image * fade).clip(0, 255).astype(np.uint8)
     layer, mask = text_layer(width, height, 12, (20, 20, 20))
     meme = np.asarray(Image.alpha_composite(Image.fromarray(image).convert("RGBA"), layer).convert("RGB"))
@@ -110,7 +114,8 @@ def test_the_shipped_model_finds_the_text_of_a_bar_meme_and_the_bar(where, colou
     meme, _ = bar_meme(where, colour)
     result = clean(meme, 512)
     assert detect_caption_bars(meme, result.mask, result.region) == (
-        CaptionBars(40, 0) if where == "top" else CaptionBars(0, 40))
+        CaptionBars(40, 0) if where == "top" else CaptionBars(0, 40)
+    )
 
 
 def test_cli_crop_bars_writes_the_picture_without_the_bar(tmp_path, capsys):
@@ -120,10 +125,27 @@ def test_cli_crop_bars_writes_the_picture_without_the_bar(tmp_path, capsys):
     source = tmp_path / "meme.png"
     Image.fromarray(meme).save(source)
     assert main(["clean", str(source), "--output", str(tmp_path / "filled.png"), "--device", "cpu"]) == 0
-    assert main(["clean", str(source), "--output", str(tmp_path / "cropped.png"), "--mask-dir", str(tmp_path / "m"),
-                 "--crop-bars", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "clean",
+                str(source),
+                "--output",
+                str(tmp_path / "cropped.png"),
+                "--mask-dir",
+                str(tmp_path / "m"),
+                "--crop-bars",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert "cropped caption bars (40 rows at the top, 0 at the bottom)" in capsys.readouterr().err
-    with Image.open(tmp_path / "filled.png") as filled, Image.open(tmp_path / "cropped.png") as cropped, \
-            Image.open(tmp_path / "m" / "meme.png") as mask:
+    with (
+        Image.open(tmp_path / "filled.png") as filled,
+        Image.open(tmp_path / "cropped.png") as cropped,
+        Image.open(tmp_path / "m" / "meme.png") as mask,
+    ):
         assert filled.size == (320, 280) and cropped.size == mask.size == (320, 240)
         np.testing.assert_array_equal(np.asarray(cropped.convert("RGB")), np.asarray(filled.convert("RGB"))[40:])

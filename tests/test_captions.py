@@ -89,9 +89,23 @@ def test_classic_is_top_and_bottom_meme_text() -> None:
 def test_json_round_trip(tmp_path: Path) -> None:
     boxes = [
         *classic("top", "bottom"),
-        TextBox(x=0.1, y=0.4, w=0.5, h=0.1, text="ünï\ncode 😀", font="DejaVu Sans", size=None, fill="#123456",
-                outline="#ABCDEF", outline_width=0.0, align="right", uppercase=False, rotation=-12.5,
-                valign="bottom", line_spacing=1.3),
+        TextBox(
+            x=0.1,
+            y=0.4,
+            w=0.5,
+            h=0.1,
+            text="ünï\ncode 😀",
+            font="DejaVu Sans",
+            size=None,
+            fill="#123456",
+            outline="#ABCDEF",
+            outline_width=0.0,
+            align="right",
+            uppercase=False,
+            rotation=-12.5,
+            valign="bottom",
+            line_spacing=1.3,
+        ),
     ]
     doc = CaptionDoc(template=tmp_path / "template.png", boxes=boxes)
     assert CaptionDoc.from_dict(json.loads(json.dumps(doc.to_dict()))) == doc
@@ -110,8 +124,9 @@ def test_load_project_errors_are_one_line(tmp_path: Path) -> None:
         "{not json": "not valid JSON",
         json.dumps({"format": "something-else"}): "not a MemeClean caption project",
         json.dumps({"format": "memeclean-captions", "version": 99, "template": "x.png"}): "newer",
-        json.dumps({"format": "memeclean-captions", "version": 1, "template": "x.png",
-                    "boxes": [{"fill": "red"}]}): "colour",
+        json.dumps(
+            {"format": "memeclean-captions", "version": 1, "template": "x.png", "boxes": [{"fill": "red"}]}
+        ): "colour",
         json.dumps({"format": "memeclean-captions", "version": 1, "template": "gone.png"}): "not found",
     }
     for text, expected in cases.items():
@@ -231,8 +246,12 @@ def test_propose_boxes_prefills_text_from_a_reader() -> None:
 
     def reader(image: np.ndarray) -> list[tuple[str, tuple[float, float, float, float]]]:
         assert image.shape == rgb.shape
-        return [("TOP", (100, 5, 190, 40)), ("WORDS", (200, 5, 300, 40)), ("Bottom words", (100, 260, 300, 295)),
-                ("stray", (0, 140, 20, 160))]
+        return [
+            ("TOP", (100, 5, 190, 40)),
+            ("WORDS", (200, 5, 300, 40)),
+            ("Bottom words", (100, 260, 300, 295)),
+            ("stray", (0, 140, 20, 160)),
+        ]
 
     top, bottom = propose_boxes(mask, rgb, reader=reader)
     assert (top.text, top.uppercase) == ("TOP WORDS", True)
@@ -258,10 +277,22 @@ def test_cli_caption_writes_the_file(tmp_path: Path) -> None:
     template = tmp_path / "template.png"
     Image.fromarray(_canvas(200, 150)).save(template)
     output, project = tmp_path / "meme.png", tmp_path / "meme.memeclean.json"
-    code = main([
-        "caption", str(template), "--top", "top text", "--bottom", "two\\nlines", "--box", "10,60,180,30:pixels",
-        "--project", str(project), "--output", str(output),
-    ])
+    code = main(
+        [
+            "caption",
+            str(template),
+            "--top",
+            "top text",
+            "--bottom",
+            "two\\nlines",
+            "--box",
+            "10,60,180,30:pixels",
+            "--project",
+            str(project),
+            "--output",
+            str(output),
+        ]
+    )
     assert code == 0 and output.is_file()
     written = np.asarray(Image.open(output).convert("RGB"))
     assert written.shape == (150, 200, 3) and _changed(_canvas(200, 150), written).sum() > 200
@@ -289,7 +320,9 @@ def test_cli_caption_reports_unknown_font_and_empty_captions(tmp_path: Path) -> 
 
     template = tmp_path / "t.png"
     Image.fromarray(_canvas(50, 40)).save(template)
-    assert main(["caption", str(template), "--top", "x", "--font", "No Such Font 123", "-o", str(tmp_path / "a.png")]) == 1
+    assert (
+        main(["caption", str(template), "--top", "x", "--font", "No Such Font 123", "-o", str(tmp_path / "a.png")]) == 1
+    )
     assert main(["caption", str(template), "-o", str(tmp_path / "b.png")]) == 1
     assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
 
@@ -313,6 +346,8 @@ def test_caption_then_clean_gives_back_the_template(tiny_model) -> None:
     assert result.image.shape == template.shape and result.region[mask].all()
     assert np.array_equal(result.image[~result.region], template[~result.region]), "pixels outside the text kept"
     before, after = psnr(meme, template, mask), psnr(result.image, template, mask)
-    print(f"caption round trip: PSNR in the text {before:.2f} dB captioned -> {after:.2f} dB cleaned, "
-          f"whole image {psnr(result.image, template):.2f} dB")
+    print(
+        f"caption round trip: PSNR in the text {before:.2f} dB captioned -> {after:.2f} dB cleaned, "
+        f"whole image {psnr(result.image, template):.2f} dB"
+    )
     assert after > before + 10

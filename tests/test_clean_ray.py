@@ -74,10 +74,34 @@ def test_clean_folder_on_ray_equals_the_plain_folder_mode_and_resumes(tmp_path, 
     source = make_folder(tmp_path / "in")
     common = ["clean", "--input-dir", str(source), "--recursive", "--model", str(tiny_model_path)]
 
-    plain = cli_main([*common, "--output-dir", str(tmp_path / "plain"), "--mask-dir", str(tmp_path / "plain-masks"),
-                      "--manifest", str(tmp_path / "plain.jsonl"), "--threads", "1"])  # as each Ray actor
-    on_ray = cli_main([*common, "--output-dir", str(tmp_path / "ray"), "--mask-dir", str(tmp_path / "ray-masks"),
-                       "--manifest", str(tmp_path / "ray.jsonl"), "--engine", "ray", "--jobs", "2"])
+    plain = cli_main(
+        [
+            *common,
+            "--output-dir",
+            str(tmp_path / "plain"),
+            "--mask-dir",
+            str(tmp_path / "plain-masks"),
+            "--manifest",
+            str(tmp_path / "plain.jsonl"),
+            "--threads",
+            "1",
+        ]
+    )  # as each Ray actor
+    on_ray = cli_main(
+        [
+            *common,
+            "--output-dir",
+            str(tmp_path / "ray"),
+            "--mask-dir",
+            str(tmp_path / "ray-masks"),
+            "--manifest",
+            str(tmp_path / "ray.jsonl"),
+            "--engine",
+            "ray",
+            "--jobs",
+            "2",
+        ]
+    )
     assert plain == on_ray == 1  # the broken picture fails in both
 
     expected, got = pictures(tmp_path / "plain"), pictures(tmp_path / "ray")
@@ -109,8 +133,20 @@ def local_ray():
 
 def test_clean_folder_on_ray_resumes_where_a_run_stopped(tmp_path, tiny_model_path, local_ray):
     source = make_folder(tmp_path / "in")
-    common = ["clean", "--input-dir", str(source), "--recursive", "--model", str(tiny_model_path), "--output-dir",
-              str(tmp_path / "out"), "--manifest", str(tmp_path / "run.jsonl"), "--engine", "ray"]
+    common = [
+        "clean",
+        "--input-dir",
+        str(source),
+        "--recursive",
+        "--model",
+        str(tiny_model_path),
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--manifest",
+        str(tmp_path / "run.jsonl"),
+        "--engine",
+        "ray",
+    ]
     assert cli_main(common) == 1  # the broken picture
     first = pictures(tmp_path / "out")
     lines_before = len((tmp_path / "run.jsonl").read_text().splitlines())
@@ -119,8 +155,10 @@ def test_clean_folder_on_ray_resumes_where_a_run_stopped(tmp_path, tiny_model_pa
     assert cli_main([*common, "--resume"]) == 1
     new_lines = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()[lines_before:]]
     # the manifest gets the lost picture and the failure again, not the lines it already holds
-    assert sorted((r["status"], Path(r["input"]).name) for r in new_lines) == [("done", "meme2.png"),
-                                                                              ("failed", "broken.jpg")]
+    assert sorted((r["status"], Path(r["input"]).name) for r in new_lines) == [
+        ("done", "meme2.png"),
+        ("failed", "broken.jpg"),
+    ]
     again = pictures(tmp_path / "out")
     assert again.keys() == first.keys() and np.array_equal(again["meme2.png"][0], first["meme2.png"][0])
     assert local_ray.is_initialized()  # a Ray the run found running is left running
@@ -131,9 +169,13 @@ def test_meme_cleaner_as_a_ray_data_actor_cleans_arrays_like_clean(tiny_model_pa
 
     memes = [make_meme(160, 120, seed=s)[0] for s in range(3)] + [np.zeros((4, 4), np.float32)]
     dataset = ray.data.from_items([{"image": meme} for meme in memes], override_num_blocks=2)
-    cleaned = dataset.map_batches(MemeCleaner, fn_constructor_kwargs={"model": str(tiny_model_path),
-                                                                      "resolution": 256, "threads": 1},
-                                  batch_size=2, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=2))
+    cleaned = dataset.map_batches(
+        MemeCleaner,
+        fn_constructor_kwargs={"model": str(tiny_model_path), "resolution": 256, "threads": 1},
+        batch_size=2,
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=2),
+    )
     rows = cleaned.take_all()
     by_input = {row["image"].tobytes(): row for row in rows}
     for meme in memes[:3]:
@@ -146,8 +188,7 @@ def test_meme_cleaner_as_a_ray_data_actor_cleans_arrays_like_clean(tiny_model_pa
     assert "uint8" in bad["error"] and bad["clean"].shape == (0, 0, 3)
 
 
-def test_meme_cleaner_without_ray_takes_paths_and_reports_bad_files_in_their_row(tmp_path, tiny_model_path,
-                                                                                  tiny_model):
+def test_meme_cleaner_without_ray_takes_paths_and_reports_bad_files_in_their_row(tmp_path, tiny_model_path, tiny_model):
     meme, _, _ = make_meme(200, 150, seed=3)
     Image.fromarray(meme).save(tmp_path / "meme.png")
     (tmp_path / "bad.png").write_bytes(b"nope")
@@ -163,8 +204,9 @@ def test_meme_cleaner_without_ray_takes_paths_and_reports_bad_files_in_their_row
 def test_engine_ray_without_ray_says_how_to_get_it_in_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails as if it were not installed
     make_folder(tmp_path / "in")
-    code = cli_main(["clean", "--input-dir", str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"),
-                     "--engine", "ray"])
+    code = cli_main(
+        ["clean", "--input-dir", str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"), "--engine", "ray"]
+    )
     error = capsys.readouterr().err.strip()
     assert code == 1 and len(error.splitlines()) == 1
     assert "pip install 'memeclean[cluster]'" in error
@@ -173,8 +215,9 @@ def test_engine_ray_without_ray_says_how_to_get_it_in_one_line(tmp_path, monkeyp
 
 def test_address_without_the_ray_engine_is_refused(tmp_path, capsys):
     make_folder(tmp_path / "in")
-    code = cli_main(["clean", "--input-dir", str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"),
-                     "--address", "auto"])
+    code = cli_main(
+        ["clean", "--input-dir", str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"), "--address", "auto"]
+    )
     assert code == 1 and "--engine ray" in capsys.readouterr().err
 
 

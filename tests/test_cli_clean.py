@@ -34,8 +34,9 @@ def make_image(path: Path, size=(56, 40), seed: int = 0) -> Path:
 
 def make_gif(path: Path, frames: int = 3, size=(30, 20)) -> Path:
     pictures = [Image.new("RGB", size, (40 * i, 200 - 40 * i, 90)) for i in range(frames)]
-    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=[30 + 10 * i for i in range(frames)],
-                     loop=0)
+    pictures[0].save(
+        path, save_all=True, append_images=pictures[1:], duration=[30 + 10 * i for i in range(frames)], loop=0
+    )
     return path
 
 
@@ -112,7 +113,10 @@ def test_missing_model_from_the_command_line(tmp_path):
     source = make_image(tmp_path / "meme.png")
     process = subprocess.run(
         [sys.executable, "-m", "memeclean_core", "clean", str(source), "--model", str(tmp_path / "missing.pt")],
-        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
     )
     assert process.returncode == 1
     assert "Traceback" not in process.stderr
@@ -193,8 +197,7 @@ def test_wildcards_expanded_when_the_shell_did_not(tmp_path):
 def test_resolution_range_matches_inference():
     from memeclean_core import inference
 
-    assert (cli_clean.MIN_RESOLUTION, cli_clean.MAX_RESOLUTION) == (inference.MIN_RESOLUTION,
-                                                                    inference.MAX_RESOLUTION)
+    assert (cli_clean.MIN_RESOLUTION, cli_clean.MAX_RESOLUTION) == (inference.MIN_RESOLUTION, inference.MAX_RESOLUTION)
 
 
 def test_progress_bar_on_a_terminal():
@@ -225,8 +228,11 @@ def test_progress_bar_in_a_log_writes_a_line_now_and_then():
         bar.update(step / 100, f"step {step}")
     bar.update(1.0, "done", force=True)
     bar.message("saved")
-    assert stream.getvalue().splitlines() == ["[............................]   0.0% step 0",
-                                              "[############################] 100.0% done", "saved"]
+    assert stream.getvalue().splitlines() == [
+        "[............................]   0.0% step 0",
+        "[############################] 100.0% done",
+        "saved",
+    ]
     quiet = io.StringIO()
     disabled = ProgressBar(quiet, enabled=False)
     disabled.update(0.5, "half", force=True)

@@ -66,8 +66,18 @@ def tree(tmp_path) -> Path:
 
 def test_tree_kept_other_files_skipped_and_manifest(tmp_path, tree, tiny_model_path, capsys):
     out, masks, manifest = tmp_path / "out", tmp_path / "masks", tmp_path / "run.jsonl"
-    status = clean_folder(tiny_model_path, "--input-dir", tree, "--output-dir", out, "--mask-dir", masks,
-                          "--recursive", "--manifest", manifest)
+    status = clean_folder(
+        tiny_model_path,
+        "--input-dir",
+        tree,
+        "--output-dir",
+        out,
+        "--mask-dir",
+        masks,
+        "--recursive",
+        "--manifest",
+        manifest,
+    )
     assert status == 0
     assert files_under(out) == ["a.png", "b.png", "sub/anim.gif", "sub/c.png", "sub/deep/d.png"]
     assert files_under(masks) == ["a.png", "b.png", "sub/anim.png", "sub/c.png", "sub/deep/d.png"]
@@ -200,12 +210,26 @@ def test_resume_after_kill_9(tmp_path, tiny_model_path):
     for number in range(count):
         make_image(source / f"p{number:02d}.png", size=(64, 48), seed=number)
     out, manifest = tmp_path / "out", tmp_path / "run.jsonl"
-    command = [sys.executable, "-m", "memeclean_core", "clean", "--input-dir", str(source), "--output-dir",
-               str(out), "--manifest", str(manifest), "--model", str(tiny_model_path), "--resolution", "64",
-               "--device", "cpu"]
+    command = [
+        sys.executable,
+        "-m",
+        "memeclean_core",
+        "clean",
+        "--input-dir",
+        str(source),
+        "--output-dir",
+        str(out),
+        "--manifest",
+        str(manifest),
+        "--model",
+        str(tiny_model_path),
+        "--resolution",
+        "64",
+        "--device",
+        "cpu",
+    ]
     environment = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
@@ -218,8 +242,9 @@ def test_resume_after_kill_9(tmp_path, tiny_model_path):
     done_before = len(read_manifest(manifest))
     assert 1 <= done_before < count, "the run should have been killed in the middle"
 
-    resumed = subprocess.run(command + ["--resume"], cwd=REPO, env=environment, capture_output=True, text=True,
-                             timeout=300, check=False)
+    resumed = subprocess.run(
+        command + ["--resume"], cwd=REPO, env=environment, capture_output=True, text=True, timeout=300, check=False
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert files_under(out) == [f"p{number:02d}.png" for number in range(count)]
     records = read_manifest(manifest)
@@ -245,13 +270,31 @@ def test_jobs_2_writes_the_same_files_as_jobs_1(tmp_path, tree, tiny_model_path,
     outputs = {}
     for jobs in (1, 2):
         out, masks, manifest = tmp_path / f"out{jobs}", tmp_path / f"masks{jobs}", tmp_path / f"m{jobs}.jsonl"
-        assert clean_folder(tiny_model_path, "--input-dir", tree, "--output-dir", out, "--mask-dir", masks,
-                            "--recursive", "--manifest", manifest, "--jobs", str(jobs), "--threads", "1") == 0
+        assert (
+            clean_folder(
+                tiny_model_path,
+                "--input-dir",
+                tree,
+                "--output-dir",
+                out,
+                "--mask-dir",
+                masks,
+                "--recursive",
+                "--manifest",
+                manifest,
+                "--jobs",
+                str(jobs),
+                "--threads",
+                "1",
+            )
+            == 0
+        )
         outputs[jobs] = {name: (out / name).read_bytes() for name in files_under(out)}
         outputs[jobs].update({f"mask:{name}": (masks / name).read_bytes() for name in files_under(masks)})
         records = sorted(read_manifest(manifest), key=lambda record: record["input"])
-        outputs[jobs]["manifest"] = [{k: v for k, v in record.items() if k not in ("ms", "output", "mask")}
-                                     for record in records]
+        outputs[jobs]["manifest"] = [
+            {k: v for k, v in record.items() if k not in ("ms", "output", "mask")} for record in records
+        ]
     assert pools == [2]  # --jobs 1 cleaned in this process, --jobs 2 in a pool of two
     assert outputs[1] == outputs[2]
     assert "5/5" in capsys.readouterr().err  # one progress bar in the parent
@@ -283,13 +326,17 @@ def test_command_line_errors(tmp_path, tree, tiny_model_path, capsys):
         assert err.startswith("memeclean: ") and message in err and err.count("\n") == 1, (args, err)
     not_a_manifest = tmp_path / "notes.jsonl"
     not_a_manifest.write_text("hello\n")
-    assert clean_folder(tiny_model_path, "--input-dir", tree, "--output-dir", tmp_path / "o",
-                        "--manifest", not_a_manifest) == 1
+    assert (
+        clean_folder(tiny_model_path, "--input-dir", tree, "--output-dir", tmp_path / "o", "--manifest", not_a_manifest)
+        == 1
+    )
     assert "is not a MemeClean manifest" in capsys.readouterr().err
     assert not_a_manifest.read_text() == "hello\n"
     not_a_manifest.write_text("no newline at the end")  # not a torn record: never cut
-    assert clean_folder(tiny_model_path, "--input-dir", tree, "--output-dir", tmp_path / "o",
-                        "--manifest", not_a_manifest) == 1
+    assert (
+        clean_folder(tiny_model_path, "--input-dir", tree, "--output-dir", tmp_path / "o", "--manifest", not_a_manifest)
+        == 1
+    )
     assert "is not a MemeClean manifest" in capsys.readouterr().err
     assert not_a_manifest.read_text() == "no newline at the end"
     with pytest.raises(SystemExit) as stop:  # neither files nor a folder: argparse's usage error, as before
@@ -339,8 +386,9 @@ def test_engine_seam_runs_any_callable(tmp_path):
 def test_manifest_takes_rows_from_any_engine(tmp_path):
     """Records that went through Arrow (numpy values, another key order) are written as plain JSON, in field order."""
     with batch_folder.open_manifest(tmp_path / "m.jsonl") as manifest:
-        manifest.write({"status": "done", "size": np.array([4, 3]), "ms": np.float64(1.5), "input": "a.png",
-                        "output": "out/a.png"})
+        manifest.write(
+            {"status": "done", "size": np.array([4, 3]), "ms": np.float64(1.5), "input": "a.png", "output": "out/a.png"}
+        )
     (record,) = read_manifest(tmp_path / "m.jsonl")
     assert list(record) == list(batch_folder.MANIFEST_FIELDS)
     assert record["size"] == [4, 3] and record["ms"] == 1.5 and record["mask"] is None

@@ -89,9 +89,22 @@ def test_library_option_uses_another_folder(files, tmp_path):
 def test_clean_use_library_prefers_the_template(files, tmp_path, tiny_model_path, capsys):
     assert library_cli("add", files["t1"]) == 0
     outputs = tmp_path / "clean"
-    args = ["clean", str(files["meme"]), str(files["other"]), "--output-dir", str(outputs), "--mask-dir",
-            str(tmp_path / "masks"), "--model", str(tiny_model_path), "--resolution", "64", "--device", "cpu",
-            "--use-library"]
+    args = [
+        "clean",
+        str(files["meme"]),
+        str(files["other"]),
+        "--output-dir",
+        str(outputs),
+        "--mask-dir",
+        str(tmp_path / "masks"),
+        "--model",
+        str(tiny_model_path),
+        "--resolution",
+        "64",
+        "--device",
+        "cpu",
+        "--use-library",
+    ]
     assert main(args) == 0
     captured = capsys.readouterr()
     assert "used library template #1 t1" in captured.err

@@ -45,8 +45,15 @@ def test_the_entry_opens_pictures_with_the_app():
     # Every type the entry claims is one the app opens (File ▸ Open's filter).
     from memeclean_gui.main_window import OPEN_FILTER
 
-    extensions = {"image/png": "*.png", "image/jpeg": "*.jpg", "image/gif": "*.gif", "image/webp": "*.webp",
-                  "image/bmp": "*.bmp", "image/tiff": "*.tif", "image/apng": "*.apng"}
+    extensions = {
+        "image/png": "*.png",
+        "image/jpeg": "*.jpg",
+        "image/gif": "*.gif",
+        "image/webp": "*.webp",
+        "image/bmp": "*.bmp",
+        "image/tiff": "*.tif",
+        "image/apng": "*.apng",
+    }
     assert all(extensions[mime] in OPEN_FILTER for mime in mime_types)
 
 

@@ -208,9 +208,30 @@ def test_memeclean_eval_prints_every_method(prepared_folder, tiny_model_path, tm
     fake = FakeOCR()
     monkeypatch.setattr(ev, "make_ocr_engine", lambda: fake)
     out_json, examples = tmp_path / "result.json", tmp_path / "examples"
-    code = main(["eval", "--data", str(prepared_folder), "--formats", "aggregate", "--count", "3", "--long-side",
-                 "96", "--resolution", "64", "--model", str(tiny_model_path), "--device", "cpu", "--no-text-left",
-                 "--json", str(out_json), "--save-examples", str(examples)])
+    code = main(
+        [
+            "eval",
+            "--data",
+            str(prepared_folder),
+            "--formats",
+            "aggregate",
+            "--count",
+            "3",
+            "--long-side",
+            "96",
+            "--resolution",
+            "64",
+            "--model",
+            str(tiny_model_path),
+            "--device",
+            "cpu",
+            "--no-text-left",
+            "--json",
+            str(out_json),
+            "--save-examples",
+            str(examples),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     lines = printed.splitlines()
@@ -228,13 +249,38 @@ def test_memeclean_eval_prints_a_table_per_format(prepared_folder, tiny_model_pa
     fake = FakeOCR()
     monkeypatch.setattr(ev, "make_ocr_engine", lambda: fake)
     out_json = tmp_path / "result.json"
-    code = main(["eval", "--data", str(prepared_folder), "--formats", "caption_bar", "distractors", "round_trip",
-                 "--count", "2", "--long-side", "96", "--resolution", "64", "--model", str(tiny_model_path),
-                 "--device", "cpu", "--json", str(out_json), "--markdown"])
+    code = main(
+        [
+            "eval",
+            "--data",
+            str(prepared_folder),
+            "--formats",
+            "caption_bar",
+            "distractors",
+            "round_trip",
+            "--count",
+            "2",
+            "--long-side",
+            "96",
+            "--resolution",
+            "64",
+            "--model",
+            str(tiny_model_path),
+            "--device",
+            "cpu",
+            "--json",
+            str(out_json),
+            "--markdown",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
-    for title in ("**caption_bar** (2 cases)", "**distractors** (2 cases)", "**round_trip** (1 cases)",
-                  "**all formats** (4 cases)"):
+    for title in (
+        "**caption_bar** (2 cases)",
+        "**distractors** (2 cases)",
+        "**round_trip** (1 cases)",
+        "**all formats** (4 cases)",
+    ):
         assert title in printed, title
     assert "| text left % | collateral % | replaced % |" in printed
     numbers = json.loads(out_json.read_text())
@@ -256,8 +302,24 @@ def test_the_cli_knows_every_format():
 
 
 def test_memeclean_eval_reads_a_saved_set_and_reports_bad_data(tiny_model_path, tmp_path, capsys):
-    assert main(["eval", "--data", str(VALSET), "--resolution", "64", "--no-baselines",
-                 "--model", str(tiny_model_path), "--device", "cpu", "--markdown"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--data",
+                str(VALSET),
+                "--resolution",
+                "64",
+                "--no-baselines",
+                "--model",
+                str(tiny_model_path),
+                "--device",
+                "cpu",
+                "--markdown",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "6 cases from the saved set" in printed and "| MemeClean | 64 |" in printed
     assert main(["eval", "--data", str(tmp_path), "--model", str(tiny_model_path)]) == 1
@@ -282,8 +344,10 @@ def test_collateral_of_a_mask_exactly_on_the_caption_is_zero_and_a_far_blob_coun
     assert ev.collateral_pixels(blob, np.zeros_like(caption)) == 20  # no caption: all of it
     template = np.zeros((40, 60, 3), np.uint8)
     case = ev.ValCase("x", template, template, caption, "classic")
-    scores = [ev.score_image(case, ev.MethodOutput(template, None, caption | blob), 0.0),
-              ev.score_image(case, ev.MethodOutput(template, None, caption), 0.0)]
+    scores = [
+        ev.score_image(case, ev.MethodOutput(template, None, caption | blob), 0.0),
+        ev.score_image(case, ev.MethodOutput(template, None, caption), 0.0),
+    ]
     row = ev.summary_row("m", None, "classic", scores, False)
     assert row["collateral"] == pytest.approx(100 * 20 / 180)  # pixels summed over the images
     assert row["replaced"] == pytest.approx(100 * (100 / 2400 + 80 / 2400) / 2)  # mean of the images' shares
@@ -322,8 +386,7 @@ class WhiteTextDetector:
         self.calls += 1
         white = (image == 255).all(axis=2).astype(np.uint8)
         count, _, stats, _ = cv2.connectedComponentsWithStats(white)
-        boxes = [[[x - 1, y - 1], [x + w, y - 1], [x + w, y + h], [x - 1, y + h]]
-                 for x, y, w, h, _ in stats[1:count]]
+        boxes = [[[x - 1, y - 1], [x + w, y - 1], [x + w, y + h], [x - 1, y + h]] for x, y, w, h, _ in stats[1:count]]
         return SimpleNamespace(boxes=np.array(boxes, np.float32) if boxes else None)
 
 
@@ -331,7 +394,7 @@ def white_caption_case(name: str, lines: int) -> ev.ValCase:
     template = np.full((60, 80, 3), 100, np.uint8)
     meme, mask = template.copy(), np.zeros((60, 80), bool)
     for i in range(lines):
-        mask[8 + 20 * i: 14 + 20 * i, 10:50] = True
+        mask[8 + 20 * i : 14 + 20 * i, 10:50] = True
     meme[mask] = 255
     return ev.ValCase(name, meme, template, mask, "classic")
 

@@ -9,7 +9,14 @@ import pytest
 
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.fixes import (
-    MARKER, FixSource, fixes_dir, is_fixes_folder, list_fixes, save_fix, score_fixes, split_fixes,
+    MARKER,
+    FixSource,
+    fixes_dir,
+    is_fixes_folder,
+    list_fixes,
+    save_fix,
+    score_fixes,
+    split_fixes,
 )
 
 from .conftest import make_meme
@@ -101,8 +108,10 @@ def test_a_short_fine_tune_lowers_the_loss_on_the_fixes(tmp_path, tiny_model_pat
     assert (folder / MARKER).is_file()
     sources = build_sources([str(folder)])
     assert isinstance(sources[0], FixSource) and len(sources) == 2  # the fixes, mixed with synthetic memes
-    batch = {key: value.float() / 255.0 if value.dtype == torch.uint8 else value.float()
-             for key, value in first_batch([sources[0]]).items()}
+    batch = {
+        key: value.float() / 255.0 if value.dtype == torch.uint8 else value.float()
+        for key, value in first_batch([sources[0]]).items()
+    }
 
     def loss_of(path: Path) -> float:
         net = build_net(read_checkpoint(path), path).eval()
@@ -110,9 +119,23 @@ def test_a_short_fine_tune_lowers_the_loss_on_the_fixes(tmp_path, tiny_model_pat
             return float(compute_losses(net, batch, True, 1.0)[1])  # the mask loss: what a fix corrects
 
     out = tmp_path / "tuned.pt"
-    config = TrainConfig(data=[str(folder)], out=str(out), steps=40, batch=4, crop=64, min_side=96, max_side=160,
-                         workers=0, lr=5e-3, warmup_steps=0, device="cpu", progress_every=10, preview_every=0,
-                         init=str(tiny_model_path), model={"base": 999})  # model= is ignored: init sets the network
+    config = TrainConfig(
+        data=[str(folder)],
+        out=str(out),
+        steps=40,
+        batch=4,
+        crop=64,
+        min_side=96,
+        max_side=160,
+        workers=0,
+        lr=5e-3,
+        warmup_steps=0,
+        device="cpu",
+        progress_every=10,
+        preview_every=0,
+        init=str(tiny_model_path),
+        model={"base": 999},
+    )  # model= is ignored: init sets the network
     list(training_run(config))
     assert read_checkpoint(out)["config"] == read_checkpoint(tiny_model_path)["config"]
     before, after = loss_of(tiny_model_path), loss_of(out)
@@ -133,7 +156,31 @@ def test_the_train_command_fine_tunes_on_a_fixes_folder(tmp_path, tiny_model_pat
     folder = tmp_path / "fixes"
     make_fixes(folder, 3)
     out = tmp_path / "tuned.pt"
-    assert main(["train", "--data", str(folder), "--init", str(tiny_model_path), "--steps", "2", "--batch", "2",
-                 "--crop", "64", "--resolution", "256", "--workers", "0", "--device", "cpu", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(folder),
+                "--init",
+                str(tiny_model_path),
+                "--steps",
+                "2",
+                "--batch",
+                "2",
+                "--crop",
+                "64",
+                "--resolution",
+                "256",
+                "--workers",
+                "0",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert read_checkpoint(out)["config"] == read_checkpoint(tiny_model_path)["config"]
     assert read_checkpoint(out)["train"]["step"] == 2

@@ -30,8 +30,7 @@ def clipart() -> list[np.ndarray]:
 def test_every_format_is_consistent_and_exact_outside_the_mask(fmt):
     for seed in range(6):
         clean = picture(seed)
-        meme = fm.make_format_meme(fmt, clean, FONTS, np.random.default_rng(seed), clipart(),
-                                   jpeg_probability=0.0)
+        meme = fm.make_format_meme(fmt, clean, FONTS, np.random.default_rng(seed), clipart(), jpeg_probability=0.0)
         assert meme.format == fmt
         assert meme.meme.dtype == meme.template.dtype == np.uint8 and meme.mask.dtype == bool
         assert meme.meme.shape == meme.template.shape and meme.mask.shape == meme.meme.shape[:2]

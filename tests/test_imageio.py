@@ -211,8 +211,9 @@ def animation_frames(n: int = 4, size=(16, 12), alpha: bool = False) -> list[Fra
 def test_animated_gif_round_trip(tmp_path):
     frames = animation_frames()
     pictures = [Image.fromarray(f.pixels) for f in frames]
-    pictures[0].save(tmp_path / "in.gif", save_all=True, append_images=pictures[1:],
-                     duration=[f.duration_ms for f in frames], loop=3)
+    pictures[0].save(
+        tmp_path / "in.gif", save_all=True, append_images=pictures[1:], duration=[f.duration_ms for f in frames], loop=3
+    )
     image = load_image(tmp_path / "in.gif")
     assert image.is_animated and len(image.frames) == 4
     assert [f.duration_ms for f in image.frames] == [40, 60, 80, 100]
@@ -252,8 +253,14 @@ def test_animated_gif_frames_are_composited(tmp_path):
 def test_animated_webp_loads_all_frames(tmp_path):
     frames = animation_frames(3)
     pictures = [Image.fromarray(f.pixels) for f in frames]
-    pictures[0].save(tmp_path / "a.webp", save_all=True, append_images=pictures[1:],
-                     duration=[f.duration_ms for f in frames], loop=0, lossless=True)
+    pictures[0].save(
+        tmp_path / "a.webp",
+        save_all=True,
+        append_images=pictures[1:],
+        duration=[f.duration_ms for f in frames],
+        loop=0,
+        lossless=True,
+    )
     image = load_image(tmp_path / "a.webp")
     assert image.format == "WEBP" and len(image.frames) == 3 and image.loop == 0
     assert [f.duration_ms for f in image.frames] == [40, 60, 80]
@@ -293,8 +300,11 @@ def png_header(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_missing_file(tmp_path):
@@ -359,8 +369,10 @@ def test_truncated_file(tmp_path, ext, fraction):
 
 def test_truncated_animation(tmp_path):
     frames = animation_frames(4)
-    noisy = [Image.fromarray(np.random.default_rng(i).integers(0, 256, (32, 32, 3), dtype=np.uint8))
-             for i in range(len(frames))]
+    noisy = [
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (32, 32, 3), dtype=np.uint8))
+        for i in range(len(frames))
+    ]
     noisy[0].save(tmp_path / "full.gif", save_all=True, append_images=noisy[1:], duration=50, loop=0)
     data = (tmp_path / "full.gif").read_bytes()
     (tmp_path / "cut.gif").write_bytes(data[: int(len(data) * 0.8)])

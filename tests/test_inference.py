@@ -56,11 +56,15 @@ def test_cancel_stops_between_stages(tiny_model):
     meme, _, _ = make_meme()
     stages = []
     with pytest.raises(Cancelled):
-        clean(meme, resolution=128, model=tiny_model, progress=lambda f, s: stages.append(s), cancel=lambda: bool(stages))
+        clean(
+            meme, resolution=128, model=tiny_model, progress=lambda f, s: stages.append(s), cancel=lambda: bool(stages)
+        )
     assert stages == ["prepare"]
 
 
-@pytest.mark.parametrize("bad", [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 3), np.float32), np.zeros((0, 5, 3), np.uint8)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 3), np.float32), np.zeros((0, 5, 3), np.uint8)]
+)
 def test_bad_arrays_are_a_clear_error(tiny_model, bad):
     with pytest.raises(MemeCleanError):
         clean(bad, model=tiny_model)

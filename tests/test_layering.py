@@ -24,7 +24,9 @@ def imported_modules(package: str) -> dict[str, set[str]]:
 
 
 def test_core_never_imports_qt():
-    offenders = {f: n & {"PySide6", "shiboken6", "memeclean_gui"} for f, n in imported_modules("memeclean_core").items()}
+    offenders = {
+        f: n & {"PySide6", "shiboken6", "memeclean_gui"} for f, n in imported_modules("memeclean_core").items()
+    }
     assert not {f: n for f, n in offenders.items() if n}
 
 
@@ -43,8 +45,10 @@ def test_importing_the_core_package_does_not_load_torch():
 def test_the_pipeline_settings_and_whole_image_steps_import_without_torch():
     """The GUI reads the pipeline's numbers and names (and imports the whole-image steps at start-up) without
     loading torch: `pipeline`, `geometry`, `filenames` and `whole_image` are torch-free to import."""
-    code = ("import sys, memeclean_core.pipeline, memeclean_core.geometry, memeclean_core.filenames, "
-            "memeclean_core.whole_image; memeclean_core.pipeline.PostprocessConfig(); print('torch' in sys.modules)")
+    code = (
+        "import sys, memeclean_core.pipeline, memeclean_core.geometry, memeclean_core.filenames, "
+        "memeclean_core.whole_image; memeclean_core.pipeline.PostprocessConfig(); print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
 
@@ -56,17 +60,34 @@ QT = ("PySide6", "shiboken6")
 
 # The core modules the GUI may import anywhere: its documented public API, none of which loads torch when imported.
 GUI_CORE_API = {
-    "memeclean_core", "memeclean_core.bars", "memeclean_core.captions", "memeclean_core.captions.boxes",
-    "memeclean_core.captions.project", "memeclean_core.data.prepare",
-    "memeclean_core.errors", "memeclean_core.evaluate", "memeclean_core.file_kinds", "memeclean_core.filenames",
-    "memeclean_core.fixes", "memeclean_core.geometry", "memeclean_core.imageio", "memeclean_core.library",
-    "memeclean_core.pipeline", "memeclean_core.progress", "memeclean_core.resources", "memeclean_core.safe_write",
+    "memeclean_core",
+    "memeclean_core.bars",
+    "memeclean_core.captions",
+    "memeclean_core.captions.boxes",
+    "memeclean_core.captions.project",
+    "memeclean_core.data.prepare",
+    "memeclean_core.errors",
+    "memeclean_core.evaluate",
+    "memeclean_core.file_kinds",
+    "memeclean_core.filenames",
+    "memeclean_core.fixes",
+    "memeclean_core.geometry",
+    "memeclean_core.imageio",
+    "memeclean_core.library",
+    "memeclean_core.pipeline",
+    "memeclean_core.progress",
+    "memeclean_core.resources",
+    "memeclean_core.safe_write",
     "memeclean_core.whole_image",
 }
 # Public core modules that import torch: only jobs/ may use them, inside the job function that needs them (the job
 # runs in a worker thread, so the window never waits for torch).
-GUI_TORCH_CORE = {"memeclean_core.checkpoint", "memeclean_core.device", "memeclean_core.inference",
-                  "memeclean_core.train"}
+GUI_TORCH_CORE = {
+    "memeclean_core.checkpoint",
+    "memeclean_core.device",
+    "memeclean_core.inference",
+    "memeclean_core.train",
+}
 # The modes: they see the window only through window_view.WindowView
 MODES = ("caption_mode.py", "library_mode.py", "model_menu.py", "queue_mode.py")
 
@@ -92,15 +113,21 @@ def gui_imports(path: Path) -> list[tuple[str, bool, bool]]:
                     module = f"{base}.{child.module}" if child.module else base
                 else:
                     module = child.module
-                names = [f"{module}.{alias.name}" for alias in child.names
-                         if (ROOT / f"{module}.{alias.name}".replace(".", "/")).with_suffix(".py").exists()
-                         or (ROOT / f"{module}.{alias.name}".replace(".", "/") / "__init__.py").exists()]
+                names = [
+                    f"{module}.{alias.name}"
+                    for alias in child.names
+                    if (ROOT / f"{module}.{alias.name}".replace(".", "/")).with_suffix(".py").exists()
+                    or (ROOT / f"{module}.{alias.name}".replace(".", "/") / "__init__.py").exists()
+                ]
                 found.extend((name, not in_function, typing_only) for name in names or [module])
             elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
                 visit(child, in_function, True)
             else:
-                visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)),
-                      typing_only)
+                visit(
+                    child,
+                    in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)),
+                    typing_only,
+                )
 
     visit(ast.parse(path.read_text(encoding="utf-8")), False, False)
     return found
@@ -134,36 +161,41 @@ def test_each_layer_imports_only_the_layers_below_it():
     """model <- jobs <- views <- app. jobs/ may use the native-library preload (Qt-free) before torch loads."""
     allowed = {"model": {"model"}, "jobs": {"model", "jobs"}, "views": {"model", "jobs", "views"}}
     for layer, below in allowed.items():
+
         def upward(name: str, top: bool, typing_only: bool, below: set[str] = below) -> bool:
             if not name.startswith("memeclean_gui.") or name in ("memeclean_gui.worker", "memeclean_gui.preload"):
                 return False
             return layer_of(name) not in below
+
         assert not offenders(gui_files(layer), upward), layer
-    worker_users = offenders(gui_files("model") + gui_files("jobs"),
-                             lambda name, top, typing_only: name == "memeclean_gui.worker")
+    worker_users = offenders(
+        gui_files("model") + gui_files("jobs"), lambda name, top, typing_only: name == "memeclean_gui.worker"
+    )
     assert not worker_users  # the runner is Qt: the Qt-free layers do not know it
-    preload_users = offenders(gui_files("model") + gui_files("views"),
-                              lambda name, top, typing_only: name == "memeclean_gui.preload")
+    preload_users = offenders(
+        gui_files("model") + gui_files("views"), lambda name, top, typing_only: name == "memeclean_gui.preload"
+    )
     assert not preload_users
 
 
 def test_the_gui_uses_only_the_documented_core_api():
     def outside(name: str, top: bool, typing_only: bool) -> bool:
         return name.split(".")[0] == "memeclean_core" and name not in GUI_CORE_API | GUI_TORCH_CORE
+
     assert not offenders(gui_files(), outside)
 
 
 def test_only_jobs_import_torch_core_modules_and_only_when_a_job_runs():
     def eager(name: str, top: bool, typing_only: bool) -> bool:
         return name in GUI_TORCH_CORE and top and not typing_only
+
     assert not offenders(gui_files(), eager)
     not_a_job = lambda name, top, typing_only: name in GUI_TORCH_CORE and not typing_only  # noqa: E731
     assert not offenders([path for path in gui_files() if layer_of(gui_module(path)) != "jobs"], not_a_job)
 
 
 def test_the_core_api_the_gui_uses_does_not_load_torch():
-    used = sorted({name for path in gui_files() for name, _top, _typing in gui_imports(path)
-                   if name in GUI_CORE_API})
+    used = sorted({name for path in gui_files() for name, _top, _typing in gui_imports(path) if name in GUI_CORE_API})
     code = f"import sys\nfor name in {used!r}: __import__(name)\nprint('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert used and out.stdout.strip() == "False"
@@ -172,14 +204,16 @@ def test_the_core_api_the_gui_uses_does_not_load_torch():
 def test_the_gui_modules_form_no_import_cycle():
     """Every import counts, at module level, inside functions and under TYPE_CHECKING: a mode that named the main
     window for its type hints was a cycle too."""
-    graph = {gui_module(path): {name for name, _top, _typing in gui_imports(path) if name.startswith("memeclean_gui")}
-             for path in gui_files()}
+    graph = {
+        gui_module(path): {name for name, _top, _typing in gui_imports(path) if name.startswith("memeclean_gui")}
+        for path in gui_files()
+    }
     graph = {module: {name for name in names if name in graph and name != module} for module, names in graph.items()}
     done: set[str] = set()
 
     def walk(module: str, path: list[str]) -> None:
         if module in path:
-            raise AssertionError("import cycle: " + " -> ".join(path[path.index(module):] + [module]))
+            raise AssertionError("import cycle: " + " -> ".join(path[path.index(module) :] + [module]))
         if module in done:
             return
         for name in sorted(graph[module]):
@@ -195,9 +229,11 @@ def test_the_modes_reach_the_window_only_through_its_view_interface():
     for name in MODES:
         path = GUI / name
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        calls = {node.func.id if isinstance(node.func, ast.Name) else node.func.attr
-                 for node in ast.walk(tree) if isinstance(node, ast.Call)
-                 and isinstance(node.func, (ast.Name, ast.Attribute))}
+        calls = {
+            node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute))
+        }
         assert not calls & {"getattr", "findChild", "findChildren", "menuBar"}, name
         imported = {module for module, _top, _typing in gui_imports(path)}
         assert "memeclean_gui.main_window" not in imported and "memeclean_gui.window_view" in imported, name

@@ -91,11 +91,14 @@ def test_normalise_tags():
     assert normalise_tags(["x,y", "X"]) == ("x y", "X")
 
 
-@pytest.mark.parametrize("seed, scale, crop", [
-    (2, 1.6, (0.03, 0.02, 0.0, 0.04)),  # larger, cropped
-    (7, 0.7, (0.0, 0.04, 0.03, 0.0)),  # smaller, cropped the other way
-    (10, 1.0, (0.0, 0.0, 0.0, 0.0)),  # same size, only re-compressed
-])
+@pytest.mark.parametrize(
+    "seed, scale, crop",
+    [
+        (2, 1.6, (0.03, 0.02, 0.0, 0.04)),  # larger, cropped
+        (7, 0.7, (0.0, 0.04, 0.03, 0.0)),  # smaller, cropped the other way
+        (10, 1.0, (0.0, 0.0, 0.0, 0.0)),  # same size, only re-compressed
+    ],
+)
 def test_a_captioned_copy_at_another_size_and_crop_matches_its_template(filled, seed, scale, crop):
     template = textured_picture(seed, 400, 300)
     meme, true_mask = meme_from(template, seed, scale, crop, quality=70)
@@ -144,8 +147,11 @@ def test_distinct_pictures_give_no_false_match(library):
     queries = [textured_picture(seed, 256, 192) for seed in range(500, 600)]
     queries += [procedural(np.random.default_rng([5, seed]), 256) for seed in range(500, 600)]
     queries += [read_rgb(path) for path in sorted((VALSET / "memes").glob("*.png"))]
-    false = [(number, found.entry.name) for number, query in enumerate(queries)
-             if (found := library.match(query)) is not None]
+    false = [
+        (number, found.entry.name)
+        for number, query in enumerate(queries)
+        if (found := library.match(query)) is not None
+    ]
     assert false == []
 
 

@@ -35,7 +35,9 @@ def test_checkpoint_round_trip_records_config_and_loads_weights_only(tmp_path):
     loaded = load_model(path, device="cpu")
     assert loaded.config == config
     for key, value in net.state_dict().items():
-        torch.testing.assert_close(loaded.net.state_dict()[key], value.half().float() if value.is_floating_point() else value)
+        torch.testing.assert_close(
+            loaded.net.state_dict()[key], value.half().float() if value.is_floating_point() else value
+        )
 
 
 def test_missing_corrupt_and_mismatched_weights_name_the_file(tmp_path):

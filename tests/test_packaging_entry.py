@@ -19,17 +19,23 @@ def entry():
     return module
 
 
-@pytest.mark.parametrize("argv, gui", [
-    (["/opt/MemeClean/memeclean-gui"], True),
-    (["memeclean-gui", "meme.jpg"], True),
-    (["C:\\Program Files\\MemeClean\\memeclean-gui.exe"], os.name == "nt"),  # backslashes are folders on Windows only
-    (["memeclean-gui.EXE"], True),
-    (["/opt/MemeClean/memeclean", "clean", "x.jpg"], False),
-    (["memeclean", "--gui", "meme.jpg"], True),
-    (["memeclean", "clean", "--gui"], False),  # only as the first argument
-    (["memeclean-gui-old"], False),
-    ([], False),
-])
+@pytest.mark.parametrize(
+    "argv, gui",
+    [
+        (["/opt/MemeClean/memeclean-gui"], True),
+        (["memeclean-gui", "meme.jpg"], True),
+        (
+            ["C:\\Program Files\\MemeClean\\memeclean-gui.exe"],
+            os.name == "nt",
+        ),  # backslashes are folders on Windows only
+        (["memeclean-gui.EXE"], True),
+        (["/opt/MemeClean/memeclean", "clean", "x.jpg"], False),
+        (["memeclean", "--gui", "meme.jpg"], True),
+        (["memeclean", "clean", "--gui"], False),  # only as the first argument
+        (["memeclean-gui-old"], False),
+        ([], False),
+    ],
+)
 def test_the_name_or_the_flag_picks_the_app(entry, argv, gui):
     assert entry.wants_gui(argv) is gui
 

@@ -63,10 +63,17 @@ def test_the_config_without_the_refinements_reproduces_the_pipeline_as_it_was(na
 
     case = {case[0]: case for case in golden_cases()}[name]
     _, image, resolution, mask = case
-    assert digest(clean(image, resolution, mask=mask, model=stub_model(), postprocess=BEFORE_REFINEMENTS)) == \
-        GOLDEN[name]
-    explicit = PostprocessConfig(mask_threshold=0.5, fill_threshold=0.2, working_dilation=2, telea_radius=3,
-                                 edge_refine="none", structure_fill=False)
+    assert (
+        digest(clean(image, resolution, mask=mask, model=stub_model(), postprocess=BEFORE_REFINEMENTS)) == GOLDEN[name]
+    )
+    explicit = PostprocessConfig(
+        mask_threshold=0.5,
+        fill_threshold=0.2,
+        working_dilation=2,
+        telea_radius=3,
+        edge_refine="none",
+        structure_fill=False,
+    )
     assert digest(clean(image, resolution, mask=mask, model=stub_model(), postprocess=explicit)) == GOLDEN[name]
 
 
@@ -85,10 +92,12 @@ def test_the_config_changes_what_is_replaced():
 
     _, image, resolution, _ = golden_cases()[1]
     default = clean(image, resolution, model=stub_model(), postprocess=BEFORE_REFINEMENTS)
-    narrow = clean(image, resolution, model=stub_model(),
-                   postprocess=PostprocessConfig(working_dilation=0, edge_refine="none"))
-    strict = clean(image, resolution, model=stub_model(),
-                   postprocess=PostprocessConfig(mask_threshold=0.9, edge_refine="none"))
+    narrow = clean(
+        image, resolution, model=stub_model(), postprocess=PostprocessConfig(working_dilation=0, edge_refine="none")
+    )
+    strict = clean(
+        image, resolution, model=stub_model(), postprocess=PostprocessConfig(mask_threshold=0.9, edge_refine="none")
+    )
     assert narrow.region.sum() < default.region.sum() and (narrow.region <= default.region).all()
     assert strict.mask.sum() < default.mask.sum()
     np.testing.assert_array_equal(narrow.image[~narrow.region], image[~narrow.region])
@@ -158,14 +167,23 @@ def test_clean_with_edge_refinement_keeps_every_pixel_outside_the_region(method)
     assert result.region[result.mask].all()
     np.testing.assert_array_equal(result.image[~result.region], image[~result.region])
     assert not np.array_equal(result.mask, default.mask)
-    wider = clean(image, resolution, model=stub_model(),
-                  postprocess=PostprocessConfig(edge_refine=method, refined_fill_threshold=0.05))
+    wider = clean(
+        image,
+        resolution,
+        model=stub_model(),
+        postprocess=PostprocessConfig(edge_refine=method, refined_fill_threshold=0.05),
+    )
     assert (wider.region >= result.region).all() and wider.region.sum() > result.region.sum()
     np.testing.assert_array_equal(wider.mask, result.mask)
     # A mask given by hand is filled as it is: no refinement.
     _, small, small_resolution, mask = golden_cases()[2]
-    given = clean(small, small_resolution, mask=mask, model=stub_model(),
-                  postprocess=PostprocessConfig(edge_refine=method, structure_fill=False))
+    given = clean(
+        small,
+        small_resolution,
+        mask=mask,
+        model=stub_model(),
+        postprocess=PostprocessConfig(edge_refine=method, structure_fill=False),
+    )
     assert digest(given) == GOLDEN["mask"]
 
 
@@ -194,7 +212,10 @@ def test_the_structure_fill_continues_a_border_and_keeps_each_side_its_colour():
     image, template, hole, border = two_panels()
     assert len(find_crossing_lines(image, hole)) == 2  # both edges of the border
     telea, kept = telea_fill(image, hole), structure_fill(image, hole)
-    error = lambda out, where: np.abs(out.astype(int) - template)[where].mean()
+
+    def error(out, where):
+        return np.abs(out.astype(int) - template)[where].mean()
+
     assert error(kept, hole) < error(telea, hole) / 3
     assert error(kept, hole & border) < 10, "the border runs on through the hole, black"
     np.testing.assert_array_equal(kept[~hole], image[~hole])
@@ -215,5 +236,8 @@ def test_clean_with_the_structure_fill_on_keeps_every_pixel_outside_the_region()
     result = clean(image, 128, mask=hole, model=stub_model(), postprocess=PostprocessConfig(structure_fill=True))
     plain = clean(image, 128, mask=hole, model=stub_model(), postprocess=PostprocessConfig(structure_fill=False))
     np.testing.assert_array_equal(result.image[~result.region], image[~result.region])
-    error = lambda out: np.abs(out.astype(int) - template)[hole].mean()
+
+    def error(out):
+        return np.abs(out.astype(int) - template)[hole].mean()
+
     assert error(result.image) < 0.75 * error(plain.image)  # the stub net nudges both fills towards grey alike

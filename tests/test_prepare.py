@@ -67,14 +67,27 @@ def make_imgflip(root: Path, with_missing: bool = True) -> Path:
     dataset = root / "dataset"
     (dataset / "templates").mkdir(parents=True)
     (dataset / "memes" / "Doge").mkdir(parents=True)
-    (dataset / "templates" / "Doge.json").write_text(json.dumps({
-        "title": "Doge Meme Template", "template_url": "https://imgflip.com/s/meme/Doge.jpg", "format": "jpg",
-        "dimensions": "620x620 px"}))
+    (dataset / "templates" / "Doge.json").write_text(
+        json.dumps(
+            {
+                "title": "Doge Meme Template",
+                "template_url": "https://imgflip.com/s/meme/Doge.jpg",
+                "format": "jpg",
+                "dimensions": "620x620 px",
+            }
+        )
+    )
     (root / "downloads").mkdir()
     picture(300, 300, seed=5).save(root / "downloads" / "Doge.jpg")
-    entries = [{"url": f"https://i.imgflip.com/{name}.jpg", "post": f"https://imgflip.com/i/{name}",
-                "metadata": {"views": "1", "img-votes": "1", "title": "Doge", "author": "x"}, "boxes": ["wow"]}
-               for name in ("3p1pnj", "3wsgoo", "3nm84k")]
+    entries = [
+        {
+            "url": f"https://i.imgflip.com/{name}.jpg",
+            "post": f"https://imgflip.com/i/{name}",
+            "metadata": {"views": "1", "img-votes": "1", "title": "Doge", "author": "x"},
+            "boxes": ["wow"],
+        }
+        for name in ("3p1pnj", "3wsgoo", "3nm84k")
+    ]
     (dataset / "memes" / "Doge.json").write_text(json.dumps(entries))
     picture(300, 300, seed=5).save(dataset / "memes" / "Doge" / "3p1pnj.jpg")  # downloaded next to the JSON
     picture(300, 300, seed=5).save(root / "downloads" / "3wsgoo.jpg")  # downloaded elsewhere
@@ -89,8 +102,12 @@ def test_prepare_writes_good_files_resized_and_reports_broken_ones(tmp_path):
     report = prepare(src, dest, max_side=200, val_fraction=0.0, min_side=64)
 
     images = sorted(p.name for p in (dest / "images").iterdir())
-    assert images == ["photos__big.jpg", "photos__nested__small_ok.jpg", "photos__rotated.jpg",
-                      "photos__transparent.jpg"]
+    assert images == [
+        "photos__big.jpg",
+        "photos__nested__small_ok.jpg",
+        "photos__rotated.jpg",
+        "photos__transparent.jpg",
+    ]
     with Image.open(dest / "images" / "photos__big.jpg") as im:
         assert im.size == (200, 150) and im.mode == "RGB"
     with Image.open(dest / "images" / "photos__rotated.jpg") as im:
@@ -109,8 +126,13 @@ def test_prepare_writes_good_files_resized_and_reports_broken_ones(tmp_path):
 
     reasons = {Path(path).name: reason for path, reason in report.skipped}
     assert set(reasons) == {"truncated.jpg", "text.png", "empty.jpg", "tiny.png", "Broken.ttf"}
-    assert report.reasons() == {"corrupt": 1, "not an image": 1, "empty file": 1, "too small": 1,
-                                "font does not load": 1}
+    assert report.reasons() == {
+        "corrupt": 1,
+        "not an image": 1,
+        "empty file": 1,
+        "too small": 1,
+        "font does not load": 1,
+    }
     assert report.written == {"images": 4, "clipart": 1, "fonts": 1, "templates": 1, "memes": 3}
     assert report.ignored == 1  # notes.txt
     assert not list(dest.rglob(".*tmp*"))  # nothing half-written left behind
@@ -156,8 +178,21 @@ def test_validation_split_is_deterministic_and_keeps_templates_whole(tmp_path):
 
 def test_cli_prepare(tmp_path, capsys):
     src = make_source(tmp_path / "raw")
-    code = main(["prepare", str(src), str(tmp_path / "out"), "--max-side", "160", "--val-fraction", "0",
-                 "--min-side", "64", "--workers", "1"])
+    code = main(
+        [
+            "prepare",
+            str(src),
+            str(tmp_path / "out"),
+            "--max-side",
+            "160",
+            "--val-fraction",
+            "0",
+            "--min-side",
+            "64",
+            "--workers",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "written:" in out and "4 images" in out and "corrupt" in out

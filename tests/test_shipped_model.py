@@ -56,8 +56,7 @@ def test_the_shipped_model_cleans_a_generated_meme(shipped, seed):
 def card_numbers() -> dict[int, dict[str, float]]:
     numbers = {}
     for resolution, fields in CARD_LINE.findall(MODEL_CARD.read_text(encoding="utf-8")):
-        numbers[int(resolution)] = {key: float(value) for key, value in
-                                    (item.split("=") for item in fields.split())}
+        numbers[int(resolution)] = {key: float(value) for key, value in (item.split("=") for item in fields.split())}
     return numbers
 
 

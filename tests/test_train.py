@@ -18,8 +18,20 @@ def tiny_config(tmp_path: Path, **overrides) -> TrainConfig:
     """Procedural pictures and the bundled font (an empty data folder), small crops, no worker processes."""
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
-    values = dict(data=[str(data)], out=str(tmp_path / "model.pt"), batch=4, crop=64, min_side=96, max_side=160,
-                  workers=0, model=TINY, progress_every=1, preview_every=0, lr=5e-3, device="cpu")
+    values = dict(
+        data=[str(data)],
+        out=str(tmp_path / "model.pt"),
+        batch=4,
+        crop=64,
+        min_side=96,
+        max_side=160,
+        workers=0,
+        model=TINY,
+        progress_every=1,
+        preview_every=0,
+        lr=5e-3,
+        device="cpu",
+    )
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -58,10 +70,32 @@ def test_closing_the_run_saves_a_loadable_checkpoint(tmp_path):
 def test_ctrl_c_on_the_cli_leaves_a_loadable_checkpoint(tmp_path):
     (tmp_path / "data").mkdir()
     out = tmp_path / "cli.pt"
-    command = [sys.executable, "-u", "-m", "memeclean_core", "train", "--data", str(tmp_path / "data"), "--out", str(out),
-               "--steps", "100000", "--batch", "2", "--crop", "64", "--resolution", "256", "--workers", "0",
-               "--device", "cpu", "--model-config", '{"mask_channels": 4, "mask_levels": 2, "fill_channels": 4, '
-               '"fill_levels": 2, "max_channels": 8, "head_channels": 4}']
+    command = [
+        sys.executable,
+        "-u",
+        "-m",
+        "memeclean_core",
+        "train",
+        "--data",
+        str(tmp_path / "data"),
+        "--out",
+        str(out),
+        "--steps",
+        "100000",
+        "--batch",
+        "2",
+        "--crop",
+        "64",
+        "--resolution",
+        "256",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--model-config",
+        '{"mask_channels": 4, "mask_levels": 2, "fill_channels": 4, '
+        '"fill_levels": 2, "max_channels": 8, "head_channels": 4}',
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     for line in process.stderr:  # progress lines: wait until training has taken steps
@@ -77,8 +111,11 @@ def test_ctrl_c_on_the_cli_leaves_a_loadable_checkpoint(tmp_path):
 
 def test_fill_trains_only_on_every_nth_step_and_still_learns(tmp_path):
     """With fill_every > 1 the batches without the fill carry no prefill; the run trains and reports both losses."""
-    reports = [r for r in training_run(tiny_config(tmp_path, steps=6, fill_every=3, warmup_steps=0,
-                                                   progress_every=1)) if not r.done]
+    reports = [
+        r
+        for r in training_run(tiny_config(tmp_path, steps=6, fill_every=3, warmup_steps=0, progress_every=1))
+        if not r.done
+    ]
     fill_losses = [r.fill_loss for r in reports]
     assert [loss > 0 for loss in fill_losses] == [True, False, False, True, False, False]
     assert (tmp_path / "model.pt").exists()

@@ -15,14 +15,22 @@ from memeclean_core.cli import main as cli_main
 from .conftest import make_meme
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY_JSON = ('{"mask_channels": 4, "mask_levels": 2, "fill_channels": 4, "fill_levels": 2, "max_channels": 8, '
-             '"head_channels": 4}')
+TINY_JSON = (
+    '{"mask_channels": 4, "mask_levels": 2, "fill_channels": 4, "fill_levels": 2, "max_channels": 8, '
+    '"head_channels": 4}'
+)
 
 
 def torchrun(processes: int, *arguments: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
-               *arguments]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={processes}",
+        *arguments,
+    ]
     return subprocess.run(command, check=False, capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
 
 
@@ -46,9 +54,31 @@ def test_distributed_training_on_two_cpu_processes_keeps_ranks_equal_and_resumes
         assert torch.equal(value, ranks[0]["state"][name]), name
 
     # Resume the two-process run with one process, through the command line
-    result = torchrun(1, "-m", "memeclean_core.train_ddp", "--data", str(data), "--out", str(tmp_path / "model.pt"),
-                      "--resume", str(tmp_path / "model.pt"), "--steps", "43", "--batch", "4", "--crop", "64",
-                      "--resolution", "256", "--workers", "0", "--device", "cpu", "--model-config", TINY_JSON)
+    result = torchrun(
+        1,
+        "-m",
+        "memeclean_core.train_ddp",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "model.pt"),
+        "--resume",
+        str(tmp_path / "model.pt"),
+        "--steps",
+        "43",
+        "--batch",
+        "4",
+        "--crop",
+        "64",
+        "--resolution",
+        "256",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--model-config",
+        TINY_JSON,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     resumed = read_checkpoint(tmp_path / "model.pt")
     assert resumed["train"]["step"] == 43
@@ -57,8 +87,19 @@ def test_distributed_training_on_two_cpu_processes_keeps_ranks_equal_and_resumes
 
     meme, _, _ = make_meme()
     Image.fromarray(meme).save(tmp_path / "meme.png")
-    assert cli_main(["clean", str(tmp_path / "meme.png"), "--model", str(tmp_path / "model.pt"),
-                     "--output", str(tmp_path / "clean.png")]) == 0
+    assert (
+        cli_main(
+            [
+                "clean",
+                str(tmp_path / "meme.png"),
+                "--model",
+                str(tmp_path / "model.pt"),
+                "--output",
+                str(tmp_path / "clean.png"),
+            ]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "clean.png").size == (meme.shape[1], meme.shape[0])
 
 
@@ -66,8 +107,9 @@ def test_distributed_training_outside_torchrun_says_how_to_launch(tmp_path, caps
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / "data").mkdir()
-    code = cli_main(["train", "--distributed", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m.pt"),
-                     "--steps", "2"])
+    code = cli_main(
+        ["train", "--distributed", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m.pt"), "--steps", "2"]
+    )
     assert code == 1
     error = capsys.readouterr().err
     assert "torchrun --nproc-per-node" in error and len(error.strip().splitlines()) == 1

@@ -42,8 +42,18 @@ def make_data_folder(root: Path) -> Path:
 
 
 def build_pack(data: Path, pack: Path, megabytes: float) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(ROOT / "scripts" / "build_dataset.py"), "--out", str(data), "--pack", str(pack),
-               "--pack-mb", str(megabytes), "--workers", "1"]
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "build_dataset.py"),
+        "--out",
+        str(data),
+        "--pack",
+        str(pack),
+        "--pack-mb",
+        str(megabytes),
+        "--workers",
+        "1",
+    ]
     return subprocess.run(command, check=False, capture_output=True, text=True, timeout=120)
 
 
@@ -60,10 +70,19 @@ def test_the_data_pack_downsizes_pictures_to_fit_and_keeps_everything_else(tmp_p
         font = tar.extractfile("train/fonts/Anton-Regular.ttf").read()
         picture = Image.open(io.BytesIO(tar.extractfile("train/images/pic0.jpg").read()))
         art = Image.open(io.BytesIO(tar.extractfile("train/clipart/shape.png").read()))
-    assert names == {"pack.json", "SOURCES.md", "train/images/pic0.jpg", "train/images/pic1.jpg",
-                     "train/images/pic2.jpg", "val/images/pic0.jpg", "train/fonts/Anton-Regular.ttf",
-                     "train/fonts/fonts.json", "val/fonts/Anton-Regular.ttf", "val/fonts/fonts.json",
-                     "train/clipart/shape.png"}
+    assert names == {
+        "pack.json",
+        "SOURCES.md",
+        "train/images/pic0.jpg",
+        "train/images/pic1.jpg",
+        "train/images/pic2.jpg",
+        "val/images/pic0.jpg",
+        "train/fonts/Anton-Regular.ttf",
+        "train/fonts/fonts.json",
+        "val/fonts/Anton-Regular.ttf",
+        "val/fonts/fonts.json",
+        "train/clipart/shape.png",
+    }
     assert font == resource_path("fonts", "Anton-Regular.ttf").read_bytes()
     assert max(picture.size) == info["picture_long_side"] < 900
     assert art.mode == "RGBA" and max(art.size) <= info["picture_long_side"]
@@ -81,9 +100,30 @@ def test_train_gpu_script_runs_its_whole_path_on_the_cpu_with_a_tiny_preset(tmp_
     data = make_data_folder(tmp_path / "data")
     assert build_pack(data, tmp_path / "pack.tar", 60).returncode == 0
     env = dict(os.environ, MEMECLEAN_WORK=str(tmp_path / "work"), CUDA_VISIBLE_DEVICES="")
-    command = ["bash", str(ROOT / "scripts" / "train_gpu.sh"), str(tmp_path / "pack.tar"), str(tmp_path / "out"),
-               "--preset", "tiny", "--steps", "3", "--batch", "2", "--crop", "64", "--resolution", "256",
-               "--workers", "2", "--snapshot-minutes", "0", "--eval-count", "1", "--eval-resolution", "256"]
+    command = [
+        "bash",
+        str(ROOT / "scripts" / "train_gpu.sh"),
+        str(tmp_path / "pack.tar"),
+        str(tmp_path / "out"),
+        "--preset",
+        "tiny",
+        "--steps",
+        "3",
+        "--batch",
+        "2",
+        "--crop",
+        "64",
+        "--resolution",
+        "256",
+        "--workers",
+        "2",
+        "--snapshot-minutes",
+        "0",
+        "--eval-count",
+        "1",
+        "--eval-resolution",
+        "256",
+    ]
     result = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=240)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 

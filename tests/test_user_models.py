@@ -40,7 +40,9 @@ def test_a_new_model_path_never_names_an_existing_file():
 
 
 def test_the_helpers_import_neither_qt_nor_torch():
-    code = ("import sys; from memeclean_core.resources import user_models_dir; user_models_dir(); "
-            "print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))")
+    code = (
+        "import sys; from memeclean_core.resources import user_models_dir; user_models_dir(); "
+        "print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"

@@ -50,8 +50,9 @@ def test_clean_image_cleans_every_frame_as_clean_does(tiny_model):
 
 def test_clean_image_of_a_still_has_no_frame_prefix_and_can_keep_one_frame(tiny_model):
     reports = []
-    done = clean_image(animation(), 128, tiny_model, first_frame_only=True,
-                       progress=lambda fraction, text: reports.append(text))
+    done = clean_image(
+        animation(), 128, tiny_model, first_frame_only=True, progress=lambda fraction, text: reports.append(text)
+    )
     assert len(done.image.frames) == 1
     assert reports[0] == "Preparing" and reports[-1] == "Done"
 

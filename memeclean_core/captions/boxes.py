@@ -26,16 +26,28 @@ _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 
 # field -> (low, high, low excluded): what a project file or a --box may hold. Positions and sizes are fractions of
 # the picture: a box may reach past the picture's edges, not be many pictures away or wide (which would only make
-# the renderer allocate gigabytes). The app's handles keep boxes inside these too (`memeclean_gui.model.caption_editor`).
+# the renderer allocate gigabytes). The app's handles keep boxes inside these too
+# (`memeclean_gui.model.caption_editor`).
 LIMITS: dict[str, tuple[float, float, bool]] = {
-    "x": (-2.0, 3.0, False), "y": (-2.0, 3.0, False), "w": (0.0, 3.0, True), "h": (0.0, 3.0, True),
-    "size": (0.0, 2.0, True), "outline_width": (0.0, 1.0, False), "rotation": (-360.0, 360.0, False),
+    "x": (-2.0, 3.0, False),
+    "y": (-2.0, 3.0, False),
+    "w": (0.0, 3.0, True),
+    "h": (0.0, 3.0, True),
+    "size": (0.0, 2.0, True),
+    "outline_width": (0.0, 1.0, False),
+    "rotation": (-360.0, 360.0, False),
     "line_spacing": (0.0, 10.0, True),
 }
-LIMIT_UNITS = {"x": "fraction of the picture's width", "y": "fraction of the picture's height",
-               "w": "fraction of the picture's width", "h": "fraction of the picture's height",
-               "size": "fraction of the picture's height", "outline_width": "fraction of the font size",
-               "rotation": "degrees", "line_spacing": "times the normal distance"}
+LIMIT_UNITS = {
+    "x": "fraction of the picture's width",
+    "y": "fraction of the picture's height",
+    "w": "fraction of the picture's width",
+    "h": "fraction of the picture's height",
+    "size": "fraction of the picture's height",
+    "outline_width": "fraction of the font size",
+    "rotation": "degrees",
+    "line_spacing": "times the normal distance",
+}
 
 
 class CaptionError(MemeCleanError, ValueError):
@@ -101,8 +113,9 @@ class TextBox:
                 continue
             if value > high or value < low or (low_open and value == low):
                 opening = "(" if low_open else "["
-                raise CaptionError(f"text box {name} must be in {opening}{low:g}, {high:g}] ({LIMIT_UNITS[name]}), "
-                                   f"not {value!r}")
+                raise CaptionError(
+                    f"text box {name} must be in {opening}{low:g}, {high:g}] ({LIMIT_UNITS[name]}), not {value!r}"
+                )
         return self
 
     @property

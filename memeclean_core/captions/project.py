@@ -30,8 +30,13 @@ def project_path_for(image: str | os.PathLike[str]) -> Path:
     return image.with_name(image.stem + PROJECT_SUFFIX)
 
 
-def save_project(doc: CaptionDoc, path: str | os.PathLike[str] | None = None, *, overwrite: bool = True,
-                 protect: Iterable[str | os.PathLike[str]] = ()) -> Path:
+def save_project(
+    doc: CaptionDoc,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    overwrite: bool = True,
+    protect: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
     """Write `doc` as JSON (default: next to its template) through `safe_write`; returns the path written.
 
     The template image is never written over; `overwrite=False` refuses an existing file, `protect` names other

@@ -167,8 +167,9 @@ def _valign(block: _Line, image_height: int) -> VAlign:
 def _font_px(block_height: float, lines: int) -> float:
     """Font size whose `lines` upper-case lines (outlined, default spacing) are `block_height` tall."""
     outline = TextBox().outline_width
-    return block_height / ((lines - 1) * (LINE_PITCH + 2 * outline) + _cap_height_ratio(str(default_font_path()))
-                           + 2 * outline)
+    return block_height / (
+        (lines - 1) * (LINE_PITCH + 2 * outline) + _cap_height_ratio(str(default_font_path())) + 2 * outline
+    )
 
 
 def _block_box(block: _Line, members: list[_Line], image_size: tuple[int, int]) -> TextBox:

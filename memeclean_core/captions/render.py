@@ -107,8 +107,11 @@ class _Measurer:
             if piece.strip():
                 left, top, right, bottom = font.getbbox(piece, anchor="ls", stroke_width=self.stroke_px)
                 box = (pen + left, float(top), pen + right, float(bottom))
-                ink = box if ink is None else (min(ink[0], box[0]), min(ink[1], box[1]),
-                                               max(ink[2], box[2]), max(ink[3], box[3]))
+                ink = (
+                    box
+                    if ink is None
+                    else (min(ink[0], box[0]), min(ink[1], box[1]), max(ink[2], box[2]), max(ink[3], box[3]))
+                )
             pen += font.getlength(piece)
         return _Measured(tuple(runs), ink)
 
@@ -168,8 +171,9 @@ def _stroke_px(box: TextBox, font_px: int) -> int:
 _Fitted = tuple[list[str], _Measurer, tuple[float, float]]  # lines, measurer, ink top/bottom from 1st baseline
 
 
-def _fit(box: TextBox, font_key: str, font_px: int, width: int, height: int, break_words: bool,
-         check: bool = True) -> _Fitted | None:
+def _fit(
+    box: TextBox, font_key: str, font_px: int, width: int, height: int, break_words: bool, check: bool = True
+) -> _Fitted | None:
     """Wrap the box's text at one font size; None when it does not fit (only when `check` is on)."""
     measure = _Measurer(font_key, font_px, _stroke_px(box, font_px))
     lines: list[str] = []
@@ -179,8 +183,11 @@ def _fit(box: TextBox, font_key: str, font_px: int, width: int, height: int, bre
             return None
         lines.extend(wrapped)
     pitch = _pitch(box, font_px, measure.stroke_px)
-    inks = [(index * pitch + ink[1], index * pitch + ink[3])
-            for index, line in enumerate(lines) if (ink := measure(line).ink) is not None]
+    inks = [
+        (index * pitch + ink[1], index * pitch + ink[3])
+        for index, line in enumerate(lines)
+        if (ink := measure(line).ink) is not None
+    ]
     extent = (min((ink[0] for ink in inks), default=0.0), max((ink[1] for ink in inks), default=0.0))
     if check and (extent[1] - extent[0] > height or any(measure.width(line) > width for line in lines)):
         return None
@@ -213,8 +220,9 @@ def layout_box(box: TextBox, image_size: tuple[int, int]) -> BoxLayout:
 
     found: _Fitted | None = None
     for break_words in (False, True):  # break long words only when no size fits whole words
-        size = _largest_fitting(lambda px, words=break_words: _fit(box, font_key, px, width, height, words), _MIN_PX,
-                                max_px)
+        size = _largest_fitting(
+            lambda px, words=break_words: _fit(box, font_key, px, width, height, words), _MIN_PX, max_px
+        )
         if size is not None:
             found = _fit(box, font_key, size, width, height, break_words)
             break
@@ -253,10 +261,19 @@ def layout_box(box: TextBox, image_size: tuple[int, int]) -> BoxLayout:
         pen = ink_left - ink[0]
         placed.append(LineLayout(line, pen, baseline, line_width, measured.runs))
         line_box = (pen + ink[0], baseline + ink[1], pen + ink[2], baseline + ink[3])
-        bounds = line_box if bounds is None else (min(bounds[0], line_box[0]), min(bounds[1], line_box[1]),
-                                                  max(bounds[2], line_box[2]), max(bounds[3], line_box[3]))
-    return BoxLayout(left, top, width, height, measure.font_px, measure.stroke_px, tuple(placed), bounds, fits,
-                     float(box.rotation))
+        bounds = (
+            line_box
+            if bounds is None
+            else (
+                min(bounds[0], line_box[0]),
+                min(bounds[1], line_box[1]),
+                max(bounds[2], line_box[2]),
+                max(bounds[3], line_box[3]),
+            )
+        )
+    return BoxLayout(
+        left, top, width, height, measure.font_px, measure.stroke_px, tuple(placed), bounds, fits, float(box.rotation)
+    )
 
 
 def _draw_masks(layout: BoxLayout) -> tuple[Image.Image, Image.Image]:
@@ -342,8 +359,9 @@ def _trimmed_layer(rows: slice, cols: slice, alpha: np.ndarray, color: np.ndarra
     inked_rows, inked_cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
     top, bottom, left, right = inked_rows[0], inked_rows[-1] + 1, inked_cols[0], inked_cols[-1] + 1
     alpha = alpha[top:bottom, left:right]
-    return _Layer(slice(rows.start + top, rows.start + bottom), slice(cols.start + left, cols.start + right),
-                  alpha, color)
+    return _Layer(
+        slice(rows.start + top, rows.start + bottom), slice(cols.start + left, cols.start + right), alpha, color
+    )
 
 
 def _clip(x: int, y: int, mask: np.ndarray, width: int, height: int) -> tuple[slice, slice, np.ndarray] | None:

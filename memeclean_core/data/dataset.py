@@ -46,8 +46,9 @@ class RenderedMeme:
         return cls(meme, template, mask, np.flatnonzero(mask))
 
 
-def crop_window(shape: tuple[int, int], text_pixels: np.ndarray, size: int, rng: np.random.Generator,
-                text_bias: float) -> tuple[int, int]:
+def crop_window(
+    shape: tuple[int, int], text_pixels: np.ndarray, size: int, rng: np.random.Generator, text_bias: float
+) -> tuple[int, int]:
     """Top-left corner of a size×size crop, centred near a random text pixel with probability `text_bias`."""
     height, width = shape
     if rng.random() < text_bias and len(text_pixels):
@@ -76,8 +77,9 @@ def recolour(meme: np.ndarray, template: np.ndarray, rng: np.random.Generator) -
     return meme, template
 
 
-def make_crop(rendered: RenderedMeme, size: int, rng: np.random.Generator, text_bias: float,
-              with_fill: bool) -> dict[str, np.ndarray]:
+def make_crop(
+    rendered: RenderedMeme, size: int, rng: np.random.Generator, text_bias: float, with_fill: bool
+) -> dict[str, np.ndarray]:
     """One training crop as arrays: meme, template, mask, valid (+ hole and prefill when the fill trains)."""
     top, left = crop_window(rendered.mask.shape, rendered.text_pixels, size, rng, text_bias)
     window = np.s_[top : top + size, left : left + size]
@@ -112,8 +114,9 @@ def stack_crops(crops: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
 class MemePool:
     """A few rendered memes per worker, each giving about `reuse` crops before it is replaced by a new one."""
 
-    def __init__(self, sources: Sequence[MemeSource], weights: np.ndarray, long_side: tuple[int, int],
-                 size: int, reuse: float):
+    def __init__(
+        self, sources: Sequence[MemeSource], weights: np.ndarray, long_side: tuple[int, int], size: int, reuse: float
+    ):
         self.sources, self.weights = list(sources), weights
         self.log_low, self.log_high = np.log(long_side[0]), np.log(long_side[1])
         self.size, self.reuse = size, max(1.0, reuse)
@@ -141,10 +144,20 @@ class TrainingBatches(torch.utils.data.IterableDataset):
     DataLoader reads in turn), so `with_fill` follows `fill_every` exactly and a resumed run draws new data.
     """
 
-    def __init__(self, sources: Sequence[MemeSource], weights: Sequence[float] | None = None, batch: int = 8,
-                 crop: int = 256, long_side: tuple[int, int] = (TRAIN_MIN_SIDE, TRAIN_MAX_SIDE),
-                 text_bias: float = 0.85,
-                 fill_every: int = 1, first_step: int = 0, pool_size: int = 12, reuse: float = 4.0, seed: int = 0):
+    def __init__(
+        self,
+        sources: Sequence[MemeSource],
+        weights: Sequence[float] | None = None,
+        batch: int = 8,
+        crop: int = 256,
+        long_side: tuple[int, int] = (TRAIN_MIN_SIDE, TRAIN_MAX_SIDE),
+        text_bias: float = 0.85,
+        fill_every: int = 1,
+        first_step: int = 0,
+        pool_size: int = 12,
+        reuse: float = 4.0,
+        seed: int = 0,
+    ):
         super().__init__()
         self.sources = list(sources)
         weights = np.asarray(weights if weights is not None else [1.0] * len(self.sources), np.float64)

@@ -124,8 +124,9 @@ def make_format_meme(
 # ------------------------------------------------------------------------------------------ captions on a picture
 
 
-def _classic_captions(layer: Image.Image, fonts: FontPool, rng: np.random.Generator,
-                      line_height: float | None = None) -> None:
+def _classic_captions(
+    layer: Image.Image, fonts: FontPool, rng: np.random.Generator, line_height: float | None = None
+) -> None:
     kind = str(rng.choice(["classic", "inverse", "shadow"], p=[0.6, 0.2, 0.2]))
     placements = (["top"], ["bottom"], ["top", "bottom"])[rng.choice(3, p=[0.2, 0.25, 0.55])]
     font_path = fonts.pick(rng)
@@ -133,8 +134,9 @@ def _classic_captions(layer: Image.Image, fonts: FontPool, rng: np.random.Genera
         place_caption(layer, fonts, rng, kind, placement, font_path, line_height)
 
 
-def _label_captions(layer: Image.Image, fonts: FontPool, rng: np.random.Generator,
-                    line_height: float | None = None) -> None:
+def _label_captions(
+    layer: Image.Image, fonts: FontPool, rng: np.random.Generator, line_height: float | None = None
+) -> None:
     font_path = fonts.pick(rng)
     for _ in range(int(rng.integers(1, 4))):
         place_caption(layer, fonts, rng, "label", "anywhere", font_path, line_height)
@@ -164,8 +166,9 @@ def sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def caption_bar(picture: np.ndarray, fonts: FontPool, rng: np.random.Generator
-                ) -> tuple[np.ndarray, Image.Image, tuple[str, int]]:
+def caption_bar(
+    picture: np.ndarray, fonts: FontPool, rng: np.random.Generator
+) -> tuple[np.ndarray, Image.Image, tuple[str, int]]:
     """(template = picture with an empty bar, caption layer of the template's size, (side, bar rows))."""
     height, width = picture.shape[:2]
     white_bar = rng.random() < 0.8
@@ -213,15 +216,24 @@ def _watermark(layer: Image.Image, fonts: FontPool, rng: np.random.Generator, pi
     x = margin - left if corner.endswith("left") else width - margin - right
     y = margin - top if corner.startswith("top") else height - margin - bottom
     # Contrast with the corner it sits on, mostly; now and then a grey or a colour.
-    patch = picture[max(0, y + top): y + bottom + 1, max(0, x + left): x + right + 1]
+    patch = picture[max(0, y + top) : y + bottom + 1, max(0, x + left) : x + right + 1]
     luma = float(patch.mean()) if patch.size else 128.0
     roll = rng.random()
-    colour = ((255, 255, 255) if luma < 128 else (0, 0, 0)) if roll < 0.75 else (
-        (160, 160, 160) if roll < 0.9 else random_colour(rng))
+    colour = (
+        ((255, 255, 255) if luma < 128 else (0, 0, 0))
+        if roll < 0.75
+        else ((160, 160, 160) if roll < 0.9 else random_colour(rng))
+    )
     stroke = 1 if rng.random() < 0.3 else 0
     ink = Image.new("RGBA", layer.size, (0, 0, 0, 0))
-    ImageDraw.Draw(ink).text((x, y), text, font=font, fill=colour + (255,), stroke_width=stroke,
-                             stroke_fill=(0, 0, 0, 255) if colour != (0, 0, 0) else (255, 255, 255, 255))
+    ImageDraw.Draw(ink).text(
+        (x, y),
+        text,
+        font=font,
+        fill=colour + (255,),
+        stroke_width=stroke,
+        stroke_fill=(0, 0, 0, 255) if colour != (0, 0, 0) else (255, 255, 255, 255),
+    )
     opacity = rng.uniform(0.3, 0.8)
     alpha = (np.asarray(ink.getchannel("A"), np.float32) * opacity).round().astype(np.uint8)
     ink.putalpha(Image.fromarray(alpha))
@@ -231,8 +243,9 @@ def _watermark(layer: Image.Image, fonts: FontPool, rng: np.random.Generator, pi
 # ---------------------------------------------------------------------------------------------------- panels
 
 
-def _crop_resized(source: np.ndarray, rng: np.random.Generator, width: int, height: int,
-                  min_area: float = 0.35) -> np.ndarray:
+def _crop_resized(
+    source: np.ndarray, rng: np.random.Generator, width: int, height: int, min_area: float = 0.35
+) -> np.ndarray:
     """A random crop of `source` with the aspect of width×height, resized to it."""
     src_h, src_w = source.shape[:2]
     aspect = width / height
@@ -242,7 +255,7 @@ def _crop_resized(source: np.ndarray, rng: np.random.Generator, width: int, heig
     crop_w = max(1, min(crop_w, int(crop_h * aspect)))
     x = int(rng.integers(0, src_w - crop_w + 1))
     y = int(rng.integers(0, src_h - crop_h + 1))
-    crop = source[y: y + crop_h, x: x + crop_w]
+    crop = source[y : y + crop_h, x : x + crop_w]
     interpolation = cv2.INTER_AREA if crop_w > width else cv2.INTER_CUBIC
     return cv2.resize(np.ascontiguousarray(crop), (width, height), interpolation=interpolation)
 
@@ -279,8 +292,9 @@ def panel_boxes(width: int, height: int, rng: np.random.Generator) -> tuple[list
     return boxes, border
 
 
-def _panel_content(picture: np.ndarray, rng: np.random.Generator, width: int, height: int,
-                   clipart: Sequence[np.ndarray]) -> np.ndarray:
+def _panel_content(
+    picture: np.ndarray, rng: np.random.Generator, width: int, height: int, clipart: Sequence[np.ndarray]
+) -> np.ndarray:
     roll = rng.random()
     if roll < 0.65:
         return _crop_resized(picture, rng, width, height)
@@ -294,8 +308,9 @@ def _panel_content(picture: np.ndarray, rng: np.random.Generator, width: int, he
     return np.asarray(base.convert("RGB"))
 
 
-def multi_panel(picture: np.ndarray, fonts: FontPool, rng: np.random.Generator, clipart: Sequence[np.ndarray]
-                ) -> tuple[np.ndarray, Image.Image]:
+def multi_panel(
+    picture: np.ndarray, fonts: FontPool, rng: np.random.Generator, clipart: Sequence[np.ndarray]
+) -> tuple[np.ndarray, Image.Image]:
     """(template = panels with their borders, caption layer): captions at panel edges, now and then across one."""
     height, width = picture.shape[:2]
     boxes, border = panel_boxes(width, height, rng)
@@ -320,8 +335,9 @@ def multi_panel(picture: np.ndarray, fonts: FontPool, rng: np.random.Generator, 
         style = sample_style(rng, "label")
         font = fonts.load(font_path, max(8, int(rng.uniform(0.03, 0.07) * height)))
         text = random_text(rng, int(rng.integers(1, 4)))
-        block = draw_block(wrap_lines(text.upper() if style.uppercase else text, font, width * 0.5, 2), font,
-                           style, "center")
+        block = draw_block(
+            wrap_lines(text.upper() if style.uppercase else text, font, width * 0.5, 2), font, style, "center"
+        )
         if right < width - border - 1 and (rng.random() < 0.5 or bottom >= height - border - 1):
             x, y = right + border // 2 - block.width // 2, int(rng.integers(top, max(top + 1, bottom - block.height)))
         else:
@@ -333,8 +349,13 @@ def multi_panel(picture: np.ndarray, fonts: FontPool, rng: np.random.Generator, 
 # ----------------------------------------------------------------------------------------------- distractors
 
 
-def add_distractors(picture: np.ndarray, fonts: FontPool, rng: np.random.Generator,
-                    clipart: Sequence[np.ndarray] | None = None, count: int | None = None) -> np.ndarray:
+def add_distractors(
+    picture: np.ndarray,
+    fonts: FontPool,
+    rng: np.random.Generator,
+    clipart: Sequence[np.ndarray] | None = None,
+    count: int | None = None,
+) -> np.ndarray:
     """`picture` with 1–3 (or `count`) small high-contrast details that belong to it: badges/logos, flags, printed
     patterns, star fields, a word on a sign in perspective. Returns a new H×W×3 uint8 array."""
     clipart = list(clipart or [])
@@ -360,8 +381,9 @@ def _contrasting(rng: np.random.Generator) -> tuple[tuple[int, int, int], tuple[
     return (a, b) if rng.random() < 0.5 else (b, a)
 
 
-def _star_polygon(cx: float, cy: float, radius: float, points: int = 5, inner: float = 0.45,
-                  turn: float = -np.pi / 2) -> list[tuple[float, float]]:
+def _star_polygon(
+    cx: float, cy: float, radius: float, points: int = 5, inner: float = 0.45, turn: float = -np.pi / 2
+) -> list[tuple[float, float]]:
     angles = turn + np.arange(2 * points) * np.pi / points
     radii = np.where(np.arange(2 * points) % 2 == 0, radius, radius * inner)
     return [(cx + r * np.cos(a), cy + r * np.sin(a)) for r, a in zip(radii, angles)]
@@ -382,8 +404,9 @@ def _badge(size: tuple[int, int], fonts: FontPool, rng: np.random.Generator, cli
         draw.ellipse((ring, ring, side - 1 - ring, side - 1 - ring), fill=body)
     else:  # shield
         w = side - 1
-        draw.polygon([(0, 0), (w, 0), (w, side * 0.55), (w / 2, w), (0, side * 0.55)], fill=body, outline=ink,
-                     width=ring)
+        draw.polygon(
+            [(0, 0), (w, 0), (w, side * 0.55), (w / 2, w), (0, side * 0.55)], fill=body, outline=ink, width=ring
+        )
         for i in range(1, int(rng.integers(2, 5))):  # stripes
             x = i * side / 5
             draw.line([(x, ring), (x, side * 0.7)], fill=ink, width=max(1, ring // 2 + 1))
@@ -405,8 +428,9 @@ def _flag(size: tuple[int, int], fonts: FontPool, rng: np.random.Generator, clip
     stripes = int(rng.choice([3, 5, 7, 9, 13]))
     for i in range(stripes):
         top = round(i * height / stripes)
-        draw.rectangle((0, top, width, max(top, round((i + 1) * height / stripes) - 1)),
-                       fill=stripe_a if i % 2 == 0 else stripe_b)
+        draw.rectangle(
+            (0, top, width, max(top, round((i + 1) * height / stripes) - 1)), fill=stripe_a if i % 2 == 0 else stripe_b
+        )
     if rng.random() < 0.8:  # a canton of small stars
         canton_w, canton_h = int(width * rng.uniform(0.35, 0.45)), int(height * rng.uniform(0.45, 0.55))
         draw.rectangle((0, 0, canton_w, canton_h), fill=(40, 40, 110) if rng.random() < 0.7 else random_colour(rng))
@@ -422,8 +446,9 @@ def _flag(size: tuple[int, int], fonts: FontPool, rng: np.random.Generator, clip
     return flag.rotate(float(rng.uniform(-20, 20)), resample=Image.BICUBIC, expand=True)
 
 
-def _pattern(size: tuple[int, int], fonts: FontPool, rng: np.random.Generator, clipart: list[np.ndarray]
-             ) -> Image.Image:
+def _pattern(
+    size: tuple[int, int], fonts: FontPool, rng: np.random.Generator, clipart: list[np.ndarray]
+) -> Image.Image:
     width = max(16, int(rng.uniform(0.12, 0.35) * size[0]))
     height = max(16, int(rng.uniform(0.12, 0.35) * size[1]))
     base, ink = _contrasting(rng)
@@ -482,8 +507,9 @@ def _star_field(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return sky
 
 
-def perspective_coefficients(target: Sequence[tuple[float, float]], source: Sequence[tuple[float, float]]
-                             ) -> tuple[float, ...]:
+def perspective_coefficients(
+    target: Sequence[tuple[float, float]], source: Sequence[tuple[float, float]]
+) -> tuple[float, ...]:
     """PIL's PERSPECTIVE coefficients mapping each output point in `target` to the input point in `source`."""
     rows, rhs = [], []
     for (x, y), (u, v) in zip(target, source):
@@ -495,8 +521,13 @@ def perspective_coefficients(target: Sequence[tuple[float, float]], source: Sequ
 
 def _sign(size: tuple[int, int], fonts: FontPool, rng: np.random.Generator, clipart: list[np.ndarray]) -> Image.Image:
     """Words printed on a sign, seen in perspective (the "CHANGE MY MIND" case)."""
-    boards = [((250, 250, 245), (15, 15, 15)), ((245, 210, 40), (10, 10, 10)), ((20, 110, 60), (250, 250, 250)),
-              ((140, 90, 50), (250, 240, 220)), ((30, 60, 150), (255, 255, 255))]
+    boards = [
+        ((250, 250, 245), (15, 15, 15)),
+        ((245, 210, 40), (10, 10, 10)),
+        ((20, 110, 60), (250, 250, 250)),
+        ((140, 90, 50), (250, 240, 220)),
+        ((30, 60, 150), (255, 255, 255)),
+    ]
     board, ink = boards[int(rng.choice(len(boards), p=[0.45, 0.15, 0.15, 0.15, 0.1]))]
     text = random_text(rng, int(rng.integers(1, 4)))
     text = text.upper() if rng.random() < 0.6 else text
@@ -514,8 +545,14 @@ def _sign(size: tuple[int, int], fonts: FontPool, rng: np.random.Generator, clip
         draw.text(((sign_w - font.getlength(line)) / 2, pad + i * pitch), line, font=font, fill=ink)
     # Perspective: the sign's corners moved inwards by up to a fifth of its size, then turned a little.
     jitter = lambda extent: float(rng.uniform(0, 0.2) * extent)  # noqa: E731
-    quad = np.array([(jitter(sign_w), jitter(sign_h)), (sign_w - jitter(sign_w), jitter(sign_h)),
-                     (sign_w - jitter(sign_w), sign_h - jitter(sign_h)), (jitter(sign_w), sign_h - jitter(sign_h))])
+    quad = np.array(
+        [
+            (jitter(sign_w), jitter(sign_h)),
+            (sign_w - jitter(sign_w), jitter(sign_h)),
+            (sign_w - jitter(sign_w), sign_h - jitter(sign_h)),
+            (jitter(sign_w), sign_h - jitter(sign_h)),
+        ]
+    )
     angle = np.deg2rad(rng.uniform(-20, 20))
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     quad = (quad - quad.mean(0)) @ rotation.T

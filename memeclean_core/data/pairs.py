@@ -59,8 +59,9 @@ def remove_small_components(mask: np.ndarray, min_area: int) -> np.ndarray:
     return keep[labels]
 
 
-def mask_from_difference(meme: np.ndarray, template: np.ndarray, threshold: float = DIFF_THRESHOLD,
-                         dilation: int | None = None) -> np.ndarray:
+def mask_from_difference(
+    meme: np.ndarray, template: np.ndarray, threshold: float = DIFF_THRESHOLD, dilation: int | None = None
+) -> np.ndarray:
     """The caption mask (H×W bool) of a meme given its blank template of the same size.
 
     Per pixel the largest absolute difference over the channels, lightly blurred (JPEG noise and resampling
@@ -124,14 +125,16 @@ def find_pairs(root: Path) -> list[tuple[Path, Path]]:
     templates_dir, memes_dir = root / "templates", root / "memes"
     if not templates_dir.is_dir() or not memes_dir.is_dir():
         return []
-    templates = {p.stem: p for p in sorted(templates_dir.iterdir())
-                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+    templates = {
+        p.stem: p for p in sorted(templates_dir.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    }
     pairs = []
     for name, template in sorted(templates.items()):
         folder = memes_dir / name
         if folder.is_dir():
-            pairs += [(p, template) for p in sorted(folder.iterdir())
-                      if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+            pairs += [
+                (p, template) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            ]
     return pairs
 
 
@@ -145,8 +148,9 @@ class PairSource:
         self.root = root
         self.pairs = find_pairs(root)
         if not self.pairs:
-            raise MemeCleanError(f"no meme/template pairs in '{root}' "
-                                 "(expected templates/<name>.png and memes/<name>/<i>.jpg)")
+            raise MemeCleanError(
+                f"no meme/template pairs in '{root}' (expected templates/<name>.png and memes/<name>/<i>.jpg)"
+            )
         self.rejected: set[int] = set()  # misaligned or unreadable pairs: never drawn again (per process)
         self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
@@ -168,8 +172,9 @@ class PairSource:
         t_height, t_width = template.shape[:2]
         if abs((width / height) / (t_width / t_height) - 1.0) > MAX_ASPECT_MISMATCH:
             return None
-        template = cv2.resize(template, (width, height),
-                              interpolation=cv2.INTER_AREA if t_width > width else cv2.INTER_CUBIC)
+        template = cv2.resize(
+            template, (width, height), interpolation=cv2.INTER_AREA if t_width > width else cv2.INTER_CUBIC
+        )
         mask = mask_from_difference(meme, template)
         if mask.mean() > MAX_MASK_FRACTION:
             return None
@@ -193,11 +198,18 @@ class PairSource:
             meme, template, mask = loaded
             meme_out = resize_long_side(meme, long_side)
             size = (meme_out.shape[1], meme_out.shape[0])
-            template_out = cv2.resize(template, size, interpolation=cv2.INTER_AREA
-                                      if size[0] < template.shape[1] else cv2.INTER_CUBIC)
+            template_out = cv2.resize(
+                template, size, interpolation=cv2.INTER_AREA if size[0] < template.shape[1] else cv2.INTER_CUBIC
+            )
             shrink = size[0] < mask.shape[1]
-            mask_out = cv2.resize(mask.astype(np.uint8) * 255, size,
-                                  interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR) >= 128
+            mask_out = (
+                cv2.resize(
+                    mask.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+                )
+                >= 128
+            )
             return meme_out, template_out, mask_out
-        raise MemeCleanError(f"no usable meme/template pair in '{self.root}' "
-                             f"({len(self.rejected)} of {len(self.pairs)} rejected as misaligned or unreadable)")
+        raise MemeCleanError(
+            f"no usable meme/template pair in '{self.root}' "
+            f"({len(self.rejected)} of {len(self.pairs)} rejected as misaligned or unreadable)"
+        )

@@ -52,8 +52,18 @@ from ..filenames import FONT_SUFFIXES, IMAGE_SUFFIXES, safe_name
 from ..geometry import TRAIN_MAX_SIDE
 from ..safe_write import check_writable_folder, os_reason, write_file
 
-LICENCE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "OFL.txt", "OFL", "COPYING", "COPYRIGHT", "copyright",
-                 "LICENCE", "LICENCE.txt")
+LICENCE_NAMES = (
+    "LICENSE",
+    "LICENSE.txt",
+    "LICENSE.md",
+    "OFL.txt",
+    "OFL",
+    "COPYING",
+    "COPYRIGHT",
+    "copyright",
+    "LICENCE",
+    "LICENCE.txt",
+)
 REPORT_NAME = "prepare_report.json"
 
 Progress = Callable[[float, str], None]
@@ -93,14 +103,17 @@ class PrepareReport:
                 for path, reason in [s for s in self.skipped if reason_kind(s[1]) == kind][:examples]:
                     lines.append(f"      {path}: {reason}")
         if self.missing_memes:
-            lines.append(f"{self.missing_memes} meme(s) listed in the ImgFlip JSON files have no image file in the "
-                         "source folder (download them next to the JSON: memes/<template>/<id>.jpg)")
+            lines.append(
+                f"{self.missing_memes} meme(s) listed in the ImgFlip JSON files have no image file in the "
+                "source folder (download them next to the JSON: memes/<template>/<id>.jpg)"
+            )
         if self.missing_templates:
             names = ", ".join(self.missing_templates[:examples])
             left_out = len(self.missing_templates) - examples
             more = "" if left_out <= 0 else f" and {left_out} more"
-            lines.append(f"{len(self.missing_templates)} template(s) have no image, their memes are not used: "
-                         f"{names}{more}")
+            lines.append(
+                f"{len(self.missing_templates)} template(s) have no image, their memes are not used: {names}{more}"
+            )
         if self.ignored:
             lines.append(f"ignored {self.ignored} other file(s) (neither pictures nor fonts)")
         lines += [f"warning: {w}" for w in self.warnings[:examples]]
@@ -119,11 +132,18 @@ class PrepareReport:
 def reason_kind(reason: str) -> str:
     """A short class of a skip reason, for counting."""
     lowered = reason.lower()
-    for needle, kind in (("too small", "too small"), ("empty", "empty file"), ("not an image", "not an image"),
-                         ("truncated or corrupt", "corrupt"), ("zero size", "corrupt"),
-                         ("too large", "too large"), ("not supported", "unsupported format"),
-                         ("font", "font does not load"), ("no transparency", "clip art without transparency"),
-                         ("not a regular file", "not a regular file")):
+    for needle, kind in (
+        ("too small", "too small"),
+        ("empty", "empty file"),
+        ("not an image", "not an image"),
+        ("truncated or corrupt", "corrupt"),
+        ("zero size", "corrupt"),
+        ("too large", "too large"),
+        ("not supported", "unsupported format"),
+        ("font", "font does not load"),
+        ("no transparency", "clip art without transparency"),
+        ("not a regular file", "not a regular file"),
+    ):
         if needle in lowered:
             return kind
     return "unreadable"
@@ -162,8 +182,9 @@ def scan(src: Path, exclude: list[Path]) -> Scan:
     files: list[Path] = []
     for folder, dirs, names in os.walk(src):
         here = Path(folder)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not any(
-            _inside(here / d, e) or here / d == e for e in exclude))
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and not any(_inside(here / d, e) or here / d == e for e in exclude)
+        )
         if "templates" in dirs and "memes" in dirs:
             result.pair_roots.append(here)
         for name in sorted(names):
@@ -232,7 +253,8 @@ def collect_pairs(root: Path, found: Scan, report: PrepareReport) -> dict[str, t
     for path in sorted(memes_dir.iterdir()):
         if path.is_dir():
             memes.setdefault(path.name, []).extend(
-                p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
     json_count = 0
     for path in sorted(memes_dir.glob("*.json")):  # ImgFlip575K: memes/<name>.json lists image URLs
         entries = _read_json(path)
@@ -261,8 +283,9 @@ def collect_pairs(root: Path, found: Scan, report: PrepareReport) -> dict[str, t
             continue
         result[name] = (templates[name], memes.get(name, []))
     kind = "ImgFlip575K JSON" if json_templates or json_count else "templates/ + memes/"
-    report.layouts.append(f"{len(result)} template(s) with {sum(len(m) for _, m in result.values())} meme(s) "
-                          f"in {root} ({kind})")
+    report.layouts.append(
+        f"{len(result)} template(s) with {sum(len(m) for _, m in result.values())} meme(s) in {root} ({kind})"
+    )
     return result
 
 
@@ -280,14 +303,16 @@ def plan(src: Path, dest: Path, val_fraction: float, seed: int, report: PrepareR
         used.add(str(folder / name))
         return str(folder / name)
 
-    for kind, paths, sub, suffix in (("image", found.images, "images", ".jpg"),
-                                     ("clipart", found.clipart, "clipart", ".png")):
+    for kind, paths, sub, suffix in (
+        ("image", found.images, "images", ".jpg"),
+        ("clipart", found.clipart, "clipart", ".png"),
+    ):
         for path in paths:
             rel = path.relative_to(src).with_suffix("")
             parts = list(rel.parts)
             if kind == "clipart":  # name clip art from inside its clipart/ folder
                 lowered = [p.lower() for p in parts[:-1]]
-                parts = parts[len(lowered) - lowered[::-1].index("clipart"):]
+                parts = parts[len(lowered) - lowered[::-1].index("clipart") :]
             stem = safe_name("__".join(parts))
             base = dest / "val" if is_val(str(rel), val_fraction, seed) else dest
             jobs.append(Job(kind, str(path), unique(base / sub, stem, suffix)))
@@ -347,8 +372,9 @@ def process(job: Job, max_side: int, min_side: int) -> tuple[Job, str | None]:
         if loaded.alpha is None or int(loaded.alpha.min()) == 255:
             return job, "clip art with no transparency (put it with the pictures instead)"
         rgba = fit_max_side(np.dstack([loaded.rgb, loaded.alpha]), max_side)
-        save_image(job.dst, np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]),
-                   overwrite=True)
+        save_image(
+            job.dst, np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]), overwrite=True
+        )
     else:
         rgb = fit_max_side(flatten(loaded.rgb, loaded.alpha, onto_mean=job.kind == "image"), max_side)
         save_image(job.dst, rgb, quality=92, overwrite=True)
@@ -411,9 +437,17 @@ def _counter_key(job: Job, dest: Path) -> str:
     return f"val/{what}" if _inside(Path(job.dst), dest / "val") else what
 
 
-def prepare(src: str | Path, dest: str | Path, max_side: int = TRAIN_MAX_SIDE, val_fraction: float = 0.1,
-            min_side: int = 128, workers: int = 1, seed: int = 0, progress: Progress | None = None,
-            cancel: Callable[[], bool] | None = None) -> PrepareReport:
+def prepare(
+    src: str | Path,
+    dest: str | Path,
+    max_side: int = TRAIN_MAX_SIDE,
+    val_fraction: float = 0.1,
+    min_side: int = 128,
+    workers: int = 1,
+    seed: int = 0,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> PrepareReport:
     """Organise `src` into `dest` (see the module docstring); returns what was written and skipped."""
     src, dest = Path(src).expanduser().resolve(), Path(dest).expanduser().resolve()
     if not src.is_dir():
@@ -482,8 +516,9 @@ def prepare(src: str | Path, dest: str | Path, max_side: int = TRAIN_MAX_SIDE, v
             report.warnings.append(f"template '{name}' could not be read: its {count} meme(s) are not used")
     run(rest)
     report.written = Counter({k: v for k, v in report.written.items() if v > 0})
-    _atomic_copy_bytes((json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n").encode("utf-8"),
-                       dest / REPORT_NAME)
+    _atomic_copy_bytes(
+        (json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n").encode("utf-8"), dest / REPORT_NAME
+    )
     if progress:
         progress(1.0, "done")
     return report

@@ -95,8 +95,14 @@ def draw_block(lines: list[str], font: ImageFont.FreeTypeFont, style: CaptionSty
     draw = ImageDraw.Draw(block)
     for i, (line, line_width) in enumerate(zip(lines, widths)):
         x = {"left": margin, "right": width - margin - line_width}.get(align, (width - line_width) / 2)
-        draw.text((x, margin + i * line_height), line, font=font, fill=style.fill + (255,),
-                  stroke_width=stroke, stroke_fill=(style.outline + (255,)) if style.outline else None)
+        draw.text(
+            (x, margin + i * line_height),
+            line,
+            font=font,
+            fill=style.fill + (255,),
+            stroke_width=stroke,
+            stroke_fill=(style.outline + (255,)) if style.outline else None,
+        )
     if style.shadow is None:
         return block
     dx, dy, blur = (round(v * size / 100) for v in style.shadow)
@@ -124,8 +130,15 @@ def render_caption_layer(size: tuple[int, int], fonts: FontPool, rng: np.random.
     return layer
 
 
-def place_caption(layer: Image.Image, fonts: FontPool, rng: np.random.Generator, kind: str, placement: str,
-                  font_path: str, line_height: float | None = None) -> None:
+def place_caption(
+    layer: Image.Image,
+    fonts: FontPool,
+    rng: np.random.Generator,
+    kind: str,
+    placement: str,
+    font_path: str,
+    line_height: float | None = None,
+) -> None:
     """Draw one random caption of style `kind` onto the RGBA `layer`: at its "top", its "bottom" or "anywhere"
     (a label). The font size is drawn relative to the layer's height unless `line_height` (px) is given."""
     width, height = layer.size
@@ -189,8 +202,14 @@ def caption_image(clean: np.ndarray, fonts: FontPool, rng: np.random.Generator) 
 
 # The training mix: v1's captions (classic, inverse, shadowed top/bottom text and coloured labels) and the formats
 # users meet beyond them (data/formats.py), plus memes with no caption at all. Weights, not probabilities.
-TRAINING_MIX = {"synth": 0.55, "caption_bar": 0.1, "watermark": 0.07, "small": 0.08, "multi_panel": 0.1,
-                "distractors": 0.1}
+TRAINING_MIX = {
+    "synth": 0.55,
+    "caption_bar": 0.1,
+    "watermark": 0.07,
+    "small": 0.08,
+    "multi_panel": 0.1,
+    "distractors": 0.1,
+}
 # Hard negatives: this share of captioned memes get small details that belong to the picture first (badges, flags,
 # printed patterns, star fields, a word on a sign in perspective), so the mask learns caption versus picture.
 HARD_NEGATIVE_SHARE = 0.3

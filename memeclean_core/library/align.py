@@ -74,9 +74,14 @@ def plausible(linear: np.ndarray) -> bool:
     return abs(rotation) <= MAX_ROTATION_DEGREES and abs(shear) <= MAX_SHEAR
 
 
-def fit_alignment(meme_points: np.ndarray, meme_descriptors: np.ndarray, meme_scale: float,
-                  template_points: np.ndarray, template_descriptors: np.ndarray,
-                  template_scale: float) -> Alignment | None:
+def fit_alignment(
+    meme_points: np.ndarray,
+    meme_descriptors: np.ndarray,
+    meme_scale: float,
+    template_points: np.ndarray,
+    template_descriptors: np.ndarray,
+    template_scale: float,
+) -> Alignment | None:
     """The affine map template → meme (full-size pixels) that the features agree on, or None."""
     good = _good_matches(meme_descriptors, template_descriptors)
     if len(good) < MIN_INLIERS:
@@ -86,9 +91,15 @@ def fit_alignment(meme_points: np.ndarray, meme_descriptors: np.ndarray, meme_sc
     source = template_points[train] / template_scale  # template pixels
     target = meme_points[query] * (1.0 / meme_scale)  # meme pixels
     threshold = RANSAC_PIXELS / meme_scale
-    matrix, inlier_flags = cv2.estimateAffine2D(source.reshape(-1, 1, 2), target.reshape(-1, 1, 2),
-                                                method=cv2.RANSAC, ransacReprojThreshold=threshold,
-                                                maxIters=2000, confidence=0.995, refineIters=10)
+    matrix, inlier_flags = cv2.estimateAffine2D(
+        source.reshape(-1, 1, 2),
+        target.reshape(-1, 1, 2),
+        method=cv2.RANSAC,
+        ransacReprojThreshold=threshold,
+        maxIters=2000,
+        confidence=0.995,
+        refineIters=10,
+    )
     if matrix is None or inlier_flags is None:
         return None
     inliers = int(inlier_flags.sum())
@@ -116,16 +127,28 @@ def warp_template(template: np.ndarray, matrix: np.ndarray, size: tuple[int, int
     matrix = np.asarray(matrix, np.float64)
     if scale < 0.5:  # shrinking a lot: pre-shrink so the warp does not alias
         factor = scale * 1.5
-        small = cv2.resize(template, (max(1, round(template.shape[1] * factor)),
-                                      max(1, round(template.shape[0] * factor))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            template,
+            (max(1, round(template.shape[1] * factor)), max(1, round(template.shape[0] * factor))),
+            interpolation=cv2.INTER_AREA,
+        )
         undo = np.diag([template.shape[1] / small.shape[1], template.shape[0] / small.shape[0]])
         matrix = np.hstack([matrix[:, :2] @ undo, matrix[:, 2:]])
         source = small
-    warped = cv2.warpAffine(source, matrix, (width, height), flags=cv2.INTER_LINEAR if scale <= 1 else cv2.INTER_CUBIC,
-                            borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpAffine(
+        source,
+        matrix,
+        (width, height),
+        flags=cv2.INTER_LINEAR if scale <= 1 else cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     ones = np.full(source.shape[:2], 255, np.uint8)
-    covered = cv2.warpAffine(ones, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                             borderValue=0) >= 250
+    covered = (
+        cv2.warpAffine(
+            ones, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
+        >= 250
+    )
     return warped, covered
 
 

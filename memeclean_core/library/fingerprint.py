@@ -99,17 +99,19 @@ def orb_features(image: np.ndarray, side: int = FEATURE_SIDE) -> tuple[np.ndarra
     height, width = grey.shape
     scale = min(1.0, side / max(height, width))
     if scale < 1.0:
-        grey = cv2.resize(grey, (max(1, round(width * scale)), max(1, round(height * scale))),
-                          interpolation=cv2.INTER_AREA)
-    orb = cv2.ORB_create(nfeatures=DETECT_FEATURES, scaleFactor=1.2, nlevels=6, edgeThreshold=15, patchSize=31,
-                         fastThreshold=8)
+        grey = cv2.resize(
+            grey, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+        )
+    orb = cv2.ORB_create(
+        nfeatures=DETECT_FEATURES, scaleFactor=1.2, nlevels=6, edgeThreshold=15, patchSize=31, fastThreshold=8
+    )
     keypoints = orb.detect(grey, None)
     if not keypoints:
         return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), scale
     points = np.array([kp.pt for kp in keypoints], np.float32)
     responses = np.array([kp.response for kp in keypoints], np.float32)
     cell_h, cell_w = grey.shape[0] / GRID, grey.shape[1] / GRID
-    cells = (np.minimum(points[:, 1] // cell_h, GRID - 1) * GRID + np.minimum(points[:, 0] // cell_w, GRID - 1))
+    cells = np.minimum(points[:, 1] // cell_h, GRID - 1) * GRID + np.minimum(points[:, 0] // cell_w, GRID - 1)
     order = np.lexsort((-responses, cells))  # by cell, strongest first
     sorted_cells = cells[order]
     first_of_cell = np.searchsorted(sorted_cells, sorted_cells, side="left")

@@ -131,8 +131,10 @@ class TemplateMatch:
 
     def describe(self) -> str:
         scale = float(np.sqrt(abs(np.linalg.det(self.matrix[:, :2]))))
-        return (f"{self.entry.describe()}: {self.inliers} matching features, scale {scale:.2f}, "
-                f"covers {self.coverage:.0%}, caption {self.mask.mean():.0%} of the picture")
+        return (
+            f"{self.entry.describe()}: {self.inliers} matching features, scale {scale:.2f}, "
+            f"covers {self.coverage:.0%}, caption {self.mask.mean():.0%} of the picture"
+        )
 
 
 @dataclass
@@ -168,8 +170,9 @@ class TemplateLibrary:
                 for sub in ("", "pictures", "thumbs"):
                     (self.folder / sub).mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise MemeCleanError(f"cannot create the library folder '{self.folder}': "
-                                     f"{(error.strerror or str(error)).lower()}") from None
+                raise MemeCleanError(
+                    f"cannot create the library folder '{self.folder}': {(error.strerror or str(error)).lower()}"
+                ) from None
         try:
             connection = sqlite3.connect(self.database, timeout=10.0)
         except sqlite3.Error as error:
@@ -197,8 +200,17 @@ class TemplateLibrary:
 
     def _entry(self, row: tuple) -> LibraryEntry:
         entry_id, file, name, tags, created, width, height, source = row
-        return LibraryEntry(int(entry_id), name, normalise_tags(tags), float(created), int(width), int(height),
-                            self.folder / "pictures" / f"{file}.png", self.folder / "thumbs" / f"{file}.jpg", source)
+        return LibraryEntry(
+            int(entry_id),
+            name,
+            normalise_tags(tags),
+            float(created),
+            int(width),
+            int(height),
+            self.folder / "pictures" / f"{file}.png",
+            self.folder / "thumbs" / f"{file}.jpg",
+            source,
+        )
 
     _ENTRY_COLUMNS = "id, file, name, tags, created, width, height, source"
 
@@ -211,8 +223,10 @@ class TemplateLibrary:
     def entries(self, search: str = "", tag: str | None = None) -> list[LibraryEntry]:
         """Every entry, newest first; `search` keeps those whose name and tags hold every word of it, `tag`
         those with that tag (case-insensitive)."""
-        found = [self._entry(row) for row in
-                 self._rows(f"SELECT {self._ENTRY_COLUMNS} FROM entries ORDER BY created DESC, id DESC")]
+        found = [
+            self._entry(row)
+            for row in self._rows(f"SELECT {self._ENTRY_COLUMNS} FROM entries ORDER BY created DESC, id DESC")
+        ]
         if search.strip():
             found = [entry for entry in found if entry.matches_search(search)]
         if tag:
@@ -246,8 +260,9 @@ class TemplateLibrary:
 
     # -- changing ---------------------------------------------------------------------------------------------
 
-    def add(self, image: np.ndarray, name: str, tags: Sequence[str] | str = (),
-            source: str | Path = "") -> LibraryEntry:
+    def add(
+        self, image: np.ndarray, name: str, tags: Sequence[str] | str = (), source: str | Path = ""
+    ) -> LibraryEntry:
         """Add a clean picture (H×W×3 uint8 RGB; an alpha channel is dropped). The files are in place before the
         row is committed."""
         from ..imageio import save_image
@@ -266,10 +281,21 @@ class TemplateLibrary:
                     cursor = db.execute(
                         "INSERT INTO entries (file, name, tags, created, width, height, source, hashes, grid, "
                         "keypoints, descriptors, feature_scale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (key, name, ",".join(normalise_tags(tags)), time.time(), image.shape[1], image.shape[0],
-                         str(source), features.hashes.tobytes(), features.grid.tobytes(),
-                         features.keypoints.astype(np.float32).tobytes(), features.descriptors.tobytes(),
-                         float(features.feature_scale)))
+                        (
+                            key,
+                            name,
+                            ",".join(normalise_tags(tags)),
+                            time.time(),
+                            image.shape[1],
+                            image.shape[0],
+                            str(source),
+                            features.hashes.tobytes(),
+                            features.grid.tobytes(),
+                            features.keypoints.astype(np.float32).tobytes(),
+                            features.descriptors.tobytes(),
+                            float(features.feature_scale),
+                        ),
+                    )
                     db.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
             except BaseException:
                 for path in (picture, thumbnail):
@@ -321,8 +347,13 @@ class TemplateLibrary:
         entry = self.get(entry_id)
         return save_image(Path(path), self.load_picture(entry), overwrite=overwrite)
 
-    def import_folder(self, folder: str | Path, tags: Sequence[str] | str = (), progress: ProgressFn | None = None,
-                      cancel: CancelFn | None = None) -> tuple[list[LibraryEntry], list[tuple[Path, str]]]:
+    def import_folder(
+        self,
+        folder: str | Path,
+        tags: Sequence[str] | str = (),
+        progress: ProgressFn | None = None,
+        cancel: CancelFn | None = None,
+    ) -> tuple[list[LibraryEntry], list[tuple[Path, str]]]:
         """Add every picture in `folder` (not its sub-folders). Returns (added, [(file, why it was skipped)])."""
         from ..errors import Cancelled
 
@@ -365,7 +396,7 @@ class TemplateLibrary:
         if len(index.ids) == 0:
             return []
         hashes, grid = global_key(_rgb(image))
-        by_grid = np.argsort(grid_distances(index.grids, grid), kind="stable")[:limit - HASH_CANDIDATES]
+        by_grid = np.argsort(grid_distances(index.grids, grid), kind="stable")[: limit - HASH_CANDIDATES]
         distances = hamming(index.keys, hashes)  # (N, 2): whole picture, middle band
         near = np.flatnonzero(distances.min(axis=1) <= MAX_KEY_DISTANCE)
         by_hash = near[np.argsort(distances[near].sum(axis=1), kind="stable")]
@@ -405,19 +436,40 @@ class TemplateLibrary:
         mask = caption_mask(image, aligned, covered)
         clean = np.where(covered[..., None], aligned, image)
         lap("align")
-        return TemplateMatch(entry, clean, mask, covered, alignment.matrix, alignment.inliers, coverage, agreeing,
-                             time.perf_counter() - started, timings)
+        return TemplateMatch(
+            entry,
+            clean,
+            mask,
+            covered,
+            alignment.matrix,
+            alignment.inliers,
+            coverage,
+            agreeing,
+            time.perf_counter() - started,
+            timings,
+        )
 
     def _verify(self, image: np.ndarray, ids: list[int]):
         """(entry, its picture, alignment, coverage, agreement) of the first candidate that passes both checks."""
         points, descriptors, scale = orb_features(image)
         placeholders = ",".join("?" * len(ids))
-        rows = {int(row[0]): row[1:] for row in self._rows(
-            f"SELECT id, keypoints, descriptors, feature_scale FROM entries WHERE id IN ({placeholders})", ids)}
+        rows = {
+            int(row[0]): row[1:]
+            for row in self._rows(
+                f"SELECT id, keypoints, descriptors, feature_scale FROM entries WHERE id IN ({placeholders})", ids
+            )
+        }
         height, width = image.shape[:2]
         check_scale = min(1.0, CHECK_SIDE / max(height, width))
-        small = cv2.resize(image, (max(1, round(width * check_scale)), max(1, round(height * check_scale))),
-                           interpolation=cv2.INTER_AREA) if check_scale < 1 else image
+        small = (
+            cv2.resize(
+                image,
+                (max(1, round(width * check_scale)), max(1, round(height * check_scale))),
+                interpolation=cv2.INTER_AREA,
+            )
+            if check_scale < 1
+            else image
+        )
         to_small = np.diag([check_scale, check_scale])
         for entry_id in ids:
             if entry_id not in rows:
@@ -433,8 +485,14 @@ class TemplateLibrary:
                 if entry_row:
                     alignment = resize_alignment(entry_row[0], (width, height))
             else:
-                alignment = fit_alignment(points, descriptors, scale, template_points,
-                                          np.frombuffer(descriptor_blob, np.uint8).reshape(-1, 32), feature_scale)
+                alignment = fit_alignment(
+                    points,
+                    descriptors,
+                    scale,
+                    template_points,
+                    np.frombuffer(descriptor_blob, np.uint8).reshape(-1, 32),
+                    feature_scale,
+                )
             if alignment is None:
                 continue
             try:
@@ -470,4 +528,3 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     if image.shape[0] < 8 or image.shape[1] < 8:
         raise MemeCleanError("the picture is too small for the template library (at least 8×8 pixels)")
     return np.ascontiguousarray(image[..., :3])
-

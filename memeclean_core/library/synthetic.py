@@ -55,9 +55,13 @@ def resize_crop(image: np.ndarray, scale: float, crop: tuple[float, float, float
     return cv2.resize(cut, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
 
 
-def meme_from(template: np.ndarray, seed: int, scale: float = 1.0,
-              crop: tuple[float, float, float, float] = (0, 0, 0, 0),
-              quality: int | None = 75) -> tuple[np.ndarray, np.ndarray]:
+def meme_from(
+    template: np.ndarray,
+    seed: int,
+    scale: float = 1.0,
+    crop: tuple[float, float, float, float] = (0, 0, 0, 0),
+    quality: int | None = 75,
+) -> tuple[np.ndarray, np.ndarray]:
     """(meme, caption mask) at the meme's geometry: a random caption (the synthetic-data styles) drawn on the
     template, then cropped, resized and JPEG re-compressed."""
     from ..data.font_pool import FontPool

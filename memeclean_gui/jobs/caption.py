@@ -37,8 +37,9 @@ def preview(image: LoadedImage, boxes: Sequence[TextBox]) -> tuple[np.ndarray, n
     return frame.pixels, frame.alpha
 
 
-def export(path: Path, image: LoadedImage, boxes: Sequence[TextBox], *, quality: int, overwrite: bool,
-           protect: Sequence[Path]) -> Path:
+def export(
+    path: Path, image: LoadedImage, boxes: Sequence[TextBox], *, quality: int, overwrite: bool, protect: Sequence[Path]
+) -> Path:
     """Render the captions at full resolution and write the meme atomically; `protect` is never written."""
     from memeclean_core.imageio import save_image
 
@@ -82,24 +83,25 @@ def template_for_project(project: Path) -> Path:
     return project.with_name(stem + ".png")
 
 
-def save_caption_project(path: Path, image: LoadedImage, boxes: Sequence[TextBox],
-                         known: Sequence[Path] = ()) -> tuple[Path, Path]:
+def save_caption_project(
+    path: Path, image: LoadedImage, boxes: Sequence[TextBox], known: Sequence[Path] = ()
+) -> tuple[Path, Path]:
     """Save an editable project at `path`; returns (project, template).
 
     A project points at its template image, so the template must be a file: the first of `known` (the opened
     file, the saved template) that holds exactly these pixels, else a PNG written next to the project
     (`template_for_project`). An existing different file is never replaced.
     """
-    template = next((candidate for candidate in known if candidate.is_file() and _same_pixels(candidate, image)),
-                    None)
+    template = next((candidate for candidate in known if candidate.is_file() and _same_pixels(candidate, image)), None)
     if template is None:
         from memeclean_core.imageio import save_image
 
         template = template_for_project(path)
         if template.exists():
             if not _same_pixels(template, image):
-                raise CaptionJobError(f"'{template.name}' already exists and is another picture: "
-                                      "choose another project name")
+                raise CaptionJobError(
+                    f"'{template.name}' already exists and is another picture: choose another project name"
+                )
         else:
             save_image(template, image, overwrite=False)
     written = save_project(CaptionDoc(template=template, boxes=list(boxes)), path)

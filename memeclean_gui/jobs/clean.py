@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
 
+
 class ModelCache:
     """Loads the network the first time a worker needs it and keeps it for later runs (one per window)."""
 
@@ -71,8 +72,7 @@ def load(source: Path | bytes, name: str | None = None) -> LoadedImage:
     return load_image(source)
 
 
-def clean_image(image: LoadedImage, resolution: int, models: ModelCache, progress: Progress,
-                cancel: Cancel) -> Result:
+def clean_image(image: LoadedImage, resolution: int, models: ModelCache, progress: Progress, cancel: Cancel) -> Result:
     """Clean every frame (an animation is cleaned whole; the mask shown is the first frame's)."""
     started = time.perf_counter()
     model = models.get(progress)
@@ -80,8 +80,15 @@ def clean_image(image: LoadedImage, resolution: int, models: ModelCache, progres
     return _result(done, resolution, started)
 
 
-def refill(image: LoadedImage, previous: Result | None, mask: np.ndarray, resolution: int, models: ModelCache,
-           progress: Progress, cancel: Cancel) -> Result:
+def refill(
+    image: LoadedImage,
+    previous: Result | None,
+    mask: np.ndarray,
+    resolution: int,
+    models: ModelCache,
+    progress: Progress,
+    cancel: Cancel,
+) -> Result:
     """Fill the first frame again with a mask edited by hand, changing only what the edit touched
     (`memeclean_core.whole_image.refill`). Other frames of an animation are kept as they are."""
     started = time.perf_counter()

@@ -53,12 +53,16 @@ def look_up(library: TemplateLibrary, image: LoadedImage) -> LibraryOffer | None
     return LibraryOffer(found, result)
 
 
-def add_template(library: TemplateLibrary, pixels: np.ndarray, name: str,
-                 source: str | Path = "") -> tuple[LibraryEntry, bool]:
+def add_template(
+    library: TemplateLibrary, pixels: np.ndarray, name: str, source: str | Path = ""
+) -> tuple[LibraryEntry, bool]:
     """Add a clean template unless the library holds it already: (the entry, whether it was added)."""
     found = library.match(pixels)
-    if found is not None and found.coverage >= DUPLICATE_COVERAGE and abs(np.sqrt(abs(np.linalg.det(
-            found.matrix[:, :2]))) - 1.0) < 0.05:
+    if (
+        found is not None
+        and found.coverage >= DUPLICATE_COVERAGE
+        and abs(np.sqrt(abs(np.linalg.det(found.matrix[:, :2]))) - 1.0) < 0.05
+    ):
         return found.entry, False
     return library.add(pixels, name, source=source), True
 
@@ -70,6 +74,7 @@ def load_entry_image(library: TemplateLibrary, entry: LibraryEntry) -> LoadedIma
     return load_image(entry.picture)
 
 
-def keep_fix(meme: np.ndarray, mask: np.ndarray, template: np.ndarray | None, name: str,
-             folder: Path | None = None) -> Fix:
+def keep_fix(
+    meme: np.ndarray, mask: np.ndarray, template: np.ndarray | None, name: str, folder: Path | None = None
+) -> Fix:
     return save_fix(meme, mask, template, name=name, folder=folder)

@@ -42,8 +42,9 @@ def file_thumbnail(path: Path, size: int = THUMBNAIL_SIZE) -> np.ndarray | None:
         return None
 
 
-def make_thumbnails(paths: list[Path], cancel: jobs.Cancel, size: int = THUMBNAIL_SIZE
-                    ) -> list[tuple[Path, np.ndarray | None]]:
+def make_thumbnails(
+    paths: list[Path], cancel: jobs.Cancel, size: int = THUMBNAIL_SIZE
+) -> list[tuple[Path, np.ndarray | None]]:
     thumbnails = []
     for path in paths:
         if cancel():
@@ -59,8 +60,15 @@ class CleanedPicture:
     thumbnail: np.ndarray
 
 
-def clean_picture(path: Path, resolution: int, models: jobs.ModelCache, folder: Path, stem: str,
-                  progress: jobs.Progress, cancel: jobs.Cancel) -> CleanedPicture:
+def clean_picture(
+    path: Path,
+    resolution: int,
+    models: jobs.ModelCache,
+    folder: Path,
+    stem: str,
+    progress: jobs.Progress,
+    cancel: jobs.Cancel,
+) -> CleanedPicture:
     """Read, clean and spill one queued picture. Raises ImageLoadError (the entry fails with its message) or
     Cancelled."""
     image = jobs.load(path)
@@ -101,8 +109,9 @@ class SaveOutcome:
     message: str = ""
 
 
-def save_pictures(items: list[SaveItem], quality: int, progress: jobs.Progress,
-                  cancel: jobs.Cancel) -> list[SaveOutcome]:
+def save_pictures(
+    items: list[SaveItem], quality: int, progress: jobs.Progress, cancel: jobs.Cancel
+) -> list[SaveOutcome]:
     """Write every item (atomically, each on its own: one failure does not stop the others). Cancel leaves the
     rest unwritten ("skipped")."""
     from memeclean_core.imageio import save_image
@@ -115,14 +124,14 @@ def save_pictures(items: list[SaveItem], quality: int, progress: jobs.Progress,
         progress(number / max(1, len(items)), f"Saving {item.target.name}")
         try:
             result = item.result if item.result is not None else load_spilled(item.spilled)
-            save_image(item.target, result.image, quality=quality, overwrite=item.overwrite,
-                       protect=item.protect)
+            save_image(item.target, result.image, quality=quality, overwrite=item.overwrite, protect=item.protect)
         except MemeCleanError as error:
             outcomes.append(SaveOutcome(item.key, item.target, "failed", str(error)))
         except OSError as error:
             reason = error.strerror or type(error).__name__
-            outcomes.append(SaveOutcome(item.key, item.target, "failed",
-                                        f"cannot read the cleaned picture back ({reason.lower()})"))
+            outcomes.append(
+                SaveOutcome(item.key, item.target, "failed", f"cannot read the cleaned picture back ({reason.lower()})")
+            )
         else:
             outcomes.append(SaveOutcome(item.key, item.target, "saved"))
     progress(1.0, "Saved")

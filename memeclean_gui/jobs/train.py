@@ -53,8 +53,10 @@ class DataFolder:
             from memeclean_core.fixes import list_fixes, split_fixes
 
             held = len(split_fixes(list_fixes(self.path))[1])
-            return (f"{self.pictures} of your fixes: fine-tunes the model in use, mixed with synthetic memes; "
-                    f"{held} held out to measure it")
+            return (
+                f"{self.pictures} of your fixes: fine-tunes the model in use, mixed with synthetic memes; "
+                f"{held} held out to measure it"
+            )
         if self.kind == "empty":
             return "no pictures found: generated pictures and the bundled font only"
         return "folder not found"
@@ -127,12 +129,22 @@ class TrainRequest:
         try:
             device = pick_device(self.device)
         except MemeCleanError:  # the core's message names the CLI's --device
-            raise MemeCleanError(f"there is no {self.device.upper()} GPU here; choose auto or cpu as the device") \
-                from None
+            raise MemeCleanError(
+                f"there is no {self.device.upper()} GPU here; choose auto or cpu as the device"
+            ) from None
         every = 1 if device.type == "cpu" else 5
-        values: dict[str, Any] = dict(data=folders, out=self.out, steps=self.steps, minutes=self.minutes,
-                                      max_side=self.resolution, device=self.device, resume=self.resume,
-                                      progress_every=every, preview_every=10 * every, overwrite=self.overwrite)
+        values: dict[str, Any] = dict(
+            data=folders,
+            out=self.out,
+            steps=self.steps,
+            minutes=self.minutes,
+            max_side=self.resolution,
+            device=self.device,
+            resume=self.resume,
+            progress_every=every,
+            preview_every=10 * every,
+            overwrite=self.overwrite,
+        )
         if self.init and not self.resume:
             values.update(init=self.init, lr=5e-4, warmup_steps=20)  # fine-tuning: gentle steps from the weights
         values.update(self.overrides)
@@ -191,8 +203,9 @@ class TrainerReport:
     batch: int
 
 
-def run_training(request: TrainRequest, progress: Progress, cancel: Cancel
-                 ) -> Generator[TrainerReport, None, TrainOutcome]:
+def run_training(
+    request: TrainRequest, progress: Progress, cancel: Cancel
+) -> Generator[TrainerReport, None, TrainOutcome]:
     """Prepare, train (the core loop, `training_run`: a `TrainerReport` is yielded for every report), then evaluate.
     A generator job for `worker.Task`: closing it (cancel, seen between reports) closes the trainer, which writes
     the checkpoint of the last step, so the file stays loadable and resumable."""
@@ -227,8 +240,9 @@ def run_training(request: TrainRequest, progress: Progress, cancel: Cancel
     return outcome
 
 
-def evaluate_fixes(outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: Progress,
-                   cancel: Cancel) -> None:
+def evaluate_fixes(
+    outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: Progress, cancel: Cancel
+) -> None:
     """Before and after on your own fixes that were held out of training: mask IoU of the model that was
     fine-tuned (or the reference) and of the new model."""
     from memeclean_core.checkpoint import load_model
@@ -243,9 +257,12 @@ def evaluate_fixes(outcome: TrainOutcome, request: TrainRequest, folders: list[s
     outcome.fix_note = f"{len(held)} of your fixes held out of training, working resolution {request.fix_resolution}"
     device = "cpu" if request.device == "auto" else request.device
     before = request.init or request.reference
-    models = [("Before (the model fine-tuned)" if request.init else "Before (reference model)", before),
-              ("After (your new model)", str(outcome.path))]
+    models = [
+        ("Before (the model fine-tuned)" if request.init else "Before (reference model)", before),
+        ("After (your new model)", str(outcome.path)),
+    ]
     for number, (label, path) in enumerate(models):
+
         def step(fraction: float, text: str, number: int = number, label: str = label) -> None:
             progress((number + fraction) / len(models), f"Measuring on your fixes: {label.lower()}")
 
@@ -255,8 +272,7 @@ def evaluate_fixes(outcome: TrainOutcome, request: TrainRequest, folders: list[s
             outcome.fix_note += f"; {label}: {error}"
             outcome.fix_rows.append((label, None))
             continue
-        outcome.fix_rows.append((label, score_fixes(model, held, request.fix_resolution, progress=step,
-                                                    cancel=cancel)))
+        outcome.fix_rows.append((label, score_fixes(model, held, request.fix_resolution, progress=step, cancel=cancel)))
 
 
 def validation_cases(folders: list[str], count: int, long_side: int) -> tuple[list[Any], str]:
@@ -274,8 +290,9 @@ def validation_cases(folders: list[str], count: int, long_side: int) -> tuple[li
     return cases, f"{len(cases)} pictures generated from '{first}' (no held-out val/ part there)"
 
 
-def evaluate_outcome(outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: Progress,
-                     cancel: Cancel) -> None:
+def evaluate_outcome(
+    outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: Progress, cancel: Cancel
+) -> None:
     """MemeClean with the new weights and with the reference weights on the same few validation pictures."""
     from memeclean_core.checkpoint import load_model
     from memeclean_core.evaluate import MODEL, evaluate_model
@@ -283,8 +300,10 @@ def evaluate_outcome(outcome: TrainOutcome, request: TrainRequest, folders: list
     progress(0.0, "Measuring the new model")
     cases, outcome.validation = validation_cases(folders, request.eval_cases, request.eval_long_side)
     device = "cpu" if request.device == "auto" else request.device  # a small measurement: no GPU start-up cost
-    models = [("Your model", outcome.path), ("Bundled model" if request.reference is None else "Reference model",
-                                              request.reference)]
+    models = [
+        ("Your model", outcome.path),
+        ("Bundled model" if request.reference is None else "Reference model", request.reference),
+    ]
     for number, (label, path) in enumerate(models):
         try:
             model = load_model(path, device=device)
@@ -292,11 +311,10 @@ def evaluate_outcome(outcome: TrainOutcome, request: TrainRequest, folders: list
             outcome.note = f"{label}: {error}"
             continue
 
-        def step(fraction: float, text: str, number: int = number) -> None:
+        def step(fraction: float, text: str, number: int = number, label: str = label) -> None:
             progress((number + fraction) / len(models), f"Measuring: {label.lower()}")
 
-        result = evaluate_model(model, cases, [request.eval_resolution], baselines=False, progress=step,
-                                cancel=cancel)
+        result = evaluate_model(model, cases, [request.eval_resolution], baselines=False, progress=step, cancel=cancel)
         row = next(row for row in result["rows"] if row["method"] == MODEL)
         outcome.rows.append((label, row))
 

@@ -17,7 +17,7 @@ from .document import BBox, Document
 
 # A pixel belongs to a dab when its centre is within the radius. Any point of a pixel is within √½ of its centre,
 # so with this smallest radius a click always paints the pixel under it.
-_MIN_RADIUS = 0.5 ** 0.5 + 1e-3
+_MIN_RADIUS = 0.5**0.5 + 1e-3
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,9 @@ class PointerEvent:
     y: float
 
 
-def paint_segment(mask: np.ndarray, x0: float, y0: float, x1: float, y1: float, radius: float,
-                  value: bool) -> BBox | None:
+def paint_segment(
+    mask: np.ndarray, x0: float, y0: float, x1: float, y1: float, radius: float, value: bool
+) -> BBox | None:
     """Set every pixel whose centre lies within `radius` of the segment (x0, y0)–(x1, y1) to `value`.
 
     This is the union of round dabs along the segment (a capsule), so fast mouse moves leave no gaps. Returns the

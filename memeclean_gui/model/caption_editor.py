@@ -26,8 +26,14 @@ from .events import Signal
 
 # Handles of the selected box: name -> (sign along the box's width, sign along its height).
 HANDLES: dict[str, tuple[int, int]] = {
-    "nw": (-1, -1), "n": (0, -1), "ne": (1, -1), "e": (1, 0),
-    "se": (1, 1), "s": (0, 1), "sw": (-1, 1), "w": (-1, 0),
+    "nw": (-1, -1),
+    "n": (0, -1),
+    "ne": (1, -1),
+    "e": (1, 0),
+    "se": (1, 1),
+    "s": (0, 1),
+    "sw": (-1, 1),
+    "w": (-1, 0),
 }
 MIN_BOX_PX = 6.0  # a box is never resized below this many image pixels a side
 MOVE_LABEL = "Move Text Box"  # the undo step of a drag, and of a run of arrow-key nudges
@@ -48,8 +54,9 @@ class BoxFrame:
     @classmethod
     def of(cls, box: TextBox, image_size: tuple[int, int]) -> BoxFrame:
         width, height = image_size
-        return cls((box.x + box.w / 2) * width, (box.y + box.h / 2) * height, box.w * width, box.h * height,
-                   box.rotation)
+        return cls(
+            (box.x + box.w / 2) * width, (box.y + box.h / 2) * height, box.w * width, box.h * height, box.rotation
+        )
 
     def _cos_sin(self) -> tuple[float, float]:
         angle = math.radians(self.rotation)
@@ -69,8 +76,9 @@ class BoxFrame:
     def corners(self) -> list[tuple[float, float]]:
         """The four corners in image pixels, clockwise from the top left of the upright box."""
         half_w, half_h = self.width / 2, self.height / 2
-        return [self.to_image(u, v) for u, v in ((-half_w, -half_h), (half_w, -half_h), (half_w, half_h),
-                                                  (-half_w, half_h))]
+        return [
+            self.to_image(u, v) for u, v in ((-half_w, -half_h), (half_w, -half_h), (half_w, half_h), (-half_w, half_h))
+        ]
 
     def handle_points(self) -> dict[str, tuple[float, float]]:
         return {name: self.to_image(sx * self.width / 2, sy * self.height / 2) for name, (sx, sy) in HANDLES.items()}
@@ -82,8 +90,13 @@ class BoxFrame:
     def to_box(self, box: TextBox, image_size: tuple[int, int]) -> TextBox:
         """`box` moved and sized to this frame (its other fields kept)."""
         width, height = image_size
-        return replace(box, x=(self.cx - self.width / 2) / width, y=(self.cy - self.height / 2) / height,
-                       w=self.width / width, h=self.height / height)
+        return replace(
+            box,
+            x=(self.cx - self.width / 2) / width,
+            y=(self.cy - self.height / 2) / height,
+            w=self.width / width,
+            h=self.height / height,
+        )
 
 
 @dataclass(frozen=True)
@@ -92,8 +105,14 @@ class Hit:
     handle: str | None  # a key of HANDLES, or None for the box's body (a move)
 
 
-def hit_test(boxes: Sequence[TextBox], image_size: tuple[int, int], x: float, y: float, tolerance: float,
-             selected: int | None = None) -> Hit | None:
+def hit_test(
+    boxes: Sequence[TextBox],
+    image_size: tuple[int, int],
+    x: float,
+    y: float,
+    tolerance: float,
+    selected: int | None = None,
+) -> Hit | None:
     """What a press at (x, y) grabs: a handle of the selected box first, then the front-most box under it.
 
     `tolerance` is how far from a handle or edge a press still counts, in image pixels (the canvas turns a few

@@ -106,8 +106,8 @@ class History:
         return sum(self._sizes)
 
     def push(self, state: State) -> None:
-        del self._states[self._index + 1:]
-        del self._sizes[self._index + 1:]
+        del self._states[self._index + 1 :]
+        del self._sizes[self._index + 1 :]
         self._sizes.append(_state_bytes(state, self._states[-1]))
         self._states.append(state)
         while len(self._states) > 2 and (len(self._states) > self._limit or sum(self._sizes) > self._max_bytes):
@@ -147,8 +147,14 @@ class Snapshot:
     kept: State | None  # the state last saved (see `Document.mark_kept`)
 
     @classmethod
-    def opened(cls, image: LoadedImage, name: str, source: Path | None = None, result: Result | None = None,
-               saved_path: Path | None = None) -> Snapshot:
+    def opened(
+        cls,
+        image: LoadedImage,
+        name: str,
+        source: Path | None = None,
+        result: Result | None = None,
+        saved_path: Path | None = None,
+    ) -> Snapshot:
         """A picture as just opened, with `result` as its clean (a kept state when it was saved to `saved_path`)."""
         empty = frozen(np.zeros((image.height, image.width), bool))
         history = History(State(None, empty, "Open"))
@@ -371,14 +377,22 @@ class Document:
             return (0, 0)
 
         def crop_image(image: LoadedImage) -> LoadedImage:
-            frames = [replace(frame, pixels=frozen(crop_rows(frame.pixels, bars).copy()),
-                              alpha=None if frame.alpha is None else frozen(crop_rows(frame.alpha, bars).copy()))
-                      for frame in image.frames]
+            frames = [
+                replace(
+                    frame,
+                    pixels=frozen(crop_rows(frame.pixels, bars).copy()),
+                    alpha=None if frame.alpha is None else frozen(crop_rows(frame.alpha, bars).copy()),
+                )
+                for frame in image.frames
+            ]
             return image.with_frames(frames)
 
-        cropped = replace(result, image=crop_image(result.image),
-                          mask=frozen(crop_rows(result.mask, bars).copy()),
-                          region=frozen(crop_rows(result.region, bars).copy()))
+        cropped = replace(
+            result,
+            image=crop_image(result.image),
+            mask=frozen(crop_rows(result.mask, bars).copy()),
+            region=frozen(crop_rows(result.region, bars).copy()),
+        )
         self._end_stroke_silently()
         self._before_crop.append(_Snapshot(self.image, self._history, self._kept))
         self._undone_crops.clear()

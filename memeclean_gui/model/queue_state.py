@@ -32,6 +32,7 @@ from .document import Result, Snapshot, frozen
 KEEP_DOCUMENTS = 3
 """Whole documents kept besides the one shown (those with unsaved edits are always kept)."""
 
+
 class Status(enum.Enum):
     WAITING = "waiting"
     CLEANING = "cleaning"
@@ -108,9 +109,20 @@ def spill_result(folder: Path, stem: str, result: Result) -> SpilledResult:
     Image.fromarray(np.ascontiguousarray(result.mask)).save(mask_file, format="PNG", compress_level=1)
     Image.fromarray(np.ascontiguousarray(result.region)).save(region_file, format="PNG", compress_level=1)
     image = result.image
-    return SpilledResult(tuple(files), mask_file, region_file, tuple(f.duration_ms for f in image.frames),
-                         image.source, image.format, image.loop, image.icc_profile, result.resolution,
-                         tuple(result.working_size), result.device, result.seconds)
+    return SpilledResult(
+        tuple(files),
+        mask_file,
+        region_file,
+        tuple(f.duration_ms for f in image.frames),
+        image.source,
+        image.format,
+        image.loop,
+        image.icc_profile,
+        result.resolution,
+        tuple(result.working_size),
+        result.device,
+        result.seconds,
+    )
 
 
 def load_spilled(spilled: SpilledResult) -> Result:
@@ -126,8 +138,7 @@ def load_spilled(spilled: SpilledResult) -> Result:
         with Image.open(file) as picture:
             masks.append(frozen(np.asarray(picture).astype(bool)))
     image = LoadedImage(frames, spilled.source, spilled.format, spilled.loop, spilled.icc_profile)
-    return Result(image, masks[0], masks[1], spilled.resolution, spilled.working_size, spilled.device,
-                  spilled.seconds)
+    return Result(image, masks[0], masks[1], spilled.resolution, spilled.working_size, spilled.device, spilled.seconds)
 
 
 # -- the queue --------------------------------------------------------------------------------------------------------
@@ -327,8 +338,11 @@ class PictureQueue:
 
     def edited(self) -> list[QueueEntry]:
         """Entries whose kept document has edits in no file."""
-        return [entry for entry in self.entries
-                if entry.key in self._documents and self._documents[entry.key].has_unsaved_edits]
+        return [
+            entry
+            for entry in self.entries
+            if entry.key in self._documents and self._documents[entry.key].has_unsaved_edits
+        ]
 
 
 def _identity(path: Path) -> str:
@@ -360,8 +374,13 @@ def output_suffix(entry: QueueEntry, suffix: str | None) -> str:
     return own if own in SAVE_FORMATS else ".png"
 
 
-def plan_save_all(entries: Iterable[QueueEntry], folder: Path, suffix: str | None, inputs: Iterable[Path] = (),
-                  cleaned: Callable[[QueueEntry], bool] = lambda entry: entry.has_result) -> list[PlannedSave]:
+def plan_save_all(
+    entries: Iterable[QueueEntry],
+    folder: Path,
+    suffix: str | None,
+    inputs: Iterable[Path] = (),
+    cleaned: Callable[[QueueEntry], bool] = lambda entry: entry.has_result,
+) -> list[PlannedSave]:
     """Where Save All writes each entry in `folder`: its own name (with the chosen or kept extension), `-2`, `-3`, …
     when two pictures of the batch have the same name. An input file is never a target; an existing file is marked
     `exists` (the caller asks once for the whole batch)."""

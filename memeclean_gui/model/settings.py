@@ -47,8 +47,11 @@ def _recent(value: list) -> list[str]:
 
 
 FIELDS: dict[str, Field] = {
-    "resolution": Field(DEFAULT_RESOLUTION, "Working size of the network's longest side in pixels (the slider beside Clean).",
-                        snap_resolution),
+    "resolution": Field(
+        DEFAULT_RESOLUTION,
+        "Working size of the network's longest side in pixels (the slider beside Clean).",
+        snap_resolution,
+    ),
     "auto_clean": Field(True, "Start cleaning as soon as an image is opened, dropped or pasted."),
     "brush_size": Field(24, "Diameter of the mask brush and eraser, in image pixels.", _clamp(1, 500)),
     "show_mask": Field(True, "Show the text mask as a coloured overlay on the picture."),
@@ -61,9 +64,12 @@ FIELDS: dict[str, Field] = {
     "library_lookup": Field(True, "Look every opened meme up in your template library and offer a matching template."),
     "library_add_saved": Field(True, "Add every template you save (File ▸ Save Template) to your library."),
     "library_add_cleaned": Field(False, "Also add every cleaned template to your library, saved or not."),
-    "keep_fixes": Field(True, "Keep memes whose mask you corrected by hand, with the corrected mask, as training "
-                              "pairs in your MemeClean data folder (Model ▸ Train… can learn from them; never sent "
-                              "anywhere)."),
+    "keep_fixes": Field(
+        True,
+        "Keep memes whose mask you corrected by hand, with the corrected mask, as training "
+        "pairs in your MemeClean data folder (Model ▸ Train… can learn from them; never sent "
+        "anywhere).",
+    ),
 }
 
 

@@ -46,8 +46,7 @@ def format_bytes(count: float) -> str:
     return f"{max(count, 0) / 1e3:.0f} kB"
 
 
-def describe_resolution(resolution: int, image_size: tuple[int, int] | None,
-                        multiple: int = DEFAULT_MULTIPLE) -> str:
+def describe_resolution(resolution: int, image_size: tuple[int, int] | None, multiple: int = DEFAULT_MULTIPLE) -> str:
     """The text beside the slider: '1024 px' alone, or with the working size and memory for an image."""
     if image_size is None:
         return f"{resolution} px"

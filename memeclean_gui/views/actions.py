@@ -30,8 +30,16 @@ class ActionSpec:
     checkable: bool = False
 
 
-def make_action(window: QWidget, text: str, slot: Callable[..., Any], shortcut: Shortcut = None, *, tip: str = "",
-                checkable: bool = False, checked: bool | None = None) -> QAction:
+def make_action(
+    window: QWidget,
+    text: str,
+    slot: Callable[..., Any],
+    shortcut: Shortcut = None,
+    *,
+    tip: str = "",
+    checkable: bool = False,
+    checked: bool | None = None,
+) -> QAction:
     """An action of `window`: `slot(checked)` on toggle when checkable (or `checked` is given), else `slot()`."""
     action = QAction(text, window)
     if shortcut is not None:
@@ -61,9 +69,10 @@ def make_actions(owner: Any, window: QWidget, table: Sequence[ActionSpec]) -> di
             return lambda checked: spec.handler(owner, checked)
         return lambda: spec.handler(owner)
 
-    return {spec.name: make_action(window, spec.text, slot(spec), spec.shortcut, tip=spec.tip,
-                                   checkable=spec.checkable)
-            for spec in table}
+    return {
+        spec.name: make_action(window, spec.text, slot(spec), spec.shortcut, tip=spec.tip, checkable=spec.checkable)
+        for spec in table
+    }
 
 
 def fill(target: QMenu | QToolBar, items: Sequence[QAction | QMenu | None]) -> None:

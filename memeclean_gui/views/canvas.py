@@ -11,7 +11,18 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QBrush, QColor, QCursor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPalette, QPen, QPixmap,
+    QBrush,
+    QColor,
+    QCursor,
+    QFont,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -23,7 +34,7 @@ from .qimage import MaskOverlay
 EMPTY_HINT = "Drop a meme here, open one, or paste with Ctrl+V"
 HOLD_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Backslash)  # held: show the original
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0  # device pixels per image pixel
-WHEEL_STEP = 2 ** 0.25  # zoom factor per wheel notch
+WHEEL_STEP = 2**0.25  # zoom factor per wheel notch
 SPLIT_GRAB = 6.0  # logical pixels either side of the split line that grab it
 FIT_MARGIN = 12.0
 
@@ -214,9 +225,12 @@ class Canvas(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         palette = self.palette()
-        painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Window).darker(115)
-                         if palette.color(QPalette.ColorRole.Window).lightness() > 128
-                         else palette.color(QPalette.ColorRole.Window).lighter(125))
+        painter.fillRect(
+            self.rect(),
+            palette.color(QPalette.ColorRole.Window).darker(115)
+            if palette.color(QPalette.ColorRole.Window).lightness() > 128
+            else palette.color(QPalette.ColorRole.Window).lighter(125),
+        )
         if self._original is None:
             self._paint_hint(painter, palette)
             return
@@ -254,8 +268,9 @@ class Canvas(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.4)
         painter.setFont(font)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(self.rect().adjusted(24, 24, -24, -24),
-                         Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, EMPTY_HINT)
+        painter.drawText(
+            self.rect().adjusted(24, 24, -24, -24), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, EMPTY_HINT
+        )
 
     def _paint_split(self, painter: QPainter, palette: QPalette, x: float, target: QRectF) -> None:
         top, bottom = max(0.0, target.top()), min(float(self.height()), target.bottom())
@@ -276,8 +291,9 @@ class Canvas(QWidget):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         self._paint_tag(painter, palette, "Original", QPointF(max(target.left(), 0) + 10, top + 10))
         tag_width = painter.fontMetrics().horizontalAdvance("Result") + 12
-        self._paint_tag(painter, palette, "Result", QPointF(min(target.right(), self.width()) - tag_width - 10,
-                                                            top + 10))
+        self._paint_tag(
+            painter, palette, "Result", QPointF(min(target.right(), self.width()) - tag_width - 10, top + 10)
+        )
 
     def _paint_tag(self, painter: QPainter, palette: QPalette, text: str, at: QPointF) -> None:
         metrics = painter.fontMetrics()

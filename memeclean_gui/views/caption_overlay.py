@@ -25,10 +25,14 @@ NUDGE_PX, BIG_NUDGE_PX = 1.0, 10.0  # an arrow key moves the selected box this m
 _ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
 _CURSORS = {
     None: Qt.CursorShape.SizeAllCursor,
-    "n": Qt.CursorShape.SizeVerCursor, "s": Qt.CursorShape.SizeVerCursor,
-    "e": Qt.CursorShape.SizeHorCursor, "w": Qt.CursorShape.SizeHorCursor,
-    "nw": Qt.CursorShape.SizeFDiagCursor, "se": Qt.CursorShape.SizeFDiagCursor,
-    "ne": Qt.CursorShape.SizeBDiagCursor, "sw": Qt.CursorShape.SizeBDiagCursor,
+    "n": Qt.CursorShape.SizeVerCursor,
+    "s": Qt.CursorShape.SizeVerCursor,
+    "e": Qt.CursorShape.SizeHorCursor,
+    "w": Qt.CursorShape.SizeHorCursor,
+    "nw": Qt.CursorShape.SizeFDiagCursor,
+    "se": Qt.CursorShape.SizeFDiagCursor,
+    "ne": Qt.CursorShape.SizeBDiagCursor,
+    "sw": Qt.CursorShape.SizeBDiagCursor,
 }
 
 
@@ -62,8 +66,10 @@ class InlineTextEditor(QPlainTextEdit):
 
     def event(self, event: QEvent) -> bool:
         # Esc and Enter belong to this field while it is open, not to the window's Cancel and Clean shortcuts.
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and event.key() in (
-            Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter)
         ):
             event.accept()
             return True
@@ -99,10 +105,15 @@ class CaptionOverlay(QObject):
         self._hover = False
         # The canvas events the overlay handles while active, by type; each handler says whether it used the event
         self._mouse_handlers: dict[QEvent.Type, Callable[[QMouseEvent], bool]] = {
-            QEvent.Type.MouseButtonDblClick: self._double_click, QEvent.Type.MouseButtonPress: self._press,
-            QEvent.Type.MouseMove: self._move, QEvent.Type.MouseButtonRelease: self._release}
+            QEvent.Type.MouseButtonDblClick: self._double_click,
+            QEvent.Type.MouseButtonPress: self._press,
+            QEvent.Type.MouseMove: self._move,
+            QEvent.Type.MouseButtonRelease: self._release,
+        }
         self._key_handlers: dict[QEvent.Type, Callable[[QKeyEvent], bool]] = {
-            QEvent.Type.KeyPress: self._key_press, QEvent.Type.KeyRelease: self._key_release}
+            QEvent.Type.KeyPress: self._key_press,
+            QEvent.Type.KeyRelease: self._key_release,
+        }
         canvas.decorations.append(self.paint)
         canvas.installEventFilter(self)
         canvas.zoom_changed.connect(self._place_text_editor)
@@ -154,16 +165,14 @@ class CaptionOverlay(QObject):
             if not box.text.strip() and index != self._text_index:
                 hint = "Top text" if index == top else "Bottom text" if index == bottom else "Text"
                 painter.setPen(QColor(255, 255, 255, 170))
-                painter.drawText(polygon.boundingRect(), Qt.AlignmentFlag.AlignCenter,
-                                 f"{hint} (double-click to type)")
+                painter.drawText(polygon.boundingRect(), Qt.AlignmentFlag.AlignCenter, f"{hint} (double-click to type)")
         selected_box = self.editor.selected_box
         if selected_box is not None:
             painter.setPen(QPen(QColor(0, 0, 0, 200), 1))
             painter.setBrush(QColor(255, 255, 255))
             for x, y in BoxFrame.of(selected_box, size).handle_points().values():
                 center = self.canvas.image_to_widget(QPointF(x, y))
-                painter.drawRect(QRectF(center.x() - HANDLE_PX, center.y() - HANDLE_PX, 2 * HANDLE_PX,
-                                        2 * HANDLE_PX))
+                painter.drawRect(QRectF(center.x() - HANDLE_PX, center.y() - HANDLE_PX, 2 * HANDLE_PX, 2 * HANDLE_PX))
 
     # -- input -------------------------------------------------------------------------------------------------
 
@@ -171,8 +180,11 @@ class CaptionOverlay(QObject):
         if watched is not self.canvas or not self.active or not self.canvas.has_image:
             return False
         kind = event.type()
-        handlers = self._mouse_handlers if isinstance(event, QMouseEvent) else (
-            self._key_handlers if isinstance(event, QKeyEvent) else {})
+        handlers = (
+            self._mouse_handlers
+            if isinstance(event, QMouseEvent)
+            else (self._key_handlers if isinstance(event, QKeyEvent) else {})
+        )
         handler = handlers.get(kind)
         if handler is not None:
             return handler(event)

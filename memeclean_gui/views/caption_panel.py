@@ -12,8 +12,18 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
-    QCheckBox, QColorDialog, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton,
-    QToolButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from memeclean_core.captions import TextBox
@@ -61,8 +71,13 @@ class ColorButton(QPushButton):
 class CaptionPanel(QWidget):
     """The widget inside the Caption dock. `actions` are the mode's Add / Delete / Replace buttons."""
 
-    def __init__(self, editor: CaptionEditor, actions: Sequence[QAction], report: Callable[[str], None],
-                 parent: QWidget | None = None):
+    def __init__(
+        self,
+        editor: CaptionEditor,
+        actions: Sequence[QAction],
+        report: Callable[[str], None],
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.editor = editor
         self._report = report  # shows a one-line problem (a bad value) to the person
@@ -99,36 +114,42 @@ class CaptionPanel(QWidget):
         self.font_combo.addItem(BUNDLED_FONT_LABEL, "")
         self.font_combo.setToolTip("The bundled Anton or a font installed on this computer")
         self.font_combo.currentIndexChanged.connect(
-            lambda _index: self._change("Change Font", font=self.font_combo.currentData() or ""))
+            lambda _index: self._change("Change Font", font=self.font_combo.currentData() or "")
+        )
         form.addRow("Font", self.font_combo)
         self.size_spin = _spin(0.0, 50.0, 0.5, " % of height")
         self.size_spin.setSpecialValueText("Auto fit")
         self.size_spin.setToolTip("Largest font size; long text shrinks to fit the box. Auto fit fills the box.")
         self.size_spin.valueChanged.connect(
-            lambda value: self._change("Change Size", size=value / 100 if value > 0 else None))
+            lambda value: self._change("Change Size", size=value / 100 if value > 0 else None)
+        )
         form.addRow("Size", self.size_spin)
         self.fill_button = ColorButton("Text Colour", lambda color: self._change("Change Text Colour", fill=color))
         form.addRow("Fill", self.fill_button)
-        self.outline_button = ColorButton("Outline Colour",
-                                          lambda color: self._change("Change Outline Colour", outline=color))
+        self.outline_button = ColorButton(
+            "Outline Colour", lambda color: self._change("Change Outline Colour", outline=color)
+        )
         form.addRow("Outline", self.outline_button)
         self.outline_spin = _spin(0.0, 40.0, 1.0, " % of size")
         self.outline_spin.setToolTip("Outline width relative to the font size (0: no outline)")
         self.outline_spin.valueChanged.connect(
-            lambda value: self._change("Change Outline Width", outline_width=value / 100))
+            lambda value: self._change("Change Outline Width", outline_width=value / 100)
+        )
         form.addRow("Outline width", self.outline_spin)
         self.align_combo = QComboBox()
         for value, label in ALIGN_LABELS.items():
             self.align_combo.addItem(label, value)
         self.align_combo.currentIndexChanged.connect(
-            lambda _index: self._change("Change Alignment", align=self.align_combo.currentData()))
+            lambda _index: self._change("Change Alignment", align=self.align_combo.currentData())
+        )
         form.addRow("Alignment", self.align_combo)
         self.valign_combo = QComboBox()
         for value, label in VALIGN_LABELS.items():
             self.valign_combo.addItem(label, value)
         self.valign_combo.setToolTip("Where the text sits in its box when it is shorter than the box")
         self.valign_combo.currentIndexChanged.connect(
-            lambda _index: self._change("Change Vertical Alignment", valign=self.valign_combo.currentData()))
+            lambda _index: self._change("Change Vertical Alignment", valign=self.valign_combo.currentData())
+        )
         form.addRow("Vertical", self.valign_combo)
         self.uppercase_check = QCheckBox("Upper case")
         self.uppercase_check.setToolTip("Draw the text in capitals (what you typed is kept)")
@@ -176,8 +197,16 @@ class CaptionPanel(QWidget):
         self._mirror(box if box is not None else TextBox())
 
     def _mirror(self, box: TextBox) -> None:
-        widgets = (self.font_combo, self.size_spin, self.outline_spin, self.align_combo, self.valign_combo,
-                   self.uppercase_check, self.rotation_spin, self.spacing_spin)
+        widgets = (
+            self.font_combo,
+            self.size_spin,
+            self.outline_spin,
+            self.align_combo,
+            self.valign_combo,
+            self.uppercase_check,
+            self.rotation_spin,
+            self.spacing_spin,
+        )
         blockers = [QSignalBlocker(widget) for widget in widgets]
         try:
             index = self.font_combo.findData(box.font)

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 from ..model.sizing import SLIDER_MAX, SLIDER_MIN, SLIDER_STEP, describe_resolution, snap_resolution
 
 
-
 def _slider_row(widget: QWidget, title: str, slider: QSlider, tip: str, min_width: int, widest_value: str) -> QLabel:
     """Lay `title`, `slider` and a value label out in one row of `widget`; returns the value label. The sliders
     never take keyboard focus: plain keys (Space, [, ]) belong to the canvas and the menus."""
@@ -35,9 +34,11 @@ class ResolutionControl(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(SLIDER_MIN // SLIDER_STEP, SLIDER_MAX // SLIDER_STEP)
         self.slider.setPageStep(128 // SLIDER_STEP)
-        tip = (f"Working resolution: the longest side the network sees ({SLIDER_MIN}-{SLIDER_MAX} px). "
-               "Higher finds smaller text but is slower and needs more memory. "
-               "A smaller picture is worked on at its own size.")
+        tip = (
+            f"Working resolution: the longest side the network sees ({SLIDER_MIN}-{SLIDER_MAX} px). "
+            "Higher finds smaller text but is slower and needs more memory. "
+            "A smaller picture is worked on at its own size."
+        )
         self.label = _slider_row(self, "Resolution", self.slider, tip, 140, "2048 px → 2048×2048, ≈ 99.9 GB")
         self._image_size: tuple[int, int] | None = None
         self._multiple: int | None = None
@@ -81,8 +82,9 @@ class BrushSizeControl(QWidget):
         super().__init__(parent)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(self.MINIMUM, self.MAXIMUM)
-        self.label = _slider_row(self, "Size", self.slider, "Brush and eraser size in image pixels ([ and ] change it)",
-                                 100, "500 px")
+        self.label = _slider_row(
+            self, "Size", self.slider, "Brush and eraser size in image pixels ([ and ] change it)", 100, "500 px"
+        )
         self.set_size(size)
         self.slider.valueChanged.connect(self._on_slider)
 

@@ -12,8 +12,19 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListView, QListWidget,
-    QListWidgetItem, QMessageBox, QVBoxLayout, QWidget,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from memeclean_core.errors import MemeCleanError
@@ -67,20 +78,25 @@ class LibraryWindow(QDialog):
         self.list.itemSelectionChanged.connect(self._refresh_buttons)
         self.list.itemActivated.connect(lambda _item: self.open_selected())
 
-        self.open_button = make_button("Open in Caption Mode", self.open_selected,
-                                       "Open the template in the main window and write new captions on it")
+        self.open_button = make_button(
+            "Open in Caption Mode",
+            self.open_selected,
+            "Open the template in the main window and write new captions on it",
+        )
         self.rename_button = make_button("Rename…", self.rename_selected)
-        self.tags_button = make_button("Tags…", self.tag_selected,
-                                       "Set the tags of the selected templates (comma-separated)")
+        self.tags_button = make_button(
+            "Tags…", self.tag_selected, "Set the tags of the selected templates (comma-separated)"
+        )
         self.delete_button = make_button("Delete", self.delete_selected)
-        self.export_button = make_button("Export…", self.export_selected,
-                                         "Write the selected templates to picture files")
-        self.import_button = make_button("Import Folder…", self.choose_import_folder,
-                                         "Add every picture in a folder to the library")
+        self.export_button = make_button(
+            "Export…", self.export_selected, "Write the selected templates to picture files"
+        )
+        self.import_button = make_button(
+            "Import Folder…", self.choose_import_folder, "Add every picture in a folder to the library"
+        )
         close_button = make_button("Close", self.close)
         buttons = QHBoxLayout()
-        for button in (self.open_button, self.rename_button, self.tags_button, self.delete_button,
-                       self.export_button):
+        for button in (self.open_button, self.rename_button, self.tags_button, self.delete_button, self.export_button):
             buttons.addWidget(button)
         buttons.addStretch()
         buttons.addWidget(self.import_button)
@@ -123,8 +139,9 @@ class LibraryWindow(QDialog):
             self.list.addItem(item)
             item.setSelected(entry.id in selected)
         if total == 0:
-            self.status_label.setText("Your library is empty: templates you save are added to it, or import a "
-                                      "folder of templates.")
+            self.status_label.setText(
+                "Your library is empty: templates you save are added to it, or import a folder of templates."
+            )
         else:
             self.status_label.setText(f"{len(entries)} of {total} template(s)")
         self._refresh_buttons()
@@ -189,8 +206,9 @@ class LibraryWindow(QDialog):
             return
         what = f"“{selected[0].name}”" if len(selected) == 1 else f"{len(selected)} templates"
         buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(self, "Delete Templates", f"Delete {what} from your library?",
-                                      buttons.Yes | buttons.Cancel, buttons.Cancel)
+        answer = QMessageBox.question(
+            self, "Delete Templates", f"Delete {what} from your library?", buttons.Yes | buttons.Cancel, buttons.Cancel
+        )
         if answer == buttons.Yes:
             self._change(lambda: [self.library.remove(entry.id) for entry in selected])
 
@@ -199,8 +217,9 @@ class LibraryWindow(QDialog):
         if not selected:
             return
         if len(selected) == 1:
-            path, _ = QFileDialog.getSaveFileName(self, "Export Template", str(Path.home() / f"{selected[0].name}.png"),
-                                                  EXPORT_FILTER)
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export Template", str(Path.home() / f"{selected[0].name}.png"), EXPORT_FILTER
+            )
             if path:
                 self.export_to(selected, Path(path) if Path(path).suffix else Path(path + ".png"))
             return
@@ -249,8 +268,10 @@ class LibraryWindow(QDialog):
         if self._import_task is not None:
             return False
         library = self.library
-        task = Task(lambda progress, cancel: library.import_folder(folder, progress=progress, cancel=cancel),
-                    JobKind.LIBRARY_IMPORT)
+        task = Task(
+            lambda progress, cancel: library.import_folder(folder, progress=progress, cancel=cancel),
+            JobKind.LIBRARY_IMPORT,
+        )
         task.signals.progress.connect(self._on_import_progress)
         task.signals.result.connect(self._on_imported)
         task.signals.error.connect(lambda _task, message: self._problem(message))

@@ -63,8 +63,9 @@ class LossCurve(QWidget):
         text_colour = palette.color(QPalette.ColorRole.Text)
         metrics = painter.fontMetrics()
         margin = 6
-        plot = QRectF(self.rect()).adjusted(margin + metrics.horizontalAdvance("0.000") + 4, margin,
-                                            -margin, -(metrics.height() + margin))
+        plot = QRectF(self.rect()).adjusted(
+            margin + metrics.horizontalAdvance("0.000") + 4, margin, -margin, -(metrics.height() + margin)
+        )
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
         painter.drawRect(plot)
         if len(self._points) < 2:
@@ -97,7 +98,13 @@ class LossCurve(QWidget):
         painter.setPen(text_colour)
         painter.drawText(QPointF(margin, plot.top() + metrics.ascent()), f"{high:.3f}")
         painter.drawText(QPointF(margin, plot.bottom()), f"{low:.3f}")
-        painter.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
-                         Qt.AlignmentFlag.AlignRight, f"step {steps[-1]}")
-        painter.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
-                         Qt.AlignmentFlag.AlignLeft, f"step {steps[0]}")
+        painter.drawText(
+            QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
+            Qt.AlignmentFlag.AlignRight,
+            f"step {steps[-1]}",
+        )
+        painter.drawText(
+            QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
+            Qt.AlignmentFlag.AlignLeft,
+            f"step {steps[0]}",
+        )

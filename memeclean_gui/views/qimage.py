@@ -61,8 +61,7 @@ class MaskOverlay:
     def __init__(self, mask: np.ndarray):
         height, width = mask.shape
         self._buffer = np.zeros((height, width), np.uint32)
-        self.image = QImage(self._buffer.data, width, height, 4 * width,
-                            QImage.Format.Format_ARGB32_Premultiplied)
+        self.image = QImage(self._buffer.data, width, height, 4 * width, QImage.Format.Format_ARGB32_Premultiplied)
         self.update(mask)
 
     @property

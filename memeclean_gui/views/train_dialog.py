@@ -17,8 +17,22 @@ import numpy as np
 from PySide6.QtCore import Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from memeclean_core.errors import MemeCleanError
@@ -45,8 +59,13 @@ class TrainDialog(QDialog):
     use_model = Signal(object)  # Path: "Use this model" was pressed
     run_finished = Signal(str)  # "ok", "error" or "cancelled", after every run
 
-    def __init__(self, parent: QWidget | None = None, *, overrides: dict[str, Any] | None = None,
-                 reference: str | Path | None = None):
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        overrides: dict[str, Any] | None = None,
+        reference: str | Path | None = None,
+    ):
         super().__init__(parent)
         self.setWindowTitle("Train a Model")
         self.setModal(False)
@@ -79,8 +98,9 @@ class TrainDialog(QDialog):
         self.folder_list.setMaximumHeight(110)  # extra height goes to the loss curve
         add_button = make_button("Add Folder…", self.choose_folder)
         self.fixes_button = QPushButton("Add Your Fixes")
-        self.fixes_button.setToolTip("The masks you corrected by hand (kept on this computer when you save): "
-                                     "fine-tunes the model in use on them")
+        self.fixes_button.setToolTip(
+            "The masks you corrected by hand (kept on this computer when you save): fine-tunes the model in use on them"
+        )
         self.fixes_button.clicked.connect(self.add_fixes)
         self.remove_button = make_button("Remove", self.remove_folder)
         self.folder_list.currentRowChanged.connect(lambda _row: self._refresh())
@@ -92,8 +112,10 @@ class TrainDialog(QDialog):
         data_layout = QHBoxLayout(data_box)
         data_layout.addWidget(self.folder_list, 1)
         data_layout.addLayout(buttons)
-        hint = QLabel("Clean pictures (captions are drawn on them as it trains) and/or meme/template pairs. "
-                      "A plain folder of pictures is checked and copied to your MemeClean data folder first.")
+        hint = QLabel(
+            "Clean pictures (captions are drawn on them as it trains) and/or meme/template pairs. "
+            "A plain folder of pictures is checked and copied to your MemeClean data folder first."
+        )
         hint.setWordWrap(True)
 
         self.resolution_spin = QSpinBox()
@@ -101,17 +123,21 @@ class TrainDialog(QDialog):
         self.resolution_spin.setSingleStep(128)
         self.resolution_spin.setValue(TRAIN_MAX_SIDE)
         self.resolution_spin.setSuffix(" px")
-        self.resolution_spin.setToolTip(f"Largest picture size trained on; pictures span {TRAIN_MIN_SIDE} px up to this")
+        self.resolution_spin.setToolTip(
+            f"Largest picture size trained on; pictures span {TRAIN_MIN_SIDE} px up to this"
+        )
         self.budget_spin = QSpinBox()
         self.budget_unit = QComboBox()
         self.budget_unit.addItems(["minutes", "steps"])
         self._budget = {"minutes": 30, "steps": 2000}
         self.budget_unit.currentTextChanged.connect(self._unit_changed)
-        self.budget_spin.valueChanged.connect(lambda value: self._budget.__setitem__(self.budget_unit.currentText(),
-                                                                                     value))
+        self.budget_spin.valueChanged.connect(
+            lambda value: self._budget.__setitem__(self.budget_unit.currentText(), value)
+        )
         self._unit_changed("minutes")
-        self.budget_spin.setToolTip("When to stop; a resumed run counts from the checkpoint's start, so raise "
-                                    "the budget to train longer")
+        self.budget_spin.setToolTip(
+            "When to stop; a resumed run counts from the checkpoint's start, so raise the budget to train longer"
+        )
         budget = QHBoxLayout()
         budget.addWidget(self.budget_spin, 1)
         budget.addWidget(self.budget_unit)
@@ -161,12 +187,14 @@ class TrainDialog(QDialog):
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(lambda: self.start())
-        self.cancel_button = make_button("Cancel", self.cancel,
-                                         "Stop after the current step; the checkpoint is kept and can be resumed")
+        self.cancel_button = make_button(
+            "Cancel", self.cancel, "Stop after the current step; the checkpoint is kept and can be resumed"
+        )
         self.resume_button = make_button("Resume", self.resume, "Continue the checkpoint this dialog last wrote")
         self.use_button = make_button("Use This Model", self.use_this_model, "Clean with the model just trained")
-        close_button = make_button("Close", self.close,
-                                   "Hide this dialog; a run goes on (Model ▸ Train… shows it again)")
+        close_button = make_button(
+            "Close", self.close, "Hide this dialog; a run goes on (Model ▸ Train… shows it again)"
+        )
         row = QHBoxLayout()
         for button in (self.start_button, self.cancel_button, self.resume_button):
             row.addWidget(button)
@@ -219,8 +247,16 @@ class TrainDialog(QDialog):
 
     def _refresh(self) -> None:
         running = self.running
-        for widget in (self.start_button, self.remove_button, self.resolution_spin, self.budget_spin,
-                       self.budget_unit, self.device_combo, self.resume_edit, self.out_edit):
+        for widget in (
+            self.start_button,
+            self.remove_button,
+            self.resolution_spin,
+            self.budget_spin,
+            self.budget_unit,
+            self.device_combo,
+            self.resume_edit,
+            self.out_edit,
+        ):
             widget.setEnabled(not running)
         self.remove_button.setEnabled(not running and self.folder_list.currentRow() >= 0)
         self.cancel_button.setEnabled(running)
@@ -311,17 +347,28 @@ class TrainDialog(QDialog):
             current = self.current_model() if self.current_model is not None else None
             init = str(current or self.reference or bundled_model_path())
         return TrainRequest(
-            folders=folders, out=str(out_path), resolution=self.resolution_spin.value(),
-            minutes=float(value) if unit == "minutes" else None, steps=value if unit == "steps" else None,
-            device=self.device_combo.currentText(), resume=resume, overrides=dict(self.overrides),
-            reference=self.reference, overwrite=overwrite, init=init,
+            folders=folders,
+            out=str(out_path),
+            resolution=self.resolution_spin.value(),
+            minutes=float(value) if unit == "minutes" else None,
+            steps=value if unit == "steps" else None,
+            device=self.device_combo.currentText(),
+            resume=resume,
+            overrides=dict(self.overrides),
+            reference=self.reference,
+            overwrite=overwrite,
+            init=init,
         )
 
     def confirm_replace(self, path: Path) -> bool:
         """Ask before a run replaces an existing file (tests monkeypatch this)."""
-        answer = QMessageBox.question(self, "Train a Model", f"'{path.name}' already exists. Replace it with the "
-                                      "model this run trains?", QMessageBox.StandardButton.Yes
-                                      | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        answer = QMessageBox.question(
+            self,
+            "Train a Model",
+            f"'{path.name}' already exists. Replace it with the model this run trains?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     # -- running ----------------------------------------------------------------------------------------------
@@ -344,8 +391,12 @@ class TrainDialog(QDialog):
         self.progress_bar.setValue(0)
         what = f"Continuing '{Path(request.resume).name}'" if request.resume else "Starting"
         self.status_label.setText(f"{what}: loading the trainer…")
-        task = Task(lambda progress, cancel: run_training(request, progress, cancel), JobKind.TRAIN,
-                    on_result=self._on_result, on_error=self._problem)
+        task = Task(
+            lambda progress, cancel: run_training(request, progress, cancel),
+            JobKind.TRAIN,
+            on_result=self._on_result,
+            on_error=self._problem,
+        )
         self._task = task
         self._refresh()
         self.runner.start(task)
@@ -399,7 +450,8 @@ class TrainDialog(QDialog):
         self.stats_label.setText(
             f"Step {report.step} · loss {report.loss:.4f} (mask {report.mask_loss:.4f}, fill {report.fill_loss:.4f})"
             f" · {steps_per_second:.2f} steps/s · elapsed {format_duration(report.elapsed)}"
-            f" · ETA {format_duration(report.eta)}")
+            f" · ETA {format_duration(report.eta)}"
+        )
         if report.preview:
             self.show_preview(report.preview)
 
@@ -412,22 +464,30 @@ class TrainDialog(QDialog):
             if pixels.ndim == 2:
                 pixels = np.repeat(pixels[..., None], 3, axis=2)
             pixmap = QPixmap.fromImage(to_qimage(np.ascontiguousarray(pixels)))
-            picture.setPixmap(pixmap.scaled(SAMPLE_SIZE, SAMPLE_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
-                                            Qt.TransformationMode.SmoothTransformation))
+            picture.setPixmap(
+                pixmap.scaled(
+                    SAMPLE_SIZE,
+                    SAMPLE_SIZE,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
 
     def _on_result(self, outcome: TrainOutcome) -> None:
         self._outcome = outcome
         self.progress_bar.setValue(1000)
-        self.status_label.setText(f"Done: {outcome.steps} steps in {format_duration(outcome.seconds)}. "
-                                  f"Saved to {outcome.path}")
+        self.status_label.setText(
+            f"Done: {outcome.steps} steps in {format_duration(outcome.seconds)}. Saved to {outcome.path}"
+        )
         self.results_label.setText(results_html(outcome))
 
     @Slot(object)
     def _on_cancelled(self, task: Task) -> None:
         trained = self.trained_path
         if trained is not None:
-            self.status_label.setText(f"Stopped at step {self._last_step}. The checkpoint is saved in {trained}; "
-                                      "Resume continues it.")
+            self.status_label.setText(
+                f"Stopped at step {self._last_step}. The checkpoint is saved in {trained}; Resume continues it."
+            )
         else:
             self.status_label.setText("Cancelled before training started.")
 
@@ -455,28 +515,34 @@ def results_html(outcome: TrainOutcome) -> str:
     """The validation numbers of the new model beside the reference's, as a small table."""
     if not outcome.rows:
         return f"<p>Not measured: {outcome.note or 'no validation pictures'}</p>" + fixes_html(outcome)
-    header = ("<tr><th align='left'>model</th><th>PSNR text</th><th>PSNR all</th><th>SSIM</th>"
-              "<th>mask IoU</th></tr>")
+    header = "<tr><th align='left'>model</th><th>PSNR text</th><th>PSNR all</th><th>SSIM</th><th>mask IoU</th></tr>"
     rows = "".join(
         f"<tr><td>{label}</td><td align='right'>{format_number(row['psnr_text'], 2)}</td>"
         f"<td align='right'>{format_number(row['psnr_all'], 2)}</td>"
         f"<td align='right'>{format_number(row['ssim'], 4)}</td>"
         f"<td align='right'>{format_number(row['mask_iou'], 3)}</td></tr>"
-        for label, row in outcome.rows)
+        for label, row in outcome.rows
+    )
     resolution = outcome.rows[0][1].get("resolution")
     note = f"<br>{outcome.note}" if outcome.note else ""
-    return (f"<table cellspacing='6'>{header}{rows}</table><small>{outcome.validation}, working resolution "
-            f"{resolution}; higher is better.{note}</small>") + fixes_html(outcome)
+    return (
+        f"<table cellspacing='6'>{header}{rows}</table><small>{outcome.validation}, working resolution "
+        f"{resolution}; higher is better.{note}</small>"
+    ) + fixes_html(outcome)
 
 
 def fixes_html(outcome: TrainOutcome) -> str:
     """Before/after mask IoU on the person's own held-out fixes ('' when no fixes were trained on)."""
     if not outcome.fix_rows:
         return f"<p><small>Your fixes: {outcome.fix_note}</small></p>" if outcome.fix_note else ""
-    rows = "".join(f"<tr><td>{label}</td><td align='right'>{format_number(value, 3)}</td></tr>"
-                   for label, value in outcome.fix_rows)
-    return (f"<p><b>On your fixes</b></p><table cellspacing='6'><tr><th align='left'>model</th><th>mask IoU</th>"
-            f"</tr>{rows}</table><small>{outcome.fix_note}; higher is better.</small>")
+    rows = "".join(
+        f"<tr><td>{label}</td><td align='right'>{format_number(value, 3)}</td></tr>"
+        for label, value in outcome.fix_rows
+    )
+    return (
+        f"<p><b>On your fixes</b></p><table cellspacing='6'><tr><th align='left'>model</th><th>mask IoU</th>"
+        f"</tr>{rows}</table><small>{outcome.fix_note}; higher is better.</small>"
+    )
 
 
 def _path_row(edit: QLineEdit, button_text: str, choose) -> QHBoxLayout:

@@ -43,7 +43,8 @@ def main() -> None:
     icon = draw_icon()
     icon.resize((256, 256), Image.Resampling.LANCZOS).save(HERE / "memeclean.png", optimize=True)
     icon.resize((256, 256), Image.Resampling.LANCZOS).save(
-        HERE / "memeclean.ico", sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)])
+        HERE / "memeclean.ico", sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)]
+    )
     for size in HICOLOR_SIZES:
         path = HICOLOR / f"{size}x{size}" / "apps" / "memeclean.png"
         path.parent.mkdir(parents=True, exist_ok=True)

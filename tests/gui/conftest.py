@@ -90,8 +90,9 @@ def meme_path(tmp_path):
 
 def wait_job(qtbot, controller, kind, action, timeout=30_000):
     """Run `action()` and wait until a job of `kind` has finished; returns its outcome."""
-    with qtbot.waitSignal(controller.finished, timeout=timeout,
-                          check_params_cb=lambda finished_kind, outcome: finished_kind == kind) as blocker:
+    with qtbot.waitSignal(
+        controller.finished, timeout=timeout, check_params_cb=lambda finished_kind, outcome: finished_kind == kind
+    ) as blocker:
         action()
     return blocker.args[1]
 

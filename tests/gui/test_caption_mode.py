@@ -54,8 +54,9 @@ def wait_preview(qtbot, mode) -> np.ndarray:
 
 def wait_caption_job(qtbot, mode, kind: str, action) -> str:
     """Run `action()` and wait until a caption job of `kind` has finished; returns its outcome."""
-    with qtbot.waitSignal(mode.job_finished, timeout=20_000,
-                          check_params_cb=lambda finished_kind, outcome: finished_kind == kind) as blocker:
+    with qtbot.waitSignal(
+        mode.job_finished, timeout=20_000, check_params_cb=lambda finished_kind, outcome: finished_kind == kind
+    ) as blocker:
         action()
     return blocker.args[1]
 
@@ -74,8 +75,9 @@ def mouse_drag(qtbot, window, start: tuple[float, float], end: tuple[float, floa
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=widget_point(window, *start))
     for step in range(1, steps + 1):
         t = step / steps
-        qtbot.mouseMove(canvas, widget_point(window, start[0] + t * (end[0] - start[0]),
-                                             start[1] + t * (end[1] - start[1])))
+        qtbot.mouseMove(
+            canvas, widget_point(window, start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1]))
+        )
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=widget_point(window, *end))
 
 
@@ -100,8 +102,12 @@ def test_the_mode_is_in_the_menus_with_its_shortcuts(make_window):
     assert mode.caption_action in menus["Caption"].actions() and mode.replace_action in menus["Caption"].actions()
     assert mode.export_action.shortcut() == QKeySequence("Ctrl+E")
     assert mode.caption_action.shortcut() == QKeySequence("T")
-    shortcuts = [sequence.toString() for action in window.findChildren(type(mode.caption_action))
-                 for sequence in action.shortcuts() if not sequence.isEmpty()]
+    shortcuts = [
+        sequence.toString()
+        for action in window.findChildren(type(mode.caption_action))
+        for sequence in action.shortcuts()
+        if not sequence.isEmpty()
+    ]
     assert len(shortcuts) == len(set(shortcuts)), f"a shortcut is taken twice: {sorted(shortcuts)}"
 
 
@@ -115,7 +121,7 @@ def test_top_and_bottom_fields_make_boxes_and_the_preview_shows_them(qtbot, capt
     qtbot.keyClicks(mode.panel.top_edit, "one does not")
     top = wait_preview(qtbot, mode)
     changed = np.any(top != template, axis=2)
-    assert changed[: HEIGHT // 3].sum() > 200 and not changed[HEIGHT // 2:].any()
+    assert changed[: HEIGHT // 3].sum() > 200 and not changed[HEIGHT // 2 :].any()
     mode.panel.top_edit.editingFinished.emit()  # focus leaves the field: the typing is one undo step
     assert [box.text for box in window.document.captions] == ["one does not", ""]
     assert window.undo_action.text() == "&Undo Edit Top Text"
@@ -123,7 +129,7 @@ def test_top_and_bottom_fields_make_boxes_and_the_preview_shows_them(qtbot, capt
     mode.panel.bottom_edit.setText("simply caption")
     mode.panel.bottom_edit.editingFinished.emit()
     both = wait_preview(qtbot, mode)
-    assert np.any(both != template, axis=2)[HEIGHT // 2:].sum() > 200
+    assert np.any(both != template, axis=2)[HEIGHT // 2 :].sum() > 200
     assert np.array_equal(both, render_captions(template, window.document.captions)), "the core renderer's pixels"
 
     mode.panel.bottom_edit.setFocus()
@@ -218,8 +224,9 @@ def test_arrow_keys_nudge_the_selected_box_and_a_held_key_is_one_undo_step(qtbot
 
     # a held key: a press, its repeats, one release at the end -> one undo step
     for repeat in range(5):
-        QApplication.sendEvent(canvas, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down,
-                                                 Qt.KeyboardModifier.NoModifier, "", repeat > 0))
+        QApplication.sendEvent(
+            canvas, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down, Qt.KeyboardModifier.NoModifier, "", repeat > 0)
+        )
     assert mode.editor.boxes[1].y * HEIGHT == pytest.approx(moved.y * HEIGHT + 5, abs=1e-6)
     assert window.document.captions[1] == moved, "live until the key is let go"
     qtbot.keyRelease(canvas, Qt.Key.Key_Down)
@@ -274,8 +281,9 @@ def test_the_panel_changes_the_selected_box_one_step_each(qtbot, captioning, mon
     assert np.array_equal(wait_preview(qtbot, mode), plain)
 
 
-def test_export_equals_preview_and_never_overwrites_the_original(qtbot, make_window, tmp_path, monkeypatch,
-                                                                  message_boxes):
+def test_export_equals_preview_and_never_overwrites_the_original(
+    qtbot, make_window, tmp_path, monkeypatch, message_boxes
+):
     window = make_window()
     source = tmp_path / "template.png"
     mode = open_template_file(qtbot, window, source)
@@ -329,8 +337,9 @@ def test_project_round_trip_through_the_gui(qtbot, make_window, tmp_path, monkey
     boxes = window.document.captions
     preview = wait_preview(qtbot, mode)
 
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        staticmethod(lambda parent, caption, suggested, filters: (suggested, filters)))
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda parent, caption, suggested, filters: (suggested, filters))
+    )
     with qtbot.waitSignal(mode.project_saved, timeout=20_000) as blocker:
         mode.save_project_action.trigger()
     project = blocker.args[0]
@@ -413,8 +422,9 @@ def test_captions_stay_through_a_clean_and_go_on_the_cleaned_picture(qtbot, make
     assert np.array_equal(wait_preview(qtbot, mode), render_captions(result.image.rgb, window.document.captions))
     window.undo_action.trigger()  # the clean is undone, the caption stays on the original
     assert window.document.result is None and window.document.captions[1].text == "after the clean"
-    assert np.array_equal(wait_preview(qtbot, mode),
-                          render_captions(window.document.image.rgb, window.document.captions))
+    assert np.array_equal(
+        wait_preview(qtbot, mode), render_captions(window.document.image.rgb, window.document.captions)
+    )
 
 
 def test_an_animation_is_exported_frame_by_frame(qtbot, make_window, tmp_path):

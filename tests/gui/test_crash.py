@@ -31,7 +31,8 @@ class Emitter(QObject):
 
 @pytest.mark.qt_no_exception_capture  # the app's own hook is what is tested, not pytest-qt's
 def test_an_exception_in_a_slot_shows_a_dialog_with_the_log_path_and_the_app_goes_on(
-        qtbot, make_window, message_boxes, root_logger, tmp_path, monkeypatch):
+    qtbot, make_window, message_boxes, root_logger, tmp_path, monkeypatch
+):
     window = make_window()
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
     log_path = crash.setup_logging(tmp_path / "log", stderr=False)
@@ -44,7 +45,7 @@ def test_an_exception_in_a_slot_shows_a_dialog_with_the_log_path_and_the_app_goe
     emitter.fire.connect(broken_slot)
     emitter.fire.emit()  # Qt calls the slot; its exception reaches sys.excepthook
     qtbot.waitUntil(lambda: len(message_boxes) == 1, timeout=5000)
-    (kind, text), = message_boxes
+    ((kind, text),) = message_boxes
     assert kind == "critical"
     assert "Unexpected error (ValueError: the widget had a bad day)." in text
     assert "second line" not in text

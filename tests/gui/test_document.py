@@ -20,8 +20,7 @@ def fake_result(document: Document, mask: np.ndarray) -> Result:
     image = document.image
     mask = mask.copy()
     mask.flags.writeable = False
-    return Result(image=image, mask=mask, region=mask, resolution=256, working_size=(40, 30), device="CPU",
-                  seconds=0.1)
+    return Result(image=image, mask=mask, region=mask, resolution=256, working_size=(40, 30), device="CPU", seconds=0.1)
 
 
 def stroke(tool: BrushTool, *points, erase=False):

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from memeclean_core.fixes import fixes_dir, list_fixes
 from memeclean_core.library import TemplateLibrary
 from memeclean_core.library.synthetic import meme_from, textured_picture
-from memeclean_gui.model.brush import PointerEvent
 from memeclean_gui.library_mode import USE_LABEL
+from memeclean_gui.model.brush import PointerEvent
 
 from .conftest import wait_job
 
@@ -37,13 +37,15 @@ def matching_meme(tmp_path) -> Path:
 
 
 def open_and_wait_lookup(qtbot, window, path: Path) -> None:
-    with qtbot.waitSignal(window.library.offer_changed, timeout=30_000,
-                          check_params_cb=lambda: window.library.offer is not None):
+    with qtbot.waitSignal(
+        window.library.offer_changed, timeout=30_000, check_params_cb=lambda: window.library.offer is not None
+    ):
         window.open_path(path)
 
 
-def test_an_opened_meme_of_a_library_template_is_offered_and_used_in_one_step(qtbot, make_window, library,
-                                                                              matching_meme):
+def test_an_opened_meme_of_a_library_template_is_offered_and_used_in_one_step(
+    qtbot, make_window, library, matching_meme
+):
     window = make_window()
     open_and_wait_lookup(qtbot, window, matching_meme)
     mode = window.library
@@ -117,8 +119,7 @@ def test_no_fix_without_a_hand_edit_or_when_turned_off(qtbot, make_window, meme_
     assert list_fixes() == []
 
 
-def test_the_library_window_searches_renames_tags_deletes_and_opens(qtbot, make_window, library, monkeypatch,
-                                                                    tmp_path):
+def test_the_library_window_searches_renames_tags_deletes_and_opens(qtbot, make_window, library, monkeypatch, tmp_path):
     window = make_window()
     browser = window.library.show_library()
     assert [entry.name for entry in browser.entries_shown()] == ["template 2", "template 1", "template 0"]
@@ -147,8 +148,7 @@ def test_the_library_window_searches_renames_tags_deletes_and_opens(qtbot, make_
     assert window.document.name == "Doge" and window.captions.active
     assert window.controller.running == 0 and window.document.result is None  # not cleaned again
 
-    monkeypatch.setattr(QMessageBox, "question",
-                        staticmethod(lambda *args, **kwargs: QMessageBox.StandardButton.Yes))
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *args, **kwargs: QMessageBox.StandardButton.Yes))
     browser.select(first.id)
     browser.delete_selected()
     assert len(library) == 2 and "Doge" not in [entry.name for entry in browser.entries_shown()]

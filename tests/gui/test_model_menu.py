@@ -33,8 +33,9 @@ def switch(qtbot, window, action) -> str:
     return wait_job(qtbot, window.controller, "model", action)
 
 
-def test_the_menu_lists_the_models_and_switches_with_a_check_first(qtbot, make_window, user_model, settings,
-                                                                     tiny_model_path):
+def test_the_menu_lists_the_models_and_switches_with_a_check_first(
+    qtbot, make_window, user_model, settings, tiny_model_path
+):
     window = make_window()
     texts = menu_texts(window)
     assert texts[0] == "Train…" and "Use Bundled Model" in texts and "Load Weights…" in texts
@@ -51,8 +52,9 @@ def test_the_menu_lists_the_models_and_switches_with_a_check_first(qtbot, make_w
     assert next(a for a in window.model_menu.menu.actions() if a.text() == "my-model").isChecked()
 
 
-def test_a_bad_weights_file_is_one_line_and_the_previous_model_stays(qtbot, make_window, settings, message_boxes,
-                                                                      tiny_model_path, tmp_path, monkeypatch):
+def test_a_bad_weights_file_is_one_line_and_the_previous_model_stays(
+    qtbot, make_window, settings, message_boxes, tiny_model_path, tmp_path, monkeypatch
+):
     window = make_window()
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"these are not weights")
@@ -90,8 +92,9 @@ def test_a_remembered_model_that_is_gone_falls_back_to_the_bundled_one(make_wind
     assert "is gone" in window.statusBar().currentMessage()
 
 
-def test_train_from_the_window_then_use_the_model_and_clean_with_it(qtbot, make_window, meme_path, tmp_path,
-                                                                     tiny_model_path, settings):
+def test_train_from_the_window_then_use_the_model_and_clean_with_it(
+    qtbot, make_window, meme_path, tmp_path, tiny_model_path, settings
+):
     window = make_window()
     window.model_menu.train_overrides = TINY
     window.model_menu.train_reference = tiny_model_path
@@ -135,8 +138,9 @@ def test_closing_the_window_stops_a_training_run_with_its_checkpoint(qtbot, make
     assert (tmp_path / "interrupted.pt").is_file()
 
 
-def test_the_last_model_asked_for_wins_whichever_loads_first(qtbot, make_window, user_model, tiny_model_path,
-                                                             monkeypatch):
+def test_the_last_model_asked_for_wins_whichever_loads_first(
+    qtbot, make_window, user_model, tiny_model_path, monkeypatch
+):
     import time
 
     from memeclean_gui.jobs import clean as clean_jobs

@@ -51,8 +51,9 @@ def test_a_clean_asked_for_while_the_model_loads_waits_for_that_load(qtbot, make
     assert len(loads) == 1  # one load, shared
 
 
-def test_a_model_that_does_not_load_is_reported_by_the_clean_not_at_start(qtbot, make_window, meme_path, tmp_path,
-                                                                        message_boxes):
+def test_a_model_that_does_not_load_is_reported_by_the_clean_not_at_start(
+    qtbot, make_window, meme_path, tmp_path, message_boxes
+):
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
     window = make_window(model_path=broken)
@@ -65,9 +66,30 @@ def test_a_model_that_does_not_load_is_reported_by_the_clean_not_at_start(qtbot,
 
 def test_the_app_cleans_a_file_named_at_launch(tmp_path, tiny_model_path, meme_path):
     """`memeclean-gui FILE` end to end (bench/bench_gui.py times it): window, preload, open, automatic clean."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), HOME=str(tmp_path / "home"),
-               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_STATE_HOME=str(tmp_path / "state"))
-    done = subprocess.run([sys.executable, "-m", "memeclean_gui", "--quit-after-clean", "--model", str(tiny_model_path),
-                           "--device", "cpu", str(meme_path)], env=env, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        PYTHONPATH=str(ROOT),
+        HOME=str(tmp_path / "home"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "memeclean_gui",
+            "--quit-after-clean",
+            "--model",
+            str(tiny_model_path),
+            "--device",
+            "cpu",
+            str(meme_path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "first clean: ok after" in done.stdout and "Cleaned 240×180" in done.stdout

@@ -14,8 +14,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 from memeclean_gui.jobs import clean as clean_jobs
-from memeclean_gui.views.queue_dock import SaveAllDialog
 from memeclean_gui.model.queue_state import Status, load_spilled
+from memeclean_gui.views.queue_dock import SaveAllDialog
 
 from ..conftest import make_meme
 from .conftest import read_rgb, wait_job
@@ -30,8 +30,11 @@ def answer(monkeypatch):
     asked: list[str] = []
 
     def set_answer(button):
-        monkeypatch.setattr(QMessageBox, "question",
-                            staticmethod(lambda parent, title, text, *args, **kwargs: asked.append(text) or button))
+        monkeypatch.setattr(
+            QMessageBox,
+            "question",
+            staticmethod(lambda parent, title, text, *args, **kwargs: asked.append(text) or button),
+        )
         return asked
 
     return set_answer
@@ -79,8 +82,9 @@ def queued_window(qtbot, make_window, tmp_path, names=("a.png", "b.png", "c.png"
     return window, paths
 
 
-def test_a_folder_and_files_dropped_fill_the_queue_and_it_cleans_them_one_after_another(qtbot, make_window,
-                                                                                           tmp_path, settings):
+def test_a_folder_and_files_dropped_fill_the_queue_and_it_cleans_them_one_after_another(
+    qtbot, make_window, tmp_path, settings
+):
     settings.update(auto_clean=True)
     window = make_window()
     queue = window.queue
@@ -115,8 +119,9 @@ def test_one_file_dropped_alone_opens_as_before_without_a_queue(qtbot, make_wind
     assert not window.queue.dock.isVisible()
 
 
-def test_a_bad_file_fails_alone_with_its_reason_and_retry_failed_tries_it_again(qtbot, make_window, tmp_path,
-                                                                               message_boxes):
+def test_a_bad_file_fails_alone_with_its_reason_and_retry_failed_tries_it_again(
+    qtbot, make_window, tmp_path, message_boxes
+):
     window = make_window()
     good_first, good_last = make_memes(tmp_path, ["first.png", "last.png"])
     bad = tmp_path / "broken.png"
@@ -163,8 +168,7 @@ def test_clicking_an_entry_shows_it_with_the_whole_single_picture_workflow(qtbot
     assert queue.dock.current_key() == second.key
 
 
-def test_the_shortcuts_list_names_next_and_previous_picture_and_no_two_actions_share_keys(make_window,
-                                                                                             message_boxes):
+def test_the_shortcuts_list_names_next_and_previous_picture_and_no_two_actions_share_keys(make_window, message_boxes):
     window = make_window()
     window.show_shortcuts()
     table = message_boxes[-1][1]
@@ -185,7 +189,7 @@ def test_pictures_put_away_come_back_from_disk_and_edited_ones_stay_whole(qtbot,
     first, second, third, fourth = queue.state.entries
     window.brush_action.trigger()
     drag_stroke(qtbot, window, [(20, 60), (90, 70)])  # the first picture gets an edit
-    for index in (1, 2, 3):
+    for _index in (1, 2, 3):
         assert wait_job(qtbot, window.controller, "load", queue.next_action.trigger) == "ok"
     assert queue.state.kept_entries() == [first, third]  # the edited one and the most recent one
     assert wait_job(qtbot, window.controller, "load", lambda: click_entry(qtbot, window, 1)) == "ok"
@@ -195,8 +199,9 @@ def test_pictures_put_away_come_back_from_disk_and_edited_ones_stay_whole(qtbot,
     assert window.document.source == paths[0] and window.document.history.undo_label == "Brush Stroke"
 
 
-def test_save_all_asks_once_about_existing_files_and_writes_over_none_of_them(qtbot, make_window, tmp_path,
-                                                                             monkeypatch, message_boxes):
+def test_save_all_asks_once_about_existing_files_and_writes_over_none_of_them(
+    qtbot, make_window, tmp_path, monkeypatch, message_boxes
+):
     window, paths = queued_window(qtbot, make_window, tmp_path, names=("x/cat.png", "y/cat.png", "dog.png"))
     queue = window.queue
     out = tmp_path / "out"
@@ -265,8 +270,7 @@ def test_quitting_or_clearing_with_edits_in_a_queued_picture_asks_once(qtbot, ma
     assert window.close()
 
 
-def test_cancel_stops_the_picture_being_cleaned_and_the_rest_stay_waiting(qtbot, make_window, tmp_path,
-                                                                          monkeypatch):
+def test_cancel_stops_the_picture_being_cleaned_and_the_rest_stay_waiting(qtbot, make_window, tmp_path, monkeypatch):
     window = make_window()
     paths = make_memes(tmp_path, ["a.png", "b.png", "c.png"])
     assert wait_job(qtbot, window.controller, "load", lambda: drop_paths(window, paths)) == "ok"
@@ -308,4 +312,3 @@ def test_remove_and_clear(qtbot, make_window, tmp_path):
     queue.clear_action.trigger()
     assert not queue.state.entries and not queue.dock.isVisible() and not folder.exists()
     assert window.document.source == paths[1]  # the picture stays on the canvas, outside any queue
-

@@ -12,7 +12,14 @@ from PIL import Image
 from memeclean_core.imageio import Frame, LoadedImage
 from memeclean_gui.model.document import Result, Snapshot, State
 from memeclean_gui.model.queue_state import (
-    PictureQueue, QueueEntry, Status, image_files, load_spilled, output_suffix, plan_save_all, spill_result,
+    PictureQueue,
+    QueueEntry,
+    Status,
+    image_files,
+    load_spilled,
+    output_suffix,
+    plan_save_all,
+    spill_result,
 )
 
 
@@ -106,8 +113,7 @@ def test_a_spilled_result_reads_back_exactly(tmp_path, frames, alpha):
         assert mine.duration_ms == theirs.duration_ms
     np.testing.assert_array_equal(back.mask, result.mask)
     np.testing.assert_array_equal(back.region, result.region)
-    assert (back.resolution, back.working_size, back.device, back.image.loop) == (256, (8, 6), "CPU",
-                                                                                 result.image.loop)
+    assert (back.resolution, back.working_size, back.device, back.image.loop) == (256, (8, 6), "CPU", result.image.loop)
     spilled.delete()
     assert not any(tmp_path.iterdir())
 
@@ -167,8 +173,14 @@ def test_save_all_names_keep_the_pictures_own_names_and_never_an_input(tmp_path,
     out = tmp_path / "out"
     out.mkdir()
     queue = make_queue()
-    inputs = [write(tmp_path / "a" / "cat.png"), write(tmp_path / "b" / "cat.png"), write(tmp_path / "dog.jpg"),
-              write(tmp_path / "old.bmp"), write(tmp_path / "raw.png"), write(tmp_path / "fresh.png")]
+    inputs = [
+        write(tmp_path / "a" / "cat.png"),
+        write(tmp_path / "b" / "cat.png"),
+        write(tmp_path / "dog.jpg"),
+        write(tmp_path / "old.bmp"),
+        write(tmp_path / "raw.png"),
+        write(tmp_path / "fresh.png"),
+    ]
     cat1, cat2, dog, old, raw, fresh = queue.add(inputs)
     for entry in (cat1, cat2, dog, old, fresh):
         entry.status = Status.DONE

@@ -33,8 +33,19 @@ def test_settings_round_trip_through_the_redirected_file(settings_file):
 
 def test_bad_values_and_broken_files_fall_back_to_defaults(settings_file):
     settings_file.parent.mkdir(parents=True)
-    settings_file.write_text(json.dumps({"values": {"resolution": "big", "auto_clean": 1, "brush_size": 10_000,
-                                                    "resolution_x": 3, "recent_files": [1, 2]}}))
+    settings_file.write_text(
+        json.dumps(
+            {
+                "values": {
+                    "resolution": "big",
+                    "auto_clean": 1,
+                    "brush_size": 10_000,
+                    "resolution_x": 3,
+                    "recent_files": [1, 2],
+                }
+            }
+        )
+    )
     settings = Settings.load()
     assert settings.resolution == 512 and settings.auto_clean is True and settings.recent_files == []
     assert settings.brush_size == 500, "clamped to its range"

@@ -16,7 +16,12 @@ from PySide6.QtNetwork import QLocalSocket
 
 from memeclean_gui.app import receive_hand_over
 from memeclean_gui.single_instance import (
-    ACK, InstanceServer, decode_files, encode_files, send_to_running, server_name,
+    ACK,
+    InstanceServer,
+    decode_files,
+    encode_files,
+    send_to_running,
+    server_name,
 )
 
 
@@ -50,8 +55,14 @@ class Launch:
 
     def __init__(self, files, name, cwd=None):
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.process = subprocess.Popen([sys.executable, "-c", LAUNCH, json.dumps([str(f) for f in files]), name],
-                                        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, json.dumps([str(f) for f in files]), name],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def answer(self, qtbot) -> bool:
         qtbot.waitUntil(lambda: self.process.poll() is not None, timeout=60_000)
@@ -77,8 +88,9 @@ def test_a_launch_without_a_file_just_brings_the_window_forward(qtbot, server, n
 def test_the_running_window_opens_the_handed_over_file(qtbot, make_window, server, name, meme_path):
     window = make_window()
     server.files_received.connect(lambda files: receive_hand_over(window, files))
-    with qtbot.waitSignal(window.controller.finished, timeout=60_000,
-                          check_params_cb=lambda kind, outcome: kind == "load") as loaded:
+    with qtbot.waitSignal(
+        window.controller.finished, timeout=60_000, check_params_cb=lambda kind, outcome: kind == "load"
+    ) as loaded:
         launch = Launch([meme_path], name)
     assert launch.answer(qtbot) and loaded.args == ["load", "ok"]
     assert window.document.source == meme_path and window.isVisible()

@@ -28,8 +28,7 @@ print("TORCH_LOADED", "torch" in sys.modules)
 
 def run_python(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_building_the_window_does_not_import_torch():
@@ -84,9 +83,11 @@ def test_self_test_command_runs_offscreen_in_a_fresh_process():
 
 
 def test_preloading_libtorch_leaves_torch_working():
-    code = ("import sys; from memeclean_gui.preload import preload_native_libraries as preload; n = preload(); "
-            "import torch; print('LOADED', n if sys.platform in ('linux', 'darwin') else 1, "
-            "float(torch.ones(3).sum()), preload())")
+    code = (
+        "import sys; from memeclean_gui.preload import preload_native_libraries as preload; n = preload(); "
+        "import torch; print('LOADED', n if sys.platform in ('linux', 'darwin') else 1, "
+        "float(torch.ones(3).sum()), preload())"
+    )
     done = run_python("-c", code)
     assert done.returncode == 0, done.stderr
     assert "LOADED 1 3.0 0" in done.stdout, "loaded once, torch imports and computes, a second call is a no-op"

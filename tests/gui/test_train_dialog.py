@@ -11,14 +11,24 @@ from PIL import Image
 from memeclean_core.checkpoint import load_model, read_checkpoint
 from memeclean_core.model import UNetConfig
 from memeclean_core.resources import bundled_model_path, user_models_dir
-from memeclean_gui.views.train_dialog import TrainDialog
 from memeclean_gui.jobs.train import inspect_data_folder, prepared_copy_dir
+from memeclean_gui.views.train_dialog import TrainDialog
 
 from ..conftest import make_meme
 
 # A few thousand parameters, 64-pixel crops, no data-loading processes: a step takes milliseconds.
-TINY = dict(model=UNetConfig.tiny().to_dict(), batch=2, crop=64, min_side=96, max_side=160, workers=0,
-            progress_every=1, preview_every=2, warmup_steps=0, lr=5e-3)
+TINY = dict(
+    model=UNetConfig.tiny().to_dict(),
+    batch=2,
+    crop=64,
+    min_side=96,
+    max_side=160,
+    workers=0,
+    progress_every=1,
+    preview_every=2,
+    warmup_steps=0,
+    lr=5e-3,
+)
 
 
 def write_pictures(folder: Path, count: int, size=(200, 150)) -> Path:
@@ -181,8 +191,7 @@ def test_asking_for_a_gpu_where_there_is_none_says_so(qtbot, dialog, prepared, m
 
 
 @pytest.mark.parametrize("answer", [False, True])
-def test_an_existing_model_file_is_replaced_only_when_the_user_says_so(dialog, prepared, tmp_path, monkeypatch,
-                                                                       answer):
+def test_an_existing_model_file_is_replaced_only_when_the_user_says_so(dialog, prepared, tmp_path, monkeypatch, answer):
     out = tmp_path / "existing.pt"
     out.write_bytes(b"someone's model")
     asked = []

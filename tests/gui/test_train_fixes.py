@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from memeclean_core.checkpoint import read_checkpoint
 from memeclean_core.fixes import fixes_dir, list_fixes, save_fix, split_fixes
-from memeclean_gui.views.train_dialog import TrainDialog
 from memeclean_gui.jobs.train import inspect_data_folder
+from memeclean_gui.views.train_dialog import TrainDialog
 
 from ..conftest import make_meme
 from .test_train_dialog import TINY, run_and_wait
 
 
-def test_your_fixes_fine_tune_the_model_in_use_and_show_before_and_after(qtbot, tiny_model_path, tmp_path,
-                                                                         message_boxes):
+def test_your_fixes_fine_tune_the_model_in_use_and_show_before_and_after(
+    qtbot, tiny_model_path, tmp_path, message_boxes
+):
     dialog = TrainDialog(overrides=TINY, reference=tiny_model_path)
     qtbot.addWidget(dialog)
     dialog.device_combo.setCurrentText("cpu")

@@ -21,8 +21,9 @@ from .conftest import read_rgb, wait_job
 
 
 def drop(window, mime: QMimeData) -> None:
-    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dropEvent(event)
 
 
@@ -51,8 +52,14 @@ def drag_stroke(qtbot, window, points) -> None:
 def test_empty_window_shows_the_hint_and_only_what_makes_sense(make_window):
     window = make_window()
     assert not window.canvas.has_image
-    for action in (window.clean_action, window.refill_action, window.save_action, window.save_as_action,
-                   window.copy_action, window.undo_action):
+    for action in (
+        window.clean_action,
+        window.refill_action,
+        window.save_action,
+        window.save_as_action,
+        window.copy_action,
+        window.undo_action,
+    ):
         assert not action.isEnabled(), action.text()
     assert window.open_action.isEnabled() and window.paste_action.isEnabled()
     assert window.canvas.grab().size().width() > 0  # paints the hint without an image
@@ -191,8 +198,9 @@ def test_cancel_stops_a_run(qtbot, make_window, meme_path, monkeypatch):
     assert window.statusBar().currentMessage() == "Cleaning cancelled"
 
 
-def test_a_new_image_during_a_run_cancels_it_and_its_result_is_dropped(qtbot, make_window, meme_path, tmp_path,
-                                                                          monkeypatch):
+def test_a_new_image_during_a_run_cancels_it_and_its_result_is_dropped(
+    qtbot, make_window, meme_path, tmp_path, monkeypatch
+):
     window = make_window()
     open_and_wait(qtbot, window, meme_path)
     inside, release = threading.Event(), threading.Event()
@@ -218,8 +226,9 @@ def test_a_new_image_during_a_run_cancels_it_and_its_result_is_dropped(qtbot, ma
     assert not window.controller.busy and window.clean_action.isEnabled()
 
 
-def test_a_corrupt_file_shows_an_error_and_the_app_keeps_working(qtbot, make_window, meme_path, tmp_path,
-                                                                   message_boxes):
+def test_a_corrupt_file_shows_an_error_and_the_app_keeps_working(
+    qtbot, make_window, meme_path, tmp_path, message_boxes
+):
     window = make_window()
     open_and_wait(qtbot, window, meme_path)
     broken = tmp_path / "broken.png"
@@ -243,8 +252,9 @@ def test_images_arriving_are_cleaned_by_themselves(qtbot, make_window, meme_path
     settings.update(auto_clean=True)
     window = make_window()
     assert window.auto_clean_action.isChecked()
-    with qtbot.waitSignal(window.controller.finished, timeout=30_000,
-                          check_params_cb=lambda kind, outcome: kind == "clean") as blocker:
+    with qtbot.waitSignal(
+        window.controller.finished, timeout=30_000, check_params_cb=lambda kind, outcome: kind == "clean"
+    ) as blocker:
         window.open_path(meme_path)
     assert blocker.args[1] == "ok" and window.document.result is not None
     window.auto_clean_action.setChecked(False)
@@ -296,8 +306,9 @@ def test_eraser_and_undo_restore_the_previous_states(qtbot, make_window, meme_pa
     window.undo_action.trigger()
     assert window.document.result is None and not window.document.mask.any()
     assert window.canvas.showing_original and not window.save_action.isEnabled()
-    qtbot.keyClick(window.canvas, Qt.Key.Key_Z,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)  # Ctrl+Shift+Z
+    qtbot.keyClick(
+        window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )  # Ctrl+Shift+Z
     assert window.document.result is cleaned and window.save_action.isEnabled()
 
 
@@ -368,10 +379,18 @@ def test_zoom_fit_and_actual_size(qtbot, make_window, meme_path):
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(340, 280))
     assert canvas.image_to_widget(QPointF(0, 0)) - before == QPointF(40, -20)
     wheel_anchor = canvas.widget_to_image(QPointF(300, 300))
-    notch = QWheelEvent(QPointF(300, 300), canvas.mapToGlobal(QPointF(300, 300)), QPoint(), QPoint(0, 120),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    notch = QWheelEvent(
+        QPointF(300, 300),
+        canvas.mapToGlobal(QPointF(300, 300)),
+        QPoint(),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(canvas, notch)  # one wheel notch zooms in around the pointer
-    assert canvas.zoom == pytest.approx(fitted * 2 ** 0.25)
+    assert canvas.zoom == pytest.approx(fitted * 2**0.25)
     assert canvas.widget_to_image(QPointF(300, 300)).y() == pytest.approx(wheel_anchor.y())
 
 
@@ -416,8 +435,20 @@ def test_help_lists_the_shortcuts(make_window, message_boxes):
     window = make_window()
     window.shortcuts_action.trigger()
     kind, text = message_boxes[-1]
-    for expected in ("Open", "Ctrl+O", "Save Template As", "Ctrl+Shift+S", "Undo", "Ctrl+Z", "Ctrl+Shift+Z",
-                     "Brush", "Space or \\", "mouse wheel", "Move the selected text box", "arrow keys"):
+    for expected in (
+        "Open",
+        "Ctrl+O",
+        "Save Template As",
+        "Ctrl+Shift+S",
+        "Undo",
+        "Ctrl+Z",
+        "Ctrl+Shift+Z",
+        "Brush",
+        "Space or \\",
+        "mouse wheel",
+        "Move the selected text box",
+        "arrow keys",
+    ):
         assert expected in text, expected
     window.about_action.trigger()
     assert "MemeClean" in message_boxes[-1][1]

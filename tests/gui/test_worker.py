@@ -68,8 +68,14 @@ def test_a_generator_job_yields_reports_in_order_then_its_return_value_is_the_re
         return "trained"
 
     task = Task(job, JobKind.TRAIN)
-    assert run(qtbot, task) == [("progress", 0.0, "starting"), ("yielded", ("step", 0)), ("yielded", ("step", 1)),
-                                ("yielded", ("step", 2)), ("result", "trained"), ("finished",)]
+    assert run(qtbot, task) == [
+        ("progress", 0.0, "starting"),
+        ("yielded", ("step", 0)),
+        ("yielded", ("step", 1)),
+        ("yielded", ("step", 2)),
+        ("result", "trained"),
+        ("finished",),
+    ]
     assert task.outcome == Outcome.OK
 
 
@@ -95,8 +101,11 @@ def test_an_error_inside_a_generator_job_is_a_one_line_message(qtbot):
         yield "first"
         raise ImageLoadError("cannot read 'y.png'")
 
-    assert run(qtbot, Task(job, JobKind.TRAIN)) == [("yielded", "first"), ("error", "cannot read 'y.png'"),
-                                                     ("finished",)]
+    assert run(qtbot, Task(job, JobKind.TRAIN)) == [
+        ("yielded", "first"),
+        ("error", "cannot read 'y.png'"),
+        ("finished",),
+    ]
 
 
 def test_job_kinds_and_outcomes_are_enums_that_read_as_before():

@@ -44,8 +44,12 @@ def run_cli(capsys, *args: object) -> Outcome:
     return Outcome(code, captured.out, captured.err)
 
 
-def run_subprocess(*args: object, timeout: float = 120, fsize: int | None = None, env: dict | None = None,
-                   ) -> Outcome:
+def run_subprocess(
+    *args: object,
+    timeout: float = 120,
+    fsize: int | None = None,
+    env: dict | None = None,
+) -> Outcome:
     """`python -m memeclean_core ARGS` in a child, optionally under a file-size limit (a full disk without root)."""
     preexec = None
     if fsize is not None:
@@ -55,8 +59,14 @@ def run_subprocess(*args: object, timeout: float = 120, fsize: int | None = None
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
     environment = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", **(env or {}))
-    done = subprocess.run([sys.executable, "-m", "memeclean_core", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, preexec_fn=preexec, env=environment)
+    done = subprocess.run(
+        [sys.executable, "-m", "memeclean_core", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec,
+        env=environment,
+    )
     return Outcome(done.returncode, done.stdout, done.stderr)
 
 

@@ -11,24 +11,49 @@ import pytest
 from memeclean_core.captions import CaptionError, TextBox, compose_overlay
 from memeclean_core.captions.fonts import load_font
 
-from .conftest import assert_refused, make_picture, run_cli, snapshot
+from .conftest import assert_refused, run_cli, snapshot
 
 
 def project(folder, **box_fields):
     box = {"x": 0.1, "y": 0.1, "w": 0.8, "h": 0.3, "text": "HELLO"}
     box.update(box_fields)
     path = folder / "meme.memeclean.json"
-    path.write_text(json.dumps({"format": "memeclean-captions", "version": 1, "template": "meme.png",
-                                "boxes": [box]}, allow_nan=True))
+    path.write_text(
+        json.dumps(
+            {"format": "memeclean-captions", "version": 1, "template": "meme.png", "boxes": [box]}, allow_nan=True
+        )
+    )
     return path
 
 
 BAD_FIELDS = [
-    {"x": 1e9}, {"x": -50.0}, {"y": 1e300}, {"w": 0}, {"w": -0.5}, {"w": 1e6}, {"h": 0}, {"h": 1e12},
-    {"size": 1e4}, {"size": 0}, {"size": -1}, {"outline_width": 1e6}, {"outline_width": -1},
-    {"rotation": 1e300}, {"line_spacing": 0}, {"line_spacing": 1e9}, {"x": float("nan")}, {"w": float("inf")},
-    {"fill": "red"}, {"outline": "#12345"}, {"align": "middle"}, {"valign": "centre"}, {"uppercase": "yes"},
-    {"text": 5}, {"font": ["Anton"]}, {"x": "0.1"}, {"size": True},
+    {"x": 1e9},
+    {"x": -50.0},
+    {"y": 1e300},
+    {"w": 0},
+    {"w": -0.5},
+    {"w": 1e6},
+    {"h": 0},
+    {"h": 1e12},
+    {"size": 1e4},
+    {"size": 0},
+    {"size": -1},
+    {"outline_width": 1e6},
+    {"outline_width": -1},
+    {"rotation": 1e300},
+    {"line_spacing": 0},
+    {"line_spacing": 1e9},
+    {"x": float("nan")},
+    {"w": float("inf")},
+    {"fill": "red"},
+    {"outline": "#12345"},
+    {"align": "middle"},
+    {"valign": "centre"},
+    {"uppercase": "yes"},
+    {"text": 5},
+    {"font": ["Anton"]},
+    {"x": "0.1"},
+    {"size": True},
 ]
 
 
@@ -60,8 +85,9 @@ def test_bad_project_documents_are_refused(workdir, capsys, document, reason):
     assert snapshot(workdir) == before
 
 
-@pytest.mark.parametrize("text, reason", [("{not json", "not valid JSON"), ("[" * 100000, "caption project"),
-                                          ("\udcff", "not valid JSON")])
+@pytest.mark.parametrize(
+    "text, reason", [("{not json", "not valid JSON"), ("[" * 100000, "caption project"), ("\udcff", "not valid JSON")]
+)
 def test_unreadable_project_files_are_refused(workdir, capsys, text, reason):
     path = workdir / "p.memeclean.json"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
@@ -73,24 +99,42 @@ def test_unreadable_project_files_are_refused(workdir, capsys, text, reason):
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
 def test_a_project_that_is_a_named_pipe_is_not_read(workdir, capsys):
     os.mkfifo(workdir / "p.memeclean.json")
-    assert_refused(run_cli(capsys, "caption", workdir / "p.memeclean.json", "-o", workdir / "out.png"),
-                   "named pipe")
+    assert_refused(run_cli(capsys, "caption", workdir / "p.memeclean.json", "-o", workdir / "out.png"), "named pipe")
     assert not (workdir / "out.png").exists()
 
 
 def test_an_existing_project_is_not_overwritten_unasked(workdir, capsys):
     (workdir / "old.memeclean.json").write_text("someone's project")
     before = snapshot(workdir)
-    outcome = run_cli(capsys, "caption", workdir / "meme.png", "--top", "HI", "-o", workdir / "out.png",
-                      "--project", workdir / "old.memeclean.json")
+    outcome = run_cli(
+        capsys,
+        "caption",
+        workdir / "meme.png",
+        "--top",
+        "HI",
+        "-o",
+        workdir / "out.png",
+        "--project",
+        workdir / "old.memeclean.json",
+    )
     assert_refused(outcome, "already exists")
     assert snapshot(workdir) == before  # and the image was not written either
 
 
 def test_the_project_is_never_written_over_the_template(workdir, capsys):
     before = snapshot(workdir)
-    outcome = run_cli(capsys, "caption", workdir / "meme.png", "--top", "HI", "-o", workdir / "out.png",
-                      "--project", workdir / "meme.png", "--overwrite")
+    outcome = run_cli(
+        capsys,
+        "caption",
+        workdir / "meme.png",
+        "--top",
+        "HI",
+        "-o",
+        workdir / "out.png",
+        "--project",
+        workdir / "meme.png",
+        "--overwrite",
+    )
     assert_refused(outcome, "input file")
     assert snapshot(workdir) == before
 
@@ -105,8 +149,17 @@ def test_the_project_read_is_never_written(workdir, capsys):
 
 def test_project_and_output_must_differ(workdir, capsys):
     before = snapshot(workdir)
-    outcome = run_cli(capsys, "caption", workdir / "meme.png", "--top", "HI", "-o", workdir / "out.png",
-                      "--project", workdir / "out.png")
+    outcome = run_cli(
+        capsys,
+        "caption",
+        workdir / "meme.png",
+        "--top",
+        "HI",
+        "-o",
+        workdir / "out.png",
+        "--project",
+        workdir / "out.png",
+    )
     assert_refused(outcome, "same file")
     assert snapshot(workdir) == before
 
@@ -115,22 +168,25 @@ def test_project_and_output_must_differ(workdir, capsys):
 def test_the_output_is_never_the_template_nor_an_existing_file(workdir, capsys, output):
     (workdir / "out.png").write_bytes((workdir / "meme.png").read_bytes())
     before = snapshot(workdir)
-    assert_refused(run_cli(capsys, "caption", workdir / "meme.png", "--top", "HI", "-o", workdir / output),
-                   "cannot write")
+    assert_refused(
+        run_cli(capsys, "caption", workdir / "meme.png", "--top", "HI", "-o", workdir / output), "cannot write"
+    )
     assert snapshot(workdir) == before
 
 
 @pytest.mark.parametrize("box", ["0,0,64000000,48:HUGE", "100000,0,10,10:FAR", "0,0,1e9,1e9:X"])
 def test_huge_boxes_on_the_command_line_are_refused(workdir, capsys, box):
     before = snapshot(workdir)
-    assert_refused(run_cli(capsys, "caption", workdir / "meme.png", "--box", box, "-o", workdir / "out.png"),
-                   "text box")
+    assert_refused(
+        run_cli(capsys, "caption", workdir / "meme.png", "--box", box, "-o", workdir / "out.png"), "text box"
+    )
     assert snapshot(workdir) == before
 
 
 def test_a_box_of_fields_in_range_renders(workdir, capsys):
-    outcome = run_cli(capsys, "caption", project(workdir, w=3.0, h=3.0, x=-1.0, y=-1.0, outline_width=1.0),
-                      "-o", workdir / "out.png")
+    outcome = run_cli(
+        capsys, "caption", project(workdir, w=3.0, h=3.0, x=-1.0, y=-1.0, outline_width=1.0), "-o", workdir / "out.png"
+    )
     assert outcome.code == 0, outcome.err
 
 

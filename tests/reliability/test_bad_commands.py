@@ -29,8 +29,7 @@ def clean(capsys, model, *args):
 def test_clean_refuses_a_named_pipe_at_once(tmp_path, tiny_model_path):
     """In a child with a timeout: a regression would block forever on the open."""
     os.mkfifo(tmp_path / "pipe.png")
-    outcome = run_subprocess("clean", tmp_path / "pipe.png", "--model", tiny_model_path, "--device", "cpu",
-                             timeout=120)
+    outcome = run_subprocess("clean", tmp_path / "pipe.png", "--model", tiny_model_path, "--device", "cpu", timeout=120)
     assert_refused(outcome, "named pipe")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.png"]
 
@@ -41,8 +40,15 @@ def test_clean_refuses_a_device(tmp_path, tiny_model_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("output, reason", [("afile/out.png", "folder"), ("meme.png", "input"),
-                                            ("existing.png", "already exists"), ("out.tiff", "use one of")])
+@pytest.mark.parametrize(
+    "output, reason",
+    [
+        ("afile/out.png", "folder"),
+        ("meme.png", "input"),
+        ("existing.png", "already exists"),
+        ("out.tiff", "use one of"),
+    ],
+)
 def test_clean_outputs_that_cannot_be_written(workdir, tiny_model_path, capsys, output, reason):
     (workdir / "afile").write_bytes(b"x")
     make_picture(workdir / "existing.png", seed=5)
@@ -122,8 +128,17 @@ def test_selftest_min_iou_must_be_a_number(capsys):
 def test_selftest_out_dir_under_a_file(tmp_path, tiny_model_path, capsys):
     (tmp_path / "afile").write_bytes(b"x")
     before = snapshot(tmp_path)
-    outcome = run_cli(capsys, "selftest", "--model", tiny_model_path, "--no-iou", "--device", "cpu",
-                      "--out-dir", tmp_path / "afile" / "sub")
+    outcome = run_cli(
+        capsys,
+        "selftest",
+        "--model",
+        tiny_model_path,
+        "--no-iou",
+        "--device",
+        "cpu",
+        "--out-dir",
+        tmp_path / "afile" / "sub",
+    )
     assert_refused(outcome, "self-test FAILED")
     assert snapshot(tmp_path) == before
 
@@ -137,13 +152,20 @@ def raw(tmp_path):
     return tmp_path / "raw"
 
 
-@pytest.mark.parametrize("options, option", [
-    (["--max-side", "10"], "--max-side"), (["--max-side", "99999999"], "--max-side"),
-    (["--min-side", "0"], "--min-side"), (["--min-side", "5000"], "--min-side"),
-    (["--val-fraction", "nan"], "--val-fraction"), (["--val-fraction", "1.5"], "--val-fraction"),
-    (["--val-fraction", "-0.1"], "--val-fraction"), (["--workers", "0"], "--workers"),
-    (["--seed", "-3"], "--seed"),
-])
+@pytest.mark.parametrize(
+    "options, option",
+    [
+        (["--max-side", "10"], "--max-side"),
+        (["--max-side", "99999999"], "--max-side"),
+        (["--min-side", "0"], "--min-side"),
+        (["--min-side", "5000"], "--min-side"),
+        (["--val-fraction", "nan"], "--val-fraction"),
+        (["--val-fraction", "1.5"], "--val-fraction"),
+        (["--val-fraction", "-0.1"], "--val-fraction"),
+        (["--workers", "0"], "--workers"),
+        (["--seed", "-3"], "--seed"),
+    ],
+)
 def test_prepare_options_out_of_range(tmp_path, raw, capsys, options, option):
     before = snapshot(tmp_path)
     assert_refused(run_cli(capsys, "prepare", raw, tmp_path / "dest", *options), option)
@@ -191,20 +213,27 @@ def test_prepare_into_its_own_source_is_refused(tmp_path, raw, capsys):
 # ------------------------------------------------------------------------------------------------------ eval
 
 
-@pytest.mark.parametrize("options, reason", [
-    (["--count", "0"], "--count"), (["--long-side", "5"], "--long-side"), (["--seed", "-1"], "--seed"),
-    (["--resolution", "8"], "--resolution"),
-])
+@pytest.mark.parametrize(
+    "options, reason",
+    [
+        (["--count", "0"], "--count"),
+        (["--long-side", "5"], "--long-side"),
+        (["--seed", "-1"], "--seed"),
+        (["--resolution", "8"], "--resolution"),
+    ],
+)
 def test_eval_options_out_of_range(tmp_path, tiny_model_path, capsys, options, reason):
     before = snapshot(tmp_path)
     assert_refused(run_cli(capsys, "eval", "--data", tmp_path, "--model", tiny_model_path, *options), reason)
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("target, reason", [("folder", "it is a folder"), ("existing.json", "already exists"),
-                                            ("afile/out.json", "--json")])
-def test_eval_json_that_cannot_be_written_is_refused_before_the_evaluation(tmp_path, tiny_model_path, capsys,
-                                                                          target, reason, monkeypatch):
+@pytest.mark.parametrize(
+    "target, reason", [("folder", "it is a folder"), ("existing.json", "already exists"), ("afile/out.json", "--json")]
+)
+def test_eval_json_that_cannot_be_written_is_refused_before_the_evaluation(
+    tmp_path, tiny_model_path, capsys, target, reason, monkeypatch
+):
     from memeclean_core import evaluate
 
     monkeypatch.setattr(evaluate, "evaluate_model", lambda *a, **k: pytest.fail("evaluated before refusing"))
@@ -220,8 +249,9 @@ def test_eval_json_that_cannot_be_written_is_refused_before_the_evaluation(tmp_p
 def test_eval_examples_folder_that_is_a_file(tmp_path, tiny_model_path, capsys):
     (tmp_path / "afile").write_bytes(b"x")
     before = snapshot(tmp_path)
-    outcome = run_cli(capsys, "eval", "--data", tmp_path, "--model", tiny_model_path,
-                      "--save-examples", tmp_path / "afile")
+    outcome = run_cli(
+        capsys, "eval", "--data", tmp_path, "--model", tiny_model_path, "--save-examples", tmp_path / "afile"
+    )
     assert_refused(outcome, "--save-examples")
     assert snapshot(tmp_path) == before
 
@@ -229,10 +259,18 @@ def test_eval_examples_folder_that_is_a_file(tmp_path, tiny_model_path, capsys):
 # ---------------------------------------------------------------------------------------------- usage errors
 
 
-@pytest.mark.parametrize("args", [["clean"], ["train", "--data", "d"], ["caption", "x.png"],
-                                  ["train", "--data", "d", "--out", "o.pt", "--batch", "many"],
-                                  ["eval", "--data", "d", "--count", "1.5"], ["prepare", "a"],
-                                  ["clean", "x.png", "--device", "tpu"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["clean"],
+        ["train", "--data", "d"],
+        ["caption", "x.png"],
+        ["train", "--data", "d", "--out", "o.pt", "--batch", "many"],
+        ["eval", "--data", "d", "--count", "1.5"],
+        ["prepare", "a"],
+        ["clean", "x.png", "--device", "tpu"],
+    ],
+)
 def test_usage_errors_are_one_line_with_status_2(capsys, args):
     outcome = run_cli(capsys, *args)
     assert_refused(outcome, "error", "--help", code=2)

@@ -23,25 +23,48 @@ def load(tmp_path, text: str) -> Settings:
 
 
 BAD_VALUES = [
-    ("resolution", "9" * 5000), ("resolution", "9" * 100), ("resolution", "1e999"), ("resolution", "-1e999"),
-    ("resolution", "NaN"), ("resolution", '"512"'), ("resolution", "[512]"), ("resolution", "true"),
-    ("brush_size", "9" * 400), ("brush_size", "2.5"), ("save_quality", "1e308"), ("save_quality", "null"),
-    ("auto_clean", "1"), ("recent_files", "[1, 2]"), ("recent_files", '"a"'), ("last_folder", "42"),
-    ("window_geometry", "{}"), ("model_path", "[" * 50 + "]" * 50),
+    ("resolution", "9" * 5000),
+    ("resolution", "9" * 100),
+    ("resolution", "1e999"),
+    ("resolution", "-1e999"),
+    ("resolution", "NaN"),
+    ("resolution", '"512"'),
+    ("resolution", "[512]"),
+    ("resolution", "true"),
+    ("brush_size", "9" * 400),
+    ("brush_size", "2.5"),
+    ("save_quality", "1e308"),
+    ("save_quality", "null"),
+    ("auto_clean", "1"),
+    ("recent_files", "[1, 2]"),
+    ("recent_files", '"a"'),
+    ("last_folder", "42"),
+    ("window_geometry", "{}"),
+    ("model_path", "[" * 50 + "]" * 50),
 ]
 
 
 @pytest.mark.parametrize("name, literal", BAD_VALUES, ids=[f"{n}={v[:12]}" for n, v in BAD_VALUES])
 def test_a_bad_field_falls_back_to_its_default_alone(tmp_path, name, literal):
     other = "brush_size" if name != "brush_size" else "save_quality"
-    text = '{"schema_version": 1, "values": {"%s": %s, "%s": 7}}' % (name, literal, other)
+    text = f'{{"schema_version": 1, "values": {{"{name}": {literal}, "{other}": 7}}}}'
     settings = load(tmp_path, text)
     assert getattr(settings, name) == FIELDS[name].default
     assert getattr(settings, other) == 7  # the good field next to it is kept
 
 
-@pytest.mark.parametrize("text", ["", "not json", "[1, 2, 3]", '{"values": 5}', "[" * 100000, "\x00\xff" * 10,
-                                  '{"values": {"resolution": ' + "9" * 5000 + "}"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not json",
+        "[1, 2, 3]",
+        '{"values": 5}',
+        "[" * 100000,
+        "\x00\xff" * 10,
+        '{"values": {"resolution": ' + "9" * 5000 + "}",
+    ],
+)
 def test_a_broken_file_gives_the_defaults(tmp_path, text):
     settings = load(tmp_path, text)
     assert settings.as_dict() == Settings().as_dict()
@@ -81,7 +104,8 @@ def test_the_app_starts_with_a_huge_integer_in_its_settings(tmp_path):
     config = tmp_path / "config"
     (config / "MemeClean").mkdir(parents=True)
     (config / "MemeClean" / "settings.json").write_text(
-        '{"schema_version": 1, "values": {"resolution": ' + "9" * 30 + ', "brush_size": ' + "9" * 5000 + "}}")
+        '{"schema_version": 1, "values": {"resolution": ' + "9" * 30 + ', "brush_size": ' + "9" * 5000 + "}}"
+    )
     script = (
         "from memeclean_gui.app import create_application\n"
         "from memeclean_gui.main_window import MainWindow\n"

@@ -12,13 +12,25 @@ import time
 import pytest
 import torch
 
-from memeclean_core.checkpoint import FORMAT, read_checkpoint, save_checkpoint
+from memeclean_core.checkpoint import FORMAT, read_checkpoint
 from memeclean_core.model import MemeCleanNet, UNetConfig
 
 from .conftest import ROOT, TINY_CONFIG, assert_refused, make_picture, no_temporaries, run_cli, snapshot
 
-FAST = ["--batch", "2", "--crop", "64", "--resolution", "256", "--workers", "0", "--device", "cpu",
-        "--model-config", TINY_CONFIG]
+FAST = [
+    "--batch",
+    "2",
+    "--crop",
+    "64",
+    "--resolution",
+    "256",
+    "--workers",
+    "0",
+    "--device",
+    "cpu",
+    "--model-config",
+    TINY_CONFIG,
+]
 
 
 @pytest.fixture
@@ -34,20 +46,40 @@ def train(capsys, data, out, *options):
 
 
 BAD_OPTIONS = [
-    (["--minutes", "-1"], "--minutes"), (["--minutes", "0"], "--minutes"), (["--minutes", "nan"], "--minutes"),
-    (["--minutes", "inf"], "--minutes"), (["--steps", "-5"], "--steps"), (["--steps", "0"], "--steps"),
-    (["--batch", "0"], "--batch"), (["--batch", "-3"], "--batch"), (["--batch", "100000"], "--batch"),
-    (["--crop", "0"], "--crop"), (["--crop", "31"], "--crop"), (["--crop", "100000"], "--crop"),
-    (["--crop", "66"], "--crop"), (["--workers", "-1"], "--workers"), (["--workers", "1000"], "--workers"),
-    (["--fill-every", "0"], "--fill-every"), (["--fill-every", "-2"], "--fill-every"),
-    (["--lr", "nan"], "--lr"), (["--lr", "inf"], "--lr"), (["--lr", "0"], "--lr"), (["--lr", "-0.1"], "--lr"),
-    (["--lr", "5"], "--lr"), (["--seed", "-1"], "--seed"), (["--seed", str(2**40)], "--seed"),
-    (["--resolution", "100"], "--resolution"), (["--resolution", "100000"], "--resolution"),
-    (["--model-config", "[1, 2]"], "--model-config"), (["--model-config", "not json"], "--model-config"),
-    (["--model-config", '{"bogus": 1}'], "bogus"), (["--model-config", '{"mask_channels": "wide"}'], "mask_channels"),
+    (["--minutes", "-1"], "--minutes"),
+    (["--minutes", "0"], "--minutes"),
+    (["--minutes", "nan"], "--minutes"),
+    (["--minutes", "inf"], "--minutes"),
+    (["--steps", "-5"], "--steps"),
+    (["--steps", "0"], "--steps"),
+    (["--batch", "0"], "--batch"),
+    (["--batch", "-3"], "--batch"),
+    (["--batch", "100000"], "--batch"),
+    (["--crop", "0"], "--crop"),
+    (["--crop", "31"], "--crop"),
+    (["--crop", "100000"], "--crop"),
+    (["--crop", "66"], "--crop"),
+    (["--workers", "-1"], "--workers"),
+    (["--workers", "1000"], "--workers"),
+    (["--fill-every", "0"], "--fill-every"),
+    (["--fill-every", "-2"], "--fill-every"),
+    (["--lr", "nan"], "--lr"),
+    (["--lr", "inf"], "--lr"),
+    (["--lr", "0"], "--lr"),
+    (["--lr", "-0.1"], "--lr"),
+    (["--lr", "5"], "--lr"),
+    (["--seed", "-1"], "--seed"),
+    (["--seed", str(2**40)], "--seed"),
+    (["--resolution", "100"], "--resolution"),
+    (["--resolution", "100000"], "--resolution"),
+    (["--model-config", "[1, 2]"], "--model-config"),
+    (["--model-config", "not json"], "--model-config"),
+    (["--model-config", '{"bogus": 1}'], "bogus"),
+    (["--model-config", '{"mask_channels": "wide"}'], "mask_channels"),
     (["--model-config", '{"mask_channels": 4.5}'], "mask_channels"),
     (["--model-config", '{"mask_channels": 100000000}'], "mask_channels"),
-    (["--model-config", '{"mask_levels": 0}'], "mask_levels"), (["--model-config", '{"fill_levels": true}'], "fill_levels"),
+    (["--model-config", '{"mask_levels": 0}'], "mask_levels"),
+    (["--model-config", '{"fill_levels": true}'], "fill_levels"),
 ]
 
 
@@ -80,9 +112,14 @@ def test_a_photo_is_never_taken_for_a_checkpoint(tmp_path, data, capsys):
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("where, reason", [("afile/model.pt", "a part of the path is a file"),
-                                           ("folder", "it is a folder"),
-                                           ("data/model.pt", "inside the data folder")])
+@pytest.mark.parametrize(
+    "where, reason",
+    [
+        ("afile/model.pt", "a part of the path is a file"),
+        ("folder", "it is a folder"),
+        ("data/model.pt", "inside the data folder"),
+    ],
+)
 def test_an_output_that_cannot_be_written_is_found_before_training(tmp_path, data, capsys, where, reason):
     (tmp_path / "afile").write_bytes(b"x")
     (tmp_path / "folder").mkdir()
@@ -96,8 +133,12 @@ def test_an_output_that_cannot_be_written_is_found_before_training(tmp_path, dat
 
 def _checkpoint(path, **changes):
     net = MemeCleanNet(UNetConfig.tiny())
-    payload = {"format": FORMAT, "config": net.config.to_dict(), "model": net.state_dict(),
-               "train": {"step": 3, "elapsed": 1.0, "optimiser": None, "config": {}}}
+    payload = {
+        "format": FORMAT,
+        "config": net.config.to_dict(),
+        "model": net.state_dict(),
+        "train": {"step": 3, "elapsed": 1.0, "optimiser": None, "config": {}},
+    }
     for key, value in changes.items():
         if key.startswith("train_"):
             payload["train"][key[6:]] = value
@@ -206,11 +247,23 @@ def test_a_named_pipe_among_the_pictures_is_not_read(tmp_path, data, capsys):
 
 
 def _train_process(tmp_path, data, out, *extra, preexec=None):
-    command = [sys.executable, "-u", "-m", "memeclean_core", "train", "--data", str(data), "--out", str(out), *FAST,
-               *map(str, extra)]
+    command = [
+        sys.executable,
+        "-u",
+        "-m",
+        "memeclean_core",
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        *FAST,
+        *map(str, extra),
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=preexec)
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=preexec
+    )
 
 
 def test_a_full_disk_at_the_checkpoint_is_one_line_and_no_half_file(tmp_path, data):

@@ -52,11 +52,14 @@ def test_an_input_is_never_written_even_with_overwrite(tmp_path):
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("target, reason", [
-    ("folder", "it is a folder"),
-    ("missing/a.bin", "does not exist"),
-    ("afile/a.bin", "a part of the path is a file"),
-])
+@pytest.mark.parametrize(
+    "target, reason",
+    [
+        ("folder", "it is a folder"),
+        ("missing/a.bin", "does not exist"),
+        ("afile/a.bin", "a part of the path is a file"),
+    ],
+)
 def test_targets_that_cannot_be_written(tmp_path, target, reason):
     (tmp_path / "folder").mkdir()
     (tmp_path / "afile").write_bytes(b"x")
@@ -194,8 +197,19 @@ def test_clean_into_a_full_disk_writes_nothing(tmp_path, tiny_model_path, suffix
     Image.fromarray(NOISE).save(source)
     out = tmp_path / "out"
     out.mkdir()
-    outcome = run_subprocess("clean", source, "-o", out / f"clean{suffix}", "--model", tiny_model_path,
-                             "--resolution", "64", "--device", "cpu", fsize=LIMIT)
+    outcome = run_subprocess(
+        "clean",
+        source,
+        "-o",
+        out / f"clean{suffix}",
+        "--model",
+        tiny_model_path,
+        "--resolution",
+        "64",
+        "--device",
+        "cpu",
+        fsize=LIMIT,
+    )
     line = assert_refused(outcome, "cannot write", "file-size limit")
     assert "clean" + suffix in line
     assert list(out.iterdir()) == []  # no truncated file, no temporary
