@@ -1,0 +1,143 @@
+"""Two models side by side, per format, against the targets of issue #12, from the `--json` files of two
+`memeclean eval` runs on the same cases (same --data, --count, --seed, --long-side, --resolution):
+
+    memeclean eval --data ../data/val --count 40 --resolution 512 --json runs/v1.json
+    memeclean eval --data ../data/val --count 40 --resolution 512 --no-baselines --model runs/v2.pt --json runs/v2.json
+    python bench/compare_models.py runs/v1.json runs/v2.json --names v1 v2
+
+The baselines (OCR boxes + Telea, Telea given the true mask) are read from whichever file has them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from _common import arguments
+
+OCR, ORACLE, MODEL = "OCR boxes + Telea", "Telea, true mask (oracle)", "MemeClean"
+MEASURES = [  # (row key, column title, format string)
+    ("psnr_all", "PSNR all", "{:.2f}"),
+    ("psnr_text", "PSNR text", "{:.2f}"),
+    ("mask_iou", "mask IoU", "{:.3f}"),
+    ("text_left", "text left %", "{:.1f}"),
+    ("collateral", "collateral %", "{:.1f}"),
+    ("replaced", "replaced %", "{:.2f}"),
+]
+
+
+def rows_by_format(result: dict, resolution: int | None) -> dict[tuple[str, str], dict]:
+    rows = {}
+    for row in result["rows"]:
+        if row["method"] == MODEL and resolution is not None and row["resolution"] != resolution:
+            continue
+        if row.get("available", True):
+            rows[(row["format"], row["method"])] = row
+    return rows
+
+
+def cell(row: dict | None, key: str, style: str) -> str:
+    value = None if row is None else row.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return style.format(value)
+
+
+def table(results: list[dict], names: list[str], resolution: int | None) -> list[str]:
+    by_model = [rows_by_format(result, resolution) for result in results]
+    baselines = {key: row for rows in by_model for key, row in rows.items() if key[1] in (OCR, ORACLE)}
+    formats = list(dict.fromkeys(fmt for rows in by_model for fmt, _ in rows))
+    lines = [
+        "| format | method | " + " | ".join(title for _, title, _ in MEASURES) + " |",
+        "|---|---|" + "---:|" * len(MEASURES),
+    ]
+    for fmt in formats:
+        entries = [
+            (label, baselines.get((fmt, method))) for label, method in (("OCR + Telea", OCR), ("oracle", ORACLE))
+        ]
+        entries += [(name, rows.get((fmt, MODEL))) for name, rows in zip(names, by_model)]
+        for label, row in entries:
+            if row is not None:
+                cells = " | ".join(cell(row, key, style) for key, _, style in MEASURES)
+                lines.append(f"| {fmt} | {label} | {cells} |")
+    return lines
+
+
+def targets(results: list[dict], names: list[str], resolution: int | None) -> list[str]:
+    """The issue's target rows that these files can answer, one column per model."""
+    lines = ["| measure | target | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
+    by_model = [rows_by_format(result, resolution) for result in results]
+    oracle = {fmt: row for rows in by_model for (fmt, method), row in rows.items() if method == ORACLE}
+    ocr = {fmt: row for rows in by_model for (fmt, method), row in rows.items() if method == OCR}
+
+    def each(measure) -> str:
+        return " | ".join(measure(rows) for rows in by_model)
+
+    def vs_oracle(fmt: str):
+        def measure(rows):
+            model, reference = rows.get((fmt, MODEL)), oracle.get(fmt)
+            if model is None or reference is None:
+                return "-"
+            return f"{model['psnr_text'] - reference['psnr_text']:+.2f} dB"
+
+        return measure
+
+    def value(fmt: str, key: str, style: str):
+        return lambda rows: cell(rows.get((fmt, MODEL)), key, style)
+
+    def worst_round_trip(rows) -> str:
+        model, reference = rows.get(("round_trip", MODEL)), oracle.get("round_trip")
+        if model is None or reference is None:
+            return "-"
+        oracle_psnr = {image["name"]: image["psnr_all"] for image in reference["per_image"]}
+        gaps = [image["psnr_all"] - oracle_psnr[image["name"]] for image in model["per_image"]]
+        below = sum(gap < -1.5 for gap in gaps)
+        return f"{min(gaps):+.2f} dB ({below} of {len(gaps)} below -1.5)"
+
+    def formats_beating_ocr(rows) -> str:
+        won = total = 0
+        for fmt, baseline in ocr.items():
+            model = rows.get((fmt, MODEL))
+            if model is None or fmt in ("all formats", "distractors") or baseline.get("psnr_text") is None:
+                continue
+            total += 1
+            better_text = model["psnr_text"] > baseline["psnr_text"]
+            better_left = (model.get("text_left") or 0.0) <= (baseline.get("text_left") or 0.0)
+            won += better_text and better_left
+        return f"{won} of {total}"
+
+    lines.append(f"| text PSNR vs oracle, classic | >= -0.5 dB | {each(vs_oracle('classic'))} |")
+    lines.append(f"| text PSNR vs oracle, labels | >= -0.5 dB | {each(vs_oracle('labels'))} |")
+    lines.append(f"| mask IoU, classic | >= 0.90 | {each(value('classic', 'mask_iou', '{:.3f}'))} |")
+    lines.append(f"| mask IoU, labels | >= 0.90 | {each(value('labels', 'mask_iou', '{:.3f}'))} |")
+    lines.append(f"| caption lines still readable | <= 2 % | {each(value('all formats', 'text_left', '{:.1f} %'))} |")
+    lines.append(f"| collateral, all formats | <= 3 % | {each(value('all formats', 'collateral', '{:.1f} %'))} |")
+    lines.append(f"| round trip: whole-image PSNR vs oracle, worst picture | >= -1.5 dB | {each(worst_round_trip)} |")
+    lines.append(f"| distractors: replaced | <= 0.1 % | {each(value('distractors', 'replaced', '{:.2f} %'))} |")
+    lines.append(f"| formats better than OCR + Telea (text PSNR and text left) | all | {each(formats_beating_ocr)} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = arguments(__doc__)
+    parser.add_argument("json", nargs="+", help="`memeclean eval --json` files, one per model")
+    parser.add_argument("--names", nargs="+", help="a column name per file (default: the file names)")
+    parser.add_argument("--resolution", type=int, default=512, help="the MemeClean rows to compare (default 512)")
+    args = parser.parse_args(argv)
+    names = args.names or [path.rsplit("/", 1)[-1].removesuffix(".json") for path in args.json]
+    if len(names) != len(args.json):
+        parser.error("give one name per file")
+    results = []
+    for path in args.json:
+        with open(path, encoding="utf-8") as file:
+            results.append(json.load(file))
+    print("\n".join(table(results, names, args.resolution)))
+    print()
+    print("\n".join(targets(results, names, args.resolution)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
