@@ -341,7 +341,7 @@ def _setting_toggle(name: str, text: str, setting: str, tip: str) -> ActionSpec:
         lambda mode, on: mode.settings.update(**{setting: on}),
         tip=tip,
         checkable=True,
-        checked=lambda mode: getattr(mode.settings, setting),
+        checked=lambda mode: mode.settings.as_dict()[setting],
     )
 
 
