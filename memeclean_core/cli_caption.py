@@ -16,6 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .options import add_command
+
 if TYPE_CHECKING:
     from .captions import TextBox
 
@@ -39,17 +41,19 @@ def parse_box(spec: str) -> BoxSpec:
     return (values[0], values[1], values[2], values[3]), text
 
 
+SUMMARY = "write captions on a template image"
+DESCRIPTION = "Write captions onto a template image, or re-render a saved caption project."
+EPILOG = (
+    "A --box is x,y,w,h:TEXT, fractions of the image (all four at most 1) or pixels; "
+    "a literal \\n in TEXT starts a new line."
+)
+
+
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "caption",
-        help="write captions on a template image",
-        description="Write captions onto a template image, or re-render a saved caption project.",
-        epilog="A --box is x,y,w,h:TEXT, fractions of the image (all four at most 1) or pixels; "
-        "a literal \\n in TEXT starts a new line.",
-    )
+    parser = add_command(subparsers, "caption", SUMMARY, DESCRIPTION, epilog=EPILOG)
     parser.add_argument("image", type=Path, help="template image, or a .memeclean.json caption project")
-    parser.add_argument("--top", metavar="TEXT", help="classic top caption")
-    parser.add_argument("--bottom", metavar="TEXT", help="classic bottom caption")
+    for edge in ("top", "bottom"):  # the two classic captions
+        parser.add_argument(f"--{edge}", metavar="TEXT", help=f"classic {edge} caption")
     parser.add_argument(
         "--box",
         metavar="X,Y,W,H:TEXT",

@@ -24,17 +24,18 @@ from pathlib import Path
 from .errors import MemeCleanError, describe_unexpected
 from .filenames import cleaned_suffix
 from .geometry import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
-from .options import add_model_arguments
+from .options import add_command, add_model_arguments
 from .progress import ProgressBar, is_terminal
+
+SUMMARY = "remove the captions from images"
+DESCRIPTION = (
+    "Remove the captions from meme images. Writes <name>.clean.png next to each input unless "
+    "--output or --output-dir says otherwise; animated GIF/WebP stay animated."
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "clean",
-        help="remove the captions from images",
-        description="Remove the captions from meme images. Writes <name>.clean.png next to each input unless "
-        "--output or --output-dir says otherwise; animated GIF/WebP stay animated.",
-    )
+    parser = add_command(subparsers, "clean", SUMMARY, DESCRIPTION)
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="image files (PNG, JPEG, WebP, GIF, ...)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(

@@ -15,8 +15,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .options import add_model_arguments
+from .options import add_command, add_model_arguments
 from .progress import ProgressBar
+
+SUMMARY = "measure cleaning quality against baselines on a validation set"
+DESCRIPTION = (
+    "Compare MemeClean at several working resolutions with baselines (input unchanged, OCR boxes + "
+    "Telea, Telea with the true mask) on synthetic memes: PSNR (whole image and text region), SSIM, mask IoU, "
+    "time per image."
+)
 
 DEFAULT_COUNT = 40
 DEFAULT_EXAMPLES = 4
@@ -37,13 +44,7 @@ MAX_LONG_SIDE = 8192
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "eval",
-        help="measure cleaning quality against baselines on a validation set",
-        description="Compare MemeClean at several working resolutions with baselines (input unchanged, OCR boxes + "
-        "Telea, Telea with the true mask) on synthetic memes: PSNR (whole image and text region), SSIM, mask IoU, "
-        "time per image.",
-    )
+    parser = add_command(subparsers, "eval", SUMMARY, DESCRIPTION)
     parser.add_argument(
         "--data",
         required=True,

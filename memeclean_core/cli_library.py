@@ -20,19 +20,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from .errors import MemeCleanError
+from .options import add_command
 
 if TYPE_CHECKING:
     from .library import LibraryEntry
 
 T = TypeVar("T")
 
+SUMMARY = "your template library: add, list, match, remove, export"
+DESCRIPTION = "The template library: clean templates you saved, found again in memes made from them."
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "library",
-        help="your template library: add, list, match, remove, export",
-        description="The template library: clean templates you saved, found again in memes made from them.",
-    )
+    parser = add_command(subparsers, "library", SUMMARY, DESCRIPTION)
     parser.add_argument("--library", metavar="DIR", help="library folder (default: your MemeClean data folder)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 

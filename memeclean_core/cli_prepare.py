@@ -6,18 +6,20 @@ import argparse
 import os
 
 from .geometry import TRAIN_MAX_SIDE
+from .options import add_command
+
+SUMMARY = "check, convert and organise pictures, meme/template pairs and fonts for training"
+DESCRIPTION = (
+    "Organise SRC into DEST: clean pictures -> DEST/images, clip art -> DEST/clipart, "
+    "meme/template pairs (templates/<name>.<ext> + memes/<name>/*, or the ImgFlip575K JSON layout "
+    "with downloaded images) -> DEST/pairs, fonts -> DEST/fonts; a held-out part goes to DEST/val. "
+    "Every image is decoded, turned upright (EXIF), converted to RGB and resized; broken files "
+    "are skipped and reported."
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "prepare",
-        help="check, convert and organise pictures, meme/template pairs and fonts for training",
-        description="Organise SRC into DEST: clean pictures -> DEST/images, clip art -> DEST/clipart, "
-        "meme/template pairs (templates/<name>.<ext> + memes/<name>/*, or the ImgFlip575K JSON layout "
-        "with downloaded images) -> DEST/pairs, fonts -> DEST/fonts; a held-out part goes to DEST/val. "
-        "Every image is decoded, turned upright (EXIF), converted to RGB and resized; broken files "
-        "are skipped and reported.",
-    )
+    parser = add_command(subparsers, "prepare", SUMMARY, DESCRIPTION)
     parser.add_argument("src", metavar="SRC", help="raw folder")
     parser.add_argument("dest", metavar="DEST", help="prepared data folder to write (train with --data DEST)")
     parser.add_argument(

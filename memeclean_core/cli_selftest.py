@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+SUMMARY = "check the installation: clean the bundled sample and verify the result"
 DESCRIPTION = (
     "Clean the bundled sample meme with the bundled model (or --model), write the result, read it back "
     "and check it: same size, every pixel outside the replaced region unchanged, the caption removed, "
@@ -19,14 +20,10 @@ DESCRIPTION = (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from .options import add_model_arguments
+    from .options import add_command, add_model_arguments
     from .selftest import DEFAULT_MIN_IOU
 
-    parser = subparsers.add_parser(
-        "selftest",
-        help="check the installation: clean the bundled sample and verify the result",
-        description=DESCRIPTION,
-    )
+    parser = add_command(subparsers, "selftest", SUMMARY, DESCRIPTION)
     add_model_arguments(parser)
     parser.add_argument("--out-dir", metavar="DIR", help="keep the cleaned sample in DIR (default: a temporary folder)")
     iou = parser.add_mutually_exclusive_group()

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 
 from .geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
-from .options import DEVICES
+from .options import DEVICES, add_command
 from .progress import ProgressBar, format_duration
+
+SUMMARY = "train a model on clean pictures and/or meme/template pairs"
+# how a data-parallel run starts its processes (`memeclean_core.train_ddp`), each one `train --distributed`
+DISTRIBUTED_LAUNCH = "torchrun --nproc-per-node N -m memeclean_core train --distributed ..."
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("train", help="train a model on clean pictures and/or meme/template pairs")
+    parser = add_command(subparsers, "train", SUMMARY)
     parser.add_argument("--data", nargs="+", required=True, metavar="DIR", help="prepared data folder(s)")
     parser.add_argument("--out", required=True, metavar="CKPT", help="checkpoint to write (and rewrite)")
     budget = parser.add_argument_group("budget (the first reached ends the run)")
@@ -60,8 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--distributed",
         action="store_true",
-        help="one process of a data-parallel run: torchrun --nproc-per-node N -m memeclean_core train "
-        "--distributed ... (--batch is per process)",
+        help=f"one process of a data-parallel run: {DISTRIBUTED_LAUNCH} (--batch is per process)",
     )
     parser.set_defaults(run=run)
 

@@ -15,9 +15,24 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["add_model_arguments", "check_int", "check_float", "check_optional_int", "check_optional_float"]
+__all__ = [
+    "add_command",
+    "add_model_arguments",
+    "check_int",
+    "check_float",
+    "check_optional_int",
+    "check_optional_float",
+]
 
 DEVICES = ("auto", "cpu", "cuda", "mps")  # `device.pick_device`'s choices
+
+
+def add_command(
+    subparsers: Any, name: str, summary: str, description: str | None = None, epilog: str | None = None
+) -> argparse.ArgumentParser:
+    """The parser of the sub-command `name`: `summary` is its line in `memeclean --help`, `description` and
+    `epilog` frame its own --help. Each `cli_<name>` module keeps these texts as constants at its top."""
+    return subparsers.add_parser(name, help=summary, description=description, epilog=epilog)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:

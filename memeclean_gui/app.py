@@ -19,6 +19,7 @@ from pathlib import Path
 
 from memeclean_core import __version__
 from memeclean_core.errors import describe_unexpected
+from memeclean_core.options import add_model_arguments
 from memeclean_core.resources import resource_path
 
 log = logging.getLogger("memeclean_gui")
@@ -36,13 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="an image to open (and clean) at start; several, or a folder, fill the picture queue",
     )
-    parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
-    parser.add_argument(
-        "--device",
-        default="auto",
-        choices=["auto", "cpu", "cuda", "mps"],
-        help="where the network runs (default: auto, a GPU when there is one)",
-    )
+    add_model_arguments(parser)  # --model and --device, as the command line's
     for flag, what in SWITCHES:
         parser.add_argument(flag, action="store_true", help=what)
     return parser

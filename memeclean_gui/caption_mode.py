@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtGui import QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu
 
 from memeclean_core.captions import CaptionDoc, find_project, load_project
@@ -28,7 +28,7 @@ from memeclean_core.imageio import LoadedImage
 
 from .jobs import caption as caption_jobs
 from .model.caption_editor import CaptionEditor
-from .views.actions import SEPARATOR, fill, make_action
+from .views.actions import SEPARATOR, ActionSpec, add_named_actions, fill
 from .views.caption_overlay import CaptionOverlay
 from .views.caption_panel import CaptionPanel
 from .views.qimage import to_qimage
@@ -115,58 +115,9 @@ class CaptionMode(QObject):
 
     # -- building ----------------------------------------------------------------------------------------------
 
-    def _action(
-        self, text: str, slot: Callable[..., Any], shortcut: Any = None, *, checkable: bool = False, tip: str = ""
-    ) -> QAction:
-        return make_action(self.window, text, slot, shortcut, checkable=checkable, tip=tip)
-
     def _build_actions(self) -> None:
         self.window.help_key_rows.append(("Move the selected text box", "arrow keys (with Shift: 10 pixels)"))
-        self.caption_action = self._action(
-            "&Caption Mode",
-            self.set_active,
-            "T",
-            checkable=True,
-            tip="Write new text on the template: top and bottom text, text boxes",
-        )
-        self.add_action = self._action(
-            "&Add Text Box", self.add_box, "Ctrl+Shift+T", tip="Add a text box in the middle of the picture"
-        )
-        self.delete_action = self._action(
-            "&Delete Text Box",
-            self.editor.delete_selected,
-            QKeySequence.StandardKey.Delete,
-            tip="Remove the selected text box",
-        )
-        self.edit_text_action = self._action(
-            "&Edit Text",
-            lambda: self.overlay.open_text_editor(),
-            "F2",
-            tip="Type the selected box's text in place (or double-click it)",
-        )
-        self.replace_action = self._action(
-            "&Replace Old Text",
-            self.replace_old_text,
-            "Ctrl+Shift+R",
-            tip="One text box where each old caption was, with its words if they can be read",
-        )
-        self.export_action = self._action(
-            "&Export Meme…",
-            self.export_dialog,
-            "Ctrl+E",
-            tip="Save the captioned picture, exactly as shown, at full size",
-        )
-        self.open_project_action = self._action(
-            "Open Caption &Project…",
-            self.open_project_dialog,
-            "Ctrl+Shift+O",
-            tip="Open a saved caption project and edit its text again",
-        )
-        self.save_project_action = self._action(
-            "Save Caption Pro&ject…",
-            self.save_project_dialog,
-            tip="Save the text boxes and template so the meme stays editable",
-        )
+        add_named_actions(self, self.window, CAPTION_ACTIONS)  # self.caption_action, self.export_action, ...
 
     def _build_menus(self) -> None:
         window = self.window
@@ -556,3 +507,60 @@ def install_caption_mode(window: WindowView) -> CaptionMode:
     File menu (before Quit), its Caption menu before View and its toggle to the toolbar, through the window's view
     interface, so the window needs no caption code of its own."""
     return CaptionMode(window)
+
+
+# Caption mode's actions, declared once (`mode.<name>_action`); their places are in `CaptionMode._build_menus`.
+CAPTION_ACTIONS = (
+    ActionSpec(
+        "caption",
+        "&Caption Mode",
+        CaptionMode.set_active,
+        "T",
+        "Write new text on the template: top and bottom text, text boxes",
+        checkable=True,
+    ),
+    ActionSpec(
+        "add", "&Add Text Box", CaptionMode.add_box, "Ctrl+Shift+T", "Add a text box in the middle of the picture"
+    ),
+    ActionSpec(
+        "delete",
+        "&Delete Text Box",
+        lambda mode: mode.editor.delete_selected(),
+        QKeySequence.StandardKey.Delete,
+        "Remove the selected text box",
+    ),
+    ActionSpec(
+        "edit_text",
+        "&Edit Text",
+        lambda mode: mode.overlay.open_text_editor(),
+        "F2",
+        "Type the selected box's text in place (or double-click it)",
+    ),
+    ActionSpec(
+        "replace",
+        "&Replace Old Text",
+        CaptionMode.replace_old_text,
+        "Ctrl+Shift+R",
+        "One text box where each old caption was, with its words if they can be read",
+    ),
+    ActionSpec(
+        "export",
+        "&Export Meme…",
+        CaptionMode.export_dialog,
+        "Ctrl+E",
+        "Save the captioned picture, exactly as shown, at full size",
+    ),
+    ActionSpec(
+        "open_project",
+        "Open Caption &Project…",
+        CaptionMode.open_project_dialog,
+        "Ctrl+Shift+O",
+        "Open a saved caption project and edit its text again",
+    ),
+    ActionSpec(
+        "save_project",
+        "Save Caption Pro&ject…",
+        CaptionMode.save_project_dialog,
+        tip="Save the text boxes and template so the meme stays editable",
+    ),
+)

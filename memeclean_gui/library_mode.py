@@ -28,7 +28,7 @@ from memeclean_core.fixes import fixes_dir
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
 from .jobs import library as library_jobs
-from .views.actions import make_action
+from .views.actions import ActionSpec, add_named_actions
 from .worker import JobKind, JobRunner, Outcome, Task
 
 if TYPE_CHECKING:
@@ -74,65 +74,8 @@ class LibraryMode(QObject):
 
     # -- building ---------------------------------------------------------------------------------------------
 
-    def _action(
-        self,
-        text: str,
-        slot: Callable[..., Any],
-        shortcut: str | None = None,
-        tip: str = "",
-        checked: bool | None = None,
-    ) -> QAction:
-        return make_action(self.window, text, slot, shortcut, tip=tip, checked=checked)
-
     def _build(self) -> None:
-        settings = self.settings
-        self.show_action = self._action(
-            "Show &Library…",
-            self.show_library,
-            "Ctrl+L",
-            "Browse your template library: search, rename, tag, export, import",
-        )
-        self.add_action = self._action(
-            "&Add Template to Library", self.add_current, None, "Add the clean template shown to your library"
-        )
-        self.use_action = self._action(
-            "&Use Library Template",
-            self.use_offer,
-            "Ctrl+Shift+U",
-            "Use the library template this meme was made from (aligned to it)",
-        )
-        self.lookup_action = self._action(
-            "&Look Up Opened Memes",
-            lambda on: settings.update(library_lookup=on),
-            None,
-            "Look every opened meme up in your library",
-            checked=settings.library_lookup,
-        )
-        self.add_saved_action = self._action(
-            "Add &Saved Templates",
-            lambda on: settings.update(library_add_saved=on),
-            None,
-            "Add every template you save to your library",
-            checked=settings.library_add_saved,
-        )
-        self.add_cleaned_action = self._action(
-            "Add Every &Cleaned Template",
-            lambda on: settings.update(library_add_cleaned=on),
-            None,
-            "Add every cleaned template to your library, saved or not",
-            checked=settings.library_add_cleaned,
-        )
-        self.keep_fixes_action = self._action(
-            "&Keep My Mask Fixes for Training",
-            lambda on: settings.update(keep_fixes=on),
-            None,
-            "When you correct a mask by hand and save, keep the meme and your mask as a training pair on this "
-            "computer (Model ▸ Train… ▸ Add Your Fixes)",
-            checked=settings.keep_fixes,
-        )
-        self.fixes_folder_action = self._action(
-            "Open &Fixes Folder", self.open_fixes_folder, None, "Show the folder where your mask fixes are kept"
-        )
+        add_named_actions(self, self.window, LIBRARY_ACTIONS)  # self.show_action, self.add_action, ...
         self.menu = QMenu("&Library", self.window)
         self.menu.addActions([self.show_action, self.add_action, self.use_action])
         self.menu.addSeparator()
@@ -387,3 +330,61 @@ class LibraryMode(QObject):
 def install_library(window: WindowView) -> LibraryMode:
     """Add the Library menu, the match bar and the library/fix hooks to `window`."""
     return LibraryMode(window)
+
+
+def _setting_toggle(name: str, text: str, setting: str, tip: str) -> ActionSpec:
+    """A checkable action that mirrors the boolean setting `setting`: it starts as the setting, and a toggle writes
+    the setting."""
+    return ActionSpec(
+        name,
+        text,
+        lambda mode, on: mode.settings.update(**{setting: on}),
+        tip=tip,
+        checkable=True,
+        checked=lambda mode: mode.settings.as_dict()[setting],
+    )
+
+
+# The Library menu's actions, declared once (`mode.<name>_action`); the menu's layout is in `LibraryMode._build`.
+LIBRARY_ACTIONS = (
+    ActionSpec(
+        "show",
+        "Show &Library…",
+        LibraryMode.show_library,
+        "Ctrl+L",
+        "Browse your template library: search, rename, tag, export, import",
+    ),
+    ActionSpec(
+        "add", "&Add Template to Library", LibraryMode.add_current, tip="Add the clean template shown to your library"
+    ),
+    ActionSpec(
+        "use",
+        "&Use Library Template",
+        LibraryMode.use_offer,
+        "Ctrl+Shift+U",
+        "Use the library template this meme was made from (aligned to it)",
+    ),
+    _setting_toggle("lookup", "&Look Up Opened Memes", "library_lookup", "Look every opened meme up in your library"),
+    _setting_toggle(
+        "add_saved", "Add &Saved Templates", "library_add_saved", "Add every template you save to your library"
+    ),
+    _setting_toggle(
+        "add_cleaned",
+        "Add Every &Cleaned Template",
+        "library_add_cleaned",
+        "Add every cleaned template to your library, saved or not",
+    ),
+    _setting_toggle(
+        "keep_fixes",
+        "&Keep My Mask Fixes for Training",
+        "keep_fixes",
+        "When you correct a mask by hand and save, keep the meme and your mask as a training pair on this "
+        "computer (Model ▸ Train… ▸ Add Your Fixes)",
+    ),
+    ActionSpec(
+        "fixes_folder",
+        "Open &Fixes Folder",
+        LibraryMode.open_fixes_folder,
+        tip="Show the folder where your mask fixes are kept",
+    ),
+)

@@ -37,7 +37,7 @@ from .model.document import BBox, Document
 from .model.settings import Settings
 from .model_menu import initial_model_path, install_model_menu
 from .queue_mode import install_queue
-from .views.actions import SEPARATOR, ActionSpec, fill, make_actions
+from .views.actions import SEPARATOR, ActionSpec, add_named_actions, fill
 from .views.canvas import Canvas
 from .views.controls import BrushSizeControl, ResolutionControl
 from .views.qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
@@ -99,10 +99,7 @@ class MainWindow(QMainWindow):
     # -- building ---------------------------------------------------------------------------------------------
 
     def _build_actions(self) -> None:
-        self.named_actions: dict[str, QAction] = make_actions(self, self, WINDOW_ACTIONS)
-        for name, action in self.named_actions.items():
-            # also `window.clean_action` and the like: the names the window's code and the tests use
-            setattr(self, f"{name}_action", action)
+        self.named_actions: dict[str, QAction] = add_named_actions(self, self, WINDOW_ACTIONS)
         self.auto_clean_action.setChecked(self.settings.auto_clean)
         tools = QActionGroup(self)
         for action in (self.pan_action, self.brush_action, self.eraser_action):

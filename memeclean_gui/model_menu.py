@@ -8,7 +8,6 @@ trains are saved in `memeclean_core.resources.user_models_dir()` and listed here
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
 from memeclean_core.resources import BUNDLED_MODEL_NAME, user_models, user_models_dir
 
 from .model.settings import Settings
-from .views.actions import make_action
+from .views.actions import ActionSpec, add_named_actions
 from .worker import Outcome
 
 if TYPE_CHECKING:
@@ -64,22 +63,10 @@ class ModelMenu(QObject):
         self.train_overrides: dict[str, Any] = {}
         self.train_reference: str | Path | None = None
         self.menu = QMenu("Mo&del", window)
-        self.train_action = self._action(
-            "&Train…", self.open_train_dialog, "Ctrl+T", "Train a model on your pictures, watching its progress"
-        )
-        self.load_action = self._action(
-            "&Load Weights…",
-            self.load_weights_dialog,
-            "Ctrl+Shift+L",
-            "Clean with a weights file (.pt) trained by MemeClean",
-        )
-        self.bundled_action = self._action(
-            "Use &Bundled Model", lambda: self.use(None), None, "Clean with the model that ships with MemeClean"
-        )
+        add_named_actions(self, window, MODEL_ACTIONS)  # self.train_action, self.load_action, ...
+        # made checkable only after it is connected: it answers a click (triggered), not every toggle (the group
+        # unticks it when another model is chosen)
         self.bundled_action.setCheckable(True)
-        self.folder_action = self._action(
-            "Open Models &Folder", self.open_models_folder, None, "Show the folder where the models you train are saved"
-        )
         self._group = QActionGroup(self)
         self._group.addAction(self.bundled_action)
         self._model_actions: list[QAction] = []
@@ -97,9 +84,6 @@ class ModelMenu(QObject):
                 f"The model you chose last ('{self.settings.model_path}') is gone; using the bundled model"
             )
         self.rebuild()
-
-    def _action(self, text: str, slot: Callable[[], Any], shortcut: str | None, tip: str) -> QAction:
-        return make_action(self.window, text, slot, shortcut, tip=tip)
 
     # -- the menu ---------------------------------------------------------------------------------------------
 
@@ -202,3 +186,34 @@ class ModelMenu(QObject):
 def install_model_menu(window: WindowView) -> ModelMenu:
     """Add the Model menu (before Help) and the model label to `window`."""
     return ModelMenu(window)
+
+
+# The Model menu's fixed actions, declared once (`menu.<name>_action`); `ModelMenu.rebuild` lays the menu out.
+MODEL_ACTIONS = (
+    ActionSpec(
+        "train",
+        "&Train…",
+        ModelMenu.open_train_dialog,
+        "Ctrl+T",
+        "Train a model on your pictures, watching its progress",
+    ),
+    ActionSpec(
+        "load",
+        "&Load Weights…",
+        ModelMenu.load_weights_dialog,
+        "Ctrl+Shift+L",
+        "Clean with a weights file (.pt) trained by MemeClean",
+    ),
+    ActionSpec(
+        "bundled",
+        "Use &Bundled Model",
+        lambda menu: menu.use(None),
+        tip="Clean with the model that ships with MemeClean",
+    ),
+    ActionSpec(
+        "folder",
+        "Open Models &Folder",
+        ModelMenu.open_models_folder,
+        tip="Show the folder where the models you train are saved",
+    ),
+)

@@ -74,6 +74,7 @@ GUI_CORE_API = {
     "memeclean_core.geometry",
     "memeclean_core.imageio",
     "memeclean_core.library",
+    "memeclean_core.options",
     "memeclean_core.pipeline",
     "memeclean_core.progress",
     "memeclean_core.resources",

@@ -1,5 +1,5 @@
-"""Menu and toolbar actions, made one way: the main window's table (`ActionSpec`) and the modes' own actions;
-and the dialogs' push buttons (`make_button`).
+"""Menu and toolbar actions, made one way: the window and each mode declare theirs once in a table of
+`ActionSpec` rows (`add_named_actions` builds them); and the dialogs' push buttons (`make_button`).
 
 An action is added to the window as well as to its menu, so its shortcut works while the menu is closed; its tool
 tip names the keys. `fill` lays out a menu or toolbar from a list where `SEPARATOR` draws a line.
@@ -28,6 +28,9 @@ class ActionSpec:
     shortcut: Shortcut = None
     tip: str = ""  # status-bar text; the tool tip adds the keys
     checkable: bool = False
+    # the starting state of a checkable action, read from the owner (e.g. a setting); set before the handler is
+    # connected, so the starting state is no change. None: unchecked, or set by the owner afterwards
+    checked: Callable[[Any], bool] | None = None
 
 
 def make_action(
@@ -69,10 +72,22 @@ def make_actions(owner: Any, window: QWidget, table: Sequence[ActionSpec]) -> di
             return lambda checked: spec.handler(owner, checked)
         return lambda: spec.handler(owner)
 
-    return {
-        spec.name: make_action(window, spec.text, slot(spec), spec.shortcut, tip=spec.tip, checkable=spec.checkable)
-        for spec in table
-    }
+    def make(spec: ActionSpec) -> QAction:
+        checked = None if spec.checked is None else spec.checked(owner)
+        return make_action(
+            window, spec.text, slot(spec), spec.shortcut, tip=spec.tip, checkable=spec.checkable, checked=checked
+        )
+
+    return {spec.name: make(spec) for spec in table}
+
+
+def add_named_actions(owner: Any, window: QWidget, table: Sequence[ActionSpec]) -> dict[str, QAction]:
+    """`make_actions`, each action also kept as `owner.<name>_action` (`window.clean_action`,
+    `mode.export_action`): the names the owner's code and the tests use."""
+    actions = make_actions(owner, window, table)
+    for name, action in actions.items():
+        setattr(owner, f"{name}_action", action)
+    return actions
 
 
 def fill(target: QMenu | QToolBar, items: Sequence[QAction | QMenu | None]) -> None:
