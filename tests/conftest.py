@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from memeclean_core.model import UNetConfig
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+# The smallest training run the CLI takes (tiny crops and pictures, data in the process, the CPU), and the tiny
+# network's size as `--model-config` takes it: shared by the training tests.
+FAST_TRAIN_ARGS = ["--batch", "2", "--crop", "64", "--resolution", "256", "--workers", "0", "--device", "cpu"]
+TINY_CONFIG = json.dumps(UNetConfig.tiny().to_dict())
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from memeclean_core.fixes import (
     split_fixes,
 )
 
-from .conftest import make_meme
+from .conftest import FAST_TRAIN_ARGS, make_meme
 
 
 def make_fixes(folder: Path, count: int = 6) -> list:
@@ -166,16 +166,7 @@ def test_the_train_command_fine_tunes_on_a_fixes_folder(tmp_path, tiny_model_pat
                 str(tiny_model_path),
                 "--steps",
                 "2",
-                "--batch",
-                "2",
-                "--crop",
-                "64",
-                "--resolution",
-                "256",
-                "--workers",
-                "0",
-                "--device",
-                "cpu",
+                *FAST_TRAIN_ARGS,
                 "--out",
                 str(out),
             ]

@@ -11,6 +11,8 @@ from memeclean_core.checkpoint import load_model, read_checkpoint
 from memeclean_core.model import UNetConfig
 from memeclean_core.train import TrainConfig, training_run
 
+from .conftest import FAST_TRAIN_ARGS, TINY_CONFIG
+
 TINY = UNetConfig.tiny().to_dict()
 
 
@@ -82,19 +84,9 @@ def test_ctrl_c_on_the_cli_leaves_a_loadable_checkpoint(tmp_path):
         str(out),
         "--steps",
         "100000",
-        "--batch",
-        "2",
-        "--crop",
-        "64",
-        "--resolution",
-        "256",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
+        *FAST_TRAIN_ARGS,
         "--model-config",
-        '{"mask_channels": 4, "mask_levels": 2, "fill_channels": 4, '
-        '"fill_levels": 2, "max_channels": 8, "head_channels": 4}',
+        TINY_CONFIG,
     ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

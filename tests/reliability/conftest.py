@@ -4,7 +4,6 @@ file was created, truncated or overwritten (every file's bytes and modification 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -16,10 +15,10 @@ import pytest
 from PIL import Image
 
 from memeclean_core.cli import main
-from memeclean_core.model import UNetConfig
+
+from ..conftest import TINY_CONFIG  # noqa: F401 - the reliability tests import it from here
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY_CONFIG = json.dumps(UNetConfig.tiny().to_dict())
 
 
 @dataclass

@@ -15,22 +15,10 @@ import torch
 from memeclean_core.checkpoint import FORMAT, read_checkpoint
 from memeclean_core.model import MemeCleanNet, UNetConfig
 
+from ..conftest import FAST_TRAIN_ARGS
 from .conftest import ROOT, TINY_CONFIG, assert_refused, make_picture, no_temporaries, run_cli, snapshot
 
-FAST = [
-    "--batch",
-    "2",
-    "--crop",
-    "64",
-    "--resolution",
-    "256",
-    "--workers",
-    "0",
-    "--device",
-    "cpu",
-    "--model-config",
-    TINY_CONFIG,
-]
+FAST = [*FAST_TRAIN_ARGS, "--model-config", TINY_CONFIG]
 
 
 @pytest.fixture
