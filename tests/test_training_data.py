@@ -76,3 +76,15 @@ def test_without_a_mix_the_source_draws_v1_captions_as_before():
     source = procedural_source(mix=None)
     meme, template, mask = source.sample(np.random.default_rng(5), 128)
     assert mask.any() and meme.shape == template.shape
+
+
+def test_training_labels_include_heavy_words_outlined_in_their_own_colour():
+    from memeclean_core.data.synth import render_labels, sample_style
+
+    style = sample_style(np.random.default_rng(0), "heavy")
+    assert style.outline == style.fill and style.outline_ratio >= 0.03
+    source = procedural_source(mix={"labels": 1.0})
+    meme, template, mask = source.sample(np.random.default_rng(1), 160)
+    assert mask.any() and (meme[mask] != template[mask]).any()
+    layer = render_labels((160, 160), source.fonts, np.random.default_rng(2))
+    assert np.asarray(layer.getchannel("A")).any()

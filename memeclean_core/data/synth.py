@@ -11,6 +11,7 @@ Everything here is a pure function of its inputs and a `numpy.random.Generator`.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,9 @@ def sample_style(rng: np.random.Generator, kind: str) -> CaptionStyle:
         shadow = (int(rng.integers(3, 10)), int(rng.integers(3, 10)), float(rng.uniform(0, 6)))
         outline = black if rng.random() < 0.3 else None
         return CaptionStyle(fill, outline, float(rng.uniform(0.02, 0.08)), shadow, rng.random() < 0.7)
+    if kind == "heavy":  # training only: an outline the colour of the letters, extra-bold text (see render_labels)
+        fill = random_colour(rng) if rng.random() < 0.5 else (black if rng.random() < 0.5 else white)
+        return CaptionStyle(fill, fill, float(rng.uniform(0.03, 0.13)), None, rng.random() < 0.5)
     # "label": coloured text placed on the picture, with or without an outline
     fill = random_colour(rng) if rng.random() < 0.7 else (black if rng.random() < 0.5 else white)
     outline = None if rng.random() < 0.4 else (black if rng.random() < 0.6 else white)
@@ -130,6 +134,20 @@ def render_caption_layer(size: tuple[int, int], fonts: FontPool, rng: np.random.
     return layer
 
 
+def render_labels(size: tuple[int, int], fonts: FontPool, rng: np.random.Generator) -> Image.Image:
+    """Training only: 1–3 labels anywhere on the picture, half of them "heavy" (outlined in their own colour).
+
+    The label style draws such text now and then (same-coloured fill and outline), and it is the text a model
+    trained among hard negatives learns to leave: solid black or white words look like a printed sign or a badge.
+    Drawn here, not in `sample_style("label")`, so the validation set's labels stay as they were."""
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    font_path = fonts.pick(rng)
+    for _ in range(int(rng.integers(1, 4))):
+        kind = "heavy" if rng.random() < 0.5 else "label"
+        place_caption(layer, fonts, rng, kind, "anywhere", font_path)
+    return layer
+
+
 def place_caption(
     layer: Image.Image,
     fonts: FontPool,
@@ -189,10 +207,13 @@ def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
     return np.asarray(Image.open(buffer).convert("RGB"))
 
 
-def caption_image(clean: np.ndarray, fonts: FontPool, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Draw random captions on `clean` (H×W×3 uint8); return (meme, mask of every pixel the caption touched)."""
+def caption_image(
+    clean: np.ndarray, fonts: FontPool, rng: np.random.Generator, render: Callable = render_caption_layer
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw random captions (`render(size, fonts, rng)`, a caption layer) on `clean` (H×W×3 uint8); return (meme,
+    mask of every pixel the caption touched)."""
     base = Image.fromarray(clean).convert("RGBA")
-    layer = render_caption_layer(base.size, fonts, rng)
+    layer = render(base.size, fonts, rng)
     meme = np.asarray(Image.alpha_composite(base, layer).convert("RGB"))
     mask = np.asarray(layer.getchannel("A")) >= 24  # below ~10 % coverage a pixel is not visibly changed
     if rng.random() < 0.6:
@@ -203,7 +224,8 @@ def caption_image(clean: np.ndarray, fonts: FontPool, rng: np.random.Generator) 
 # The training mix: v1's captions (classic, inverse, shadowed top/bottom text and coloured labels) and the formats
 # users meet beyond them (data/formats.py), plus memes with no caption at all. Weights, not probabilities.
 TRAINING_MIX = {
-    "synth": 0.55,
+    "synth": 0.5,
+    "labels": 0.12,  # labels alone, half of them heavy (render_labels): v2 without them left solid-coloured words
     "caption_bar": 0.1,
     "watermark": 0.07,
     "small": 0.08,
@@ -247,8 +269,10 @@ class SynthSource:
         clipart = self.backgrounds.clipart_pictures(rng, 2)
         if kind != "distractors" and rng.random() < HARD_NEGATIVE_SHARE:
             clean = add_distractors(clean, self.fonts, rng, clipart)
-        if kind == "synth":
-            meme, mask = caption_image(clean, self.fonts, rng)
+        if kind in ("synth", "labels"):
+            meme, mask = caption_image(
+                clean, self.fonts, rng, render_caption_layer if kind == "synth" else render_labels
+            )
             return meme, clean, mask
         made = make_format_meme(kind, clean, self.fonts, rng, clipart)
         return made.meme, made.template, made.mask
