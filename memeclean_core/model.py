@@ -147,8 +147,12 @@ class UNet(nn.Module):
             skip = skips.pop()
             h = F.interpolate(h, size=skip.shape[-2:], mode="nearest")
             h = decoder(torch.cat([h, skip], dim=1))
-        h = F.interpolate(h, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        return self.head(torch.cat([h, x], dim=1))
+        # Under CPU autocast h is bf16 and x fp32. Upsampled in fp32 (bilinear's backward is slow in bf16 on CPUs)
+        # and joined in h's dtype (a mixed concatenation is promoted to fp32, then cast back for the convolution):
+        # together a tenth of a CPU training step. Without autocast both casts do nothing.
+        dtype = h.dtype
+        h = F.interpolate(h.float(), size=x.shape[-2:], mode="bilinear", align_corners=False).to(dtype)
+        return self.head(torch.cat([h, x.to(dtype)], dim=1))
 
 
 class MemeCleanNet(nn.Module):

@@ -87,6 +87,7 @@ class BackgroundSource:
         self.procedural_fraction = procedural_fraction if self.images else 1.0
         self._cache: dict[Path, np.ndarray] = {}  # decoded pictures, per process
         self._clipart_cache: dict[Path, np.ndarray | None] = {}
+        self._pasted_cache: dict[Path, Image.Image] = {}  # clip art at full size, for paste_clipart
 
     @classmethod
     def from_folder(cls, root: str | Path, procedural_fraction: float = 0.15) -> BackgroundSource:
@@ -141,8 +142,11 @@ class BackgroundSource:
         return pictures
 
     def paste_clipart(self, picture: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        with Image.open(self.clipart[rng.integers(len(self.clipart))]) as art:
-            art = art.convert("RGBA")
+        path = self.clipart[rng.integers(len(self.clipart))]
+        if path not in self._pasted_cache:  # decoded once per process: a PNG decode cost a tenth of a crop
+            with Image.open(path) as art:
+                self._pasted_cache[path] = art.convert("RGBA")
+        art = self._pasted_cache[path]
         height, width = picture.shape[:2]
         scale = rng.uniform(0.3, 0.9) * min(width / art.width, height / art.height)
         art = art.resize((max(1, int(art.width * scale)), max(1, int(art.height * scale))), Image.LANCZOS)
