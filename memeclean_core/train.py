@@ -10,7 +10,6 @@ Losses: BCE + Dice on the caption mask, and L1 of the fill inside the (dilated) 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -107,14 +106,6 @@ def build_sources(folders: list[str]) -> list:
         if (root / "images").is_dir() or not (root / "pairs").is_dir():
             sources.append(SynthSource.from_folder(root, mix=TRAINING_MIX))
     return sources
-
-
-def yield_to_the_network(worker_id: int) -> None:
-    """A data worker runs at a lower priority than the training process: on a machine with few cores the network's
-    threads and the workers otherwise take turns, and the network waits for its own threads. The workers still
-    keep up, since the network leaves its threads idle now and then and the loader prefetches."""
-    if hasattr(os, "nice"):  # POSIX
-        os.nice(10)
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -230,7 +221,6 @@ def training_run(
         num_workers=config.workers,
         pin_memory=cuda,
         persistent_workers=config.workers > 0,
-        worker_init_fn=yield_to_the_network,
     )
     losses = parallel.wrap(net, config) if parallel else partial(compute_losses, net, fill_weight=config.fill_weight)
 
