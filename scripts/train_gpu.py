@@ -40,10 +40,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--resolution", type=int, default=TRAIN_MAX_SIDE, help="largest picture long side trained on")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--fill-every", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="data and initialisation seed (a new one draws new data)")
     parser.add_argument("--workers", type=int, default=cores, help=f"data-loading processes (default {cores})")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--snapshot-minutes", type=float, default=2.0)
     parser.add_argument("--resume", action="store_true", help="continue the checkpoint in --work")
+    parser.add_argument(
+        "--init", type=Path, metavar="CKPT", help="start from these weights (and their network size, not --preset)"
+    )
     parser.add_argument("--eval-count", type=int, default=40, help="validation memes (0: no evaluation)")
     parser.add_argument("--eval-resolution", type=int, nargs="+", default=[512, 1024])
     return parser.parse_args(argv)
@@ -78,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
     checkpoint = args.work / "run.pt"
-    model = UNetConfig.preset(args.preset)
+    if args.resume or args.init:  # the network's size comes from the checkpoint, not --preset
+        model = UNetConfig.from_dict(read_checkpoint(checkpoint if args.resume else args.init)["config"])
+    else:
+        model = UNetConfig.preset(args.preset)
     config = TrainConfig(
         data=[str(args.data / "train")],
         out=str(checkpoint),
@@ -89,15 +96,22 @@ def main(argv: list[str] | None = None) -> int:
         max_side=args.resolution,
         lr=args.lr,
         fill_every=args.fill_every,
+        seed=args.seed,
         device=args.device,
         workers=args.workers,
         checkpoint_minutes=args.snapshot_minutes,
         preview_every=0,
         resume=str(checkpoint) if args.resume else None,
+        init=str(args.init) if args.init else None,
         model=model.to_dict(),
     )
+    network = (
+        f"network of {checkpoint if args.resume else args.init.name}"
+        if args.resume or args.init
+        else f"'{args.preset}' network"
+    )
     print(
-        f"training the '{args.preset}' network ({MemeCleanNet(model).num_parameters() / 1e6:.2f} M parameters) on "
+        f"training the {network} ({MemeCleanNet(model).num_parameters() / 1e6:.2f} M parameters) on "
         f"{describe(device)}, {args.workers} data workers, batch {args.batch} of {args.crop} px, budget "
         f"{args.steps or '-'} steps / {args.minutes} minutes",
         flush=True,
@@ -154,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     steps = read_checkpoint(checkpoint)["train"]["step"]
     samples = (steps - first_step) * args.batch  # this run's
     summary = {
-        "preset": args.preset,
+        "preset": None if args.resume or args.init else args.preset,
+        "init": str(args.init) if args.init else None,
         "config": model.to_dict(),
         "device": describe(device),
         "steps": steps,

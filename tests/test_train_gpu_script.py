@@ -146,6 +146,19 @@ def test_train_gpu_script_runs_its_whole_path_on_the_cpu_with_a_tiny_preset(tmp_
     log_text = (out / "train.log").read_text()
     assert "unpacked" in log_text and "trained to step 3" in log_text
 
+    # Continued (as on a GPU lease, a second command on the same machine) and started from those weights: the
+    # network is the checkpoint's, whatever --preset says.
+    follow_up = ["--steps", "4", "--eval-count", "0", "--preset", "large", "--seed", "1"]
+    for start, work in ((["--resume"], "work"), (["--init", str(out / "model-fp16.pt")], "fresh-work")):
+        run = [*command[:4], *command[8:18], *start, *follow_up]  # without --preset tiny and --steps 3
+        run_env = dict(env, MEMECLEAN_WORK=str(tmp_path / work))  # a new run never replaces a kept checkpoint
+        result = subprocess.run(run, check=False, capture_output=True, text=True, env=run_env, timeout=240)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["config"] == UNetConfig.tiny().to_dict() and summary["preset"] is None
+        assert read_checkpoint(out / "model-fp16.pt")["config"] == UNetConfig.tiny().to_dict()
+    assert summary["steps"] == 4 and summary["steps_this_run"] == 4 and summary["init"].endswith("model-fp16.pt")
+
 
 def test_presets_leave_the_default_alone_and_the_large_one_fits_in_16_mb_as_fp16(tmp_path):
     assert UNetConfig.preset("default") == UNetConfig()
