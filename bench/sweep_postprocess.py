@@ -4,11 +4,13 @@ which pixels are replaced and how far that region is dilated (`PostprocessConfig
 
     python bench/sweep_postprocess.py --data ../data/val [--model WEIGHTS] [--count 24] [--seed 1]
                                       [--resolution 512] [--threshold 0.2 0.35 0.5] [--dilation 2 3 4]
+                                      [--formats aggregate labels small ...]
 
 Prints PSNR (whole image, text region), SSIM and mask IoU for every pair, on cases generated with a seed other
 than the model card's (seed 0), so the constants are not tuned on the numbers they are reported with; and the
 collateral (share of replaced pixels > 4 px from any true caption pixel) and missed caption pixels
-(`bench/postprocess_scores.py`). `--edge-refine` sweeps with a full-resolution edge refinement on.
+(`bench/postprocess_scores.py`). `--edge-refine` sweeps with a full-resolution edge refinement on (the shipped
+pipeline's is "colour"). `--formats` pools `--count` cases of each named format (`memeclean eval --formats`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, nargs="+", default=[0.2, 0.35, 0.5])
     parser.add_argument("--dilation", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--edge-refine", default="none", help="PostprocessConfig.edge_refine (default: none)")
+    parser.add_argument("--formats", nargs="+", default=["aggregate"], help="format groups (default: aggregate)")
     args = parser.parse_args(argv)
 
     from postprocess_scores import cached, score
@@ -37,9 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     from memeclean_core.evaluate import load_cases
     from memeclean_core.inference import PostprocessConfig
 
-    cases, _ = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side)
+    cases, _ = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side, formats=args.formats)
     model = cached(load_model(args.model))  # the mask network runs once per case
-    print(f"{len(cases)} cases (seed {args.seed}), resolution {args.resolution}, model {model.path}")
+    print(
+        f"{len(cases)} cases ({' '.join(args.formats)}, seed {args.seed}), resolution {args.resolution}, "
+        f"model {model.path}, edge refinement {args.edge_refine}"
+    )
     print(
         f"{'fill thr.':>9} {'dilation':>8} {'PSNR all':>9} {'PSNR text':>9} {'SSIM':>7} {'mask IoU':>8} "
         f"{'collat.':>8} {'missed':>7}"

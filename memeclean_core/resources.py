@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-BUNDLED_MODEL_NAME = "memeclean-v1.pt"
+BUNDLED_MODEL_NAME = "memeclean-v3.pt"
 
 
 def resources_dir() -> Path:

@@ -32,7 +32,7 @@ SOURCE_DIR=$("$PYTHON" -c 'import os, memeclean_core; print(os.path.dirname(os.p
 VERSION=$("$PYTHON" -c 'import memeclean_core; print(memeclean_core.__version__)')
 
 # MEMECLEAN_BUNDLE_MODEL=FILE bundles another checkpoint under the shipped name (default: the repository's).
-MODEL=${MEMECLEAN_BUNDLE_MODEL:-resources/models/memeclean-v1.pt}
+MODEL=${MEMECLEAN_BUNDLE_MODEL:-resources/models/memeclean-v3.pt}
 [ -f "$MODEL" ] || fail "$MODEL is missing: the bundle ships the trained model"
 "$PYTHON" - <<'EOF' || fail "this torch is a CUDA build; install the CPU wheel first (bash scripts/setup.sh)"
 import torch
@@ -54,7 +54,7 @@ if [ ! -e "$DIST/memeclean-gui" ] && [ ! -e "$DIST/memeclean-gui.exe" ]; then
     ln -s memeclean "$DIST/memeclean-gui"  # one executable: started by this name it is the app (run_memeclean.py)
 fi
 [ -x "$DIST/memeclean" ] && [ -x "$DIST/memeclean-gui" ] || fail "the executables are missing from $DIST"
-[ -f "$DIST/_internal/resources/models/memeclean-v1.pt" ] || fail "the model is missing from the bundle"
+[ -f "$DIST/_internal/resources/models/memeclean-v3.pt" ] || fail "the model is missing from the bundle"
 
 # No CUDA in the CPU build: no CUDA, cuDNN, NCCL or NVIDIA library (torch.cuda's Python files are harmless).
 CUDA=$(find "$DIST" \( -iname 'libcuda*' -o -iname 'libcudart*' -o -iname 'libcudnn*' -o -iname 'libcublas*' \

@@ -1,6 +1,6 @@
 """Turn a training checkpoint into shipped weights: fp16 state dict with its config, no optimiser state.
 
-python scripts/export_model.py runs/v1.pt resources/models/memeclean-v1.pt
+python scripts/export_model.py runs/mine.pt mine-fp16.pt
 """
 
 import sys
