@@ -216,11 +216,7 @@ def training_run(
         seed=parallel.data_seed(config.seed) if parallel else config.seed,
     )
     loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=None,
-        num_workers=config.workers,
-        pin_memory=cuda,
-        persistent_workers=config.workers > 0,
+        dataset, batch_size=None, num_workers=config.workers, pin_memory=cuda, persistent_workers=config.workers > 0
     )
     losses = parallel.wrap(net, config) if parallel else partial(compute_losses, net, fill_weight=config.fill_weight)
 
