@@ -82,10 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
     checkpoint = args.work / "run.pt"
-    if args.resume or args.init:  # the network's size comes from the checkpoint, not --preset
-        model = UNetConfig.from_dict(read_checkpoint(checkpoint if args.resume else args.init)["config"])
-    else:
-        model = UNetConfig.preset(args.preset)
+    start = checkpoint if args.resume else args.init  # the weights this run starts from, if any
+    start_payload = read_checkpoint(start) if start else None
+    # The network's size comes from those weights, not --preset.
+    model = UNetConfig.from_dict(start_payload["config"]) if start_payload else UNetConfig.preset(args.preset)
+    first_step = start_payload["train"]["step"] if args.resume else 0
     config = TrainConfig(
         data=[str(args.data / "train")],
         out=str(checkpoint),
@@ -105,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         init=str(args.init) if args.init else None,
         model=model.to_dict(),
     )
-    network = (
-        f"network of {checkpoint if args.resume else args.init.name}"
-        if args.resume or args.init
-        else f"'{args.preset}' network"
-    )
+    network = f"network of {start}" if start else f"'{args.preset}' network"
     print(
         f"training the {network} ({MemeCleanNet(model).num_parameters() / 1e6:.2f} M parameters) on "
         f"{describe(device)}, {args.workers} data workers, batch {args.batch} of {args.crop} px, budget "
@@ -118,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     snapshot = args.out / SNAPSHOT_NAME
-    first_step = read_checkpoint(checkpoint)["train"]["step"] if args.resume else 0
     last = None
     started = time.perf_counter()
     printed = float("-inf")
@@ -168,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = read_checkpoint(checkpoint)["train"]["step"]
     samples = (steps - first_step) * args.batch  # this run's
     summary = {
-        "preset": None if args.resume or args.init else args.preset,
+        "preset": None if start else args.preset,
         "init": str(args.init) if args.init else None,
         "config": model.to_dict(),
         "device": describe(device),
