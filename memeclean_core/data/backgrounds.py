@@ -86,8 +86,8 @@ class BackgroundSource:
         self.clipart = list(clipart)
         self.procedural_fraction = procedural_fraction if self.images else 1.0
         self._cache: dict[Path, np.ndarray] = {}  # decoded pictures, per process
-        self._clipart_cache: dict[Path, np.ndarray | None] = {}
-        self._pasted_cache: dict[Path, Image.Image] = {}  # clip art at full size, for paste_clipart
+        self._clipart_cache: dict[Path, np.ndarray | None] = {}  # <= 512 px arrays for clipart_pictures
+        self._decoded_clipart: dict[Path, Image.Image] = {}  # full size: a PNG decode cost a tenth of a crop
 
     @classmethod
     def from_folder(cls, root: str | Path, procedural_fraction: float = 0.15) -> BackgroundSource:
@@ -131,22 +131,24 @@ class BackgroundSource:
             path = self.clipart[rng.integers(len(self.clipart))]
             if path not in self._clipart_cache:
                 try:
-                    with Image.open(path) as art:
-                        art = art.convert("RGBA")
-                        art.thumbnail((512, 512), Image.LANCZOS)
-                        self._clipart_cache[path] = np.asarray(art)
+                    art = self.decoded_clipart(path).copy()
+                    art.thumbnail((512, 512), Image.LANCZOS)
+                    self._clipart_cache[path] = np.asarray(art)
                 except Exception:  # noqa: BLE001 - as in picture(): an unreadable clip art is simply not used
                     self._clipart_cache[path] = None
             if self._clipart_cache[path] is not None:
                 pictures.append(self._clipart_cache[path])
         return pictures
 
-    def paste_clipart(self, picture: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        path = self.clipart[rng.integers(len(self.clipart))]
-        if path not in self._pasted_cache:  # decoded once per process: a PNG decode cost a tenth of a crop
+    def decoded_clipart(self, path: Path) -> Image.Image:
+        """The clip art at `path` as RGBA at full size, decoded once per process (raises when it cannot be read)."""
+        if path not in self._decoded_clipart:
             with Image.open(path) as art:
-                self._pasted_cache[path] = art.convert("RGBA")
-        art = self._pasted_cache[path]
+                self._decoded_clipart[path] = art.convert("RGBA")
+        return self._decoded_clipart[path]
+
+    def paste_clipart(self, picture: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        art = self.decoded_clipart(self.clipart[rng.integers(len(self.clipart))])
         height, width = picture.shape[:2]
         scale = rng.uniform(0.3, 0.9) * min(width / art.width, height / art.height)
         art = art.resize((max(1, int(art.width * scale)), max(1, int(art.height * scale))), Image.LANCZOS)
