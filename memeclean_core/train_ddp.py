@@ -102,8 +102,13 @@ class DataParallel:
             for buffer in self.net.buffers():
                 dist.broadcast(buffer.data, src=0)
 
-    def close(self) -> None:
+    def close(self, wait_for_all: bool = True) -> None:
+        """Leave the process group. After a normal end every process first waits for the others: a process that
+        tears its connections down while a peer still uses them can abort that peer (gloo, seen under load). After an
+        error, `wait_for_all=False`: the peers may never arrive."""
         if dist.is_initialized():
+            if wait_for_all:
+                dist.barrier()
             dist.destroy_process_group()
 
 
@@ -129,6 +134,7 @@ def run_distributed(config: TrainConfig) -> int:
             f"{config.batch} crops per process and step"
         )
     run = training_run(config, parallel=parallel)
+    finished = False
     try:
         for report in run:
             if report.done:
@@ -136,6 +142,7 @@ def run_distributed(config: TrainConfig) -> int:
             bar.update(report.fraction, progress_line(report, parallel.world_size), force=report.checkpoint is not None)
         run.close()
         parallel.share_buffers()
+        finished = True
     except KeyboardInterrupt:
         run.close()  # rank 0 writes the checkpoint of the last step
         bar.finish()
@@ -144,7 +151,7 @@ def run_distributed(config: TrainConfig) -> int:
         return 130
     finally:
         run.close()
-        parallel.close()
+        parallel.close(wait_for_all=finished)
     bar.finish()
     if parallel.is_main:
         print(f"saved {config.out}")
