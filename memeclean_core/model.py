@@ -100,6 +100,26 @@ def conv_block(in_channels: int, out_channels: int, dilation: int = 1) -> nn.Seq
     )
 
 
+class _ContiguousGradient(torch.autograd.Function):
+    """The identity, whose backward makes its gradient contiguous in the layout of the forward's input."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        channels_last = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+        ctx.layout = torch.channels_last if channels_last else torch.contiguous_format
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, gradient: torch.Tensor) -> torch.Tensor:
+        return gradient.contiguous(memory_format=ctx.layout)
+
+
+def contiguous_gradient(x: torch.Tensor) -> torch.Tensor:
+    """`x` unchanged; its gradient reaches the op that made `x` contiguous (a bf16 upsampling's backward on CPUs is
+    4x slower on a strided gradient; measured in a training step, see docs/MODEL.md)."""
+    return _ContiguousGradient.apply(x)
+
+
 class UNet(nn.Module):
     """Stride-2 stem, `levels` encoder/decoder levels at half resolution, full-resolution head."""
 
@@ -147,12 +167,14 @@ class UNet(nn.Module):
             skip = skips.pop()
             h = F.interpolate(h, size=skip.shape[-2:], mode="nearest")
             h = decoder(torch.cat([h, skip], dim=1))
-        # Under CPU autocast h is bf16 and x fp32. Upsampled in fp32 (bilinear's backward is slow in bf16 on CPUs)
-        # and joined in h's dtype (a mixed concatenation is promoted to fp32, then cast back for the convolution):
-        # together a tenth of a CPU training step. Without autocast both casts do nothing.
-        dtype = h.dtype
-        h = F.interpolate(h.float(), size=x.shape[-2:], mode="bilinear", align_corners=False).to(dtype)
-        return self.head(torch.cat([h, x.to(dtype)], dim=1))
+        # Under autocast h is bf16 and x fp32: joined in h's dtype (a mixed concatenation is promoted to fp32, then
+        # cast back for the convolution). Upsampling in bf16 gives the same bits as in fp32 cast to bf16, forward and
+        # backward, and is fast if its gradient arrives contiguous: the concatenation's backward hands on a strided
+        # slice, hence `contiguous_gradient` (training only). Without autocast nothing is cast.
+        h = F.interpolate(h, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        if torch.is_grad_enabled() and h.requires_grad:
+            h = contiguous_gradient(h)
+        return self.head(torch.cat([h, x.to(h.dtype)], dim=1))
 
 
 class MemeCleanNet(nn.Module):
@@ -173,7 +195,13 @@ class MemeCleanNet(nn.Module):
 
     def fill(self, prefill: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The picture behind the text: `prefill` (N×3×H×W, classical fill) corrected inside `mask` (N×1×H×W)."""
-        correction = self.fill_net(torch.cat([prefill * 2 - 1, mask], dim=1))
+        x = torch.cat([prefill * 2 - 1, mask], dim=1)
+        if self.fill_net.stem[0].weight.is_contiguous(memory_format=torch.channels_last):
+            # A one-channel mask has no layout of its own, so the join comes out NCHW; a channels-last network (as
+            # trained) would then copy its head's full-resolution input to channels-last, forward and backward:
+            # a tenth of a fill step. Joined in the network's layout instead.
+            x = x.contiguous(memory_format=torch.channels_last)
+        correction = self.fill_net(x)
         return (prefill + mask * correction).clamp(0, 1)
 
     def forward(
