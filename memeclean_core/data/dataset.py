@@ -68,32 +68,38 @@ def fit_crop(array: np.ndarray, size: int) -> np.ndarray:
     return np.pad(array, pad) if pad[0][1] or pad[1][1] else array
 
 
-def recolour(meme: np.ndarray, template: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The same random channel permutation (and, 1 in 8, inversion) of meme and template."""
+def recolour(
+    meme: np.ndarray, template: np.ndarray | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The same random channel permutation (and, 1 in 8, inversion) of meme and template (None: the meme alone)."""
     order = rng.permutation(3)
-    meme, template = meme[..., order], template[..., order]
-    if rng.random() < 0.125:
-        meme, template = 255 - meme, 255 - template
-    return meme, template
+    invert = rng.random() < 0.125
+
+    def apply(image: np.ndarray) -> np.ndarray:
+        image = image[..., order]  # a new array, so the inversion may overwrite it
+        return np.subtract(255, image, out=image) if invert else image
+
+    return apply(meme), None if template is None else apply(template)
 
 
 def make_crop(
     rendered: RenderedMeme, size: int, rng: np.random.Generator, text_bias: float, with_fill: bool
 ) -> dict[str, np.ndarray]:
-    """One training crop as arrays: meme, template, mask, valid (+ hole and prefill when the fill trains)."""
+    """One training crop as arrays: meme, mask, valid (+ template, hole and prefill when the fill trains: the mask
+    loss needs no clean picture, so the other steps neither recolour nor ship one)."""
     top, left = crop_window(rendered.mask.shape, rendered.text_pixels, size, rng, text_bias)
     window = np.s_[top : top + size, left : left + size]
     has_template = rendered.template is not None  # a hand fix may come without its clean picture
-    template = rendered.template if has_template else rendered.meme
-    meme, template = recolour(rendered.meme[window], template[window], rng)
+    template = (rendered.template if has_template else rendered.meme)[window] if with_fill else None
+    meme, template = recolour(rendered.meme[window], template, rng)
     mask = rendered.mask[window]
     crop = {
         "meme": fit_crop(meme, size),
-        "template": fit_crop(template, size),
         "mask": fit_crop(mask.astype(np.float32), size),
         "valid": fit_crop(np.ones(mask.shape, np.float32), size),
     }
     if with_fill:
+        crop["template"] = fit_crop(template, size)
         hole = dilate(mask, int(rng.integers(1, 4)))  # the inference dilation, with some slack either way
         if not has_template:
             hole = np.zeros_like(hole)  # no clean picture: nothing for the fill loss to weigh, the mask trains alone
