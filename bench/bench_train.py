@@ -1,13 +1,14 @@
 """Training throughput: crops per second of `memeclean train`'s loop, now and at an earlier revision.
 
     python bench/bench_train.py --data DATA_DIR [--before REV] [--steps 60] [--warmup 10] [--threads 2]
-                                [--batch 8] [--fill-every 3] [--workers 1]
+                                [--batch 8] [--fill-every 3] [--workers 1] [--reuse K [K ...]]
 
 Each measured code base runs in its own child process (`PYTHONPATH` set to it): the training loop
 (`train.training_run`) with the default network for `--warmup` steps, then `--steps` more that are timed; crops/s
 = timed steps × batch / wall time. `--before REV` checks out that git revision into a temporary worktree and times
 it the same way, for a before/after table (v1 was trained at commit adb06d9). A "data only" row times the current
-code's batch stream alone (one process, no network), which says how much of a step the data costs.
+code's batch stream alone (one process, no network), which says how much of a step the data costs. `--reuse`
+times this tree once per value given (training crops drawn from each rendered meme; default: TrainConfig's).
 
 Run it on an otherwise idle machine: contended numbers say so only if you do.
 """
@@ -48,8 +49,9 @@ from memeclean_core.data.dataset import TrainingBatches
 from memeclean_core.train import build_sources
 options = json.loads(sys.argv[1])
 torch.set_num_threads(1)
+extra = {"reuse": options["reuse"]} if "reuse" in options else {}
 batches = iter(TrainingBatches(build_sources(options["data"]), batch=options["batch"],
-                               fill_every=options["fill_every"]))
+                               fill_every=options["fill_every"], **extra))
 for _ in range(options["warmup"]):
     next(batches)
 start = time.perf_counter()
@@ -91,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--fill-every", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--reuse", type=float, nargs="+", metavar="K", help="this tree's crops per rendered meme")
     args = parser.parse_args(argv)
     data = str(Path(args.data).resolve())
     loop = {
@@ -111,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((f"training loop @ {args.before}", run_child(before, LOOP_TIMER, dict(loop))))
             finally:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], check=False)
-        rows.append(("training loop (this tree)", run_child(ROOT, LOOP_TIMER, dict(loop))))
-        rows.append(("data only, 1 process (this tree)", run_child(ROOT, DATA_TIMER, dict(loop))))
+        for reuse in args.reuse or [None]:
+            options, label = (dict(loop), "") if reuse is None else ({**loop, "reuse": reuse}, f", reuse {reuse:g}")
+            rows.append((f"training loop (this tree{label})", run_child(ROOT, LOOP_TIMER, options)))
+            rows.append((f"data only, 1 process (this tree{label})", run_child(ROOT, DATA_TIMER, options)))
 
     print(
         f"batch {args.batch}, crop 256, fill every {args.fill_every}, {args.workers} data worker(s), "
@@ -124,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, row in rows:
         print(f"| {name} | {row['crops_per_second']:.1f} | {row['seconds_per_step']:.2f} |")
     if args.before:
-        print(f"\nspeed-up: {rows[1][1]['crops_per_second'] / rows[0][1]['crops_per_second']:.2f}x")
+        print()
+        for name, row in rows[1::2]:  # this tree's training-loop rows
+            print(f"speed-up of the {name}: {row['crops_per_second'] / rows[0][1]['crops_per_second']:.2f}x")
     return 0
 
 

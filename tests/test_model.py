@@ -3,7 +3,7 @@ import torch
 
 from memeclean_core.checkpoint import load_model, save_checkpoint
 from memeclean_core.errors import ModelLoadError
-from memeclean_core.model import MemeCleanNet, UNetConfig
+from memeclean_core.model import MemeCleanNet, UNetConfig, contiguous_gradient
 
 
 def test_outputs_match_input_size_at_the_network_multiple():
@@ -23,6 +23,32 @@ def test_untrained_fill_is_the_classical_prefill():
     prefill = torch.rand(1, 3, 32, 32)
     with torch.inference_mode():
         assert torch.equal(net.fill(prefill, torch.ones(1, 1, 32, 32)), prefill)
+
+
+def test_contiguous_gradient_passes_values_through_and_hands_back_a_contiguous_gradient():
+    x = torch.randn(2, 4, 8, 8).contiguous(memory_format=torch.channels_last).requires_grad_()
+    gradients = []
+    x.register_hook(gradients.append)
+    y = contiguous_gradient(x)
+    assert torch.equal(y, x)
+    torch.cat([y, torch.zeros(2, 1, 8, 8)], dim=1).sum().backward()  # hands on a strided slice of its gradient
+    assert torch.equal(gradients[0], torch.ones_like(x))
+    assert gradients[0].is_contiguous(memory_format=torch.channels_last)
+
+
+def test_a_channels_last_training_step_computes_what_the_plain_layout_does():
+    """Layout is a speed matter only: the same losses and gradients, to float precision."""
+    torch.manual_seed(0)
+    plain = MemeCleanNet(UNetConfig.tiny()).train()
+    fast = MemeCleanNet(UNetConfig.tiny()).train()
+    fast.load_state_dict(plain.state_dict())
+    fast = fast.to(memory_format=torch.channels_last)
+    image, mask = torch.rand(2, 3, 32, 32), (torch.rand(2, 1, 32, 32) > 0.7).float()
+    for net, layout in ((plain, torch.contiguous_format), (fast, torch.channels_last)):
+        logits, filled = net(image.contiguous(memory_format=layout), image.contiguous(memory_format=layout), mask)
+        (logits.mean() + filled.mean()).backward()
+    for (name, a), b in zip(plain.named_parameters(), fast.parameters()):
+        assert torch.allclose(a.grad, b.grad, atol=1e-5), name
 
 
 def test_checkpoint_round_trip_records_config_and_loads_weights_only(tmp_path):
