@@ -157,6 +157,11 @@ class UNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stem[0].weight.is_contiguous(memory_format=torch.channels_last):
+            # A channels-last network (as trained) takes its input channels-last too: an input joined with a
+            # one-channel mask comes out NCHW (that channel has no layout of its own), and the head would copy its
+            # full-resolution input to channels-last, forward and backward: a tenth of a fill step.
+            x = x.contiguous(memory_format=torch.channels_last)
         skips = []
         h = self.stem(x)
         for encoder in self.encoders:
@@ -172,7 +177,7 @@ class UNet(nn.Module):
         # backward, and is fast if its gradient arrives contiguous: the concatenation's backward hands on a strided
         # slice, hence `contiguous_gradient` (training only). Without autocast nothing is cast.
         h = F.interpolate(h, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        if torch.is_grad_enabled() and h.requires_grad:
+        if h.requires_grad:
             h = contiguous_gradient(h)
         return self.head(torch.cat([h, x.to(h.dtype)], dim=1))
 
@@ -195,13 +200,7 @@ class MemeCleanNet(nn.Module):
 
     def fill(self, prefill: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The picture behind the text: `prefill` (N×3×H×W, classical fill) corrected inside `mask` (N×1×H×W)."""
-        x = torch.cat([prefill * 2 - 1, mask], dim=1)
-        if self.fill_net.stem[0].weight.is_contiguous(memory_format=torch.channels_last):
-            # A one-channel mask has no layout of its own, so the join comes out NCHW; a channels-last network (as
-            # trained) would then copy its head's full-resolution input to channels-last, forward and backward:
-            # a tenth of a fill step. Joined in the network's layout instead.
-            x = x.contiguous(memory_format=torch.channels_last)
-        correction = self.fill_net(x)
+        correction = self.fill_net(torch.cat([prefill * 2 - 1, mask], dim=1))
         return (prefill + mask * correction).clamp(0, 1)
 
     def forward(

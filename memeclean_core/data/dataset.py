@@ -90,7 +90,9 @@ def make_crop(
     top, left = crop_window(rendered.mask.shape, rendered.text_pixels, size, rng, text_bias)
     window = np.s_[top : top + size, left : left + size]
     has_template = rendered.template is not None  # a hand fix may come without its clean picture
-    template = (rendered.template if has_template else rendered.meme)[window] if with_fill else None
+    template = None
+    if with_fill:
+        template = (rendered.template if has_template else rendered.meme)[window]
     meme, template = recolour(rendered.meme[window], template, rng)
     mask = rendered.mask[window]
     crop = {
