@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="bf16 autocast (auto: on CUDA and on CPUs with native bf16)",
     )
     parser.add_argument(
-        "--reuse", type=float, default=4.0, metavar="K", help="training crops drawn from each rendered meme (default 4)"
+        "--reuse", type=float, default=8.0, metavar="K", help="training crops drawn from each rendered meme (default 8)"
     )
     parser.add_argument(
         "--overwrite",

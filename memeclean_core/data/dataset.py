@@ -163,7 +163,7 @@ class TrainingBatches(torch.utils.data.IterableDataset):
         fill_every: int = 1,
         first_step: int = 0,
         pool_size: int = 12,
-        reuse: float = 4.0,
+        reuse: float = 8.0,
         seed: int = 0,
     ):
         super().__init__()
