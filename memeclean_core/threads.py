@@ -7,7 +7,6 @@ slice. A 300-frame GIF on a loaded 2-core machine took over a minute with torch'
 one (bench/bench_threads.py measures it). Large work splits well and keeps every thread.
 
 `threads_for(pixels)` is the policy, `torch_threads(n)` applies it for a block and restores the previous number.
-`run_when_idle()` puts a helper process (a training data worker) behind everything else on the machine.
 It never raises the count above what torch already uses, so OMP_NUM_THREADS or an explicit
 `torch.set_num_threads` stay the upper limit.
 """
@@ -18,7 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["PIXELS_PER_THREAD", "run_when_idle", "threads_for", "torch_threads", "usable_cores"]
+__all__ = ["PIXELS_PER_THREAD", "threads_for", "torch_threads", "usable_cores"]
 
 PIXELS_PER_THREAD = 256 * 256
 """Working-size pixels one more thread must have to be worth its barriers (measured: bench/bench_threads.py)."""
@@ -56,15 +55,3 @@ def torch_threads(count: int) -> Iterator[int]:
     finally:
         if count != before:
             torch.set_num_threads(before)
-
-
-def run_when_idle(_worker_id: int | None = None) -> None:
-    """Let this process run only on CPU time nothing else wants: Linux's idle scheduling class, elsewhere the
-    lowest priority the system offers. Usable as a DataLoader `worker_init_fn` (the argument is its worker id)."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):  # not on Linux, or not allowed
-        try:
-            os.nice(19)
-        except (AttributeError, OSError):  # Windows: the default priority stays
-            pass

@@ -27,7 +27,6 @@ from .device import pick_device
 from .errors import MemeCleanError, ModelLoadError
 from .geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from .model import MemeCleanNet, UNetConfig
-from .threads import run_when_idle, usable_cores
 from .train_checks import check_train_config
 
 if TYPE_CHECKING:
@@ -219,18 +218,8 @@ def training_run(
         reuse=config.reuse,
         seed=parallel.data_seed(config.seed) if parallel else config.seed,
     )
-    # Where the data workers and the network's threads share the CPU cores, a worker that takes a core in the middle
-    # of a step parks one of the network's threads, and the other waits for it at the next barrier: a millisecond
-    # of data work cost 1.4 ms of step on 2 cores. In the idle class, the workers run only when the network leaves
-    # a core free (above all while it waits for the next batch), so data work costs no more than its own time.
-    shares_cores = device.type == "cpu" and config.workers + torch.get_num_threads() > usable_cores()
     loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=None,
-        num_workers=config.workers,
-        pin_memory=cuda,
-        persistent_workers=config.workers > 0,
-        worker_init_fn=run_when_idle if shares_cores else None,
+        dataset, batch_size=None, num_workers=config.workers, pin_memory=cuda, persistent_workers=config.workers > 0
     )
     losses = parallel.wrap(net, config) if parallel else partial(compute_losses, net, fill_weight=config.fill_weight)
 

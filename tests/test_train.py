@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from memeclean_core.checkpoint import load_model, read_checkpoint
@@ -112,40 +111,3 @@ def test_fill_trains_only_on_every_nth_step_and_still_learns(tmp_path):
     fill_losses = [r.fill_loss for r in reports]
     assert [loss > 0 for loss in fill_losses] == [True, False, False, True, False, False]
     assert (tmp_path / "model.pt").exists()
-
-
-def _scheduler_after_run_when_idle() -> int:
-    from memeclean_core.threads import run_when_idle
-
-    run_when_idle(0)
-    return os.sched_getscheduler(0)
-
-
-@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux's idle scheduling class")
-def test_run_when_idle_puts_its_process_in_the_idle_class():
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        assert pool.submit(_scheduler_after_run_when_idle).result(timeout=120) == os.SCHED_IDLE
-    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the caller's own process is untouched
-
-
-def test_data_workers_run_when_idle_only_where_they_share_cores_with_the_network(tmp_path, monkeypatch):
-    import memeclean_core.train as train_module
-    from memeclean_core.threads import run_when_idle
-
-    made = []
-    real_loader = torch.utils.data.DataLoader
-
-    def recording_loader(*args, **kwargs):
-        made.append(kwargs.get("worker_init_fn"))
-        return real_loader(*args, **kwargs)
-
-    monkeypatch.setattr(torch.utils.data, "DataLoader", recording_loader)
-    torch.set_num_threads(1)
-    for cores in (1, 64):  # one worker + one network thread: shared on 1 core, not on 64
-        monkeypatch.setattr(train_module, "usable_cores", lambda cores=cores: cores)
-        run = training_run(tiny_config(tmp_path, steps=1, workers=1, overwrite=True))
-        assert [r.done for r in run][-1]
-    assert made == [run_when_idle, None]
