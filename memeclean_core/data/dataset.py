@@ -97,21 +97,22 @@ def make_crop(
     mask = rendered.mask[window]
     crop = {
         "meme": fit_crop(meme, size),
-        "mask": fit_crop(mask.astype(np.float32), size),
-        "valid": fit_crop(np.ones(mask.shape, np.float32), size),
+        "mask": fit_crop(mask.astype(bool), size),
+        "valid": fit_crop(np.ones(mask.shape, bool), size),
     }
     if with_fill:
         crop["template"] = fit_crop(template, size)
         hole = dilate(mask, int(rng.integers(1, 4)))  # the inference dilation, with some slack either way
         if not has_template:
             hole = np.zeros_like(hole)  # no clean picture: nothing for the fill loss to weigh, the mask trains alone
-        crop["hole"] = fit_crop(hole.astype(np.float32), size)
+        crop["hole"] = fit_crop(hole, size)
         crop["prefill"] = fit_crop(telea_fill(np.ascontiguousarray(meme), hole), size)
     return crop
 
 
 def stack_crops(crops: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
-    """N crops → a batch: images N×3×H×W uint8 (converted on the training device), planes N×1×H×W float32."""
+    """N crops → a batch: images N×3×H×W uint8, planes N×1×H×W bool (a quarter of float32's bytes to pass from the
+    data worker; both are converted on the training device, `train.to_device`)."""
     batch = {}
     for key in crops[0]:
         stacked = torch.from_numpy(np.stack([crop[key] for crop in crops]))
