@@ -148,3 +148,14 @@ def test_perspective_coefficients_map_target_corners_to_source_corners():
     sign = Image.new("RGBA", (40, 20), (255, 255, 255, 255))
     warped = np.asarray(sign.transform((51, 31), Image.PERSPECTIVE, (a, b, c, d, e, f, g, h)).getchannel("A"))
     assert warped[15, 25] == 255 and warped[0, 50] == 0
+
+
+def test_star_radii_are_drawn_as_rng_choice_would_draw_them():
+    """The star field's cheap draw takes the same radii from the same stream as rng.choice(p=...): the validation
+    set's star fields stay byte for byte what they were."""
+    from memeclean_core.data.formats import STAR_RADII, STAR_RADIUS_CDF, STAR_RADIUS_ODDS
+
+    fast, reference = np.random.default_rng(5), np.random.default_rng(5)
+    drawn = [STAR_RADII[STAR_RADIUS_CDF.searchsorted(fast.random(), side="right")] for _ in range(2000)]
+    expected = [reference.choice(STAR_RADII, p=STAR_RADIUS_ODDS) for _ in range(2000)]
+    assert drawn == expected and set(drawn) == set(STAR_RADII)

@@ -111,3 +111,21 @@ def test_fill_trains_only_on_every_nth_step_and_still_learns(tmp_path):
     fill_losses = [r.fill_loss for r in reports]
     assert [loss > 0 for loss in fill_losses] == [True, False, False, True, False, False]
     assert (tmp_path / "model.pt").exists()
+
+
+def test_the_train_command_defaults_to_what_train_config_and_the_batch_stream_do():
+    """The CLI spells its defaults out (it imports torch only when it runs), so they are checked against the config's
+    here: a default changed in one place only would train differently from the command line than from the app."""
+    import dataclasses
+    import inspect
+
+    from memeclean_core.cli import build_parser
+    from memeclean_core.data.dataset import TrainingBatches
+
+    args = build_parser().parse_args(["train", "--data", "d", "--out", "o.pt"])
+    config = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    for name in ("batch", "crop", "lr", "fill_every", "device", "workers", "seed", "precision", "reuse"):
+        assert getattr(args, name) == config[name], name
+    stream = inspect.signature(TrainingBatches).parameters
+    for name in ("batch", "crop", "reuse", "seed"):
+        assert stream[name].default == config[name], name

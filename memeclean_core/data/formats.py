@@ -480,7 +480,8 @@ def _pattern(
 # Star radii and their odds, drawn as `rng.choice(STAR_RADII, p=...)` would (the same numbers from the same stream)
 # at a fraction of its per-call cost: a star field draws a thousand stars and more.
 STAR_RADII = np.array([0.5, 0.8, 1.2, 1.8])
-STAR_RADIUS_CDF = np.cumsum([0.45, 0.3, 0.18, 0.07])
+STAR_RADIUS_ODDS = (0.45, 0.3, 0.18, 0.07)
+STAR_RADIUS_CDF = np.cumsum(STAR_RADIUS_ODDS)
 STAR_RADIUS_CDF /= STAR_RADIUS_CDF[-1]
 
 
