@@ -3,7 +3,7 @@ import torch
 
 from memeclean_core.checkpoint import load_model, save_checkpoint
 from memeclean_core.errors import ModelLoadError
-from memeclean_core.model import MemeCleanNet, UNetConfig, contiguous_gradient
+from memeclean_core.model import MemeCleanNet, UNetConfig, conv_of_concat
 
 
 def test_outputs_match_input_size_at_the_network_multiple():
@@ -25,15 +25,23 @@ def test_untrained_fill_is_the_classical_prefill():
         assert torch.equal(net.fill(prefill, torch.ones(1, 1, 32, 32)), prefill)
 
 
-def test_contiguous_gradient_passes_values_through_and_hands_back_a_contiguous_gradient():
-    x = torch.randn(2, 4, 8, 8).contiguous(memory_format=torch.channels_last).requires_grad_()
-    gradients = []
-    x.register_hook(gradients.append)
-    y = contiguous_gradient(x)
-    assert torch.equal(y, x)
-    torch.cat([y, torch.zeros(2, 1, 8, 8)], dim=1).sum().backward()  # hands on a strided slice of its gradient
-    assert torch.equal(gradients[0], torch.ones_like(x))
-    assert gradients[0].is_contiguous(memory_format=torch.channels_last)
+def test_a_convolution_of_parts_is_the_convolution_of_their_concatenation():
+    """The UNet's decoders and heads convolve [upsampled, skip] part by part: the same values and gradients."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(7, 5, 3, padding=1)
+    parts = [torch.randn(2, 4, 9, 9, requires_grad=True), torch.randn(2, 3, 9, 9, requires_grad=True)]
+    joined = conv(torch.cat(parts, dim=1))
+    (joined * torch.arange(5.0)[:, None, None]).sum().backward()
+    expected = [conv.weight.grad.clone(), conv.bias.grad.clone()] + [part.grad.clone() for part in parts]
+    conv.zero_grad()
+    for part in parts:
+        part.grad = None
+    split = conv_of_concat(conv, parts)
+    (split * torch.arange(5.0)[:, None, None]).sum().backward()
+    assert torch.allclose(split, joined, atol=1e-5)
+    got = [conv.weight.grad, conv.bias.grad] + [part.grad for part in parts]
+    for a, b in zip(expected, got):
+        assert torch.allclose(a, b, atol=1e-4)
 
 
 def test_a_channels_last_training_step_computes_what_the_plain_layout_does():
