@@ -61,6 +61,67 @@ def test_batches_carry_the_fill_only_on_every_nth_step_also_with_two_workers():
     assert flags == [(step % 3 == 0) for step in range(4, 11)]
 
 
+class NoiseSource:
+    """Random pictures with a random block 'caption': every crop differs, so reused crops can be told apart."""
+
+    def sample(self, rng, long_side):
+        template = rng.integers(0, 256, (long_side, long_side, 3), dtype=np.uint8)
+        meme, mask = template.copy(), np.zeros((long_side, long_side), bool)
+        top, left = rng.integers(0, long_side - 24, 2)
+        mask[top : top + 12, left : left + 20] = True
+        meme[mask] = 255
+        return meme, template, mask
+
+
+def test_each_fill_crop_serves_twice_the_second_time_mirrored_without_a_new_telea(monkeypatch):
+    from memeclean_core.data import dataset
+
+    calls = []
+    monkeypatch.setattr(dataset, "telea_fill", lambda rgb, hole: calls.append(1) or rgb.copy())
+    batches = iter(TrainingBatches([NoiseSource()], batch=4, crop=32, long_side=(48, 64), fill_every=2, seed=1))
+    fills = []
+    for _ in range(6):
+        batch = next(batches)
+        if bool(batch["with_fill"]):
+            fills.append((batch, len(calls)))
+    (first, calls_first), (second, calls_second), (third, calls_third) = fills
+    assert (calls_first, calls_second - calls_first, calls_third - calls_second) == (4, 2, 2)
+    for earlier, later in ((first, second), (second, third)):
+        for key in ("mask", "hole", "valid"):
+            assert torch.equal(later[key][2:], earlier[key][:2].flip(-1))
+        for key in ("meme", "template", "prefill"):  # the same pixels, mirrored, in a new channel order
+            mirrored = earlier[key][:2].flip(-1)
+            assert torch.equal(later[key][2:].sort(dim=1).values, mirrored.sort(dim=1).values)
+        assert not torch.equal(later["meme"][:2], earlier["meme"][:2])  # the other half is new
+
+
+def test_without_mirroring_every_fill_crop_gets_its_own_telea(monkeypatch):
+    from memeclean_core.data import dataset
+
+    calls = []
+    monkeypatch.setattr(dataset, "telea_fill", lambda rgb, hole: calls.append(1) or rgb.copy())
+    batches = iter(TrainingBatches([NoiseSource()], batch=4, crop=32, long_side=(48, 64), mirror_fill=False))
+    for _ in range(3):
+        next(batches)
+    assert len(calls) == 12
+
+
+def test_teleas_fill_of_a_mirrored_hole_is_its_fill_mirrored():
+    """Why a mirrored fill crop may keep its prefill: Telea's weights follow the hole's geometry, not colours."""
+    from memeclean_core.pipeline import telea_fill
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:96, 0:128]
+    picture = np.stack([x * 2, y * 2, (x + y) % 256], axis=-1).astype(np.uint8)
+    picture = np.clip(picture + rng.integers(-20, 21, picture.shape), 0, 255).astype(np.uint8)
+    hole = np.zeros((96, 128), np.uint8)
+    hole[30:50, 10:110] = 1
+    hole[20:70, 60:66] = 1
+    direct = telea_fill(picture[:, ::-1].copy(), hole[:, ::-1].copy()).astype(int)
+    reused = telea_fill(picture, hole)[:, ::-1].astype(int)
+    assert np.abs(direct - reused)[hole[:, ::-1] > 0].mean() < 2.0
+
+
 def test_the_training_mix_draws_formats_and_memes_without_captions():
     source = procedural_source()
     empty, shapes_ok = 0, True
