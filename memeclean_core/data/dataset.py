@@ -13,7 +13,7 @@ Where the CPU time goes, and what this module does about it (`bench/bench_train.
 - Each fill crop serves twice (`mirror_fill`): as drawn, and mirrored left-right with new channel colours in the
   next fill batch. Telea's fill of a mirrored hole is its fill mirrored (its weights depend on the hole's geometry,
   not on colours; only the order of equal arrival times differs: 1 grey level in the hole on average), so the second
-  use costs no Telea: half of it a fill step.
+  use costs no Telea, and a fill step makes half as many.
 - Batches are assembled here, in the data-loading worker, not collated per sample in the main process.
 """
 
