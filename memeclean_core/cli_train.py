@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--crop", type=int, default=256, help="training crop size in pixels")
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--fill-every", type=int, default=1, metavar="N", help="train the fill every N-th step")
+    parser.add_argument("--fill-every", type=int, default=3, metavar="N", help="train the fill every N-th step")
     parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
     parser.add_argument("--seed", type=int, default=0)

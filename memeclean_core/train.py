@@ -47,7 +47,7 @@ class TrainConfig:
     warmup_steps: int = 200  # linear learning-rate warm-up
     weight_decay: float = 1e-4
     fill_weight: float = 1.0
-    fill_every: int = 1  # train the fill branch every n-th step (the mask is where scarce CPU time pays most)
+    fill_every: int = 3  # train the fill branch every n-th step (the mask is where scarce CPU time pays most)
     device: str = "auto"
     precision: str = "auto"  # "bf16" autocast, "fp32", or "auto": bf16 on CUDA and on CPUs with native bf16
     workers: int = 1  # data-loading processes

@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--resolution", type=int, default=TRAIN_MAX_SIDE, help="largest picture long side trained on")
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--fill-every", type=int, default=1)
+    parser.add_argument("--fill-every", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="data and initialisation seed (a new one draws new data)")
     parser.add_argument("--workers", type=int, default=cores, help=f"data-loading processes (default {cores})")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

@@ -127,5 +127,5 @@ def test_the_train_command_defaults_to_what_train_config_and_the_batch_stream_do
     for name in ("batch", "crop", "lr", "fill_every", "device", "workers", "seed", "precision", "reuse"):
         assert getattr(args, name) == config[name], name
     stream = inspect.signature(TrainingBatches).parameters
-    for name in ("batch", "crop", "reuse", "seed"):
+    for name in ("batch", "crop", "fill_every", "reuse", "seed"):
         assert stream[name].default == config[name], name

@@ -100,7 +100,9 @@ def test_without_mirroring_every_fill_crop_gets_its_own_telea(monkeypatch):
 
     calls = []
     monkeypatch.setattr(dataset, "telea_fill", lambda rgb, hole: calls.append(1) or rgb.copy())
-    batches = iter(TrainingBatches([NoiseSource()], batch=4, crop=32, long_side=(48, 64), mirror_fill=False))
+    batches = iter(
+        TrainingBatches([NoiseSource()], batch=4, crop=32, long_side=(48, 64), fill_every=1, mirror_fill=False)
+    )
     for _ in range(3):
         next(batches)
     assert len(calls) == 12

@@ -171,7 +171,7 @@ class TrainingBatches(torch.utils.data.IterableDataset):
         crop: int = 256,
         long_side: tuple[int, int] = (TRAIN_MIN_SIDE, TRAIN_MAX_SIDE),
         text_bias: float = 0.85,
-        fill_every: int = 1,
+        fill_every: int = 3,
         first_step: int = 0,
         pool_size: int = 12,
         reuse: float = 8.0,
