@@ -153,9 +153,9 @@ def test_perspective_coefficients_map_target_corners_to_source_corners():
 def test_star_radii_are_drawn_as_rng_choice_would_draw_them():
     """The star field's cheap draw takes the same radii from the same stream as rng.choice(p=...): the validation
     set's star fields stay byte for byte what they were."""
-    from memeclean_core.data.formats import STAR_RADII, STAR_RADIUS_CDF, STAR_RADIUS_ODDS
+    from memeclean_core.data.formats import STAR_RADII, STAR_RADIUS_ODDS, star_radius
 
     fast, reference = np.random.default_rng(5), np.random.default_rng(5)
-    drawn = [STAR_RADII[STAR_RADIUS_CDF.searchsorted(fast.random(), side="right")] for _ in range(2000)]
+    drawn = [star_radius(fast) for _ in range(2000)]
     expected = [reference.choice(STAR_RADII, p=STAR_RADIUS_ODDS) for _ in range(2000)]
     assert drawn == expected and set(drawn) == set(STAR_RADII)

@@ -485,6 +485,11 @@ STAR_RADIUS_CDF = np.cumsum(STAR_RADIUS_ODDS)
 STAR_RADIUS_CDF /= STAR_RADIUS_CDF[-1]
 
 
+def star_radius(rng: np.random.Generator) -> float:
+    """One star's radius: `rng.choice(STAR_RADII, p=STAR_RADIUS_ODDS)`, from one `rng.random()`."""
+    return float(STAR_RADII[STAR_RADIUS_CDF.searchsorted(rng.random(), side="right")])
+
+
 def _star_field(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     """Small bright dots on dark: the picture's dark part, or a night sky painted over its top."""
     width, height = image.size
@@ -507,7 +512,7 @@ def _star_field(image: Image.Image, rng: np.random.Generator) -> Image.Image:
         x, y = float(xs[i]), float(ys[i])
         level = int(rng.integers(170, 256))
         colour = (level, level, min(255, level + int(rng.integers(0, 30))))
-        r = float(STAR_RADII[STAR_RADIUS_CDF.searchsorted(rng.random(), side="right")])
+        r = star_radius(rng)
         draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
         if r > 1.5 and rng.random() < 0.5:  # a glint
             draw.line([(x - 3 * r, y), (x + 3 * r, y)], fill=colour, width=1)
