@@ -83,9 +83,21 @@ def create_application():
     return app
 
 
+def platform_libraries_missing() -> bool:
+    """Print one line naming the packages to install when Qt's platform plugin would abort for want of them."""
+    from .platform_libs import problem
+
+    line = problem()
+    if line is not None:
+        sys.stderr.write(line + "\n")
+    return line is not None
+
+
 def run_self_test() -> int:
     """Build the window offscreen (Qt and its plugins load), then the core's check on the bundled model."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if platform_libraries_missing():
+        return 1
     from PySide6.QtCore import qInstallMessageHandler, qVersion
 
     from .main_window import MainWindow
@@ -166,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
 
     log_path = setup_logging()
 
+    if platform_libraries_missing():  # before Qt, which would abort the process
+        return 1
     from PySide6.QtCore import QTimer
 
     app = create_application()
