@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(parser)  # --model and --device, as the command line's
     for flag, what in SWITCHES:
         parser.add_argument(flag, action="store_true", help=what)
+    parser.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        help="with --quit-after-clean: save what the window system shows of the window once the result is shown "
+        "(packaging/check_display.py)",
+    )
     return parser
 
 
@@ -51,6 +57,7 @@ SWITCHES = (
     ("--quit-after-show", "show the window, then quit (measures start-up; bench/bench_bundle.py)"),
     ("--quit-after-clean", "clean FILE, print when the result is shown, then quit (bench/bench_gui.py)"),
 )
+SCREENSHOT_DELAY_MS = 500  # after the result is shown: time for the window system to draw it
 
 
 def _print(text: str) -> None:
@@ -133,8 +140,25 @@ def run_self_test() -> int:
     return 0 if ok else 1
 
 
-def quit_after_clean(app, window, launched: float) -> None:
-    """For benchmarks: print the seconds from `launched` to the first result shown (or the error), then quit."""
+def save_screenshot(app, window, path: str) -> bool:
+    """Save the window as the window system shows it (X11: read back from the server; other platforms, where a
+    client cannot read the screen: the window drawn by Qt) and print its size and the platform."""
+    if app.platformName() == "xcb":
+        picture = window.screen().grabWindow(window.winId())
+    else:
+        picture = window.grab()
+    saved = picture.save(path, "PNG")
+    _print(
+        f"screenshot: {picture.width()}x{picture.height()}, window {window.width()}x{window.height()}, "
+        f"platform '{app.platformName()}', saved {saved}"
+    )
+    return saved
+
+
+def quit_after_clean(app, window, launched: float, screenshot: str | None = None) -> None:
+    """For benchmarks and display checks: print the seconds from `launched` to the first result shown (or the
+    error), save a screenshot when asked, then quit."""
+    from PySide6.QtCore import QTimer
 
     def finished(kind: str, outcome: str) -> None:
         if kind == "load" and outcome == "ok" and not window.settings.auto_clean:
@@ -144,7 +168,12 @@ def quit_after_clean(app, window, launched: float) -> None:
                 f"first clean: {outcome} after {time.perf_counter() - launched:.2f} s, at {time.time():.3f} "
                 f"({window.statusBar().currentMessage()})"
             )
-            app.exit(0 if outcome == "ok" else 1)
+            if screenshot is None or outcome != "ok":
+                app.exit(0 if outcome == "ok" else 1)
+            else:
+                QTimer.singleShot(
+                    SCREENSHOT_DELAY_MS, lambda: app.exit(0 if save_screenshot(app, window, screenshot) else 1)
+                )
 
     window.controller.finished.connect(finished)
 
@@ -203,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         server.files_received.connect(lambda files: receive_hand_over(window, files))
         app.aboutToQuit.connect(server.close)
     if args.quit_after_clean:
-        quit_after_clean(app, window, launched)
+        quit_after_clean(app, window, launched, args.screenshot)
     window.show()
     if args.quit_after_show:
         QTimer.singleShot(0, app.quit)
