@@ -5,9 +5,13 @@
     memeclean library match MEME [--output FILE] [--mask FILE] [--overwrite]
     memeclean library remove ID...
     memeclean library export (ID... | --all) --output-dir DIR [--overwrite]
+    memeclean library check [--repair]
 
 `--library DIR` works on another library folder than the user's (<user data>/library). `match` exits 0 and prints
-the entry when MEME shows a library template, 1 when none matches.
+the entry when MEME shows a library template, 1 when none matches. Whatever opening the library healed (an
+unreadable database rebuilt from the pictures, an interrupted add or remove settled) is said first, one line each
+on stderr (`memeclean: note: ...`). `check` exits 0 when the library is whole (or `--repair` made it so), 1 when
+it lists problems.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SUMMARY = "your template library: add, list, match, remove, export"
+SUMMARY = "your template library: add, list, match, remove, export, check"
 DESCRIPTION = "The template library: clean templates you saved, found again in memes made from them."
 
 
@@ -65,11 +69,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--overwrite", action="store_true", help="replace existing files")
     export.set_defaults(run=run_export)
 
+    check = actions.add_parser("check", help="compare the database with the pictures; --repair fixes what it finds")
+    check.add_argument("--repair", action="store_true", help="rebuild, re-index, drop rows of lost pictures")
+    check.set_defaults(run=run_check)
+
 
 def _library(args: argparse.Namespace):
     from .library import TemplateLibrary
 
-    return TemplateLibrary(Path(args.library) if args.library else None)
+    library = TemplateLibrary(Path(args.library) if args.library else None)
+    for note in library.open_checked():
+        print(f"memeclean: note: {note}", file=sys.stderr)
+    return library
+
+
+def run_check(args: argparse.Namespace) -> int:
+    library = _library(args)
+    report = library.check(repair=args.repair)
+    for line in report.problems:
+        print(f"problem: {line}")
+    for line in report.repaired[len(library.notes) :] if args.repair else ():
+        print(f"repaired: {line}")
+    state = "whole" if report.healthy else ("repaired" if args.repair else "has problems (run with --repair)")
+    print(f"library '{library.folder}': {report.entries} template(s), {state}")
+    return 0 if report.healthy or args.repair else 1
 
 
 def run_add(args: argparse.Namespace) -> int:

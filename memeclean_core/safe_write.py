@@ -44,6 +44,8 @@ __all__ = [
     "remove_stale_temporaries",
     "os_reason",
     "same_file",
+    "process_alive",
+    "fsync_folder",
 ]
 
 TEMP_SUFFIX = ".memeclean-tmp"
@@ -217,7 +219,7 @@ def write_file(
                 raise error(f"cannot write '{path}': the written file does not read back ({detail})") from None
         _move_into_place(temp, path, overwrite, error)
         temp = None
-        _fsync_folder(folder)
+        fsync_folder(folder)
     except WriteError:
         raise
     except OSError as failure:
@@ -271,7 +273,7 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], *, force: bool = Fa
             old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_AGE_SECONDS
         except OSError:
             continue
-        if old or not _process_alive(int(match.group(1))):
+        if old or not process_alive(int(match.group(1))):
             if _unlink_quietly(Path(entry.path)):
                 removed.append(Path(entry.path))
     return removed
@@ -320,7 +322,7 @@ def _move_into_place(temp: Path, path: Path, overwrite: bool, error: type[WriteE
     _unlink_quietly(temp)
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make the rename itself durable (POSIX); where folders cannot be opened (Windows) there is nothing to do."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -334,7 +336,8 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` may still run (this one, another live one; where it cannot tell: yes)."""
     if pid == os.getpid():
         return True
     if pid <= 0:

@@ -14,6 +14,8 @@ Every call opens its own short connection, so one library can be used from worke
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import sqlite3
 import threading
 import time
@@ -27,6 +29,7 @@ import numpy as np
 
 from ..errors import ImageLoadError, MemeCleanError
 from ..filenames import IMAGE_SUFFIXES
+from . import recovery
 from .align import (
     CLOSE_DIFFERENCE,
     FEW_FEATURES,
@@ -39,9 +42,19 @@ from .align import (
     resize_alignment,
     warp_template,
 )
-from .fingerprint import GRID_BYTES, KEY_BYTES, fingerprint, global_key, grid_distances, hamming, orb_features
+from .fingerprint import (
+    GRID_BYTES,
+    KEY_BYTES,
+    Fingerprint,
+    fingerprint,
+    global_key,
+    grid_distances,
+    hamming,
+    orb_features,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # PRAGMA user_version of the database; a higher one is refused, never written
+BUSY_SECONDS = 30.0  # how long a change waits for another process's change (two apps and the CLI at once)
 DATABASE_NAME = "library.sqlite3"
 THUMBNAIL_SIDE = 160
 CHECK_SIDE = 384  # long side of the photometric check
@@ -66,8 +79,10 @@ CREATE TABLE IF NOT EXISTS entries (
     feature_scale REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0)
 """
+
+log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
@@ -146,12 +161,23 @@ class _Index:
 
 
 class TemplateLibrary:
-    """One library folder (default: `library_dir()`). Nothing is created until the first template is added."""
+    """One library folder (default: `library_dir()`). Nothing is created until the first template is added.
+
+    The first call that opens the database checks it once: a database from a newer MemeClean is refused (never
+    written); one that cannot be read is moved aside and rebuilt from the pictures (`recovery`); operations a
+    killed process left half-done are finished or undone. What healing did is in `notes` (one line each). A
+    library whose folder cannot be written is opened read-only: it lists and matches, and a change is refused in
+    one line.
+    """
 
     def __init__(self, folder: str | Path | None = None):
         self.folder = Path(folder) if folder is not None else library_dir()
         self._index: _Index | None = None
         self._lock = threading.Lock()
+        self._open_lock = threading.Lock()
+        self._checked = False  # the once-per-object check of the database (above) is done
+        self.read_only = False  # set when the database could only be opened read-only
+        self.notes: list[str] = []
 
     # -- the database -----------------------------------------------------------------------------------------
 
@@ -163,39 +189,280 @@ class TemplateLibrary:
     def exists(self) -> bool:
         return self.database.is_file()
 
+    @property
+    def writable(self) -> bool:
+        """Whether the library's folder takes changes (a read-only mount or folder does not)."""
+        folder = self.folder
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent  # the nearest folder that exists is where the library would be made
+        return os.access(folder, os.W_OK) and not self.read_only_database()
+
+    def read_only_database(self) -> bool:
+        return self.exists and not os.access(self.database, os.W_OK)
+
     @contextlib.contextmanager
     def _connect(self, create: bool = False) -> Iterator[sqlite3.Connection]:
+        """A short connection in autocommit mode (changes go through `_writing`). `create`: a change is coming,
+        so the folders and the schema are made first."""
+        self._check_once()
         if create:
-            try:
-                for sub in ("", "pictures", "thumbs"):
-                    (self.folder / sub).mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise MemeCleanError(
-                    f"cannot create the library folder '{self.folder}': {(error.strerror or str(error)).lower()}"
-                ) from None
+            self._require_writable()
+            self._make_folders()
+        connection = self._open(write=create)
         try:
-            connection = sqlite3.connect(self.database, timeout=10.0)
-        except sqlite3.Error as error:
-            raise MemeCleanError(f"cannot open the template library '{self.database}': {error}") from None
-        try:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise MemeCleanError(f"the template library '{self.database}' was written by a newer MemeClean")
-            if version < SCHEMA_VERSION:
-                connection.execute("PRAGMA journal_mode=WAL")
-                with connection:
-                    connection.executescript(_SCHEMA)
-                    connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             yield connection
-        except sqlite3.DatabaseError as error:
-            raise MemeCleanError(f"the template library '{self.database}' cannot be read: {error}") from None
+        except sqlite3.Error as error:
+            raise self._one_line(error) from None
         finally:
             connection.close()
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE takes the write lock at once (waiting up to BUSY_SECONDS for
+        another process's), so two writers never interleave and none fails half-way; committed on success."""
+        with self._connect(create=True) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def _open(self, write: bool) -> sqlite3.Connection:
+        if not write and self.read_only:
+            return self._open_read_only()
+        try:
+            connection = sqlite3.connect(self.database, timeout=BUSY_SECONDS, isolation_level=None)
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            if write or recovery.is_damage(error):
+                raise self._one_line(error) from None
+            # A read-only folder or mount: SQLite cannot make the WAL's index file beside the database.
+            self.read_only = True
+            return self._open_read_only()
+        except sqlite3.Error as error:
+            raise self._one_line(error) from None
+        try:
+            _refuse_newer(self.database, version)
+            if write and version < SCHEMA_VERSION:
+                _create_schema(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """mode=ro reads a database that is not ours to write; immutable=1 where even the WAL's index cannot be
+        made (a read-only mount), which is safe because nothing can write there either."""
+        uri = self.database.resolve().as_uri()
+        error: sqlite3.Error | None = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                connection = sqlite3.connect(f"{uri}?{options}", uri=True, timeout=BUSY_SECONDS)
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.Error as failed:
+                error = failed
+                continue
+            try:
+                _refuse_newer(self.database, version)
+            except BaseException:
+                connection.close()
+                raise
+            return connection
+        raise self._one_line(error) from None
+
+    def _one_line(self, error: sqlite3.Error) -> MemeCleanError:
+        text = str(error)
+        if recovery.is_damage(error):
+            self._checked = False  # the next call checks again, and rebuilds
+            return MemeCleanError(
+                f"the template library '{self.database}' cannot be read ({text}): it will be rebuilt from its "
+                f"pictures when next opened (or run 'memeclean library check --repair')"
+            )
+        if "locked" in text or "busy" in text:
+            return MemeCleanError(
+                f"the template library '{self.database}' is busy: another MemeClean kept it locked for "
+                f"{BUSY_SECONDS:.0f} s; try again"
+            )
+        if "readonly" in text or "read-only" in text:
+            return self._read_only_error()
+        return MemeCleanError(f"cannot open the template library '{self.database}': {text}")
+
+    def _read_only_error(self) -> MemeCleanError:
+        return MemeCleanError(
+            f"the template library '{self.folder}' is read-only: its templates can be listed and matched, not changed"
+        )
+
+    def _require_writable(self) -> None:
+        if self.read_only or not self.writable:
+            raise self._read_only_error()
+
+    def _make_folders(self) -> None:
+        try:
+            for sub in ("", "pictures", "thumbs", recovery.PENDING_FOLDER):
+                (self.folder / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise MemeCleanError(
+                f"cannot create the library folder '{self.folder}': {(error.strerror or str(error)).lower()}"
+            ) from None
+
+    def _note(self, line: str) -> None:
+        self.notes.append(line)
+        log.info("%s", line)
+
+    # -- healing ----------------------------------------------------------------------------------------------
+
+    def open_checked(self) -> list[str]:
+        """Check the database now (the first read or write does it anyway); returns what healing did."""
+        self._check_once()
+        return list(self.notes)
+
+    def _check_once(self) -> None:
+        if self._checked:
+            return
+        with self._open_lock:
+            if not self._checked:
+                self._check_database()
+                self._checked = True
+
+    def _check_database(self) -> None:
+        """Refuse a newer database; rebuild one that cannot be read (or was lost, or emptied, while its pictures
+        are still there); settle operations that killed processes left."""
+        trouble = self._trouble()
+        if trouble is None and not (self.writable and recovery.interrupted(self.folder)):
+            return
+        if not self.writable:
+            if trouble is not None and self.exists:
+                raise MemeCleanError(
+                    f"the template library '{self.database}' cannot be read ({trouble}), and its folder is "
+                    f"read-only: nothing was changed"
+                )
+            return
+        with recovery.healing_lock(self.folder):
+            trouble = self._trouble()  # another process may have healed it while this one waited
+            if trouble is not None:
+                self._rebuild(trouble)
+            self._settle_interrupted()
+
+    def _trouble(self) -> str | None:
+        """None when the database reads (or there is nothing to read); else why it needs a rebuild. A database
+        from a newer MemeClean raises instead: it is never touched."""
+        pictures = recovery.picture_keys(self.folder)
+        if not self.exists:
+            return "the database is missing" if pictures else None
+        try:
+            connection = self._open(write=False)
+        except MemeCleanError as error:
+            if "newer" in str(error) or "busy" in str(error):
+                raise
+            return "it is not a database"
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                return "the database is empty" if pictures else None
+            verdict = connection.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if verdict != "ok":
+                return f"the database is damaged: {' '.join(str(verdict).split())}"
+            connection.execute("SELECT COUNT(*), MAX(id) FROM entries").fetchone()
+            return None
+        except sqlite3.Error as error:
+            if recovery.is_damage(error):
+                return f"the database is damaged: {error}"
+            raise self._one_line(error) from None
+        finally:
+            connection.close()
+
+    def _rebuild(self, trouble: str) -> None:
+        """A new database from the pictures folder, built apart and renamed into place; the old file kept."""
+        recovery.remove_stale_rebuilds(self.folder)
+        known = recovery.salvage_all(self.folder, self.database if self.exists else None)
+        busy = {key for key, _ in recovery.live_operations(self.folder)}
+        temp = self.folder / f".rebuild-{os.getpid()}.sqlite3"
+        temp.unlink(missing_ok=True)
+        connection = sqlite3.connect(temp, isolation_level=None)
+        indexed = named = 0
+        damaged: list[str] = []
+        try:
+            _create_schema(connection)
+            connection.execute("BEGIN")
+            for key in _oldest_first(self.folder, recovery.picture_keys(self.folder), known):
+                if key in busy:
+                    continue  # another process is adding or removing it right now; its marker settles it
+                try:
+                    image = self._restore_picture(key)
+                except ImageLoadError:
+                    damaged.append(recovery.set_aside_picture(self.folder, key))
+                    continue
+                salvaged = known.get(key)
+                named += salvaged is not None
+                picture = self.folder / "pictures" / f"{key}.png"
+                _insert_row(
+                    connection,
+                    key,
+                    salvaged.name if salvaged else f"recovered {key[:8]}",
+                    salvaged.tags if salvaged else "",
+                    (salvaged.created if salvaged and salvaged.created else picture.stat().st_mtime),
+                    image,
+                    salvaged.source if salvaged else "",
+                )
+                indexed += 1
+            connection.execute("COMMIT")
+            connection.execute("PRAGMA journal_mode=WAL")
+        finally:
+            connection.close()
+        aside = recovery.move_aside(self.database) if self.exists else None
+        os.replace(temp, self.database)
+        kept = f"; the old database was moved to '{aside}'" if aside else ""
+        set_aside = f"; {len(damaged)} damaged picture(s) set aside in '{self.folder / 'damaged'}'"
+        damaged_note = set_aside if damaged else ""
+        self._note(
+            f"the template library '{self.folder}' was rebuilt from its pictures folder ({trouble}): "
+            f"{indexed} template(s), {named} with their names and tags recovered{kept}{damaged_note}"
+        )
+
+    def _restore_picture(self, key: str) -> np.ndarray:
+        """The picture of `key` (its thumbnail made again when missing or unreadable)."""
+        from ..imageio import load_image, save_image
+
+        picture, thumbnail = recovery.picture_files(self.folder, key)
+        image = _rgb(load_image(picture).rgb)
+        try:
+            load_image(thumbnail)
+        except ImageLoadError:
+            save_image(thumbnail, make_thumbnail(image), quality=85, overwrite=True)
+        return image
+
+    def _settle_interrupted(self) -> None:
+        operations = recovery.interrupted(self.folder)
+        if not operations:
+            return
+        connection = self._open(write=True)
+        try:
+            for key, operation, marker in operations:
+                self._note(recovery.settle(connection, self.folder, key, operation, marker))
+        finally:
+            connection.close()
+
+    def check(self, repair: bool = False) -> recovery.LibraryReport:
+        """Every problem of the library, one line each (`memeclean library check`); with `repair`, fixed."""
+        return recovery.check(self, repair)
+
+    def index_picture(self, key: str, name: str, tags: str = "", created: float | None = None) -> None:
+        """Give a picture already in the pictures folder its row (a repair: a template whose row was lost)."""
+        image = self._restore_picture(key)
+        picture = self.folder / "pictures" / f"{key}.png"
+        with self._writing() as db:
+            _insert_row(db, key, name, tags, created or picture.stat().st_mtime, image, "")
+            db.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
+
     def _rows(self, query: str, parameters: Sequence = ()) -> list[tuple]:
+        self._check_once()
         if not self.exists:
             return []
         with self._connect() as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                return []  # a new database: its schema comes with the first change
             return db.execute(query, parameters).fetchall()
 
     def _entry(self, row: tuple) -> LibraryEntry:
@@ -263,46 +530,33 @@ class TemplateLibrary:
     def add(
         self, image: np.ndarray, name: str, tags: Sequence[str] | str = (), source: str | Path = ""
     ) -> LibraryEntry:
-        """Add a clean picture (H×W×3 uint8 RGB; an alpha channel is dropped). The files are in place before the
-        row is committed."""
+        """Add a clean picture (H×W×3 uint8 RGB; an alpha channel is dropped). A marker, then the files (each
+        written whole), then the row: a kill anywhere leaves both or, once the library is opened again, neither
+        (see `recovery`)."""
         from ..imageio import save_image
 
         image = _rgb(image)
         name = " ".join(str(name).split()) or "template"
-        features = fingerprint(image)
         key = uuid.uuid4().hex
-        with self._connect(create=True) as db:
-            picture = self.folder / "pictures" / f"{key}.png"
-            thumbnail = self.folder / "thumbs" / f"{key}.jpg"
-            save_image(picture, image)
+        features = fingerprint(image)  # before the write lock is taken: other writers wait less
+        self._check_once()
+        self._require_writable()
+        self._make_folders()
+        picture, thumbnail = recovery.picture_files(self.folder, key)
+        with recovery.marked(self.folder, key, "add"):
             try:
+                save_image(picture, image)
                 save_image(thumbnail, make_thumbnail(image), quality=85)
-                with db:
-                    cursor = db.execute(
-                        "INSERT INTO entries (file, name, tags, created, width, height, source, hashes, grid, "
-                        "keypoints, descriptors, feature_scale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            key,
-                            name,
-                            ",".join(normalise_tags(tags)),
-                            time.time(),
-                            image.shape[1],
-                            image.shape[0],
-                            str(source),
-                            features.hashes.tobytes(),
-                            features.grid.tobytes(),
-                            features.keypoints.astype(np.float32).tobytes(),
-                            features.descriptors.tobytes(),
-                            float(features.feature_scale),
-                        ),
+                with self._writing() as db:
+                    cursor = _insert_row(
+                        db, key, name, ",".join(normalise_tags(tags)), time.time(), image, str(source), features
                     )
                     db.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
             except BaseException:
                 for path in (picture, thumbnail):
                     path.unlink(missing_ok=True)
                 raise
-            entry_id = cursor.lastrowid
-        return self.get(entry_id)
+        return self.get(cursor.lastrowid)
 
     def add_file(self, path: str | Path, name: str | None = None, tags: Sequence[str] | str = ()) -> LibraryEntry:
         """Add a picture file; the name defaults to the file name without its extension."""
@@ -325,18 +579,24 @@ class TemplateLibrary:
 
     def _update(self, entry_id: int, column: str, value: str) -> None:
         self.get(entry_id)  # a clear error for an unknown id
-        with self._connect() as db, db:
-            db.execute(f"UPDATE entries SET {column} = ? WHERE id = ?", (value, int(entry_id)))
+        with self._writing() as db:
+            changed = db.execute(f"UPDATE entries SET {column} = ? WHERE id = ?", (value, int(entry_id))).rowcount
+        if not changed:
+            raise MemeCleanError(f"no template #{entry_id} in the library")
 
     def remove(self, entry_id: int) -> LibraryEntry:
-        """Delete an entry: the row first (committed), then its files."""
+        """Delete an entry: a marker, the row (committed), its files; a kill anywhere is finished on the next
+        open."""
         entry = self.get(entry_id)
-        with self._connect() as db, db:
-            db.execute("DELETE FROM entries WHERE id = ?", (int(entry_id),))
-            db.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
-        for path in (entry.picture, entry.thumbnail):
-            with contextlib.suppress(OSError):
-                path.unlink()
+        self._require_writable()
+        key = entry.picture.stem
+        with recovery.marked(self.folder, key, "remove"):
+            with self._writing() as db:
+                db.execute("DELETE FROM entries WHERE id = ?", (int(entry_id),))
+                db.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
+            for path in (entry.picture, entry.thumbnail):
+                with contextlib.suppress(OSError):
+                    path.unlink()
         return entry
 
     def export(self, entry_id: int, path: str | Path, overwrite: bool = False) -> Path:
@@ -513,6 +773,70 @@ class TemplateLibrary:
             if passed:
                 return entry, template, alignment, coverage, agreeing
         return None
+
+
+def _refuse_newer(database: Path, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise MemeCleanError(
+            f"the template library '{database}' is format {version}, from a newer MemeClean (this one reads "
+            f"format {SCHEMA_VERSION}): it was left as it is"
+        )
+
+
+def _create_schema(connection: sqlite3.Connection) -> None:
+    """The tables, in WAL mode (readers never wait for a writer); once, whoever comes first."""
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if connection.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            for statement in _SCHEMA.split(";"):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _insert_row(
+    connection: sqlite3.Connection,
+    key: str,
+    name: str,
+    tags: str,
+    created: float,
+    image: np.ndarray,
+    source: str,
+    features: Fingerprint | None = None,
+) -> sqlite3.Cursor:
+    features = features if features is not None else fingerprint(image)
+    return connection.execute(
+        "INSERT INTO entries (file, name, tags, created, width, height, source, hashes, grid, "
+        "keypoints, descriptors, feature_scale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            key,
+            name,
+            tags,
+            created,
+            image.shape[1],
+            image.shape[0],
+            source,
+            features.hashes.tobytes(),
+            features.grid.tobytes(),
+            features.keypoints.astype(np.float32).tobytes(),
+            features.descriptors.tobytes(),
+            float(features.feature_scale),
+        ),
+    )
+
+
+def _oldest_first(folder: Path, keys: list[str], known: dict[str, recovery.Salvaged]) -> list[str]:
+    def created(key: str) -> float:
+        salvaged = known.get(key)
+        if salvaged is not None and salvaged.created:
+            return salvaged.created
+        return (folder / "pictures" / f"{key}.png").stat().st_mtime
+
+    return sorted(keys, key=created)
 
 
 def make_thumbnail(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> np.ndarray:
