@@ -21,6 +21,7 @@ from .resources import bundled_model_path
 from .safe_write import os_reason, write_file
 
 FORMAT = "memeclean-checkpoint-v1"
+FORMAT_NUMBER = 1  # the number in FORMAT; a checkpoint with a higher one is refused, naming it
 
 
 @dataclass
@@ -89,11 +90,28 @@ def read_checkpoint(path: str | Path) -> dict:
             f"cannot read model file '{path}': not a MemeClean checkpoint or corrupt ({type(error).__name__})"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        newer = _newer_format(payload)
+        if newer is not None:
+            raise ModelLoadError(
+                f"model file '{path}' is checkpoint format {newer}, from a newer MemeClean (this one reads format "
+                f"{FORMAT_NUMBER}): it was left as it is"
+            )
         raise ModelLoadError(f"'{path}' is not a MemeClean checkpoint (expected format {FORMAT})")
     problem = _payload_problem(payload)
     if problem is not None:
         raise ModelLoadError(f"model file '{path}' is damaged: {problem}")
     return payload
+
+
+def _newer_format(payload: object) -> int | None:
+    """The format number of a checkpoint written by a newer MemeClean ("memeclean-checkpoint-vN", N > ours)."""
+    import re
+
+    found = re.fullmatch(
+        r"memeclean-checkpoint-v(\d{1,6})", str(payload.get("format")) if isinstance(payload, dict) else ""
+    )
+    number = int(found.group(1)) if found else 0
+    return number if number > FORMAT_NUMBER else None
 
 
 def _payload_problem(payload: dict) -> str | None:

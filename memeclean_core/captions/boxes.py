@@ -168,7 +168,9 @@ class CaptionDoc:
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise CaptionError(f"caption project has an invalid version {version!r}")
         if version > SCHEMA_VERSION:
-            raise CaptionError(f"caption project version {version} is newer than this MemeClean ({SCHEMA_VERSION})")
+            raise CaptionError(
+                f"caption project is format {version}, from a newer MemeClean (this one reads format {SCHEMA_VERSION})"
+            )
         template = data.get("template")
         boxes = data.get("boxes", [])
         if not isinstance(template, str) or not template:

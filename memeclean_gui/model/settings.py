@@ -2,7 +2,10 @@
 
 Every field has a default and a description (`FIELDS`); a value of the wrong type, out of range or from a broken
 file falls back to its default, so a hand-edited or half-written file never stops the app. Reads are attributes
-(`settings.resolution`); writes go through `update(...)`, which validates and saves at once. Tests point
+(`settings.resolution`); writes go through `update(...)`, which validates and saves at once. A save merges: it
+reads the file again and writes back only the fields this object changed, so two running apps do not undo each
+other's settings. A file from a newer MemeClean (a higher `schema_version`) is not read (the defaults are used,
+with one logged line naming its version) and never written or downgraded. Tests point
 `settings_path()` at a temporary folder (see tests/gui/conftest.py); `Settings()` with no path lives in memory.
 """
 
@@ -101,7 +104,12 @@ class Settings:
     def __init__(self, path: Path | None = None, values: dict[str, Any] | None = None):
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "_values", {name: _copy(field.default) for name, field in FIELDS.items()})
-        for name, value in (values or {}).items():
+        object.__setattr__(self, "_changed", set())  # fields set here since the file was read: what a save writes
+        object.__setattr__(self, "newer_format", None)  # the file's format when a newer MemeClean wrote it
+        self._take(values or {})
+
+    def _take(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
             if name not in FIELDS:
                 continue  # a field of a newer or older version: ignored
             try:
@@ -113,17 +121,10 @@ class Settings:
     def load(cls, path: Path | None = None) -> Settings:
         """Read the settings file (default: `settings_path()`); a missing or broken file gives the defaults."""
         path = settings_path() if path is None else Path(path)
-        values: dict[str, Any] = {}
-        try:
-            # a pipe there must not hang; an integer of thousands of digits spoils its own field, not the file
-            data = json.loads(read_regular_text(path, limit=MAX_SETTINGS_BYTES), parse_int=_parse_int)
-            if isinstance(data, dict) and isinstance(data.get("values"), dict):
-                values = data["values"]
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, RecursionError) as error:  # unreadable, not JSON, huge digits, too deep
-            log.warning("settings: cannot read '%s' (%s); using the defaults", path, str(error)[:200])
-        return cls(path, values)
+        values, newer = _read_values(path)
+        settings = cls(path, values)
+        object.__setattr__(settings, "newer_format", newer)
+        return settings
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -140,20 +141,28 @@ class Settings:
             if name not in FIELDS:
                 raise ValueError(f"no setting named {name!r}")
             self._values[name] = _valid(name, value)
+            self._changed.add(name)
         self.save()
 
     def reset(self) -> None:
         """Every field back to its default (and saved)."""
         self._values.update({name: _copy(field.default) for name, field in FIELDS.items()})
+        self._changed.update(FIELDS)
         self.save()
 
     def as_dict(self) -> dict[str, Any]:
         return {name: _copy(value) for name, value in self._values.items()}
 
     def save(self) -> None:
-        """Write the file atomically; a failure is logged, never raised (settings must not stop the app)."""
-        if self.path is None:
+        """Write the file atomically; a failure is logged, never raised (settings must not stop the app). Fields
+        this object did not change are taken from the file as it is now (another app may have changed them)."""
+        if self.path is None or self.newer_format is not None:
+            return  # a newer MemeClean's file is never written over
+        on_disk, newer = _read_values(self.path)
+        if newer is not None:
+            object.__setattr__(self, "newer_format", newer)
             return
+        self._take({name: value for name, value in on_disk.items() if name not in self._changed})
         payload = {"schema_version": SCHEMA_VERSION, "values": self._values}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,6 +175,32 @@ class Settings:
         text = str(Path(path).absolute())
         recent = [text] + [item for item in self.recent_files if item != text]
         self.update(recent_files=recent[:RECENT_LIMIT], last_folder=str(Path(text).parent))
+
+
+def _read_values(path: Path) -> tuple[dict[str, Any], int | None]:
+    """(the raw values of the settings file, None), or ({}, its format) for a file of a newer MemeClean; a missing
+    or broken file gives no values."""
+    try:
+        # a pipe there must not hang; an integer of thousands of digits spoils its own field, not the file
+        data = json.loads(read_regular_text(path, limit=MAX_SETTINGS_BYTES), parse_int=_parse_int)
+    except FileNotFoundError:
+        return {}, None
+    except (OSError, ValueError, RecursionError) as error:  # unreadable, not JSON, huge digits, too deep
+        log.warning("settings: cannot read '%s' (%s); using the defaults", path, str(error)[:200])
+        return {}, None
+    if not isinstance(data, dict):
+        return {}, None
+    version = data.get("schema_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        log.warning(
+            "settings: '%s' is format %d, from a newer MemeClean (this one writes format %d): using the defaults; "
+            "the file is left as it is",
+            path,
+            version,
+            SCHEMA_VERSION,
+        )
+        return {}, version
+    return (data["values"] if isinstance(data.get("values"), dict) else {}), None
 
 
 class _TooLong(str):
