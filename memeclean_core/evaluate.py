@@ -74,6 +74,7 @@ import numpy as np
 from PIL import Image
 
 from .data.formats import FORMATS
+from .data.world_formats import SCRIPT_FORMATS, WORLD_FORMATS
 from .errors import Cancelled, MemeCleanError
 
 TEXT_REGION_DILATION = 2  # px: the text region of "PSNR text" is the true mask dilated this much
@@ -88,11 +89,15 @@ TEXT_LEFT_DILATION = 3  # px: a detector box is on the caption when it overlaps 
 # padded around the ink), boxes the detector finds on clean pictures (even the whole picture) up to ~0.45.
 TEXT_LEFT_MIN_OVERLAP = 0.5
 COLLATERAL_DISTANCE = 4  # px: a replaced pixel farther than this from every caption pixel is collateral
+MISSED_PICTURE_SHARE = 0.10  # a picture counts in "> 10 % missed" when more of its caption pixels stay
 
 AGGREGATE = "aggregate"  # the v1 generator's mix: the model card's rows
 ROUND_TRIP = "round_trip"  # top/bottom text written by the captions renderer on the folder's pictures
-ALL_FORMATS = "all formats"  # the format groups pooled
-EVAL_FORMATS = (AGGREGATE, *FORMATS, ROUND_TRIP)
+ALL_FORMATS = "all formats"  # v3's format groups pooled
+ALL_SCRIPTS = "all scripts"  # the script rows pooled
+ALL_NEW = "all new formats"  # issue #25's rows pooled (scripts, white canvas, line art, fine textures)
+POOLS = {ALL_FORMATS: frozenset(FORMATS), ALL_SCRIPTS: frozenset(SCRIPT_FORMATS), ALL_NEW: frozenset(WORLD_FORMATS)}
+EVAL_FORMATS = (AGGREGATE, *FORMATS, *WORLD_FORMATS, ROUND_TRIP)
 DEFAULT_FORMATS = EVAL_FORMATS  # `memeclean eval --formats all`
 
 MODEL = "MemeClean"
@@ -108,7 +113,10 @@ AGGREGATION_NOTE = (
     "mask (OCR: filled boxes) vs true mask, mean over images; text left: OCR detector boxes on the output / on the "
     f"meme that overlap the true caption (dilated {TEXT_LEFT_DILATION} px) by >= {TEXT_LEFT_MIN_OVERLAP:.0%} of "
     f"their area, summed over the images; collateral: replaced pixels > {COLLATERAL_DISTANCE} px from every true "
-    "caption pixel / replaced pixels, summed over the images; replaced: replaced pixels as % of the picture, mean "
+    "caption pixel / replaced pixels, summed over the images; missed: true caption pixels not replaced / caption "
+    "pixels, summed over the images; >10% missed: share of captioned images with more than "
+    f"{MISSED_PICTURE_SHARE:.0%} of their caption pixels not replaced; replaced: replaced pixels as % of the "
+    "picture, mean "
     "over images; baselines run at the input's size."
 )
 
@@ -187,10 +195,11 @@ def make_format_cases(folder: str | Path, fmt: str, count: int, seed: int = 0, l
     folder = Path(folder)
     backgrounds, fonts = _folder_sources(folder)
     clipart = load_clipart(folder)
-    index = FORMATS.index(fmt)
+    # v3's formats keep their streams; the newer ones (world_formats) have theirs from 3000 on
+    index = FORMATS.index(fmt) + 1000 if fmt in FORMATS else WORLD_FORMATS.index(fmt) + 3000
     cases = []
     for i in range(count):
-        rng = np.random.default_rng([seed, 1000 + index, i])
+        rng = np.random.default_rng([seed, index, i])
         meme = make_format_meme(fmt, backgrounds.sample(rng, long_side), fonts, rng, clipart)
         cases.append(ValCase(f"{fmt}-{i:03d}", meme.meme, meme.template, meme.mask.astype(bool), fmt, meme.bar))
     return cases
@@ -607,6 +616,8 @@ def score_image(
     mse_text = mse(output.image, template, text_region(mask))
     mse_all = mse(output.image, template)
     replaced = 0 if output.replaced is None else int(np.count_nonzero(output.replaced))
+    caption = int(np.count_nonzero(mask))
+    missed = caption if output.replaced is None else int(np.count_nonzero(mask & ~output.replaced.astype(bool)))
     return {
         "name": case.name,
         "format": case.format,
@@ -622,6 +633,8 @@ def score_image(
         "text_boxes_left": None if text_boxes is None else text_boxes[1],
         "replaced_px": replaced,
         "collateral_px": 0 if output.replaced is None else collateral_pixels(output.replaced, mask),
+        "caption_px": caption,
+        "missed_px": missed,
         "pixels": int(mask.size),
         "ms": 1000.0 * seconds,
     }
@@ -640,6 +653,10 @@ def summary_row(
     boxes_meme = sum(s["text_boxes_meme"] for s in counted)
     boxes_left = sum(s["text_boxes_left"] for s in counted)
     replaced = total("replaced_px")
+    captioned = [s for s in images if s.get("caption_px")]
+    caption_px = sum(s["caption_px"] for s in captioned)
+    missed_px = sum(s["missed_px"] for s in captioned)
+    many_missed = sum(s["missed_px"] > MISSED_PICTURE_SHARE * s["caption_px"] for s in captioned)
     return {
         "format": group,
         "method": method,
@@ -657,6 +674,8 @@ def summary_row(
         "text_boxes_left": boxes_left if counted else None,
         "text_left": 100.0 * boxes_left / boxes_meme if counted and boxes_meme else None,
         "collateral": 100.0 * total("collateral_px") / replaced if replaced else None,
+        "missed": 100.0 * missed_px / caption_px if caption_px else None,
+        "many_missed": 100.0 * many_missed / len(captioned) if captioned else None,
         "replaced": 100.0 * float(np.mean([s["replaced_px"] / s["pixels"] for s in images])),
         "ms_per_image": mean("ms"),
         "per_image": list(images),
@@ -681,6 +700,8 @@ def _unavailable(method: str, note: str, group: str = AGGREGATE) -> dict[str, An
         "text_boxes_left": None,
         "text_left": None,
         "collateral": None,
+        "missed": None,
+        "many_missed": None,
         "replaced": None,
         "ms_per_image": None,
         "per_image": [],
@@ -688,13 +709,16 @@ def _unavailable(method: str, note: str, group: str = AGGREGATE) -> dict[str, An
 
 
 def case_groups(cases: Sequence[ValCase]) -> list[str]:
-    """The groups present, in table order (EVAL_FORMATS order, then any others), and "all formats" after them when
-    two or more format groups are present."""
+    """The groups present, in table order (EVAL_FORMATS order, then any others), and after them each pool (POOLS:
+    "all formats", "all scripts", "all new formats") of which two or more groups are present."""
     present = {case.format for case in cases}
     groups = [fmt for fmt in EVAL_FORMATS if fmt in present] + sorted(present - set(EVAL_FORMATS))
-    if sum(fmt in present for fmt in FORMATS) >= 2:
-        groups.append(ALL_FORMATS)
-    return groups
+    return groups + [pool for pool, members in POOLS.items() if len(members & present) >= 2]
+
+
+def group_members(group: str) -> frozenset[str]:
+    """The formats a table group holds: a pool's, or the group itself."""
+    return POOLS.get(group, frozenset({group}))
 
 
 def evaluate_model(
@@ -803,7 +827,7 @@ def evaluate_model(
     groups = case_groups(cases)
     rows: list[dict[str, Any]] = []
     for group in groups:
-        members = set(FORMATS) if group == ALL_FORMATS else {group}
+        members = group_members(group)
         for method, resolution, has_mask, images in scored:
             if images is None:
                 rows.append(_unavailable(method, OCR_MISSING, group))
@@ -814,10 +838,7 @@ def evaluate_model(
         "names": [case.name for case in cases],
         "sizes": [list(case.meme.shape[1::-1]) for case in cases],
         "groups": groups,
-        "group_sizes": {
-            group: sum(case.format in (set(FORMATS) if group == ALL_FORMATS else {group}) for case in cases)
-            for group in groups
-        },
+        "group_sizes": {group: sum(case.format in group_members(group) for case in cases) for group in groups},
         "resolutions": resolutions,
         "model": str(model.path) if getattr(model, "path", None) else None,
         "device": model.device_name,
@@ -846,6 +867,8 @@ HEADER = [
     "mask IoU",
     "text left %",
     "collateral %",
+    "missed %",
+    ">10% missed %",
     "replaced %",
     "ms/image",
 ]
@@ -865,6 +888,8 @@ def table_cells(row: dict[str, Any]) -> list[str]:
         _number(row["mask_iou"], 3),
         _number(row.get("text_left"), 1),
         _number(row.get("collateral"), 1),
+        _number(row.get("missed"), 1),
+        _number(row.get("many_missed"), 1),
         _number(row.get("replaced"), 3),
         _number(row["ms_per_image"], 1),
     ]

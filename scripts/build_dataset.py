@@ -172,7 +172,73 @@ FONTS: list[tuple[str, str, str, str, str | None]] = [
     ("val", "Bebas Neue", "deb", "fonts-bebas-neue/usr/share/fonts/opentype/bebas-neue/BebasNeue-Bold.otf", None),
     ("val", "DejaVu Sans", "deb", "fonts-dejavu-core/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", None),
 ]
-FONT_PACKAGES = sorted({loc.split("/", 1)[0] for _, _, kind, loc, _ in FONTS if kind == "deb"})
+# Fonts for captions in the other writing systems (issue #25), into {train,val}/script_fonts/: kept apart from the
+# Latin caption fonts above, so Latin captions (and the validation rows measured before) stay exactly as they were.
+# Per script, the validation families are never used in training.
+NOTO = "fonts-noto-core/usr/share/fonts/truetype/noto/"
+CJK = "fonts-noto-cjk/usr/share/fonts/opentype/noto/"
+CJK_EXTRA = "fonts-noto-cjk-extra/usr/share/fonts/opentype/noto/"
+TLWG = "usr/share/fonts/truetype/tlwg/"
+SCRIPT_FONTS: list[tuple[str, str, str, str, str | None]] = [
+    # Latin, Cyrillic, Greek
+    ("train", "Noto Sans", "deb", NOTO + "NotoSans-Bold.ttf", None),
+    ("train", "Noto Serif", "deb", NOTO + "NotoSerif-Bold.ttf", None),
+    ("val", "FreeSans", "deb", "fonts-freefont-ttf/usr/share/fonts/truetype/freefont/FreeSansBold.ttf", None),
+    # Chinese, Japanese, Korean
+    ("train", "Noto Sans CJK", "deb", CJK + "NotoSansCJK-Bold.ttc", None),
+    ("train", "Noto Sans CJK", "deb", CJK + "NotoSansCJK-Regular.ttc", None),
+    ("train", "Noto Sans CJK", "deb", CJK_EXTRA + "NotoSansCJK-Black.ttc", None),
+    ("train", "Noto Serif CJK", "deb", CJK + "NotoSerifCJK-Bold.ttc", None),
+    ("train", "WenQuanYi Zen Hei", "deb", "fonts-wqy-zenhei/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", None),
+    ("train", "AR PL UMing", "deb", "fonts-arphic-uming/usr/share/fonts/truetype/arphic/uming.ttc", None),
+    ("train", "VL Gothic", "deb", "fonts-vlgothic/usr/share/fonts/truetype/vlgothic/VL-Gothic-Regular.ttf", None),
+    ("train", "Un Dotum", "deb", "fonts-unfonts-core/usr/share/fonts/truetype/unfonts-core/UnDotumBold.ttf", None),
+    ("train", "Un Graphic", "deb", "fonts-unfonts-core/usr/share/fonts/truetype/unfonts-core/UnGraphicBold.ttf", None),
+    ("val", "WenQuanYi Micro Hei", "deb", "fonts-wqy-microhei/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", None),
+    ("val", "AR PL UKai", "deb", "fonts-arphic-ukai/usr/share/fonts/truetype/arphic/ukai.ttc", None),
+    ("val", "IPAex Gothic", "deb", "fonts-ipaexfont-gothic/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf", None),
+    ("val", "Nanum Gothic", "deb", "fonts-nanum/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf", None),
+    ("val", "Nanum Square", "deb", "fonts-nanum/usr/share/fonts/truetype/nanum/NanumSquareB.ttf", None),
+    # Arabic
+    ("train", "Noto Sans Arabic", "deb", NOTO + "NotoSansArabic-Bold.ttf", None),
+    ("train", "Noto Kufi Arabic", "deb", NOTO + "NotoKufiArabic-Bold.ttf", None),
+    ("train", "Noto Naskh Arabic", "deb", NOTO + "NotoNaskhArabic-Bold.ttf", None),
+    ("train", "Amiri", "deb", "fonts-hosny-amiri/usr/share/fonts/opentype/fonts-hosny-amiri/Amiri-Bold.ttf", None),
+    ("val", "KacstBook", "deb", "fonts-kacst/usr/share/fonts/truetype/kacst/KacstBook.ttf", None),
+    ("val", "KacstTitle", "deb", "fonts-kacst/usr/share/fonts/truetype/kacst/KacstTitle.ttf", None),
+    ("val", "KacstPoster", "deb", "fonts-kacst/usr/share/fonts/truetype/kacst/KacstPoster.ttf", None),
+    # Hebrew
+    ("train", "Noto Sans Hebrew", "deb", NOTO + "NotoSansHebrew-Bold.ttf", None),
+    ("train", "Noto Serif Hebrew", "deb", NOTO + "NotoSerifHebrew-Bold.ttf", None),
+    ("train", "David CLM", "deb", "culmus/usr/share/fonts/truetype/culmus/DavidCLM-Bold.otf", None),
+    ("train", "Simple CLM", "deb", "culmus/usr/share/fonts/truetype/culmus/SimpleCLM-Bold.ttf", None),
+    ("val", "Miriam CLM", "deb", "culmus/usr/share/fonts/truetype/culmus/MiriamCLM-Bold.ttf", None),
+    ("val", "Nachlieli CLM", "deb", "culmus/usr/share/fonts/truetype/culmus/NachlieliCLM-Bold.otf", None),
+    # Devanagari (Kalam, a Latin caption font above, draws Devanagari too)
+    ("train", "Noto Sans Devanagari", "deb", NOTO + "NotoSansDevanagari-Bold.ttf", None),
+    ("train", "Noto Serif Devanagari", "deb", NOTO + "NotoSerifDevanagari-Bold.ttf", None),
+    ("train", "Kalimati", "deb", "fonts-deva-extra/usr/share/fonts/truetype/fonts-deva-extra/kalimati.ttf", None),
+    (
+        "val",
+        "Lohit Devanagari",
+        "deb",
+        "fonts-lohit-deva/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf",
+        None,
+    ),
+    ("val", "Samanata", "deb", "fonts-deva-extra/usr/share/fonts/truetype/fonts-deva-extra/samanata.ttf", None),
+    # Thai
+    ("train", "Noto Sans Thai", "deb", NOTO + "NotoSansThai-Bold.ttf", None),
+    ("train", "Noto Serif Thai", "deb", NOTO + "NotoSerifThai-Bold.ttf", None),
+    ("train", "Garuda", "deb", "fonts-tlwg-garuda-ttf/" + TLWG + "Garuda-Bold.ttf", None),
+    ("train", "Loma", "deb", "fonts-tlwg-loma-ttf/" + TLWG + "Loma-Bold.ttf", None),
+    ("train", "Kinnari", "deb", "fonts-tlwg-kinnari-ttf/" + TLWG + "Kinnari-Bold.ttf", None),
+    ("train", "Norasi", "deb", "fonts-tlwg-norasi-ttf/" + TLWG + "Norasi-Bold.ttf", None),
+    ("train", "Purisa", "deb", "fonts-tlwg-purisa-ttf/" + TLWG + "Purisa-Bold.ttf", None),
+    ("val", "Waree", "deb", "fonts-tlwg-waree-ttf/" + TLWG + "Waree-Bold.ttf", None),
+    ("val", "Umpush", "deb", "fonts-tlwg-umpush-ttf/" + TLWG + "Umpush-Bold.ttf", None),
+    ("val", "Sawasdee", "deb", "fonts-tlwg-sawasdee-ttf/" + TLWG + "Sawasdee-Bold.ttf", None),
+]
+FONT_PACKAGES = sorted({loc.split("/", 1)[0] for _, _, kind, loc, _ in FONTS + SCRIPT_FONTS if kind == "deb"})
 CLIPART_PACKAGE = "openclipart-png"
 # clip-art likely to carry lettering (a caption remover must not learn that text is part of the picture)
 CLIPART_SKIP_CATEGORIES = {"logos", "special", "unsorted"}
@@ -581,14 +647,20 @@ def deb_licence_text(root: Path, package: str) -> str:
 
 
 def build_fonts(args, out: Path, sources: list[dict], report: dict) -> None:
+    build_font_folder(args, out, sources, report, FONTS, "fonts")
+    build_font_folder(args, out, sources, report, SCRIPT_FONTS, "script_fonts")
+
+
+def build_font_folder(args, out: Path, sources: list[dict], report: dict, fonts: list, name: str) -> None:
+    """`fonts` into OUT/{train,val}/`name`/, each with its licence, and `fonts.json` listing them."""
     problems: list[str] = []
     manifest: dict[str, list[dict]] = {"train": [], "val": []}
     for split in ("train", "val"):
-        folder = out / split / "fonts"
+        folder = out / split / name
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-    for split, family, kind, location, variation in FONTS:
+    for split, family, kind, location, variation in fonts:
         if kind == "wheel":
             pkg_dir, filename = location.split("/", 1)
             src = args.fontwheels / pkg_dir / "files" / filename
@@ -619,7 +691,7 @@ def build_fonts(args, out: Path, sources: list[dict], report: dict) -> None:
         if reason:
             problems.append(f"{family} ({src.name}): {reason}")
             continue
-        dst = out / split / "fonts" / src.name
+        dst = out / split / name / src.name
         atomic_copy(src, dst)
         atomic_write_bytes(dst.with_name(dst.name + ".LICENSE.txt"), licence_text.encode("utf-8"))
         manifest[split].append(
@@ -627,7 +699,7 @@ def build_fonts(args, out: Path, sources: list[dict], report: dict) -> None:
         )
         sources.append(
             {
-                "file": f"{split}/fonts/{src.name}",
+                "file": f"{split}/{name}/{src.name}",
                 "package": origin,
                 "original": installed,
                 "licence": licence_name,
@@ -635,15 +707,38 @@ def build_fonts(args, out: Path, sources: list[dict], report: dict) -> None:
             }
         )
     for split in ("train", "val"):
-        atomic_write_bytes(
-            out / split / "fonts" / "fonts.json", (json.dumps(manifest[split], indent=1) + "\n").encode()
-        )
-        report[f"{split}_fonts"] = len(manifest[split])
-        report[f"{split}_font_families"] = sorted({m["family"] for m in manifest[split]})
-    report["font_problems"] = problems
+        atomic_write_bytes(out / split / name / "fonts.json", (json.dumps(manifest[split], indent=1) + "\n").encode())
+        report[f"{split}_{name}"] = len(manifest[split])
+        report[f"{split}_{name}_families"] = sorted({m["family"] for m in manifest[split]})
+    report[f"{name}_problems"] = problems
 
 
 DEB_FONT_LICENCES = {
+    "fonts-noto-core": "OFL-1.1",
+    "fonts-noto-cjk": "OFL-1.1",
+    "fonts-noto-cjk-extra": "OFL-1.1",
+    "fonts-freefont-ttf": "GPL-3+ with font exception",
+    "fonts-wqy-zenhei": "GPL-2 with font exception",
+    "fonts-wqy-microhei": "Apache-2.0 or GPL-3 with font exception",
+    "fonts-arphic-uming": "Arphic Public License",
+    "fonts-arphic-ukai": "Arphic Public License",
+    "fonts-vlgothic": "mplus and BSD-3 (VL Gothic)",
+    "fonts-ipaexfont-gothic": "IPA Font License 1.0",
+    "fonts-unfonts-core": "GPL-2",
+    "fonts-nanum": "OFL-1.1",
+    "fonts-hosny-amiri": "OFL-1.1",
+    "fonts-kacst": "GPL-2",
+    "culmus": "GPL-2 with font exception",
+    "fonts-deva-extra": "GPL-2+ / GPL-3 with font exception",
+    "fonts-lohit-deva": "OFL-1.1",
+    "fonts-tlwg-garuda-ttf": "GPL-2 with font exception",
+    "fonts-tlwg-loma-ttf": "GPL-2 with font exception",
+    "fonts-tlwg-kinnari-ttf": "GPL-2 with font exception",
+    "fonts-tlwg-norasi-ttf": "GPL-2 with font exception",
+    "fonts-tlwg-purisa-ttf": "GPL-2 with font exception",
+    "fonts-tlwg-waree-ttf": "GPL-2 with font exception",
+    "fonts-tlwg-umpush-ttf": "GPL-2 with font exception",
+    "fonts-tlwg-sawasdee-ttf": "GPL-2 with font exception",
     "fonts-dejavu-extra": "Bitstream Vera / public domain (DejaVu)",
     "fonts-dejavu-core": "Bitstream Vera / public domain (DejaVu)",
     "fonts-urw-base35": "AGPL-3 with font exception",
@@ -764,14 +859,15 @@ def write_sources(out: Path, sources: list[dict], report: dict) -> None:
         lines.append(f"| {s['file']} | {s['package']} | {s['original']} | {s['licence']} | {s['size']} |")
     lines += ["", "## Left out", ""]
     lines += [f"- {line}" for line in report.get("images_skipped", [])]
-    lines += [f"- font: {line}" for line in report.get("font_problems", [])]
+    lines += [f"- font: {line}" for line in report.get("fonts_problems", []) + report.get("script_fonts_problems", [])]
     atomic_write_bytes(out / "SOURCES.md", ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def counts_text(report: dict) -> str:
-    keys = ["train_images", "val_images", "train_fonts", "val_fonts", "train_clipart", "val_clipart"]
+    keys = ["train_images", "val_images", "train_fonts", "val_fonts", "train_script_fonts", "val_script_fonts"]
+    keys += ["train_clipart", "val_clipart"]
     text = "\n".join(f"{k}={report.get(k, 0)}" for k in keys)
-    text += "\nval_font_families=" + ", ".join(report.get("val_font_families", []))
+    text += "\nval_font_families=" + ", ".join(report.get("val_fonts_families", []))
     return text + "\n"
 
 
@@ -920,10 +1016,11 @@ def main(argv: list[str] | None = None) -> int:
         f"left out {len(report.get('images_skipped', []))}"
     )
     log(
-        f"fonts: train {report.get('train_fonts', 0)} ({len(report.get('train_font_families', []))} families), "
-        f"val {report.get('val_fonts', 0)} ({', '.join(report.get('val_font_families', []))})"
+        f"fonts: train {report.get('train_fonts', 0)} ({len(report.get('train_fonts_families', []))} families), "
+        f"val {report.get('val_fonts', 0)} ({', '.join(report.get('val_fonts_families', []))}); script fonts: "
+        f"train {report.get('train_script_fonts', 0)}, val {report.get('val_script_fonts', 0)}"
     )
-    for problem in report.get("font_problems", []):
+    for problem in report.get("fonts_problems", []) + report.get("script_fonts_problems", []):
         log(f"  font dropped: {problem}")
     log(
         f"clipart: train {report.get('train_clipart', 0)}, val {report.get('val_clipart', 0)} "

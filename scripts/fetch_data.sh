@@ -8,7 +8,12 @@ mkdir -p "$RAW/debs" "$RAW/wheels" "$RAW/fontwheels"
 DEBS=(mate-backgrounds plasma-workspace-wallpapers gnome-backgrounds ukui-wallpapers
       lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 lxqt-themes openclipart-png
       fonts-dejavu-extra fonts-dejavu-core fonts-urw-base35 fonts-open-sans fonts-roboto-unhinted
-      fonts-liberation2 fonts-croscore fonts-lato fonts-comic-neue fonts-bebas-neue)
+      fonts-liberation2 fonts-croscore fonts-lato fonts-comic-neue fonts-bebas-neue
+      fonts-noto-core fonts-noto-cjk fonts-noto-cjk-extra fonts-freefont-ttf fonts-wqy-zenhei fonts-wqy-microhei
+      fonts-arphic-uming fonts-arphic-ukai fonts-vlgothic fonts-ipaexfont-gothic fonts-unfonts-core fonts-nanum
+      fonts-hosny-amiri fonts-kacst culmus fonts-deva-extra fonts-lohit-deva fonts-tlwg-garuda-ttf
+      fonts-tlwg-loma-ttf fonts-tlwg-kinnari-ttf fonts-tlwg-norasi-ttf fonts-tlwg-purisa-ttf fonts-tlwg-waree-ttf
+      fonts-tlwg-umpush-ttf fonts-tlwg-sawasdee-ttf)
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 $SUDO apt-get update -qq

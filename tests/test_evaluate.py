@@ -282,7 +282,7 @@ def test_memeclean_eval_prints_a_table_per_format(prepared_folder, tiny_model_pa
         "**all formats** (4 cases)",
     ):
         assert title in printed, title
-    assert "| text left % | collateral % | replaced % |" in printed
+    assert "| text left % | collateral % | missed % | >10% missed % | replaced % |" in printed
     numbers = json.loads(out_json.read_text())
     assert numbers["groups"] == ["caption_bar", "distractors", "round_trip", "all formats"]
     rows = {(row["format"], row["method"], row["resolution"]): row for row in numbers["rows"]}
@@ -290,6 +290,10 @@ def test_memeclean_eval_prints_a_table_per_format(prepared_folder, tiny_model_pa
     assert rows[("distractors", ev.IDENTITY, None)]["replaced"] == 0.0
     assert rows[("distractors", ev.ORACLE, None)]["collateral"] is None  # nothing replaced: no caption
     assert rows[("caption_bar", ev.ORACLE, None)]["collateral"] == 0.0  # the true mask, dilated 2 px
+    assert rows[("caption_bar", ev.ORACLE, None)]["missed"] == 0.0  # ... which covers every caption pixel
+    assert rows[("caption_bar", ev.IDENTITY, None)]["missed"] == 100.0  # nothing replaced: every pixel missed
+    assert rows[("caption_bar", ev.IDENTITY, None)]["many_missed"] == 100.0
+    assert rows[("distractors", ev.IDENTITY, None)]["missed"] is None  # no caption pixels to miss
     assert rows[("all formats", ev.MODEL, 64)]["images"] == 4  # the round trip is not one of the formats
     # FakeOCR's box (the top-left quarter) counts where the caption fills half of it: never an unknown number.
     assert all(row["text_boxes_meme"] is not None for row in numbers["rows"])

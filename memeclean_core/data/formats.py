@@ -50,6 +50,7 @@ from .synth import (
     sample_style,
     wrap_lines,
 )
+from .world_formats import WORLD_FORMATS, make_world_meme
 
 FORMATS = ("classic", "labels", "caption_bar", "watermark", "small", "multi_panel", "distractors")
 DISTRACTOR_KINDS = ("badge", "flag", "pattern", "stars", "sign")
@@ -86,11 +87,16 @@ def make_format_meme(
     *,
     jpeg_probability: float = 0.6,
 ) -> FormatMeme:
-    """A meme of format `fmt` (one of FORMATS) made from `picture` (H×W×3 uint8, already at the target size).
+    """A meme of format `fmt` (one of FORMATS or world_formats.WORLD_FORMATS) made from `picture` (H×W×3 uint8,
+    already at the target size).
 
     `clipart`: RGBA uint8 pictures for badges/logos and panel content (procedural shapes without them)."""
+    if fmt in WORLD_FORMATS:
+        meme, template, mask = make_world_meme(fmt, picture, fonts, rng, jpeg_probability=jpeg_probability)
+        return FormatMeme(fmt, meme, template, mask)
     if fmt not in FORMATS:
-        raise ValueError(f"unknown meme format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        known = ", ".join(FORMATS + WORLD_FORMATS)
+        raise ValueError(f"unknown meme format {fmt!r}; expected one of {known}")
     picture = np.ascontiguousarray(picture[..., :3], dtype=np.uint8)
     clipart = list(clipart or [])
     bar = None

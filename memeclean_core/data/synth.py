@@ -222,7 +222,9 @@ def caption_image(
 
 
 # The training mix: v1's captions (classic, inverse, shadowed top/bottom text and coloured labels) and the formats
-# users meet beyond them (data/formats.py), plus memes with no caption at all. Weights, not probabilities.
+# users meet beyond them (data/formats.py), plus memes with no caption at all; since v4 also captions in the other
+# scripts, white canvases, line art with and without captions, and fine textures with and without captions
+# (data/world_formats.py). Weights, not probabilities.
 TRAINING_MIX = {
     "synth": 0.5,
     "labels": 0.12,  # labels alone, half of them heavy (render_labels): v2 without them left solid-coloured words
@@ -231,6 +233,12 @@ TRAINING_MIX = {
     "small": 0.08,
     "multi_panel": 0.1,
     "distractors": 0.1,
+    "scripts": 0.35,  # a non-Latin script, each as likely (world_formats.random_script)
+    "white_canvas": 0.1,
+    "line_art": 0.1,
+    "line_art_clean": 0.07,  # hard negatives: drawings whose lines and lettering belong to the template
+    "fine_texture": 0.08,
+    "texture_clean": 0.05,  # hard negatives: grass, reeds, stripes and text-like marks without a caption
 }
 # Hard negatives: this share of captioned memes get small details that belong to the picture first (badges, flags,
 # printed patterns, star fields, a word on a sign in perspective), so the mask learns caption versus picture.
@@ -269,6 +277,15 @@ class SynthSource:
         clipart = self.backgrounds.clipart_pictures(rng, 2)
         if kind != "distractors" and rng.random() < HARD_NEGATIVE_SHARE:
             clean = add_distractors(clean, self.fonts, rng, clipart)
+        if kind == "scripts":
+            from .world_formats import random_script
+
+            kind = f"script_{random_script(rng)}"
+        elif kind == "texture_clean":
+            from .drawings import fine_texture
+
+            template = fine_texture(clean, rng, self.fonts)
+            return template.copy(), template, np.zeros(template.shape[:2], bool)
         if kind in ("synth", "labels"):
             meme, mask = caption_image(
                 clean, self.fonts, rng, render_caption_layer if kind == "synth" else render_labels
