@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from memeclean_core.inference import PostprocessConfig
 
     cases = load_cases(args.data, args.count, args.seed, args.long_side)
-    model = cached(load_model(args.model))  # the mask network runs once per case
+    model = cached(load_model(args.model, runtime="torch"))  # the mask network runs once per case
     print(
         f"{len(cases)} cases (seed {args.seed}, long sides {args.long_side}), resolution {args.resolution}, "
         f"model {model.path}"

@@ -73,7 +73,7 @@ def build_model(path: str | None, device_name: str):
     torch.manual_seed(0)
     net = MemeCleanNet().to(device).eval()
     half = device.type == "cuda"  # as load_model does
-    model = LoadedModel(net=net.half() if half else net, device=device, path=None, half=half)
+    model = LoadedModel.of_net(net.half() if half else net, device, half=half)
     return model, "random default-config MemeCleanNet (bundled weights missing; speed does not depend on weights)"
 
 

@@ -69,9 +69,9 @@ class _CachedMaskNet:
 
 def cached(model: Any) -> Any:
     """`model` (a LoadedModel) whose mask network's outputs are remembered; reuse it across configs."""
-    import dataclasses
+    from memeclean_core.checkpoint import LoadedModel
 
-    return dataclasses.replace(model, net=_CachedMaskNet(model.net))
+    return LoadedModel.of_net(_CachedMaskNet(model.net), model.device, model.path, model.half)
 
 
 def score(model: Any, cases: list[Any], resolution: int, config: Any) -> dict[str, float]:

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from memeclean_core.inference import PostprocessConfig
 
     cases, _ = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side, formats=args.formats)
-    model = cached(load_model(args.model))  # the mask network runs once per case
+    model = cached(load_model(args.model, runtime="torch"))  # the mask network runs once per case
     print(
         f"{len(cases)} cases ({' '.join(args.formats)}, seed {args.seed}), resolution {args.resolution}, "
         f"model {model.path}, edge refinement {args.edge_refine}"

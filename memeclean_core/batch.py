@@ -49,11 +49,13 @@ class MemeCleaner:
         resolution: int = DEFAULT_RESOLUTION,
         device: str = "auto",
         threads: int | None = None,
+        runtime: str = "auto",
     ):
-        """`model`: a weights file (None: the bundled model); `threads`: torch/OpenCV threads of this worker
-        (None keeps the libraries' defaults; 1 suits one CPU per Ray actor)."""
+        """`model`: a weights file (None: the bundled model); `threads`: torch/OpenCV/OpenVINO threads of this
+        worker (None keeps the libraries' defaults; 1 suits one CPU per Ray actor); `runtime`: what runs the
+        network (`runtime.RUNTIMES`)."""
         self.model_path = None if model is None else str(model)
-        self.resolution, self.device, self.threads = resolution, device, threads
+        self.resolution, self.device, self.threads, self.runtime = resolution, device, threads, runtime
         self._model = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -70,7 +72,7 @@ class MemeCleaner:
 
                 torch.set_num_threads(self.threads)
                 cv2.setNumThreads(self.threads)
-            self._model = load_model(self.model_path, device=self.device)
+            self._model = load_model(self.model_path, self.device, self.runtime, threads=self.threads)
         return self._model
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:

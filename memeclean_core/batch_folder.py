@@ -387,6 +387,7 @@ class CleanSettings:
     resolution: int = DEFAULT_RESOLUTION
     model: str | None = None  # weights file; None = the bundled model
     device: str = "auto"
+    runtime: str = "auto"  # what runs the network (`runtime.RUNTIMES`)
     # torch/OpenCV threads in each process that cleans; None leaves the libraries' defaults. The network's sums
     # are split between threads, so a different count can round a few pixels differently (one level); the
     # same count gives byte-identical outputs whatever the engine or the number of processes.
@@ -416,7 +417,8 @@ class ItemCleaner:
         if self._model is None:
             from .checkpoint import load_model
 
-            self._model = load_model(self.settings.model, device=self.settings.device)
+            settings = self.settings
+            self._model = load_model(settings.model, settings.device, settings.runtime, threads=settings.threads)
         return self._model
 
     def __call__(self, item: FolderItem | dict[str, Any]) -> Record:

@@ -10,15 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from .device import describe, pick_device
 from .errors import ModelLoadError, WriteError, first_line
 from .file_kinds import special_kind
-from .model import MemeCleanNet, UNetConfig
+from .model_config import UNetConfig
 from .resources import bundled_model_path
+from .runtime import DEFAULT_RUNTIME, NetworkRunner, check_runtime, wants_openvino
 from .safe_write import os_reason, write_file
+
+if TYPE_CHECKING:
+    import torch
+
+    from .model import MemeCleanNet
 
 FORMAT = "memeclean-checkpoint-v1"
 FORMAT_NUMBER = 1  # the number in FORMAT; a checkpoint with a higher one is refused, naming it
@@ -26,20 +30,45 @@ FORMAT_NUMBER = 1  # the number in FORMAT; a checkpoint with a higher one is ref
 
 @dataclass
 class LoadedModel:
-    """A network ready for inference, with where it came from and where it runs."""
+    """Weights ready for inference: the runner that runs them (`runtime`), where they came from, their config, and
+    the note to show when the runtime asked for was not the one used (an OpenVINO failure, torch instead)."""
 
-    net: MemeCleanNet
-    device: torch.device
+    runner: NetworkRunner
     path: Path | None
-    half: bool  # run in fp16 (CUDA only)
+    config: UNetConfig
+    note: str | None = None
+
+    @classmethod
+    def of_net(
+        cls, net: Any, device: torch.device | None = None, path: Path | None = None, half: bool = False
+    ) -> LoadedModel:
+        """A torch network (MemeCleanNet, or a stand-in with its `predict_mask`, `fill` and `config`) as a model."""
+        from .torch_runner import TorchRunner
+
+        return cls(runner=TorchRunner(net, device, half), path=path, config=net.config)
 
     @property
-    def config(self) -> UNetConfig:
-        return self.net.config
+    def runtime(self) -> str:
+        """ "torch" or "openvino"."""
+        return self.runner.runtime
+
+    @property
+    def net(self) -> MemeCleanNet | None:
+        """The torch network (None when another runtime runs converted weights)."""
+        return getattr(self.runner, "net", None)
+
+    @property
+    def device(self) -> torch.device | None:
+        """The torch device (None for another runtime)."""
+        return getattr(self.runner, "device", None)
+
+    @property
+    def half(self) -> bool:
+        return bool(getattr(self.runner, "half", False))
 
     @property
     def device_name(self) -> str:
-        return describe(self.device)
+        return self.runner.device_name
 
 
 def save_checkpoint(
@@ -55,6 +84,8 @@ def save_checkpoint(
     leaves half a file. `overwrite=False` refuses an existing file; `protect` names files never written.
     Raises WriteError (one line)."""
     import io
+
+    import torch
 
     path = Path(path)
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu() for k, v in net.state_dict().items()}
@@ -77,12 +108,10 @@ def save_checkpoint(
 
 def read_checkpoint(path: str | Path) -> dict:
     """Load and validate a checkpoint dictionary; every failure is a ModelLoadError naming the file."""
+    import torch
+
     path = Path(path)
-    kind = special_kind(path)
-    if kind is not None:
-        raise ModelLoadError(f"cannot read model file '{path}': it is {kind}, not a regular file")
-    if not path.is_file():
-        raise ModelLoadError(f"model file not found: '{path}'")
+    check_model_file(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file (pickle, zip, EOF, ...)
@@ -114,8 +143,19 @@ def _newer_format(payload: object) -> int | None:
     return number if number > FORMAT_NUMBER else None
 
 
+def check_model_file(path: Path) -> None:
+    """ModelLoadError when `path` is missing or not a regular file (a pipe, a folder): before any runtime reads it."""
+    kind = special_kind(path)
+    if kind is not None:
+        raise ModelLoadError(f"cannot read model file '{path}': it is {kind}, not a regular file")
+    if not path.is_file():
+        raise ModelLoadError(f"model file not found: '{path}'")
+
+
 def _payload_problem(payload: dict) -> str | None:
     """What is wrong with the parts of a checkpoint (types only; the network checks the shapes), or None."""
+    import torch
+
     if not isinstance(payload.get("config"), dict):
         return "its network config is not a dictionary"
     state = payload.get("model")
@@ -132,6 +172,8 @@ def _payload_problem(payload: dict) -> str | None:
 
 def build_net(payload: dict, path: str | Path) -> MemeCleanNet:
     """Rebuild the network from a checkpoint's own config and load its weights strictly."""
+    from .model import MemeCleanNet
+
     try:
         net = MemeCleanNet(UNetConfig.from_dict(payload["config"]))
         state = {k: v.float() if v.is_floating_point() else v for k, v in payload["model"].items()}
@@ -145,8 +187,13 @@ def build_net(payload: dict, path: str | Path) -> MemeCleanNet:
     return net
 
 
-def load_model(path: str | Path | None = None, device: str = "auto") -> LoadedModel:
-    """Load weights (the bundled model when `path` is None) for inference on `device` ("auto" picks one)."""
+def load_model(
+    path: str | Path | None = None, device: str = "auto", runtime: str = DEFAULT_RUNTIME, threads: int | None = None
+) -> LoadedModel:
+    """Load weights (the bundled model when `path` is None) for inference on `device` ("auto" picks one) with
+    `runtime` ("auto", "openvino", "torch"; see `runtime`). `threads` caps OpenVINO's CPU threads (torch's are
+    set with torch.set_num_threads). Raises ModelLoadError, or MemeCleanError for an impossible runtime/device."""
+    check_runtime(runtime, device)
     if path is None:
         path = bundled_model_path()
         if not path.is_file():
@@ -154,10 +201,32 @@ def load_model(path: str | Path | None = None, device: str = "auto") -> LoadedMo
                 f"the bundled model is missing ('{path}'); train one with `memeclean train` and pass it with --model"
             )
     path = Path(path)
+    check_model_file(path)
+    note = None
+    if wants_openvino(runtime, device):
+        try:
+            from .openvino_runner import load_openvino
+
+            runner, config = load_openvino(path, threads)
+            return LoadedModel(runner=runner, path=path, config=config)
+        except ModelLoadError:
+            raise  # the file itself is bad: torch would refuse it too
+        except Exception as error:  # noqa: BLE001 - not installed, a conversion or compile failure: torch runs it
+            reason = first_line(error, type(error).__name__)
+            if runtime == "openvino":
+                raise ModelLoadError(f"the OpenVINO runtime cannot run '{path}': {reason}") from None
+            note = f"OpenVINO is not usable here ({reason}); cleaning with torch"
+    return _load_torch(path, device, note)
+
+
+def _load_torch(path: Path, device: str, note: str | None) -> LoadedModel:
+    from .device import pick_device
+    from .torch_runner import TorchRunner
+
     net = build_net(read_checkpoint(path), path)
     torch_device = pick_device(device)
     half = torch_device.type == "cuda"  # fp16 is safe for these convolutions on CUDA; CPU fp16 is slow
     net = net.to(torch_device).eval()
     if half:
         net = net.half()
-    return LoadedModel(net=net, device=torch_device, path=path, half=half)
+    return LoadedModel(runner=TorchRunner(net, torch_device, half), path=path, config=net.config, note=note)

@@ -201,7 +201,9 @@ def run(args: argparse.Namespace) -> int:
 
     from .checkpoint import load_model
 
-    model = load_model(args.model, device=args.device)  # once, for every file; ModelLoadError ends the run
+    model = load_model(args.model, device=args.device, runtime=args.runtime)  # once; ModelLoadError ends the run
+    if model.note:
+        print(f"memeclean: note: {model.note}", file=sys.stderr)
     library = None
     if getattr(args, "use_library", False):
         from .library import TemplateLibrary

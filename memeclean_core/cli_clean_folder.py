@@ -12,6 +12,7 @@ rest of `memeclean clean` in cli_clean.py.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -73,9 +74,11 @@ def run_folder(args: argparse.Namespace) -> int:
     if getattr(args, "address", None) and engine_name != "ray":
         raise MemeCleanError("--address names a Ray cluster: use it with --engine ray")
     if engine_name == "ray":
-        from .batch_ray import import_ray
+        from .batch_ray import check_address, import_ray
 
         import_ray()  # without the extra: one line saying how to get it, before anything is planned
+        if args.address:
+            check_address(args.address)  # nothing answers there: one line now, not minutes of Ray's retries
     input_dir = Path(args.input_dir)
     if not input_dir.is_dir():
         reason = "does not exist" if not input_dir.exists() else "is not a folder"
@@ -103,19 +106,21 @@ def run_folder(args: argparse.Namespace) -> int:
         resolution=args.resolution,
         model=args.model,
         device=args.device,
+        runtime=args.runtime,
         threads=threads_per_process(jobs, args.threads),
     )
     if plan.items:
         from .checkpoint import load_model
 
-        model = load_model(args.model, device=args.device)  # a bad --model ends the run here, in one line
+        # a bad --model ends the run here, in one line; a converted model is cached for the workers
+        model = load_model(args.model, device=args.device, runtime=args.runtime, threads=settings.threads)
+        if model.note:
+            print(f"memeclean: note: {model.note}", file=sys.stderr)
         if engine_name == "ray":
             from .batch_ray import ray_engine
 
             del model  # each Ray actor loads its own and runs --threads T threads (default 1) on T CPUs
-            ray_settings = batch_folder.CleanSettings(
-                resolution=args.resolution, model=args.model, device=args.device, threads=args.threads or 1
-            )
+            ray_settings = dataclasses.replace(settings, threads=args.threads or 1)
             clean_one = batch_folder.ItemCleaner(ray_settings)
             engine = ray_engine(args.address, args.jobs if args.jobs > 1 else None, args.device, args.threads or 1)
         elif jobs == 1:

@@ -45,7 +45,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_iou:  # NaN would pass every check silently; above 1 is a check that must fail (allowed)
         check_float("--min-iou", args.min_iou, 0.0, float("inf"))
     ok, message = run_self_test(
-        out_dir=args.out_dir, model_path=args.model, min_iou=None if args.no_iou else args.min_iou, device=args.device
+        out_dir=args.out_dir,
+        model_path=args.model,
+        min_iou=None if args.no_iou else args.min_iou,
+        device=args.device,
+        runtime=args.runtime,
     )
     print(message, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-import torch
 
 from .checkpoint import LoadedModel, load_model
 from .errors import Cancelled, MemeCleanError
@@ -44,7 +43,6 @@ from .pipeline import (  # noqa: F401 - re-exported
     split_alpha,
     telea_fill,
 )
-from .threads import threads_for, torch_threads
 
 
 @dataclass
@@ -57,13 +55,6 @@ class CleanResult:
     device: str = "CPU"
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, and "total"
     cropped: tuple[int, int] = (0, 0)  # rows of caption bar cut off the top and bottom instead of filled (`bars`)
-
-
-def to_tensor(array: np.ndarray, model: LoadedModel) -> torch.Tensor:
-    tensor = torch.from_numpy(np.ascontiguousarray(array)).to(model.device)
-    tensor = tensor.permute(2, 0, 1)[None] if array.ndim == 3 else tensor[None, None]
-    tensor = tensor.half() if model.half else tensor.float()
-    return tensor / 255.0 if array.dtype == np.uint8 else tensor
 
 
 def clean(
@@ -109,37 +100,33 @@ def clean(
     small = resize(image, work_w, work_h)
     checkpoint("prepare", 0.1)
 
-    # small work (animation frames) on few threads: barriers between threads cost more than they save there
-    with torch.inference_mode(), torch_threads(threads_for(pad_w * pad_h)):
-        if mask is None:
-            logits = model.net.predict_mask(to_tensor(pad_reflect(small, pad_h, pad_w), model))
-            probability = torch.sigmoid(logits.float())[0, 0, :work_h, :work_w].cpu().numpy()
-            fill_small = probability > config.fill_threshold
-            # Upsample the probability, not the binary mask, so edges stay smooth at full size.
-            probability_full = resize(np.round(probability * 255).astype(np.uint8), width, height)
-            refined = refine_edges(image, probability_full, work_w / width, config)
-            if refined is None:
-                text_mask = probability_full > round(config.mask_threshold * 255)
-                fill_mask = probability_full > round(config.fill_threshold * 255)
-            else:
-                text_mask = refined > config.mask_threshold
-                fill_threshold = (
-                    config.fill_threshold if config.refined_fill_threshold is None else config.refined_fill_threshold
-                )
-                fill_mask = refined > fill_threshold
+    runner = model.runner  # torch or OpenVINO (`runtime`): the same arrays in, the same arrays out
+    if mask is None:
+        probability = runner.mask_probability(pad_reflect(small, pad_h, pad_w))[:work_h, :work_w]
+        fill_small = probability > config.fill_threshold
+        # Upsample the probability, not the binary mask, so edges stay smooth at full size.
+        probability_full = resize(np.round(probability * 255).astype(np.uint8), width, height)
+        refined = refine_edges(image, probability_full, work_w / width, config)
+        if refined is None:
+            text_mask = probability_full > round(config.mask_threshold * 255)
+            fill_mask = probability_full > round(config.fill_threshold * 255)
         else:
-            refined = None
-            text_mask = fill_mask = mask.astype(bool)
-            fill_small = resize(text_mask.astype(np.float32), work_w, work_h) > 0.25
-        checkpoint("mask", 0.5)
+            text_mask = refined > config.mask_threshold
+            fill_threshold = (
+                config.fill_threshold if config.refined_fill_threshold is None else config.refined_fill_threshold
+            )
+            fill_mask = refined > fill_threshold
+    else:
+        refined = None
+        text_mask = fill_mask = mask.astype(bool)
+        fill_small = resize(text_mask.astype(np.float32), work_w, work_h) > 0.25
+    checkpoint("mask", 0.5)
 
-        hole_small = dilate(fill_small, config.working_dilation)
-        prefill = classical_fill(small, hole_small, config)
-        hole_tensor = to_tensor(pad_reflect(hole_small.astype(np.float32), pad_h, pad_w)[..., None], model)
-        prefill_tensor = to_tensor(pad_reflect(prefill, pad_h, pad_w), model)
-        filled = model.net.fill(prefill_tensor, hole_tensor)
-        correction = (filled - prefill_tensor).float()[0, :, :work_h, :work_w].permute(1, 2, 0).cpu().numpy() * 255.0
-        checkpoint("fill", 0.8)
+    hole_small = dilate(fill_small, config.working_dilation)
+    prefill = classical_fill(small, hole_small, config)
+    padded_hole = pad_reflect(hole_small.astype(np.float32), pad_h, pad_w)
+    correction = runner.fill_correction(pad_reflect(prefill, pad_h, pad_w), padded_hole)[:work_h, :work_w]
+    checkpoint("fill", 0.8)
 
     scale = work_w / width
     if refined is None:

@@ -36,13 +36,22 @@ def add_command(
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model and --device, the same for every command that runs the network."""
+    """--model, --device and --runtime, the same for every command that runs the network."""
+    from .runtime import DEFAULT_RUNTIME, RUNTIMES
+
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
     parser.add_argument(
         "--device",
         default="auto",
         choices=DEVICES,
         help="where the network runs (default: auto, a GPU when there is one)",
+    )
+    parser.add_argument(
+        "--runtime",
+        default=DEFAULT_RUNTIME,
+        choices=RUNTIMES,
+        help="what runs the network: openvino (CPU only, about twice as fast), torch, or auto (default: OpenVINO "
+        "on the CPU when it is installed and works, else torch with a note)",
     )
 
 

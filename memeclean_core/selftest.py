@@ -37,19 +37,21 @@ def run_self_test(
     model_path: str | Path | None = None,
     min_iou: float | None = DEFAULT_MIN_IOU,
     device: str = "auto",
+    runtime: str = "auto",
 ) -> tuple[bool, str]:
     """Clean the bundled sample and check the result; returns (ok, a one-paragraph message with timings).
 
     `out_dir` keeps the cleaned file (a temporary folder, removed afterwards, when None); `model_path` defaults to
-    the bundled weights; `min_iou=None` skips the mask-overlap check (an untrained test model).
+    the bundled weights; `min_iou=None` skips the mask-overlap check (an untrained test model); `runtime` is what
+    runs the network (`runtime.RUNTIMES`; the message names the one used).
     """
     try:
         if out_dir is not None:
             folder = Path(out_dir)
             folder.mkdir(parents=True, exist_ok=True)
-            return _run(folder, model_path, min_iou, device, keep=True)
+            return _run(folder, model_path, min_iou, device, runtime, keep=True)
         with tempfile.TemporaryDirectory(prefix="memeclean-selftest-") as temporary:
-            return _run(Path(temporary), model_path, min_iou, device, keep=False)
+            return _run(Path(temporary), model_path, min_iou, device, runtime, keep=False)
     except MemeCleanError as error:
         return False, f"self-test FAILED: {error}"
     except OSError as error:  # --out-dir cannot be made (a file in the way, read-only, full)
@@ -62,7 +64,7 @@ def run_self_test(
 
 
 def _run(
-    folder: Path, model_path: str | Path | None, min_iou: float | None, device: str, keep: bool
+    folder: Path, model_path: str | Path | None, min_iou: float | None, device: str, runtime: str, keep: bool
 ) -> tuple[bool, str]:
     started = time.perf_counter()
     from .imageio import load_image, save_image  # after the clock starts: import time is part of what we measure
@@ -73,14 +75,12 @@ def _run(
     if truth.shape != sample.rgb.shape[:2] or not truth.any():
         return False, f"self-test FAILED: the stored mask '{mask_path}' does not fit the sample '{sample_path}'"
 
-    import torch
-
     from .checkpoint import load_model
     from .evaluate import mask_iou
     from .inference import clean
 
     load_started = time.perf_counter()
-    model = load_model(model_path, device=device)
+    model = load_model(model_path, device=device, runtime=runtime)
     load_seconds = time.perf_counter() - load_started
     result = clean(sample.rgb, resolution=RESOLUTION, model=model)
 
@@ -117,9 +117,10 @@ def _run(
         f" (threshold {min_iou:.2f})" if min_iou is not None else " (not checked)"
     )
     where = f"wrote {output_path}" if keep else "written to and re-read from a temporary folder"
+    used = f"the {model.runtime} runtime, {_threads(model)} threads" + (f"; note: {model.note}" if model.note else "")
     details = (
         f"cleaned '{sample_path.name}' ({original.shape[1]}×{original.shape[0]}) at {RESOLUTION} on "
-        f"{result.device} ({torch.get_num_threads()} threads) with {model_name}; {iou_text}; "
+        f"{result.device} ({used}) with {model_name}; {iou_text}; "
         f"{result.region.mean():.1%} of the pixels replaced, {outside_changed} changed outside them; "
         f"mean change in the caption {change:.0f}; {where}. Times: model load {load_seconds:.2f} s, "
         f"clean {result.timings.get('total', 0.0):.2f} s ({stages}), self-test total {total:.2f} s."
@@ -127,3 +128,12 @@ def _run(
     if problems:
         return False, f"self-test FAILED: {'; '.join(problems)}. Details: {details}"
     return True, f"self-test passed: {details}"
+
+
+def _threads(model) -> int:
+    """The CPU threads the network ran on: OpenVINO's own count, else torch's."""
+    if model.runtime == "openvino":
+        return model.runner.threads
+    import torch
+
+    return torch.get_num_threads()

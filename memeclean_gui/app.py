@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="an image to open (and clean) at start; several, or a folder, fill the picture queue",
     )
-    add_model_arguments(parser)  # --model and --device, as the command line's
+    add_model_arguments(parser)  # --model, --device and --runtime, as the command line's
+    parser.set_defaults(runtime=None)  # no --runtime: the one remembered in the settings (Model ▸ Runtime)
     for flag, what in SWITCHES:
         parser.add_argument(flag, action="store_true", help=what)
     parser.add_argument(
@@ -225,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .main_window import MainWindow
 
-    window = MainWindow(model_path=args.model, device=args.device)
+    window = MainWindow(model_path=args.model, device=args.device, runtime=args.runtime)
     app.aboutToQuit.connect(window.controller.shutdown)  # no worker outlives the event loop
     install_excepthook(window, log_path)
     if server is not None:

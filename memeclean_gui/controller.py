@@ -45,10 +45,11 @@ class Controller(QObject):
         model_path: str | Path | None = None,
         device: str = "auto",
         parent: QObject | None = None,
+        runtime: str = "auto",
     ):
         super().__init__(parent)
         self.document = document
-        self.models = clean_jobs.ModelCache(model_path, device)
+        self.models = clean_jobs.ModelCache(model_path, device, runtime)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(3)  # a model run, a picture-queue clean, and an open or save beside them
         self.runner = JobRunner(self.pool, wanted=self._current, parent=self)
@@ -62,6 +63,7 @@ class Controller(QObject):
         self._pending: Task | None = None
         self._load_task: Task | None = None
         self._device_shown: str | None = None
+        self._note_shown: str | None = None
         self._closed = False
         document.image_changed.connect(self._image_changed)
 
@@ -226,11 +228,25 @@ class Controller(QObject):
         """The weights cleaning uses (None: the bundled model)."""
         return self.models.path
 
+    @property
+    def runtime(self) -> str:
+        """What runs the network: "auto", "openvino" or "torch" (as asked; `device_changed` says what runs)."""
+        return self.models.runtime
+
     def set_model_path(self, path: str | Path | None) -> None:
         """Switch to other weights (None: the bundled ones), loading them in a worker first: only a model that
         loads replaces the current one, so a bad file is an `error` message and the previous model stays."""
         path = None if path is None else Path(path)
-        candidate = clean_jobs.ModelCache(path, self.models.device)
+        name = "the bundled model" if path is None else f"'{path.name}'"
+        self._switch(clean_jobs.ModelCache(path, self.models.device, self.models.runtime), name)
+
+    def set_runtime(self, runtime: str) -> None:
+        """Run the same weights with another runtime ("auto", "openvino", "torch"), loaded in a worker first; a
+        runtime that cannot load them is an `error` message and the current one stays."""
+        self._switch(clean_jobs.ModelCache(self.models.path, self.models.device, runtime), f"the {runtime} runtime")
+
+    def _switch(self, candidate: clean_jobs.ModelCache, name: str) -> None:
+        path = candidate.path
         self._model_request = candidate  # the latest request wins, whichever load finishes first
         current = "the bundled model" if self.models.path is None else f"'{self.models.path.name}'"
 
@@ -246,7 +262,6 @@ class Controller(QObject):
             self.models = candidate  # a run already going on keeps the model it started with
             self.model_changed.emit(path)
 
-        name = "the bundled model" if path is None else f"'{path.name}'"
         self.status.emit(f"Loading {name}…")
         self._launch(Task(load, JobKind.MODEL, self.document.generation, apply, keep_result=True))
 
@@ -317,10 +332,14 @@ class Controller(QObject):
         self._show_device()
 
     def _show_device(self) -> None:
-        device = self.models.device_name
+        device, note = self.models.device_name, self.models.note
         if device is not None and device != self._device_shown and not self._closed:
             self._device_shown = device
             self.device_changed.emit(device)
+        if note is not None and note != self._note_shown and not self._closed:
+            self._note_shown = note  # OpenVINO did not work here: said once, in the status bar and the log
+            log.warning("%s", note)
+            self.status.emit(note)
 
     def _launch(self, task: Task) -> None:
         self.runner.start(task)

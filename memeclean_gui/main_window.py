@@ -62,11 +62,14 @@ class MainWindow(QMainWindow):
         model_path: str | Path | None = None,
         device: str = "auto",
         parent: QWidget | None = None,
+        runtime: str | None = None,
     ):
         super().__init__(parent)
         self.settings = settings if settings is not None else Settings.load()
         self.document = Document()
-        self.controller = Controller(self.document, initial_model_path(self.settings, model_path), device, self)
+        model = initial_model_path(self.settings, model_path)
+        runtime = runtime if runtime is not None else self.settings.runtime  # --runtime, else the remembered one
+        self.controller = Controller(self.document, model, device, self, runtime=runtime)
         self.brush = BrushTool(self.document, size=self.settings.brush_size)
         self.canvas = Canvas(self)
         self.canvas.set_brush_size(self.settings.brush_size)

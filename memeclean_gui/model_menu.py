@@ -3,7 +3,9 @@
 `install_model_menu(window)` builds it (before Help) with a status-bar label naming the model in use. A switch
 goes through `Controller.set_model_path`, which loads the weights in a worker and keeps the previous model when
 they do not load; only a switch that worked is remembered in the settings (`model_path`). The models a person
-trains are saved in `memeclean_core.resources.user_models_dir()` and listed here, newest first.
+trains are saved in `memeclean_core.resources.user_models_dir()` and listed here, newest first. Model ▸ Runtime
+picks what runs the network (`memeclean_core.runtime`: Automatic, OpenVINO, Torch) the same way, through
+`Controller.set_runtime`, and remembers it (`runtime`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from .views.train_dialog import TrainDialog
     from .window_view import WindowView
 
+RUNTIME_CHOICES = (("auto", "&Automatic"), ("openvino", "&OpenVINO (CPU)"), ("torch", "&Torch"))
 MENU_LIMIT = 15  # trained models listed in the menu; older ones are still reachable through Load Weights…
 WEIGHTS_FILTER = "MemeClean weights (*.pt);;All files (*)"
 
@@ -64,6 +67,17 @@ class ModelMenu(QObject):
         self.train_reference: str | Path | None = None
         self.menu = QMenu("Mo&del", window)
         add_named_actions(self, window, MODEL_ACTIONS)  # self.train_action, self.load_action, ...
+        self.runtime_menu = QMenu("&Runtime", self.menu)
+        self.runtime_menu.setToolTipsVisible(True)
+        runtimes = QActionGroup(self)
+        self.runtime_actions: dict[str, QAction] = {}
+        for runtime, text in RUNTIME_CHOICES:
+            action = self.runtime_menu.addAction(text)
+            action.setCheckable(True)
+            action.setToolTip(_RUNTIME_TIPS[runtime])
+            action.triggered.connect(lambda _checked=False, runtime=runtime: self.use_runtime(runtime))
+            runtimes.addAction(action)
+            self.runtime_actions[runtime] = action
         # made checkable only after it is connected: it answers a click (triggered), not every toggle (the group
         # unticks it when another model is chosen)
         self.bundled_action.setCheckable(True)
@@ -119,6 +133,8 @@ class ModelMenu(QObject):
             self._model_actions.append(action)
         menu.addSeparator()
         menu.addActions([self.load_action, self.folder_action])
+        menu.addMenu(self.runtime_menu)
+        self.runtime_actions[self.controller.runtime].setChecked(True)
         self.label.setText(f"Model: {model_name(current)}")
         self.label.setToolTip(
             "The model cleaning uses: "
@@ -137,9 +153,15 @@ class ModelMenu(QObject):
         self.rebuild()  # the tick stays on the model in use until the new one has loaded
         self.controller.set_model_path(path)
 
+    def use_runtime(self, runtime: str) -> None:
+        """Run the network with `runtime`; loaded in a worker first, remembered once it has loaded."""
+        self.rebuild()  # the tick stays on the runtime in use until the new one has loaded
+        if runtime != self.controller.runtime:
+            self.controller.set_runtime(runtime)
+
     @Slot(object)
     def _on_model_changed(self, path: Path | None) -> None:
-        self.settings.update(model_path="" if path is None else str(path.absolute()))
+        self.settings.update(model_path="" if path is None else str(path.absolute()), runtime=self.controller.runtime)
         self.rebuild()
         self.window.show_status(f"Cleaning with {model_name(path)}" + ("" if path is None else f" ({path})"))
         self.window.update_resolution_limits()
@@ -181,6 +203,13 @@ class ModelMenu(QObject):
     def shutdown(self, timeout_ms: int = -1) -> bool:
         """Stop a training run and wait for it (the window is closing); the trainer saves its checkpoint."""
         return self.dialog.shutdown(timeout_ms) if self.dialog is not None else True
+
+
+_RUNTIME_TIPS = {
+    "auto": "OpenVINO on the CPU when it is installed and works, else torch; torch on a GPU",
+    "openvino": "OpenVINO's CPU runtime: about twice as fast as torch on a CPU",
+    "torch": "PyTorch, as training runs the network",
+}
 
 
 def install_model_menu(window: WindowView) -> ModelMenu:

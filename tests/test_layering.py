@@ -78,6 +78,7 @@ GUI_CORE_API = {
     "memeclean_core.pipeline",
     "memeclean_core.progress",
     "memeclean_core.resources",
+    "memeclean_core.runtime",
     "memeclean_core.safe_write",
     "memeclean_core.whole_image",
 }

@@ -66,7 +66,7 @@ def test_checkpoint_round_trip_records_config_and_loads_weights_only(tmp_path):
     raw = torch.load(path, weights_only=True)
     assert raw["config"] == config.to_dict()
     assert all(v.dtype == torch.float16 for v in raw["model"].values() if v.is_floating_point())
-    loaded = load_model(path, device="cpu")
+    loaded = load_model(path, device="cpu", runtime="torch")
     assert loaded.config == config
     for key, value in net.state_dict().items():
         torch.testing.assert_close(

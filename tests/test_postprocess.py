@@ -33,7 +33,7 @@ class StubNet(torch.nn.Module):
 
 
 def stub_model() -> LoadedModel:
-    return LoadedModel(net=StubNet(), device=torch.device("cpu"), path=None, half=False)
+    return LoadedModel.of_net(StubNet())
 
 
 def golden_cases() -> list[tuple[str, np.ndarray, int, np.ndarray | None]]:

@@ -29,9 +29,10 @@ Cancel = Callable[[], bool]
 class ModelCache:
     """Loads the network the first time a worker needs it and keeps it for later runs (one per window)."""
 
-    def __init__(self, path: str | Path | None = None, device: str = "auto"):
+    def __init__(self, path: str | Path | None = None, device: str = "auto", runtime: str = "auto"):
         self.path = None if path is None else Path(path)
         self.device = device
+        self.runtime = runtime
         self._model: LoadedModel | None = None
         self._lock = threading.Lock()
 
@@ -41,15 +42,21 @@ class ModelCache:
 
     @property
     def device_name(self) -> str | None:
-        """'CPU', 'GPU (...)' once loaded, else None."""
+        """'CPU', 'CPU (OpenVINO)', 'GPU (...)' once loaded, else None."""
         return None if self._model is None else self._model.device_name
+
+    @property
+    def note(self) -> str | None:
+        """Why the runtime asked for is not the one running (OpenVINO failed, torch runs), once loaded."""
+        return None if self._model is None else self._model.note
 
     @property
     def multiple(self) -> int | None:
         return None if self._model is None else int(self._model.config.multiple)
 
     def get(self, progress: Progress | None = None) -> LoadedModel:
-        """The loaded model; loads it (imports torch) on first use. Raises ModelLoadError."""
+        """The loaded model; loads it on first use (imports torch, or OpenVINO and compiles the networks for the
+        CPU). Raises ModelLoadError."""
         with self._lock:
             if self._model is None:
                 if progress is not None:
@@ -59,7 +66,11 @@ class ModelCache:
                 preload_native_libraries()  # keeps the UI thread running while libtorch loads
                 from memeclean_core.checkpoint import load_model
 
-                self._model = load_model(self.path, device=self.device)
+                model = load_model(self.path, device=self.device, runtime=self.runtime)
+                compile_all = getattr(model.runner, "compile_all", None)
+                if compile_all is not None:
+                    compile_all()  # here (the app's preload), not in the first clean
+                self._model = model
             return self._model
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.file_kinds import read_regular_text
 from memeclean_core.geometry import DEFAULT_RESOLUTION
+from memeclean_core.runtime import DEFAULT_RUNTIME, RUNTIMES
 from memeclean_core.safe_write import write_json
 
 from .sizing import snap_resolution
@@ -41,6 +42,12 @@ class Field:
 
 def _clamp(low: int, high: int) -> Callable[[int], int]:
     return lambda value: max(low, min(high, value))
+
+
+def _runtime(value: str) -> str:
+    if value not in RUNTIMES:
+        raise ValueError(f"the runtime must be one of {', '.join(RUNTIMES)}")
+    return value
 
 
 def _recent(value: list) -> list[str]:
@@ -64,6 +71,12 @@ FIELDS: dict[str, Field] = {
     "window_geometry": Field("", "Main window position and size (Qt's saveGeometry, base64)."),
     "window_state": Field("", "Toolbar layout of the main window (Qt's saveState, base64)."),
     "model_path": Field("", "Weights file the app cleans with (Model menu); empty: the bundled model."),
+    "runtime": Field(
+        DEFAULT_RUNTIME,
+        "What runs the network (Model ▸ Runtime): auto (OpenVINO on the CPU when it works, else torch), "
+        "openvino or torch.",
+        _runtime,
+    ),
     "library_lookup": Field(True, "Look every opened meme up in your template library and offer a matching template."),
     "library_add_saved": Field(True, "Add every template you save (File ▸ Save Template) to your library."),
     "library_add_cleaned": Field(False, "Also add every cleaned template to your library, saved or not."),
