@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
             raise MemeCleanError(f"--save-examples '{examples_dir}' is a file, not a folder")
         make_folder(examples_dir, "the --save-examples folder")
     formats = DEFAULT_FORMATS if "all" in args.formats else args.formats
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=args.device, runtime=args.runtime)
     cases, source = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side, formats=formats)
     print(f"{source}; model {model.path} on {model.device_name}", flush=True)
 
