@@ -94,6 +94,25 @@ def start_weston(env: dict[str, str], folder: Path) -> subprocess.Popen:
 SERVERS = {"xcb": start_xvfb, "wayland": start_weston}
 
 
+def host_library_path(name: str) -> Path | None:
+    """The file the system's loader would load for `name` (from ldconfig's cache), links resolved."""
+    listing = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    lines = [line for line in listing.splitlines() if line.split()[:1] == [name]]
+    lines.sort(key=lambda line: "x86-64" not in line)  # the 64-bit copy first where a 32-bit one is installed too
+    return Path(lines[0].split()[-1]).resolve() if lines else None
+
+
+def hiding_host_libraries(names: list[str], command: list[str]) -> list[str]:
+    """`command` run with the host's copies of these libraries made unloadable: each is covered by an empty file in
+    a private mount namespace (`unshare -m`, needs root), so only a copy the program carries can load."""
+    if not names:
+        return command
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        raise ServerMissing("hiding host libraries needs root and unshare")
+    mounts = [f"mount --bind /dev/null {path}" for name in names if (path := host_library_path(name)) is not None]
+    return ["unshare", "-m", "sh", "-c", " && ".join([*mounts, 'exec "$@"']), "sh", *command]
+
+
 def check_screenshot(path: Path, report: str) -> str:
     """What the screenshot shows, in one line; raises AssertionError when it is wrong."""
     sizes = re.search(r"screenshot: (\d+)x(\d+), window (\d+)x(\d+), platform '([^']*)'", report)
@@ -114,8 +133,9 @@ def check_screenshot(path: Path, report: str) -> str:
     return f"{width}x{height}, {colours} colours, spread {spread:.1f}"
 
 
-def run_check(platform: str, program: list[str], keep: Path | None = None) -> str:
-    """Start the server, run the app on it, check its output and screenshot; the one-line result."""
+def run_check(platform: str, program: list[str], keep: Path | None = None, hide: list[str] | None = None) -> str:
+    """Start the server, run the app on it (with the host's copies of `hide` unloadable), check its output and
+    screenshot; the one-line result."""
     with tempfile.TemporaryDirectory(prefix=f"memeclean-{platform}-") as scratch:
         folder = Path(scratch)
         env = {
@@ -129,6 +149,7 @@ def run_check(platform: str, program: list[str], keep: Path | None = None) -> st
         try:
             shot = folder / "screenshot.png"
             command = [*program, "--new-instance", "--quit-after-clean", "--screenshot", str(shot), str(SAMPLE)]
+            command = hiding_host_libraries(hide or [], command)
             done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=APP_TIMEOUT_S)
         finally:
             server.terminate()
@@ -140,7 +161,8 @@ def run_check(platform: str, program: list[str], keep: Path | None = None) -> st
         found = check_screenshot(shot, done.stdout)
         if keep is not None:
             shutil.copyfile(shot, keep)
-        return f"{platform}: window shown, meme cleaned, screenshot {found}"
+        hidden = f" (host's {', '.join(hide)} hidden)" if hide else ""
+        return f"{platform}: window shown, meme cleaned, screenshot {found}{hidden}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,9 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("platform", choices=sorted(SERVERS))
     parser.add_argument("program", nargs="+", help="how to start memeclean-gui")
     parser.add_argument("--keep", type=Path, help="copy the screenshot here")
+    parser.add_argument(
+        "--hide-host-library",
+        action="append",
+        default=[],
+        metavar="SONAME",
+        help="make the system's copy of this library unloadable for the app (root: a private mount namespace)",
+    )
     args = parser.parse_args(argv)
     try:
-        print(f"check_display: {run_check(args.platform, args.program, args.keep)}")
+        print(f"check_display: {run_check(args.platform, args.program, args.keep, args.hide_host_library)}")
     except ServerMissing as error:
         print(f"check_display: {args.platform}: not checked: {error}")
         return NOT_INSTALLED

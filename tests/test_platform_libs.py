@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,29 @@ def test_the_app_stops_with_the_line_before_qt_can_abort():
         "memeclean-gui: cannot open a window on X11 (xcb): system libraries are missing; "
         "install them with: sudo apt install libxcb-cursor0"
     ]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="hiding a system library needs root (unshare -m)")
+def test_with_the_system_xcb_cursor_library_really_hidden(tmp_path):
+    """The host's libxcb-cursor covered by an empty file (packaging/check_display.py's private mount namespace)."""
+    import importlib.util
+
+    check = Path(__file__).resolve().parents[1] / "packaging" / "check_display.py"
+    spec = importlib.util.spec_from_file_location("check_display", check)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if module.host_library_path("libxcb-cursor.so.0") is None:
+        pytest.skip("libxcb-cursor0 is not installed here: nothing to hide")
+    command = module.hiding_host_libraries(
+        ["libxcb-cursor.so.0"], [sys.executable, "-m", "memeclean_gui", "--new-instance"]
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("WAYLAND", "XDG_SESSION"))}
+    env.update(QT_QPA_PLATFORM="xcb", DISPLAY=":77")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr.strip().splitlines()[-1:]) == (
+        1,
+        [
+            "memeclean-gui: cannot open a window on X11 (xcb): system libraries are missing; "
+            "install them with: sudo apt install libxcb-cursor0"
+        ],
+    ), done.stderr
