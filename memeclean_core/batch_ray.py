@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,27 +101,79 @@ def ray_engine(address: str | None = None, jobs: int | None = None, device: str 
             # work as they free up, and records come back (to the manifest and the progress bar) block by block.
             blocks = min(len(rows), max(16 * plan.actors, -(-len(rows) // 32)))
             dataset = ray.data.from_items(rows, override_num_blocks=blocks)
-            cleaned = dataset.map_batches(
-                PlannedItems,
-                fn_constructor_args=(clean_one, os.getcwd()),
-                batch_size=1,
-                batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=plan.actors),
-                num_cpus=threads,
-                num_gpus=plan.gpus_per_actor or None,
-            )
+            with warnings.catch_warnings():  # extra remote options are deprecated, yet the one way to set this
+                warnings.simplefilter("ignore", DeprecationWarning)
+                cleaned = dataset.map_batches(
+                    PlannedItems,
+                    fn_constructor_args=(clean_one, os.getcwd()),
+                    batch_size=1,
+                    batch_format="numpy",
+                    compute=ray.data.ActorPoolStrategy(size=plan.actors),
+                    num_cpus=threads,
+                    num_gpus=plan.gpus_per_actor or None,
+                    max_task_retries=TASK_RETRIES,  # Ray Data's default retries forever
+                )
             for row in cleaned.iter_rows():
                 yield json.loads(row["record"])
         except ray.exceptions.RayError as error:
-            lines = str(error).strip().splitlines()
             raise MemeCleanError(
-                f"the Ray run failed: {lines[-1] if lines else type(error).__name__} (run again with --resume to go on)"
+                f"the Ray run failed: {describe_failure(ray, error)} (run again with --resume to go on)"
             ) from None
         finally:
             if started_here:
                 ray.shutdown()
 
     return run
+
+
+TASK_RETRIES = 2  # a batch whose worker died (killed, out of memory, lost node) is sent again this often, then
+# the run stops in one line (--resume goes on): a picture that kills every worker must not loop forever
+PROBE_SECONDS = 10.0  # a cluster address must accept a connection this soon (Ray itself retries for minutes)
+
+
+def check_address(address: str, timeout: float = PROBE_SECONDS) -> None:
+    """One line at once when nothing answers at HOST:PORT (or ray://HOST:PORT), before Ray tries to join it:
+    ray.init keeps retrying an address where nothing listens, printing warnings, for minutes. `auto` is left to
+    Ray (it looks the cluster up locally and says at once when there is none)."""
+    import socket
+
+    target = address.removeprefix("ray://")
+    host, colon, port = target.rpartition(":")
+    if not colon or not port.isdigit() or not host:
+        return  # `auto`, or a form Ray knows and this check does not: Ray says what is wrong with it
+    host = host.strip("[]")  # [IPv6]:PORT
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except TimeoutError:
+        raise MemeCleanError(
+            f"cannot reach the Ray cluster at '{address}': nothing answered within {timeout:.0f} s"
+        ) from None
+    except OSError as error:
+        reason = (error.strerror or str(error) or type(error).__name__).lower()
+        raise MemeCleanError(f"cannot reach the Ray cluster at '{address}': {reason}") from None
+
+
+def describe_failure(ray: Any, error: BaseException) -> str:
+    """What stopped a Ray run, in words: a worker that kept dying, or the first line of the error that did."""
+    lost = (
+        ray.exceptions.ActorDiedError,
+        ray.exceptions.ActorUnavailableError,
+        ray.exceptions.WorkerCrashedError,
+        ray.exceptions.NodeDiedError,
+        ray.exceptions.OutOfMemoryError,
+    )
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    if any(isinstance(link, lost) for link in chain):
+        return (
+            f"a worker died {TASK_RETRIES + 1} times on the same picture (killed, out of memory, or its machine "
+            f"was lost)"
+        )
+    lines = [line.strip() for line in str(chain[-1]).splitlines() if line.strip()]
+    return lines[0] if lines else type(chain[-1]).__name__
 
 
 def connect(ray: Any, address: str | None) -> None:
@@ -133,6 +186,7 @@ def connect(ray: Any, address: str | None) -> None:
     }
     try:
         if address:
+            check_address(address)
             ray.init(address=address, **options)
         else:
             ray.init(num_cpus=usable_cores(), **options)
@@ -143,4 +197,5 @@ def connect(ray: Any, address: str | None) -> None:
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the CLI shows its own
     context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    # ERROR too: a failed run is said in one line by the engine, not with Ray Data's logged traceback
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -29,6 +30,8 @@ from .model import MemeCleanNet
 from .train import TrainConfig, compute_losses, training_run
 
 LAUNCH_HINT = "torchrun --nproc-per-node N -m memeclean_core.train_ddp --data DIR --out CKPT ..."
+PEER_TIMEOUT_SECONDS = 30  # a collective that waits longer for a peer (hung, or its machine lost) fails: the others
+# stop with a checkpoint instead of waiting for torch's default of 30 minutes
 
 
 class _Losses(nn.Module):
@@ -64,7 +67,9 @@ class DataParallel:
         if torch_device.type == "mps":
             raise MemeCleanError("distributed training needs CUDA GPUs or the CPU; use --device cpu")
         if not dist.is_initialized():
-            dist.init_process_group("nccl" if torch_device.type == "cuda" else "gloo")
+            dist.init_process_group(
+                "nccl" if torch_device.type == "cuda" else "gloo", timeout=timedelta(seconds=PEER_TIMEOUT_SECONDS)
+            )
         return cls(dist.get_rank(), dist.get_world_size(), local_rank, torch_device)
 
     @property
@@ -112,6 +117,25 @@ class DataParallel:
             dist.destroy_process_group()
 
 
+def peer_lost(parallel: DataParallel, out: str, error: BaseException) -> str:
+    """The one line a process says when another process of the run is gone. The step that failed changed no
+    weights (it failed in a collective, before the optimiser step), so rank 0's checkpoint is the last whole step."""
+    import re
+
+    from .errors import first_line
+
+    detail = re.sub(r"^\[[^\]]*\]\s*", "", first_line(error, type(error).__name__))  # gloo's source location
+    kept = (
+        f"checkpoint of the last whole step saved to {out}"
+        if parallel.is_main
+        else f"rank 0 saves the checkpoint ({out}) if it is still running"
+    )
+    return (
+        f"rank {parallel.rank}: another process of the distributed run stopped or stopped answering "
+        f"({detail[:120]}); {kept} (continue with --resume {out})"
+    )
+
+
 def _interrupt_once(signum, frame) -> None:
     """SIGINT/SIGTERM (torchrun passes Ctrl+C on as SIGTERM): stop once, then let the checkpoint be written."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -149,6 +173,9 @@ def run_distributed(config: TrainConfig) -> int:
         if parallel.is_main:
             print(f"interrupted: checkpoint saved to {config.out} (continue with --resume {config.out})")
         return 130
+    except (RuntimeError, dist.DistError) as error:  # a peer died or hung: its collective failed or timed out
+        bar.finish()
+        raise MemeCleanError(peer_lost(parallel, config.out, error)) from None
     finally:
         run.close()
         parallel.close(wait_for_all=finished)
