@@ -38,6 +38,7 @@ from .pipeline import (  # noqa: F401 - re-exported
     caption_bands,
     classical_fill,
     dilate,
+    in_parallel,
     pad_reflect,
     resize,
     split_alpha,
@@ -123,7 +124,7 @@ def clean(
     checkpoint("mask", 0.5)
 
     hole_small = dilate(fill_small, config.working_dilation)
-    prefill = classical_fill(small, hole_small, config)
+    prefill = classical_fill(small, hole_small, config)  # the whole picture: the structure fill's lines reach far
     padded_hole = pad_reflect(hole_small.astype(np.float32), pad_h, pad_w)
     correction = runner.fill_correction(pad_reflect(prefill, pad_h, pad_w), padded_hole)[:work_h, :work_w]
     checkpoint("fill", 0.8)
@@ -176,9 +177,11 @@ def composite(
     """Full-resolution fill of `region`: Telea at full size plus the network's upsampled correction."""
     output = image.copy()
     work_h, work_w = correction.shape[:2]
-    for rows, cols in caption_bands(region, margin):
+    bands = list(caption_bands(region, margin))
+    fills = in_parallel(lambda band: classical_fill(image[band], region[band], config), bands)  # bands at once
+    for (rows, cols), filled in zip(bands, fills):
         band_region = region[rows, cols]
-        band = classical_fill(image[rows, cols], band_region, config).astype(np.float32)
+        band = filled.astype(np.float32)
         # The matching window of the working-size correction, resized to the band.
         top, bottom = int(rows.start * scale), min(work_h, math.ceil(rows.stop * scale))
         left, right = int(cols.start * scale), min(work_w, math.ceil(cols.stop * scale))

@@ -7,8 +7,10 @@ helpers) without loading the network's libraries; `inference` is the half that r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -125,6 +127,20 @@ def classical_fill(rgb: np.ndarray, mask: np.ndarray, config: PostprocessConfig)
 
         return structure_fill(rgb, mask, config.telea_radius)
     return telea_fill(rgb, mask, config.telea_radius)
+
+
+Item = TypeVar("Item")
+
+
+def in_parallel(function: Callable[[Item], Any], items: Sequence[Item]) -> list[Any]:
+    """`[function(item) for item in items]`, one thread per core: for OpenCV calls, which release the GIL (Telea
+    and the structure fill of separate caption bands)."""
+    if len(items) < 2:
+        return [function(item) for item in items]
+    from .threads import usable_cores
+
+    with ThreadPoolExecutor(min(len(items), usable_cores())) as pool:
+        return list(pool.map(function, items))
 
 
 def split_alpha(image: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
