@@ -5,16 +5,25 @@ Pillow (the last resort when no fallback font file is installed). Fonts load thr
 
 Missing glyphs are found without fontTools: a character whose rendering (mask and advance) equals the rendering
 of a code point no font has (the font's .notdef box) is missing, and `split_by_font` draws it with the first
-fallback font that has it. A character no font has keeps a visible .notdef box, so it never silently vanishes.
+fallback font that has it. Fallbacks, in order: the host's fonts as fontconfig ranks them for sans-serif text
+(`fc-match -s`, with each font's character set, so only fonts that claim the character are tried), the usual
+fallback files found in the font folders (where there is no fontconfig), the bundled Noto subsets
+(resources/fonts/fallback/: Latin, Greek, Cyrillic, Arabic, Hebrew, Devanagari, Thai and common Chinese, Japanese
+and Korean; so the bundle draws those scripts on a host with few fonts), then Pillow's font. A character no font has
+keeps a visible .notdef box, so it never silently vanishes.
 
 Nothing here is module-level mutable state except `functools.lru_cache` caches (scans, loaded fonts, coverage).
 """
 
 from __future__ import annotations
 
+import bisect
 import os
+import shutil
+import subprocess
 import sys
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -145,12 +154,83 @@ def resolve_font(name: str) -> Path:
 
 @lru_cache(maxsize=1)
 def fallback_keys() -> tuple[str, ...]:
-    """Font keys tried for characters the chosen font lacks: installed fallback files, then Pillow's font."""
+    """Font keys tried, after the host's fontconfig fallbacks, for characters the chosen font lacks: installed
+    fallback files, the bundled Noto subsets, then Pillow's font."""
     by_name: dict[str, Path] = {}
     for path in _font_files():
         by_name.setdefault(path.name.lower(), path)
     keys = [str(by_name[name.lower()]) for name in FALLBACK_FILES if name.lower() in by_name]
-    return (*keys, PIL_DEFAULT)
+    return (*keys, *(str(path) for path in bundled_fallbacks()), PIL_DEFAULT)
+
+
+def bundled_fallbacks() -> list[Path]:
+    """The Noto subsets shipped for scripts a host may have no font for (resources/fonts/fallback/, sorted)."""
+    folder = resource_path("fonts", "fallback")
+    return (
+        sorted(path for path in folder.glob("*") if path.suffix.lower() in (".ttf", ".otf")) if folder.is_dir() else []
+    )
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    """A font fontconfig offers, with the code points it claims as sorted, disjoint ranges."""
+
+    key: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def claims(self, char: str) -> bool:
+        index = bisect.bisect_right(self.starts, ord(char)) - 1
+        return index >= 0 and ord(char) <= self.ends[index]
+
+
+_FC_FORMAT = "%{file}|%{index}|%{style[0]}|%{charset}\n"
+_SLANTED_OR_BOLD = ("bold", "italic", "oblique", "black", "heavy")
+
+
+def _parse_charset(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    ranges = []
+    for part in text.split():
+        low, _, high = part.partition("-")
+        ranges.append((int(low, 16), int(high or low, 16)))
+    ranges.sort()
+    return tuple(low for low, _ in ranges), tuple(high for _, high in ranges)
+
+
+@lru_cache(maxsize=1)
+def fontconfig_fallbacks() -> tuple[_Coverage, ...]:
+    """The host's fonts in fontconfig's order for sans-serif text (`fc-match -s`: each adds characters the ones before
+    lack), regular upright faces only, with their character sets. Empty where fontconfig is not installed."""
+    program = shutil.which("fc-match")
+    if program is None:
+        return ()
+    try:
+        listing = subprocess.run(
+            [program, "-s", "sans-serif", "--format", _FC_FORMAT], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    fonts = []
+    for line in listing.splitlines():
+        fields = line.split("|")
+        if len(fields) != 4 or not fields[0] or any(word in fields[2].lower() for word in _SLANTED_OR_BOLD):
+            continue
+        path, index, _style, charset = fields
+        if not path.lower().endswith(FONT_SUFFIXES) or not Path(path).is_file():
+            continue
+        key = path if index in ("", "0") else f"{path}{_FACE_MARK}{index}"
+        fonts.append(_Coverage(key, *_parse_charset(charset)))
+    return tuple(fonts)
+
+
+_FACE_MARK = "#"  # "collection.ttc#1": face 1 of a font collection
+
+
+def _font_file_and_face(key: str) -> tuple[str, int]:
+    path, mark, face = key.rpartition(_FACE_MARK)
+    if mark and face.isdigit() and not Path(key).is_file():
+        return path, int(face)
+    return key, 0
 
 
 @lru_cache(maxsize=256)
@@ -163,7 +243,8 @@ def load_font(key: str, size_px: int) -> ImageFont.FreeTypeFont:
             raise FontNotFoundError("Pillow was built without FreeType: cannot draw captions")
         return font
     try:
-        return ImageFont.truetype(key, size_px)
+        path, face = _font_file_and_face(key)
+        return ImageFont.truetype(path, size_px, index=face)
     except (OSError, ValueError) as error:
         if size_px > 64:  # the file may be fine and only the size too large: say which
             try:
@@ -203,14 +284,20 @@ def _is_neutral(char: str) -> bool:
     return unicodedata.category(char) in _NEUTRAL_CATEGORIES or char in "\ufe0e\ufe0f"
 
 
-def _font_for(char: str, chain: tuple[str, ...]) -> str:
-    for key in chain:
-        if has_glyph(key, char):
-            return key
-    for key in chain:  # nobody has it: show a .notdef box rather than nothing
-        if notdef_visible(key):
-            return key
-    return chain[0]
+@lru_cache(maxsize=65536)
+def font_for(char: str, key: str) -> str:
+    """The font that draws `char` when `key` is chosen: `key` itself if it has the glyph, else the first fallback
+    that has it (the host's fontconfig fonts that claim it, then `fallback_keys()`); a font with a visible .notdef
+    box when none has it."""
+    claimed = [font.key for font in fontconfig_fallbacks() if font.claims(char)]
+    chain = (key, *claimed, *fallback_keys())
+    for candidate in chain:
+        if has_glyph(candidate, char):
+            return candidate
+    for candidate in chain:  # nobody has it: show a .notdef box rather than nothing
+        if notdef_visible(candidate):
+            return candidate
+    return key
 
 
 def split_by_font(text: str, key: str) -> list[tuple[str, str]]:
@@ -219,7 +306,6 @@ def split_by_font(text: str, key: str) -> list[tuple[str, str]]:
     Spaces, joiners, variation selectors and combining marks stay in the run they follow, so "é" built from
     "e" + U+0301 and emoji sequences are not cut apart.
     """
-    chain = (key, *(fallback for fallback in fallback_keys() if fallback != key))
     runs: list[tuple[str, str]] = []
     pending = ""  # neutral characters before the first run
     for char in text:
@@ -229,7 +315,7 @@ def split_by_font(text: str, key: str) -> list[tuple[str, str]]:
             else:
                 pending += char
             continue
-        chosen = _font_for(char, chain)
+        chosen = font_for(char, key)
         if runs and runs[-1][1] == chosen:
             runs[-1] = (runs[-1][0] + char, chosen)
         else:

@@ -101,7 +101,10 @@ class _Measurer:
         runs: list[Run] = []
         ink: tuple[float, float, float, float] | None = None
         pen = 0.0
-        for piece, key in split_by_font(text, self.font_key):
+        pieces = split_by_font(text, self.font_key)
+        if is_right_to_left(text):  # each run is shaped in its own order; the runs go right to left
+            pieces.reverse()
+        for piece, key in pieces:
             font = load_font(key, self.font_px)
             runs.append(Run(piece, key, pen))
             if piece.strip():
@@ -114,6 +117,18 @@ class _Measurer:
                 )
             pen += font.getlength(piece)
         return _Measured(tuple(runs), ink)
+
+
+def is_right_to_left(text: str) -> bool:
+    """Whether the text's first strong character (Unicode bidi class R or AL: Hebrew, Arabic, ...) reads right to
+    left; such a line's font runs are placed right to left (Pillow's raqm orders the characters within a run)."""
+    for char in text:
+        direction = unicodedata.bidirectional(char)
+        if direction in ("R", "AL"):
+            return True
+        if direction == "L":
+            return False
+    return False
 
 
 def _pieces(paragraph: str) -> list[tuple[str, str]]:

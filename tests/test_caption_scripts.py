@@ -1,0 +1,152 @@
+"""Captions in every script, through the export's path (`whole_image.captioned`, what File ▸ Export Meme and
+`memeclean caption` write): a real glyph for every character (never the missing-glyph box), from the host's fonts or,
+on a host with few fonts, the bundled Noto subsets; right-to-left scripts right to left; the app's preview equal to
+the exported file. `packaging/build.sh --check` compares the frozen bundle's export in these scripts with source."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PIL import features
+
+from memeclean_core import whole_image
+from memeclean_core.captions import TextBox, default_font_path, fonts
+from memeclean_core.captions.fonts import bundled_fallbacks, font_for, has_glyph, split_by_font
+from memeclean_core.captions.render import is_right_to_left
+from memeclean_core.imageio import Frame, LoadedImage, load_image
+from memeclean_gui.jobs import caption as caption_jobs
+
+SAMPLES = {
+    "Chinese": "你好世界，朋友",
+    "Japanese": "こんにちは、カタカナ漢字",
+    "Korean": "안녕하세요 세계",
+    "Arabic": "مرحبا بالعالم",
+    "Hebrew": "שלום עולם",
+    "Devanagari": "नमस्ते दुनिया",
+    "Thai": "สวัสดีชาวโลก",
+    "Cyrillic": "Привет, мир",
+    "Greek": "Γειά σου κόσμε",
+}
+NOTDEF = "\U0010fffd"  # no font draws this code point: its rendering is the missing-glyph box
+SIZE = (480, 160)
+
+
+def template() -> LoadedImage:
+    pixels = np.zeros((SIZE[1], SIZE[0], 3), dtype=np.uint8)
+    pixels[:] = (0, 96, 0)
+    return LoadedImage(frames=[Frame(pixels)], format="PNG")
+
+
+def box(text: str, **changes) -> TextBox:
+    """A box over the whole picture at a fixed size, with the bundled Anton (it has none of these scripts)."""
+    return replace(TextBox(x=0, y=0, w=1, h=1, size=0.4, uppercase=False, outline_width=0.0), text=text, **changes)
+
+
+def exported(text: str, **changes) -> np.ndarray:
+    return whole_image.captioned(template(), [box(text, **changes)]).frames[0].pixels
+
+
+def letters(text: str) -> list[str]:
+    return sorted({char for char in text if char.isalpha() and not fonts._is_neutral(char)})
+
+
+@pytest.fixture
+def few_fonts(monkeypatch):
+    """A host with no fonts of its own: fontconfig finds nothing and no fallback file is installed."""
+    monkeypatch.setattr(fonts, "fontconfig_fallbacks", lambda: ())
+    monkeypatch.setattr(fonts, "_font_files", lambda: ())
+    for cached in (fonts.fallback_keys, fonts.font_for):
+        cached.cache_clear()
+    yield
+    for cached in (fonts.fallback_keys, fonts.font_for):
+        cached.cache_clear()
+
+
+@pytest.mark.parametrize("script", SAMPLES)
+def test_every_character_gets_a_real_glyph(script):
+    anton = str(default_font_path())
+    for char in letters(SAMPLES[script]):
+        key = font_for(char, anton)
+        assert has_glyph(key, char), f"{script}: {char!r} would be a box ({key})"
+
+
+@pytest.mark.parametrize("script", SAMPLES)
+def test_the_bundled_fonts_draw_every_script_on_a_host_without_fonts(script, few_fonts):
+    bundled = {str(path) for path in bundled_fallbacks()}
+    anton = str(default_font_path())
+    for char in letters(SAMPLES[script]):
+        key = font_for(char, anton)
+        assert key in bundled and has_glyph(key, char), f"{script}: {char!r} drawn with {key}"
+    assert exported(SAMPLES[script]).any()
+
+
+@pytest.mark.parametrize("script", SAMPLES)
+def test_distinct_characters_are_distinct_glyphs_in_the_export(script):
+    blank = exported(NOTDEF)
+    drawn = {char: exported(char) for char in letters(SAMPLES[script])}
+    for char, pixels in drawn.items():
+        assert not np.array_equal(pixels, blank), f"{script}: {char!r} is drawn as the missing-glyph box"
+        assert not np.array_equal(pixels, template().frames[0].pixels), f"{script}: {char!r} is not drawn"
+    renders = [pixels.tobytes() for pixels in drawn.values()]
+    assert len(set(renders)) == len(renders), f"{script}: two characters look the same"
+
+
+@pytest.mark.parametrize("script", ["Arabic", "Hebrew"])
+def test_right_to_left_scripts_read_right_to_left(script):
+    """The first word stands at the right end: right-aligned, the line ends as the first word alone does (up to a
+    sub-pixel shift of the pen), not as the second word does."""
+    assert features.check("raqm"), "Pillow has no complex text layout here: install libfribidi0 (scripts/setup.sh)"
+    first, second = SAMPLES[script].split(" ", 1)
+    assert is_right_to_left(SAMPLES[script])
+    line = exported(SAMPLES[script], align="right", size=0.15)
+    for word, expected in ((first, True), (second, False)):
+        alone = exported(word, align="right", size=0.15)
+        columns = np.flatnonzero(inked(alone).any(axis=0))
+        right_end = slice(columns[0], columns[-1] + 1)
+        a, b = inked(trimmed(line[:, right_end])), inked(trimmed(alone[:, right_end]))
+        overlap = (a[: len(b)] & b[: len(a)]).sum() / max(1, (a[: len(b)] | b[: len(a)]).sum())
+        assert bool(overlap > 0.8) == expected, f"{script}: {word!r} at the right end: overlap {overlap:.2f}"
+
+
+def inked(pixels: np.ndarray) -> np.ndarray:
+    return (pixels != template().frames[0].pixels[0, 0]).any(axis=2)
+
+
+def trimmed(pixels: np.ndarray) -> np.ndarray:
+    """The rows that hold ink (the block is placed by its ink, so a line's other words may move it up or down)."""
+    rows = np.flatnonzero(inked(pixels).any(axis=1))
+    return pixels[rows[0] : rows[-1] + 1]
+
+
+def test_a_right_to_left_line_puts_its_font_runs_right_to_left():
+    """Arabic (a fallback font) then digits (Anton): the digits, read after the word, stand left of it."""
+    text = "عام 2024"
+    runs = split_by_font(text, str(default_font_path()))
+    assert [run[0].strip() for run in runs] == ["عام", "2024"]
+    pixels = exported(text)
+    word, digits = exported("عام"), exported("2024")
+    ink = (pixels != template().frames[0].pixels).any(axis=(0, 2))
+    assert ink.any() and word.any() and digits.any()
+    from memeclean_core.captions import layout_box
+
+    layout = layout_box(box(text), SIZE)
+    (line,) = layout.lines
+    by_text = {run.text.strip(): run.x for run in line.runs}
+    assert by_text["2024"] < by_text["عام"]
+
+
+@pytest.mark.parametrize("script", SAMPLES)
+def test_the_preview_is_the_exported_file(script, tmp_path):
+    boxes = [box(SAMPLES[script], outline_width=0.08)]
+    shown, _alpha = caption_jobs.preview(template(), boxes)
+    path = caption_jobs.export(tmp_path / "meme.png", template(), boxes, quality=95, overwrite=False, protect=[])
+    assert np.array_equal(load_image(path).frames[0].pixels, shown)
+
+
+def test_fontconfig_character_sets_are_read_as_ranges():
+    starts, ends = fonts._parse_charset("20-7e a0-ff 4e00-9fff 3042")
+    coverage = fonts._Coverage("x.ttf", starts, ends)
+    assert coverage.claims("A") and coverage.claims("é") and coverage.claims("中") and coverage.claims("あ")
+    assert not coverage.claims("\x7f") and not coverage.claims("ア") and not coverage.claims("\U0010fffd")
