@@ -12,7 +12,7 @@ import pytest
 from PIL import features
 
 from memeclean_core import whole_image
-from memeclean_core.captions import TextBox, default_font_path, fonts
+from memeclean_core.captions import CaptionError, TextBox, default_font_path, fonts
 from memeclean_core.captions.fonts import bundled_fallbacks, font_for, has_glyph, split_by_font
 from memeclean_core.captions.render import is_right_to_left
 from memeclean_core.imageio import Frame, LoadedImage, load_image
@@ -150,3 +150,33 @@ def test_fontconfig_character_sets_are_read_as_ranges():
     coverage = fonts._Coverage("x.ttf", starts, ends)
     assert coverage.claims("A") and coverage.claims("é") and coverage.claims("中") and coverage.claims("あ")
     assert not coverage.claims("\x7f") and not coverage.claims("ア") and not coverage.claims("\U0010fffd")
+
+
+def test_vertical_japanese_goes_down_columns_right_to_left():
+    from memeclean_core.captions import layout_box
+
+    layout = layout_box(box("日本語\nです", vertical=True, size=0.2), SIZE)
+    assert layout.vertical and [line.text for line in layout.lines] == ["日", "本", "語", "で", "す"]
+    first, second = layout.lines[:3], layout.lines[3:]
+    centres = [line.x + line.width / 2 for line in layout.lines]
+    assert max(centres[:3]) - min(centres[:3]) < 2 and max(centres[3:]) - min(centres[3:]) < 2  # upright columns
+    assert all(a.baseline < b.baseline for a, b in zip(first, first[1:]))  # top to bottom
+    assert min(centres[:3]) > max(centres[3:])  # the first column on the right
+    assert second[0].baseline == first[0].baseline  # a new column starts at the top
+
+
+def test_vertical_text_uses_the_vertical_forms_of_punctuation():
+    """The long-vowel mark and brackets turn in vertical writing (the fonts' "vert" forms): not the horizontal
+    glyph stacked."""
+    assert features.check("raqm"), "Pillow has no complex text layout here: install libfribidi0 (scripts/setup.sh)"
+    for mark in "ー「":
+        down, across = exported(mark, vertical=True), exported(mark)
+        ink_down, ink_across = inked(trimmed(down)), inked(trimmed(across))
+        assert ink_down.shape != ink_across.shape, f"{mark!r} is not turned in vertical text"
+
+
+def test_vertical_is_kept_in_projects_and_checked():
+    turned = box("縦", vertical=True)
+    assert TextBox.from_dict(turned.to_dict()) == turned and TextBox.from_dict(box("x").to_dict()).vertical is False
+    with pytest.raises(CaptionError):
+        TextBox(vertical="yes")

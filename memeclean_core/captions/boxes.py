@@ -73,6 +73,7 @@ class TextBox:
     rotation: float = 0.0  # degrees, counter-clockwise, around the box centre
     valign: VAlign = "middle"  # vertical placement of the text block in the box
     line_spacing: float = 1.0  # multiplier of the renderer's default baseline-to-baseline distance
+    vertical: bool = False  # vertical writing (Japanese, Chinese): columns top to bottom, right to left
 
     def __post_init__(self) -> None:
         for name in ("x", "y", "w", "h", "outline_width", "rotation", "line_spacing"):
@@ -101,8 +102,9 @@ class TextBox:
             raise CaptionError(f"text box align must be one of {', '.join(ALIGNS)}, not {self.align!r}")
         if self.valign not in VALIGNS:
             raise CaptionError(f"text box valign must be one of {', '.join(VALIGNS)}, not {self.valign!r}")
-        if not isinstance(self.uppercase, bool):
-            raise CaptionError(f"text box uppercase must be true or false, not {self.uppercase!r}")
+        for name in ("uppercase", "vertical"):
+            if not isinstance(getattr(self, name), bool):
+                raise CaptionError(f"text box {name} must be true or false, not {getattr(self, name)!r}")
 
     def check_limits(self) -> TextBox:
         """Raise CaptionError unless every number is in the range a picture can sensibly hold (see `LIMITS`):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, features
 
 from .boxes import TextBox
 from .fonts import load_font, resolve_font, split_by_font
@@ -61,6 +61,7 @@ class BoxLayout:
     ink: tuple[float, float, float, float] | None  # (left, top, right, bottom) of all the text; None when empty
     fits: bool  # False when the text overflows even at the smallest size and is clipped
     rotation: float
+    vertical: bool = False  # one "line" per character, drawn upright with the fonts' vertical forms
 
     @property
     def center(self) -> tuple[float, float]:
@@ -228,6 +229,8 @@ def _largest_fitting(try_size: Callable[[int], object | None], low: int, high: i
 
 def layout_box(box: TextBox, image_size: tuple[int, int]) -> BoxLayout:
     """Lay out one box for an image of `image_size` = (width, height): lines, font size and positions."""
+    if box.vertical:
+        return _layout_vertical(box, image_size)
     left, top, width, height = box_rect(box, image_size)
     font_key = str(resolve_font(box.font))
     max_px = round(box.size * image_size[1]) if box.size is not None else 2 * height
@@ -291,6 +294,77 @@ def layout_box(box: TextBox, image_size: tuple[int, int]) -> BoxLayout:
     )
 
 
+# Vertical writing: every character upright in a square cell, cells down a column, columns right to left. Fonts
+# with vertical forms (CJK punctuation, the long-vowel mark, brackets) get them through OpenType's "vert" feature.
+_VERTICAL_FEATURES = ["vert"]
+
+
+def _columns(text: str, per_column: int) -> list[str]:
+    """The characters of `text` in columns of at most `per_column`; a line break starts a new column."""
+    columns: list[str] = []
+    for paragraph in text.split("\n"):
+        chars = paragraph.strip()
+        columns.extend(chars[start : start + per_column] for start in range(0, max(1, len(chars)), per_column))
+    return columns
+
+
+def _vertical_fit(box: TextBox, font_px: int, width: int, height: int) -> tuple[list[str], int, float] | None:
+    """Columns, outline and column pitch at one font size; None when they do not fit the box."""
+    stroke = _stroke_px(box, font_px)
+    cell = font_px + 2 * stroke
+    per_column = height // cell
+    if per_column < 1:
+        return None
+    columns = _columns(box.display_text, per_column)
+    pitch = _pitch(box, font_px, stroke)
+    if (len(columns) - 1) * pitch + cell > width:
+        return None
+    return columns, stroke, pitch
+
+
+def _features(vertical: bool) -> list[str] | None:
+    return _VERTICAL_FEATURES if vertical and features.check("raqm") else None
+
+
+def _layout_vertical(box: TextBox, image_size: tuple[int, int]) -> BoxLayout:
+    left, top, width, height = box_rect(box, image_size)
+    max_px = round(box.size * image_size[1]) if box.size is not None else height
+    max_px = max(_MIN_PX, min(MAX_FONT_PX, max_px))
+    size = _largest_fitting(lambda px: _vertical_fit(box, px, width, height), _MIN_PX, max_px)
+    fits = size is not None
+    font_px = size if size is not None else _MIN_PX
+    stroke = _stroke_px(box, font_px)
+    cell = font_px + 2 * stroke
+    columns, pitch = _columns(box.display_text, max(1, height // cell)), _pitch(box, font_px, stroke)
+    block_w = (len(columns) - 1) * pitch + cell
+    block_h = max(len(column) for column in columns) * cell
+    start_x = {"left": left + block_w, "center": left + (width + block_w) / 2, "right": left + width}[box.align]
+    start_y = {"top": top, "middle": top + (height - block_h) / 2, "bottom": top + height - block_h}[box.valign]
+    font_key = str(resolve_font(box.font))
+    placed: list[LineLayout] = []
+    bounds: tuple[float, float, float, float] | None = None
+    for index, column in enumerate(columns):
+        center_x = start_x - cell / 2 - index * pitch
+        for row, char in enumerate(column):
+            if not char.strip():
+                continue
+            ((_, key),) = split_by_font(char, font_key)
+            font = load_font(key, font_px)
+            ascent, descent = font.getmetrics()
+            pen = center_x - font.getlength(char, features=_features(True)) / 2
+            baseline = start_y + (row + 0.5) * cell + (ascent - descent) / 2
+            ink = font.getbbox(char, anchor="ls", stroke_width=stroke, features=_features(True))
+            placed.append(LineLayout(char, pen, baseline, float(ink[2] - ink[0]), (Run(char, key, 0.0),)))
+            box_ink = (pen + ink[0], baseline + ink[1], pen + ink[2], baseline + ink[3])
+            bounds = box_ink if bounds is None else (
+                min(bounds[0], box_ink[0]), min(bounds[1], box_ink[1]),
+                max(bounds[2], box_ink[2]), max(bounds[3], box_ink[3]),
+            )  # fmt: skip
+    return BoxLayout(
+        left, top, width, height, font_px, stroke, tuple(placed), bounds, fits, float(box.rotation), vertical=True
+    )
+
+
 def _draw_masks(layout: BoxLayout) -> tuple[Image.Image, Image.Image]:
     """The outline (text plus outline) and fill coverage masks of one box, the size of the upright box."""
     size = (layout.width, layout.height)
@@ -305,7 +379,15 @@ def _draw_masks(layout: BoxLayout) -> tuple[Image.Image, Image.Image]:
             font = load_font(run.font, layout.font_px)
             origin = (line.x + run.x - layout.left, line.baseline - layout.top)
             for draw, stroke in targets:
-                draw.text(origin, run.text, font=font, fill=255, anchor="ls", stroke_width=stroke)
+                draw.text(
+                    origin,
+                    run.text,
+                    font=font,
+                    fill=255,
+                    anchor="ls",
+                    stroke_width=stroke,
+                    features=_features(layout.vertical),
+                )
     if layout.rotation % 360:
         outline = outline.rotate(layout.rotation, resample=Image.Resampling.BICUBIC, expand=True)
         fill = fill.rotate(layout.rotation, resample=Image.Resampling.BICUBIC, expand=True)

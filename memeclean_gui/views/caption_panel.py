@@ -155,6 +155,10 @@ class CaptionPanel(QWidget):
         self.uppercase_check.setToolTip("Draw the text in capitals (what you typed is kept)")
         self.uppercase_check.toggled.connect(lambda on: self._change("Change Upper Case", uppercase=on))
         form.addRow("", self.uppercase_check)
+        self.vertical_check = QCheckBox("Vertical text")
+        self.vertical_check.setToolTip("Write in columns, top to bottom and right to left (Japanese, Chinese)")
+        self.vertical_check.toggled.connect(lambda on: self._change("Change Writing Direction", vertical=on))
+        form.addRow("", self.vertical_check)
         self.rotation_spin = _spin(-180.0, 180.0, 1.0, " °")
         self.rotation_spin.setWrapping(True)
         self.rotation_spin.setToolTip("Turn the box counter-clockwise around its centre")
@@ -204,6 +208,7 @@ class CaptionPanel(QWidget):
             self.align_combo,
             self.valign_combo,
             self.uppercase_check,
+            self.vertical_check,
             self.rotation_spin,
             self.spacing_spin,
         )
@@ -219,6 +224,7 @@ class CaptionPanel(QWidget):
             self.align_combo.setCurrentIndex(self.align_combo.findData(box.align))
             self.valign_combo.setCurrentIndex(self.valign_combo.findData(box.valign))
             self.uppercase_check.setChecked(box.uppercase)
+            self.vertical_check.setChecked(box.vertical)
             self.rotation_spin.setValue(box.rotation)
             self.spacing_spin.setValue(box.line_spacing)
         finally:

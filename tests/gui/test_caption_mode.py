@@ -281,6 +281,21 @@ def test_the_panel_changes_the_selected_box_one_step_each(qtbot, captioning, mon
     assert np.array_equal(wait_preview(qtbot, mode), plain)
 
 
+def test_vertical_text_is_one_checkbox_and_one_undo_step(qtbot, captioning):
+    window, mode = captioning
+    mode.panel.top_edit.setText("縦書き")
+    mode.panel.top_edit.editingFinished.emit()
+    mode.editor.select(0)
+    across = wait_preview(qtbot, mode)
+    mode.panel.vertical_check.setChecked(True)
+    assert window.document.captions[0].vertical
+    down = wait_preview(qtbot, mode)
+    assert not np.array_equal(down, across)
+    window.undo_action.trigger()
+    assert not window.document.captions[0].vertical and not mode.panel.vertical_check.isChecked()
+    assert np.array_equal(wait_preview(qtbot, mode), across)
+
+
 def test_export_equals_preview_and_never_overwrites_the_original(
     qtbot, make_window, tmp_path, monkeypatch, message_boxes
 ):
