@@ -180,3 +180,36 @@ def test_vertical_is_kept_in_projects_and_checked():
     assert TextBox.from_dict(turned.to_dict()) == turned and TextBox.from_dict(box("x").to_dict()).vertical is False
     with pytest.raises(CaptionError):
         TextBox(vertical="yes")
+
+
+def _rect_overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - width * height
+    return width * height / union
+
+
+@pytest.mark.parametrize("script", SAMPLES)
+def test_replace_old_text_puts_a_box_on_each_old_caption(script):
+    """Replace Old Text (propose_boxes on a clean's mask) finds top and bottom captions in every script."""
+    from memeclean_core.captions import caption_mask, classic, layout_box, propose_boxes
+
+    size = (600, 450)
+    old = classic(SAMPLES[script], SAMPLES[script][::-1])
+    proposed = propose_boxes(caption_mask(old, size), ocr=False)
+    assert len(proposed) == 2 and not any(box.vertical for box in proposed)
+    for was, now in zip(old, proposed):
+        ink = layout_box(was, size).ink
+        rect = (now.x * size[0], now.y * size[1], (now.x + now.w) * size[0], (now.y + now.h) * size[1])
+        assert _rect_overlap(ink, rect) > 0.7, f"{script}: {rect} is not where {ink} was"
+
+
+def test_replace_old_text_proposes_vertical_boxes_for_vertical_captions():
+    from memeclean_core.captions import caption_mask, layout_box, propose_boxes
+
+    size = (600, 450)
+    old = TextBox(x=0.7, y=0.05, w=0.25, h=0.9, text="縦書きの日本語\nです", vertical=True, uppercase=False)
+    (proposed,) = propose_boxes(caption_mask([old], size), ocr=False)
+    ink = layout_box(old, size).ink
+    rect = (proposed.x * 600, proposed.y * 450, (proposed.x + proposed.w) * 600, (proposed.y + proposed.h) * 450)
+    assert proposed.vertical and _rect_overlap(ink, rect) > 0.7

@@ -29,6 +29,8 @@ TextReader = Callable[[np.ndarray], list[TextSpan]]  # RGB H×W×3 uint8 -> text
 _MERGE_GAP = 0.9  # lines join a block when the gap between them is at most this many line heights
 _HEIGHT_RATIO = 1.6  # ... and their heights differ by at most this factor
 _CENTER_TOLERANCE = 0.04  # a block whose centre is this close (fraction of width) to the image's is centred
+_VERTICAL_RATIO = 1.8  # a block this many times taller than wide, of at least _VERTICAL_MIN_ROWS rows, is vertical
+_VERTICAL_MIN_ROWS = 3
 
 
 @dataclass
@@ -186,16 +188,25 @@ def _block_box(block: _Line, members: list[_Line], image_size: tuple[int, int]) 
     pad = max(1, round(0.03 * line_height))  # the mask's edge is anti-aliased ink: leave the outline room
     left, top = max(0, block.left - pad), max(0, block.top - pad)
     right, bottom = min(width, block.right + pad), min(height, block.bottom + pad)
+    vertical = _is_vertical(block, members)
     return TextBox(
         x=left / width,
         y=top / height,
         w=(right - left) / width,
         h=(bottom - top) / height,
         size=font_px / height,
-        align=_alignment(block, members, width),
-        valign=_valign(block, height),
-        line_spacing=round(spacing, 3),
+        align="center" if vertical else _alignment(block, members, width),
+        valign="top" if vertical else _valign(block, height),
+        line_spacing=1.0 if vertical else round(spacing, 3),
+        vertical=vertical,
+        uppercase=not vertical,
     )
+
+
+def _is_vertical(block: _Line, members: list[_Line]) -> bool:
+    """Text written in columns (Japanese, Chinese): a block much taller than wide, of several rows (the rows of
+    characters across its columns)."""
+    return len(members) >= _VERTICAL_MIN_ROWS and block.height >= _VERTICAL_RATIO * (block.right - block.left)
 
 
 def _text_of(spans: list[TextSpan]) -> str:
