@@ -67,13 +67,14 @@ def run_once(source: Path, out: Path, jobs: int, args: argparse.Namespace) -> di
     from memeclean_core.cli_clean_folder import threads_per_process
 
     threads = threads_per_process(jobs, args.threads)
+    runtime = getattr(args, "runtime", "auto")
     settings = batch_folder.CleanSettings(
-        resolution=args.resolution, model=args.model, device=args.device, threads=threads
+        resolution=args.resolution, model=args.model, device=args.device, threads=threads, runtime=runtime
     )
     plan = batch_folder.plan_folder(source, out)
     if jobs == 1:
         cleaner, engine = (
-            batch_folder.ItemCleaner(settings, load_model(args.model, args.device)),
+            batch_folder.ItemCleaner(settings, load_model(args.model, args.device, runtime, threads=threads)),
             batch_folder.run_in_process,
         )
     else:
@@ -119,6 +120,7 @@ def main() -> int:
     )
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--runtime", default="auto", choices=["auto", "openvino", "torch"])
     parser.add_argument(
         "--threads",
         type=int,
@@ -148,6 +150,7 @@ def main() -> int:
     load = " ".join(f"{value:.1f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     print(
         f"{args.pictures} pictures {width}x{height} at resolution {args.resolution}, device {args.device}, "
+        f"runtime {args.runtime}, "
         f"{usable_cores()} cores, load average {load}"
     )
     print(

@@ -1,12 +1,21 @@
-"""Speed and memory of MemeClean at working resolutions 256 / 512 / 1024, on the CPU (and CUDA when present).
+"""Speed and memory of MemeClean at working resolutions 256 / 512 / 1024, on the CPU (and CUDA when present), with
+each network runtime side by side (torch, OpenVINO).
 
     python bench/bench_speed.py [--model WEIGHTS] [--threads N] [--runs 5] [--resolution 256 512 1024]
-                                [--device auto|cpu|cuda] [--json FILE]
+                                [--device auto|cpu|cuda] [--runtime torch openvino] [--pictures DIR]
+                                [--folder [--jobs 1 2]] [--json FILE]
 
-Two modes per resolution:
+Modes per runtime and resolution:
 - end-to-end: `clean()` on a generated 1200×900 meme (resize, mask network, Telea prefill, fill network, full-size
-  Telea + correction composited back), i.e. what a user waits for;
-- net-only: the mask network and the fill network on random tensors of the padded working size of that meme.
+  Telea + correction composited back), i.e. what a user waits for; also its stages (prepare, mask, fill,
+  composite), the first call at this size (the warm-up: a new size costs OpenVINO a shape of its own) and the
+  model's load (for OpenVINO with the networks' compile; a cached conversion);
+- net-only: the mask network and the fill network (the runtime's runner) on random arrays of the padded working
+  size of that meme;
+- pictures (`--pictures DIR`): `clean()` of every picture in DIR (first frame): per picture the first call and the
+  median of the runs after it, per stage; the table shows the medians over the pictures;
+- folder (`--folder`): `memeclean clean --input-dir` throughput, images/s, with `--jobs` 1 and 2 on 12 generated
+  640×480 memes (bench_folder.py's measurement, one row per runtime and jobs).
 
 Times are the median (and minimum) of `--runs` runs after one warm-up run. Every (device, mode, resolution) runs in
 a fresh child process, so that its peak memory is its own: on the CPU the peak resident set above the resident set
@@ -23,6 +32,7 @@ another job uses the CPU are contended and say so only if you do.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -57,8 +67,8 @@ def make_meme(seed: int = 0):
     return meme
 
 
-def build_model(path: str | None, device_name: str):
-    """(LoadedModel, note): the weights asked for, the bundled ones, or a random default-config network."""
+def build_model(path: str | None, device_name: str, runtime: str = "torch"):
+    """(LoadedModel, note): the weights asked for, the bundled ones, or a random default-config network (torch)."""
     import torch
 
     from memeclean_core.checkpoint import LoadedModel, load_model
@@ -67,7 +77,9 @@ def build_model(path: str | None, device_name: str):
     from memeclean_core.resources import bundled_model_path
 
     if path is not None or bundled_model_path().is_file():
-        model = load_model(path, device=device_name)
+        model = load_model(path, device=device_name, runtime=runtime)
+        if model.runtime != runtime:
+            raise SystemExit(f"the {runtime} runtime did not load: {model.note}")
         return model, str(model.path)
     device = pick_device(device_name)
     torch.manual_seed(0)
@@ -138,28 +150,36 @@ def child(spec: dict) -> dict:
     if spec["threads"]:
         torch.set_num_threads(spec["threads"])
         cv2.setNumThreads(spec["threads"])
-    model, note = build_model(spec["model"], spec["device"])
-    cuda = model.device.type == "cuda"
+    load_started = time.perf_counter()
+    model, note = build_model(spec["model"], spec["device"], spec.get("runtime", "torch"))
+    warm_up = getattr(model.runner, "warm_up", None)
+    if warm_up is not None:
+        warm_up()  # as the app's preload does: the first clean pays its size, not the compile
+    load_ms = 1000.0 * (time.perf_counter() - load_started)
+    cuda = model.device is not None and model.device.type == "cuda"
     resolution = spec["resolution"]
     width, height = padded_working_size(resolution, model.config.multiple)
+    stages: list[dict[str, float]] = []
 
+    if spec["mode"] == "pictures":
+        return pictures_child(spec, model, note, load_ms)
     if spec["mode"] == "end-to-end":
         from memeclean_core.inference import clean
 
         meme = make_meme()
 
         def once() -> None:
-            clean(meme, resolution=resolution, model=model)
+            stages.append(clean(meme, resolution=resolution, model=model).timings)
     else:
-        dtype = torch.float16 if model.half else torch.float32
-        generator = torch.Generator().manual_seed(0)
-        image = torch.rand(1, 3, height, width, generator=generator).to(model.device, dtype)
-        hole = (torch.rand(1, 1, height, width, generator=generator) > 0.9).to(model.device, dtype)
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        hole = (rng.random((height, width)) > 0.9).astype(np.float32)
 
         def once() -> None:
-            with torch.inference_mode():
-                model.net.predict_mask(image)
-                model.net.fill(image, hole)
+            model.runner.mask_probability(image)
+            model.runner.fill_correction(image, hole)
             if cuda:
                 torch.cuda.synchronize()
 
@@ -169,7 +189,10 @@ def child(spec: dict) -> dict:
         base = torch.cuda.memory_allocated()
     else:
         peak = CpuPeak()
+    started = time.perf_counter()
     once()  # warm-up: kernel selection for this size, lazy initialisation
+    first_ms = 1000.0 * (time.perf_counter() - started)
+    stages.clear()
     times = []
     for _ in range(spec["runs"]):
         started = time.perf_counter()
@@ -181,6 +204,10 @@ def child(spec: dict) -> dict:
         peak_mib, peak_method = peak.stop(), peak.method
     return {
         "device": model.device_name,
+        "runtime": model.runtime,
+        "first_ms": first_ms,
+        "load_ms": load_ms,
+        "stages": {name: 1000.0 * statistics.median(t[name] for t in stages) for name in stages[0]} if stages else {},
         "mode": spec["mode"],
         "resolution": resolution,
         "working": [width, height],
@@ -191,8 +218,61 @@ def child(spec: dict) -> dict:
         "peak_method": peak_method,
         "threads": torch.get_num_threads(),
         "model": note,
-        "parameters": model.net.num_parameters(),
+        "parameters": count_parameters(model.config),
         "macs": count_macs(model.config, width, height),
+    }
+
+
+def count_parameters(config) -> int:
+    from memeclean_core.model import MemeCleanNet
+
+    return MemeCleanNet(config).num_parameters()
+
+
+def picture_files(folder: str) -> list[Path]:
+    from memeclean_core.filenames import IMAGE_SUFFIXES
+
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def pictures_child(spec: dict, model, note: str, load_ms: float) -> dict:
+    """Every picture of `spec["pictures"]` cleaned: its first call, then `runs` more; medians over the pictures."""
+    import torch
+
+    from memeclean_core.imageio import load_image
+    from memeclean_core.inference import clean
+
+    per_picture = []
+    for path in picture_files(spec["pictures"]):
+        rgb = load_image(path).frames[0].pixels[..., :3]
+        first = clean(rgb, resolution=spec["resolution"], model=model).timings["total"]
+        runs = [clean(rgb, resolution=spec["resolution"], model=model).timings for _ in range(spec["runs"])]
+        medians = {name: statistics.median(t[name] for t in runs) for name in runs[0]}
+        per_picture.append({"name": path.name, "size": list(rgb.shape[1::-1]), "first": first, **medians})
+    if not per_picture:
+        raise SystemExit(f"no pictures in '{spec['pictures']}'")
+    names = [name for name in per_picture[0] if name not in ("name", "size")]
+    over = {name: 1000.0 * statistics.median(p[name] for p in per_picture) for name in names}
+    sides = sorted(max(p["size"]) for p in per_picture)
+    return {
+        "device": model.device_name,
+        "runtime": model.runtime,
+        "mode": "pictures",
+        "resolution": spec["resolution"],
+        "working": [0, 0],
+        "median_ms": over["total"],
+        "min_ms": 1000.0 * min(p["total"] for p in per_picture),
+        "first_ms": over.pop("first"),
+        "load_ms": load_ms,
+        "stages": over,
+        "runs": [1000.0 * p["total"] for p in per_picture],
+        "pictures": f"{len(per_picture)} pictures, long side {sides[0]}-{sides[-1]} px",
+        "peak_mib": float("nan"),
+        "peak_method": "not measured",
+        "threads": torch.get_num_threads(),
+        "model": note,
+        "parameters": count_parameters(model.config),
+        "macs": 0,
     }
 
 
@@ -248,6 +328,67 @@ def format_results(results: list[dict], header: list[str]) -> str:
     return "\n".join(header + [""] + rows)
 
 
+STAGES = ("prepare", "mask", "fill", "composite", "total")
+
+
+def side_by_side(results: list[dict], folder_rows: list[dict]) -> str:
+    """Markdown: per mode and resolution, each stage's median ms per runtime, and the speed-up of the last runtime
+    over the first; then the folder mode's images/s."""
+    runtimes = list(dict.fromkeys(r["runtime"] for r in results))
+    lines = [
+        f"| mode | resolution | ms | {' | '.join(runtimes)} | speed-up |",
+        "|---|---:|---|" + "---:|" * len(runtimes) + "---:|",
+    ]
+    for mode, resolution in dict.fromkeys((r["mode"], r["resolution"]) for r in results):
+        by_runtime = {r["runtime"]: r for r in results if (r["mode"], r["resolution"]) == (mode, resolution)}
+        keys = ["median_ms"] if mode == "net-only" else list(STAGES)
+        for key in keys + ["first_ms", "load_ms"]:
+            values = [_value(by_runtime.get(name), key) for name in runtimes]
+            cells = ["-" if v is None else f"{v:.0f}" for v in values]
+            ratio = f"{values[0] / values[-1]:.2f}x" if values[0] and values[-1] else ""
+            lines.append(f"| {mode} | {resolution} | {MEASURES.get(key, key)} | {' | '.join(cells)} | {ratio} |")
+    for row in folder_rows:
+        cells = [f"{row['rate']:.2f}" if name == row["runtime"] else "" for name in runtimes]
+        lines.append(f"| folder | {row['resolution']} | images/s, --jobs {row['jobs']} | {' | '.join(cells)} | |")
+    return "\n".join(lines)
+
+
+MEASURES = {"median_ms": "both networks", "first_ms": "first call at this size", "load_ms": "load (+ compile)"}
+
+
+def _value(result: dict | None, key: str) -> float | None:
+    if result is None:
+        return None
+    return result["stages"].get(key) if key in STAGES else result.get(key)
+
+
+def measure_folder(runtimes: list[str], jobs: list[int], resolution: int, model: str | None) -> list[dict]:
+    """bench_folder.py's measurement: 12 generated 640×480 memes, each runtime with each --jobs value."""
+    import shutil
+    import tempfile
+
+    import bench_folder
+
+    rows = []
+    work = Path(tempfile.mkdtemp(prefix="bench_speed_folder_"))
+    try:
+        source = work / "in"
+        bench_folder.make_folder(source, 12, (640, 480))
+        for runtime in runtimes:
+            for count in jobs:
+                args = argparse.Namespace(
+                    resolution=resolution, model=model, device="cpu", threads=None, runtime=runtime
+                )
+                out = work / f"out-{runtime}-{count}"
+                row = bench_folder.run_once(source, out, count, args)
+                rows.append({**row, "runtime": runtime, "resolution": resolution})
+                print(f"  folder {runtime} --jobs {count}: {row['rate']:.2f} images/s", file=sys.stderr, flush=True)
+                shutil.rmtree(out, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = arguments(__doc__)
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
@@ -261,6 +402,15 @@ def main(argv: list[str] | None = None) -> int:
         help="auto: the CPU, and CUDA too when present (default)",
     )
     parser.add_argument("--mode", nargs="+", default=["end-to-end", "net-only"], choices=["end-to-end", "net-only"])
+    parser.add_argument(
+        "--runtime",
+        nargs="+",
+        choices=["torch", "openvino"],
+        help="network runtimes to compare (default: torch, and OpenVINO when it is installed; CUDA: torch only)",
+    )
+    parser.add_argument("--pictures", metavar="DIR", help="also clean every picture in DIR (per-stage medians)")
+    parser.add_argument("--folder", action="store_true", help="also the folder mode's images/s (12 pictures)")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], metavar="N", help="--folder: jobs (1 2)")
     parser.add_argument("--json", metavar="FILE", help="also write the measurements to FILE")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -272,21 +422,31 @@ def main(argv: list[str] | None = None) -> int:
 
     busy_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     devices = [args.device] if args.device != "auto" else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    runtimes = args.runtime or ["torch"] + (["openvino"] if importlib.util.find_spec("openvino") else [])
+    modes = args.mode + (["pictures"] if args.pictures else [])
     results = []
     for device in devices:
-        for mode in args.mode:
-            for resolution in args.resolution:
-                spec = {
-                    "device": device,
-                    "mode": mode,
-                    "resolution": resolution,
-                    "runs": max(1, args.runs),
-                    "threads": args.threads,
-                    "model": args.model,
-                }
-                results.append(measure(spec))
-                r = results[-1]
-                print(f"  {r['device']} {mode} {resolution}: {r['median_ms']:.1f} ms", file=sys.stderr, flush=True)
+        for runtime in runtimes if device == "cpu" else ["torch"]:
+            for mode in modes:
+                for resolution in args.resolution:
+                    spec = {
+                        "device": device,
+                        "runtime": runtime,
+                        "mode": mode,
+                        "resolution": resolution,
+                        "runs": max(1, args.runs if mode != "pictures" else min(args.runs, 2)),
+                        "threads": args.threads,
+                        "model": args.model,
+                        "pictures": args.pictures,
+                    }
+                    results.append(measure(spec))
+                    r = results[-1]
+                    print(
+                        f"  {r['device']} {mode} {resolution}: {r['median_ms']:.1f} ms (first {r['first_ms']:.0f})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    folder_rows = measure_folder(runtimes, args.jobs, 512, args.model) if args.folder else []
     first = results[0]
     busy_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     # The benchmark itself keeps about `threads` cores busy; much more than that means another job competed.
@@ -308,9 +468,15 @@ def main(argv: list[str] | None = None) -> int:
             "WARNING: other processes were using the CPU (load average above): these timings are "
             "contended, not the machine's speed"
         )
+    if args.pictures:
+        pictures = next(r["pictures"] for r in results if r["mode"] == "pictures")
+        header.append(f"pictures = clean() of {pictures} in {args.pictures}: medians over the pictures")
     print(format_results(results, header))
+    print()
+    print(side_by_side(results, folder_rows))
     if args.json:
-        Path(args.json).write_text(json.dumps({"header": header, "results": results}, indent=2) + "\n")
+        payload = {"header": header, "results": results, "folder": folder_rows}
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 
 

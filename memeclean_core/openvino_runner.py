@@ -203,10 +203,15 @@ class OpenVINORunner:
                 self._idle[key] = []
             return self._compiled[key]
 
-    def compile_all(self) -> None:
-        """Compile both networks for full-size work now (the app's preload), so the first clean does not."""
+    def warm_up(self) -> None:
+        """Compile both networks for full-size work and run each once on a small picture (the app's preload): the
+        first inference of a process costs several times a later one at a new size (docs/MODEL.md, "Speed")."""
+        side = 384  # large enough for every thread (`threads_for`), so the compiled models warmed are the ones used
         for name in NETWORKS:
             self.compiled(name, self.threads)
+        empty = np.zeros((side, side, 3), np.uint8)
+        self.mask_probability(empty)
+        self.fill_correction(empty, np.zeros((side, side), np.float32))
 
     def infer(self, name: str, inputs: list[np.ndarray]) -> np.ndarray:
         height, width = inputs[0].shape[-2:]

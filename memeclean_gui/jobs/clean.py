@@ -67,9 +67,9 @@ class ModelCache:
                 from memeclean_core.checkpoint import load_model
 
                 model = load_model(self.path, device=self.device, runtime=self.runtime)
-                compile_all = getattr(model.runner, "compile_all", None)
-                if compile_all is not None:
-                    compile_all()  # here (the app's preload), not in the first clean
+                warm_up = getattr(model.runner, "warm_up", None)
+                if warm_up is not None:
+                    warm_up()  # compile here (the app's preload), not in the first clean
                 self._model = model
             return self._model
 
