@@ -213,3 +213,17 @@ def test_replace_old_text_proposes_vertical_boxes_for_vertical_captions():
     ink = layout_box(old, size).ink
     rect = (proposed.x * 600, proposed.y * 450, (proposed.x + proposed.w) * 600, (proposed.y + proposed.h) * 450)
     assert proposed.vertical and _rect_overlap(ink, rect) > 0.7
+
+
+def test_the_bundled_fallback_fonts_ship_with_their_licence():
+    folder = bundled_fallbacks()[0].parent
+    assert {path.name.split("-")[0] for path in bundled_fallbacks()} == {
+        "NotoSans",
+        "NotoSansArabic",
+        "NotoSansHebrew",
+        "NotoSansDevanagari",
+        "NotoSansThai",
+        "NotoSansCJKjp",
+    }
+    licence = (folder / "OFL.txt").read_text(encoding="utf-8")
+    assert "SIL Open Font License, Version 1.1" in licence and "Noto" in licence
