@@ -35,6 +35,7 @@ from .pipeline import (  # noqa: F401 - re-exported
     CancelFn,
     PostprocessConfig,
     ProgressFn,
+    bounding_window,
     caption_bands,
     classical_fill,
     dilate,
@@ -111,12 +112,11 @@ def clean(
         if refined is None:
             text_mask = probability_full > round(config.mask_threshold * 255)
             fill_mask = probability_full > round(config.fill_threshold * 255)
-        else:
-            text_mask = refined > config.mask_threshold
-            fill_threshold = (
-                config.fill_threshold if config.refined_fill_threshold is None else config.refined_fill_threshold
-            )
-            fill_mask = refined > fill_threshold
+        else:  # the refined probability covers `box`; outside it every pixel is below every threshold
+            values, box = refined
+            text_mask, fill_mask = np.zeros((height, width), bool), np.zeros((height, width), bool)
+            text_mask[box] = values > config.mask_threshold
+            fill_mask[box] = values > refined_fill_threshold(config)
     else:
         refined = None
         text_mask = fill_mask = mask.astype(bool)
@@ -133,7 +133,8 @@ def clean(
     if refined is None:
         region = dilate(fill_mask, max(1, math.ceil(config.working_dilation / scale)))
     else:
-        region = dilate(fill_mask, config.refined_dilation) | text_mask
+        region = text_mask.copy()
+        region[box] |= dilate(fill_mask[box], config.refined_dilation)
     margin = max(8, math.ceil(4 / scale))
     if config.structure_fill:
         margin = max(margin, STRUCTURE_CONTEXT)  # room to see an edge run up to the hole
@@ -151,19 +152,33 @@ def clean(
     )
 
 
+def refined_fill_threshold(config: PostprocessConfig) -> float:
+    return config.fill_threshold if config.refined_fill_threshold is None else config.refined_fill_threshold
+
+
 def refine_edges(
     image: np.ndarray, probability_full: np.ndarray, scale: float, config: PostprocessConfig
-) -> np.ndarray | None:
-    """The upsampled probability (uint8) sharpened against the full-size picture (float32 in [0, 1]), or None
-    where the config asks for none or the picture is not larger than the working size."""
+) -> tuple[np.ndarray, tuple[slice, slice]] | None:
+    """The upsampled probability (uint8) sharpened against the full-size picture: (float32 values in [0, 1], the
+    window `(rows, cols)` of the picture they cover), or None where the config asks for none or the picture is not
+    larger than the working size. Outside the window every pixel's probability is below every threshold."""
     if config.edge_refine == "none" or scale >= 1.0:
         return None
     from . import refine
 
-    probability = probability_full.astype(np.float32) / 255.0
     if config.edge_refine == "colour":
-        return refine.colour_probability(image, probability, scale, fill_threshold=config.fill_threshold)
-    return refine.guided_probability(image, probability, scale, colour=config.edge_refine == "guided-colour")
+        # The colour model changes pixels only near a candidate (probability above the fill threshold), looking
+        # `colour_margin` pixels around it: the window around every pixel that any threshold could keep, with that
+        # margin and the region's dilation, gives the same values as the whole picture (a phone photo: 12 MP of
+        # float arrays not made).
+        lowest = min(config.mask_threshold, config.fill_threshold, refined_fill_threshold(config))
+        margin = refine.colour_margin(scale) + config.refined_dilation + 1
+        box = bounding_window(probability_full >= math.floor(lowest * 255) - 1, margin)
+        probability = probability_full[box].astype(np.float32) / 255.0
+        return refine.colour_probability(image[box], probability, scale, fill_threshold=config.fill_threshold), box
+    probability = probability_full.astype(np.float32) / 255.0
+    refined = refine.guided_probability(image, probability, scale, colour=config.edge_refine == "guided-colour")
+    return refined, (slice(None), slice(None))
 
 
 def composite(

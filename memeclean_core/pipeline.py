@@ -120,6 +120,16 @@ def caption_bands(region: np.ndarray, margin: int) -> Iterator[tuple[slice, slic
         yield slice(top, bottom), slice(left, right)
 
 
+def bounding_window(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """(rows, cols): the bounding box of `mask` widened by `margin` pixels (within the array); empty when `mask` is."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    top, bottom = max(0, rows[0] - margin), min(mask.shape[0], rows[-1] + 1 + margin)
+    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
+    return slice(top, bottom), slice(max(0, cols[0] - margin), min(mask.shape[1], cols[-1] + 1 + margin))
+
+
 def classical_fill(rgb: np.ndarray, mask: np.ndarray, config: PostprocessConfig) -> np.ndarray:
     """The fill the network corrects: Telea, or the structure-keeping fill when the config asks for it."""
     if config.structure_fill:

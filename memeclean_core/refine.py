@@ -103,6 +103,13 @@ def _caption_colours(pixels: np.ndarray) -> np.ndarray:
     return centres
 
 
+def colour_margin(scale: float) -> int:
+    """How far (full-size pixels) `colour_probability` looks around a candidate pixel: its default zone radius plus
+    the background ring; beyond this from every candidate its output is its input."""
+    zone_radius = max(1, math.ceil(2.0 / scale))
+    return zone_radius + (2 * zone_radius + 2) + 1
+
+
 def colour_probability(
     image: np.ndarray,
     probability: np.ndarray,
