@@ -23,7 +23,7 @@ from memeclean_core.imageio import LoadedImage
 from .jobs import clean as clean_jobs
 from .model.document import Document, Result
 from .views.qimage import ImageSource
-from .worker import JobKind, JobRunner, Task
+from .worker import JobKind, JobRunner, Task, run_in_pool
 
 MODEL_KINDS = (JobKind.CLEAN, JobKind.REFILL)
 log = logging.getLogger(__name__)
@@ -324,7 +324,7 @@ class Controller(QObject):
         with the others. A higher `priority` starts first among the tasks waiting for a thread."""
         self._side_tasks.add(task)
         task.signals.finished.connect(self._forget)
-        self.pool.start(task, priority)
+        run_in_pool(self.pool, task, priority)
 
     @Slot(object)
     def _forget(self, task: Task) -> None:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
-from ..worker import JobKind, Task
+from ..worker import JobKind, Task, run_in_pool
 from .actions import make_button
 
 THUMBNAIL_SIZE = 120
@@ -279,7 +279,7 @@ class LibraryWindow(QDialog):
         self._import_task = task
         self.status_label.setText(f"Importing {folder}…")
         self._refresh_buttons()
-        self.pool.start(task)
+        run_in_pool(self.pool, task)
         return True
 
     @Slot(object, float, str)
