@@ -212,7 +212,7 @@ def load_model(
         except ModelLoadError:
             raise  # the file itself is bad: torch would refuse it too
         except Exception as error:  # noqa: BLE001 - not installed, a conversion or compile failure: torch runs it
-            reason = first_line(error, type(error).__name__)
+            reason = _openvino_reason(error)
             if runtime == "openvino":
                 raise ModelLoadError(f"the OpenVINO runtime cannot run '{path}': {reason}") from None
             note = f"OpenVINO is not usable here ({reason}); cleaning with torch"
@@ -230,3 +230,12 @@ def _load_torch(path: Path, device: str, note: str | None) -> LoadedModel:
     if half:
         net = net.half()
     return LoadedModel(runner=TorchRunner(net, torch_device, half), path=path, config=net.config, note=note)
+
+
+def _openvino_reason(error: BaseException) -> str:
+    """One line for an OpenVINO failure: its messages start with a source location ("Exception from
+    src/.../core.cpp:105:") and say what went wrong on the last line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return lines[-1][:300]
+    return first_line(error, type(error).__name__)
