@@ -5,7 +5,8 @@
 
 PROGRAM is how to start the app: `dist/memeclean/memeclean-gui` (frozen) or `python3 -m memeclean_gui` (source). It
 runs `PROGRAM --new-instance --quit-after-clean --screenshot SHOT.png SAMPLE`: the app prints when the cleaned picture
-is shown, saves the window as the window system shows it (on X11 read back from the X server) and quits. The check
+is shown, saves the window as the window system shows it (on X11 read back from the X server; a Wayland client may
+not read the screen, so there it is the window as Qt drew it for the compositor) and quits. The check
 passes when the app ran on the platform asked for, the clean succeeded, and the screenshot has the window's size and
 is not blank. Exit status 0 when it passes, 1 when it fails, 2 when the display server is not installed (the caller
 decides whether that is a failure). `packaging/build.sh --check` and tests/test_display_platforms.py run it.
