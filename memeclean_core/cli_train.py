@@ -51,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--reuse", type=float, default=8.0, metavar="K", help="training crops drawn from each rendered meme (default 8)"
     )
     parser.add_argument(
+        "--gpu-pack",
+        metavar="PACK",
+        help="composite the mask-training batches on the training device from this glyph pack "
+        "(scripts/build_glyph_pack.py); the fill batches still come from --data",
+    )
+    parser.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing --out file (the checkpoint given to --resume is always continued)",
@@ -115,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         init=args.init,
         precision=args.precision,
         reuse=args.reuse,
+        gpu_pack=args.gpu_pack,
         model=model_fields(args.model_preset, args.model_config),
         preview_every=0,
         overwrite=args.overwrite,

@@ -52,6 +52,9 @@ class TrainConfig:
     precision: str = "auto"  # "bf16" autocast, "fp32", or "auto": bf16 on CUDA and on CPUs with native bf16
     workers: int = 1  # data-loading processes
     reuse: float = 8.0  # crops drawn from each rendered meme (see data/dataset.py)
+    # A glyph pack (data/glyph_pack.py): the mask steps' batches are composited on the training device from it, and
+    # the data workers make only the fill steps' batches (for a GPU the CPU cannot feed).
+    gpu_pack: str | None = None
     seed: int = 0
     checkpoint_minutes: float = 5.0
     progress_every: int = 10  # yield progress every n steps
@@ -208,15 +211,21 @@ def training_run(
                 f"--resume '{config.resume}': its optimiser state does not fit the network ({type(error).__name__})"
             ) from None
 
+    data_seed = parallel.data_seed(config.seed) if parallel else config.seed
+    device_batches = None
+    if config.gpu_pack:
+        from .data.glyph_pack import DeviceBatches, GlyphPack
+
+        device_batches = DeviceBatches(GlyphPack.load(config.gpu_pack), device, crop=config.crop, seed=data_seed + step)
     dataset = TrainingBatches(
         build_sources(config.data),
         batch=config.batch,
         crop=config.crop,
         long_side=(config.min_side, config.max_side),
-        fill_every=config.fill_every,
+        fill_every=1 if device_batches else config.fill_every,  # with a pack the workers make only fill batches
         first_step=step,
         reuse=config.reuse,
-        seed=parallel.data_seed(config.seed) if parallel else config.seed,
+        seed=data_seed,
     )
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=None, num_workers=config.workers, pin_memory=cuda, persistent_workers=config.workers > 0
@@ -249,9 +258,12 @@ def training_run(
             lr = config.lr * warmup * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
             for group in optimiser.param_groups:
                 group["lr"] = lr
-            batch = next(batches)
-            with_fill = bool(batch.pop("with_fill"))
-            batch = to_device(batch, device)
+            if device_batches is not None and step % max(1, config.fill_every) != 0:
+                batch, with_fill = device_batches.batch(config.batch), False
+            else:
+                batch = next(batches)
+                with_fill = bool(batch.pop("with_fill"))
+                batch = to_device(batch, device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 loss, mask_loss, fill_loss, logits, filled = losses(batch, with_fill)
             optimiser.zero_grad(set_to_none=True)

@@ -40,6 +40,7 @@ OPTION = {
     "init": "--init",
     "reuse": "--reuse",
     "precision": "--precision",
+    "gpu_pack": "--gpu-pack",
 }
 
 MAX_STEPS = 10**9
@@ -250,6 +251,9 @@ def check_train_config(config: Any) -> CheckedTrain:
             f"--crop must be a multiple of {network.multiple} (the network's input multiple), got {config.crop}"
         )
     checked.notes = data_folder_notes(list(config.data))
+    gpu_pack = getattr(config, "gpu_pack", None)
+    if gpu_pack and not is_regular_file(Path(gpu_pack)):
+        raise UsageError(f"--gpu-pack '{gpu_pack}' is not a file (build one with scripts/build_glyph_pack.py)")
     check_out(config)
     return checked
 

@@ -48,8 +48,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--init", type=Path, metavar="CKPT", help="start from these weights (and their network size, not --preset)"
     )
+    parser.add_argument(
+        "--gpu-pack",
+        type=Path,
+        metavar="PACK",
+        help="composite the mask steps' batches on the GPU from this glyph pack (scripts/build_glyph_pack.py): "
+        "the data workers then make only the fill steps' batches",
+    )
     parser.add_argument("--eval-count", type=int, default=40, help="validation memes (0: no evaluation)")
     parser.add_argument("--eval-resolution", type=int, nargs="+", default=[512, 1024])
+    parser.add_argument(
+        "--eval-formats", nargs="+", default=["all"], metavar="FORMAT", help="format groups to evaluate (default all)"
+    )
     return parser.parse_args(argv)
 
 
@@ -104,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         preview_every=0,
         resume=str(checkpoint) if args.resume else None,
         init=str(args.init) if args.init else None,
+        gpu_pack=str(args.gpu_pack) if args.gpu_pack else None,
         model=model.to_dict(),
     )
     network = f"network of {start}" if start else f"'{args.preset}' network"
@@ -197,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                     str(args.eval_count),
                     "--resolution",
                     *resolutions,
+                    "--formats",
+                    *args.eval_formats,
                     "--no-baselines",
                     "--no-text-left",
                     "--markdown",

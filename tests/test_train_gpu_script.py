@@ -123,6 +123,10 @@ def test_train_gpu_script_runs_its_whole_path_on_the_cpu_with_a_tiny_preset(tmp_
         "1",
         "--eval-resolution",
         "256",
+        "--eval-formats",
+        "aggregate",
+        "classic",
+        "script_thai",
     ]
     result = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=240)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -140,8 +144,9 @@ def test_train_gpu_script_runs_its_whole_path_on_the_cpu_with_a_tiny_preset(tmp_
     assert result.stdout.count("fp16 snapshot") >= 3
     assert json.loads((out / "summary.json").read_text())["steps"] == 3
     new, bundled = (json.loads((out / f"eval-{name}.json").read_text()) for name in ("new", "bundled"))
-    # one case of every format (and the aggregate and round-trip groups) for each model
-    assert new["cases"] == bundled["cases"] >= 7 and new["names"] == bundled["names"]
+    # one case of each format asked for, for each model
+    assert new["cases"] == bundled["cases"] == 3 and new["names"] == bundled["names"]
+    assert new["groups"] == ["aggregate", "classic", "script_thai"]
     assert new["model"].endswith("model-fp16.pt") and new["model"] != bundled["model"]
     log_text = (out / "train.log").read_text()
     assert "unpacked" in log_text and "trained to step 3" in log_text
