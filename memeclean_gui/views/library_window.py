@@ -139,11 +139,11 @@ class LibraryWindow(QDialog):
             self.list.addItem(item)
             item.setSelected(entry.id in selected)
         if total == 0:
-            self.status_label.setText(
-                "Your library is empty: templates you save are added to it, or import a folder of templates."
-            )
+            text = "Your library is empty: templates you save are added to it, or import a folder of templates."
         else:
-            self.status_label.setText(f"{len(entries)} of {total} template(s)")
+            text = f"{len(entries)} of {total} template(s)"
+        healed = " ".join(f"{note[0].upper()}{note[1:]}." for note in self.library.notes)  # a rebuild, said once
+        self.status_label.setText(f"{text}\n{healed}" if healed else text)
         self._refresh_buttons()
 
     def _set_tags(self, tags: list[str]) -> None:

@@ -187,3 +187,14 @@ def test_a_template_already_in_the_library_is_not_added_twice(library):
     assert not was_added and entry.name == "template 2" and len(library) == 3
     entry, was_added = add_template(library, textured_picture(50, 360, 270), "new")
     assert was_added and len(library) == 4
+
+
+def test_the_library_window_says_that_a_damaged_database_was_rebuilt(qtbot, make_window, library):
+    database = library.database.read_bytes()
+    library.database.write_bytes(b"\xff" * 100 + database[100:])  # the header destroyed
+    window = make_window()
+    browser = window.library.show_library()
+    assert sorted(entry.name for entry in browser.entries_shown()) == ["template 0", "template 1", "template 2"]
+    status = browser.status_label.text()
+    assert "3 of 3 template(s)" in status and "rebuilt from its pictures folder" in status
+    assert "library-unreadable-" in status
