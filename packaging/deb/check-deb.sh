@@ -17,9 +17,15 @@ trap 'rm -rf "$TARGET"' EXIT
 mkdir -p "$TARGET/var/lib/dpkg/info" "$TARGET/var/lib/dpkg/updates" "$TARGET/var/lib/dpkg/triggers"
 touch "$TARGET/var/lib/dpkg/status" "$TARGET/var/lib/dpkg/available"
 DPKG=(dpkg --root="$TARGET" --force-depends --force-script-chrootless --log=/dev/null)
-[ "$(id -u)" -eq 0 ] || DPKG+=(--force-not-root)
-
-"${DPKG[@]}" -i "$DEB" >/dev/null || fail "dpkg could not install $DEB into $TARGET"
+# dpkg gives the files to root, which only root may do; elsewhere the package is unpacked (dpkg-deb -x) and its
+# removal is the removal of every path it lists.
+AS_ROOT=false
+[ "$(id -u)" -eq 0 ] && AS_ROOT=true
+if $AS_ROOT; then
+    "${DPKG[@]}" -i "$DEB" >/dev/null || fail "dpkg could not install $DEB into $TARGET"
+else
+    dpkg-deb -x "$DEB" "$TARGET" || fail "dpkg-deb could not unpack $DEB into $TARGET"
+fi
 in_root() { local link="$TARGET/usr/bin/$1"; [ -L "$link" ] || fail "/usr/bin/$1 is not installed"
     echo "$TARGET$(readlink "$link")"; }
 "$(in_root memeclean)" selftest || fail "the installed 'memeclean selftest' failed"
@@ -34,7 +40,16 @@ read -r -a WORDS <<< "${EXEC// %f/}"  # the file the menu passes comes from chec
 "$PYTHON" "$HERE/../check_display.py" xcb -- "$(in_root "${WORDS[0]}")" "${WORDS[@]:1}" \
     || fail "the desktop entry's command ($EXEC) did not show a cleaned meme"
 
-"${DPKG[@]}" --purge memeclean >/dev/null || fail "dpkg could not remove memeclean"
+if $AS_ROOT; then
+    "${DPKG[@]}" --purge memeclean >/dev/null || fail "dpkg could not remove memeclean"
+else
+    dpkg-deb --fsys-tarfile "$DEB" | tar -t | sed 's,^\./,,; s,/$,,' | grep . | sort -r |
+        while read -r path; do
+            if [ -d "$TARGET/$path" ] && [ ! -L "$TARGET/$path" ]; then rmdir "$TARGET/$path" 2>/dev/null || true
+            else rm -f "$TARGET/$path"; fi
+        done
+fi
 LEFT=$(find "$TARGET" -mindepth 1 -not -path "$TARGET/var" -not -path "$TARGET/var/lib" -not -path "$TARGET/var/lib/dpkg*")
 [ -z "$LEFT" ] || fail "removing the package left files behind: $LEFT"
-echo "check-deb.sh: installed into a temporary root, selftest and the desktop entry's command passed, removed cleanly"
+HOW=$($AS_ROOT && echo "installed with dpkg" || echo "unpacked (not root)")
+echo "check-deb.sh: $HOW into a temporary root; selftest and the desktop entry's command passed; removed cleanly"
