@@ -67,7 +67,7 @@ def make_meme(seed: int = 0):
     return meme
 
 
-def build_model(path: str | None, device_name: str, runtime: str = "torch"):
+def build_model(path: str | None, device_name: str, runtime: str = "torch", threads: int | None = None):
     """(LoadedModel, note): the weights asked for, the bundled ones, or a random default-config network (torch)."""
     import torch
 
@@ -77,7 +77,7 @@ def build_model(path: str | None, device_name: str, runtime: str = "torch"):
     from memeclean_core.resources import bundled_model_path
 
     if path is not None or bundled_model_path().is_file():
-        model = load_model(path, device=device_name, runtime=runtime)
+        model = load_model(path, device=device_name, runtime=runtime, threads=threads)  # OpenVINO's threads
         if model.runtime != runtime:
             raise SystemExit(f"the {runtime} runtime did not load: {model.note}")
         return model, str(model.path)
@@ -151,7 +151,7 @@ def child(spec: dict) -> dict:
         torch.set_num_threads(spec["threads"])
         cv2.setNumThreads(spec["threads"])
     load_started = time.perf_counter()
-    model, note = build_model(spec["model"], spec["device"], spec.get("runtime", "torch"))
+    model, note = build_model(spec["model"], spec["device"], spec.get("runtime", "torch"), spec["threads"] or None)
     warm_up = getattr(model.runner, "warm_up", None)
     if warm_up is not None:
         warm_up()  # as the app's preload does: the first clean pays its size, not the compile
@@ -216,7 +216,7 @@ def child(spec: dict) -> dict:
         "runs": times,
         "peak_mib": peak_mib,
         "peak_method": peak_method,
-        "threads": torch.get_num_threads(),
+        "threads": getattr(model.runner, "threads", None) or torch.get_num_threads(),
         "model": note,
         "parameters": count_parameters(model.config),
         "macs": count_macs(model.config, width, height),
@@ -269,7 +269,7 @@ def pictures_child(spec: dict, model, note: str, load_ms: float) -> dict:
         "pictures": f"{len(per_picture)} pictures, long side {sides[0]}-{sides[-1]} px",
         "peak_mib": float("nan"),
         "peak_method": "not measured",
-        "threads": torch.get_num_threads(),
+        "threads": getattr(model.runner, "threads", None) or torch.get_num_threads(),
         "model": note,
         "parameters": count_parameters(model.config),
         "macs": 0,
@@ -392,7 +392,9 @@ def measure_folder(runtimes: list[str], jobs: list[int], resolution: int, model:
 def main(argv: list[str] | None = None) -> int:
     parser = arguments(__doc__)
     parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
-    parser.add_argument("--threads", type=int, default=0, metavar="N", help="torch/OpenCV threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=int, default=0, metavar="N", help="torch/OpenCV/OpenVINO threads (default: the libraries')"
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed runs after the warm-up (default 5)")
     parser.add_argument("--resolution", type=int, nargs="+", default=[256, 512, 1024], metavar="N")
     parser.add_argument(
