@@ -28,7 +28,7 @@ SOURCES = {
     "chinese": (["zh_CN", "zh_TW"], ("CJK UNIFIED",)),
     "japanese": (["ja_JP"], ("CJK UNIFIED", "HIRAGANA", "KATAKANA")),
     "korean": (["ko_KR"], ("HANGUL",)),
-    "arabic": (["ar_AA", "fa_IR"], ("ARABIC",)),
+    "arabic": (["ar_AA"], ("ARABIC",)),  # not fa_IR: Persian letters (پ چ ژ گ) that Arabic fonts may lack
     "hebrew": (["he_IL"], ("HEBREW",)),
     "devanagari": (["hi_IN"], ("DEVANAGARI",)),
     "thai": (["th_TH"], ("THAI",)),

@@ -185,3 +185,23 @@ def test_missed_caption_pixels_count_what_the_method_left(monkeypatch):
     assert (score["caption_px"], score["missed_px"]) == (200, 40)
     row = ev.summary_row("m", None, "script_thai", [score], has_mask=False)
     assert row["missed"] == pytest.approx(20.0) and row["many_missed"] == 100.0
+
+
+def test_words_with_a_letter_the_font_lacks_are_left_out():
+    assert scripts.drawable_words(["你好", "OK", "MIXED你"], ANTON) == ["OK"]
+    assert scripts.draws(ANTON, " ") and not scripts.draws(ANTON, "ก")
+
+
+def test_plain_canvas_text_lies_on_the_canvas_where_it_fits(world_folder):
+    from PIL import Image
+
+    from memeclean_core.data.world_formats import plain_text_caption
+
+    fonts = FontPool.from_folder(world_folder)
+    rows = np.zeros(200, bool)
+    rows[100:] = True  # the canvas: the bottom half
+    for seed in range(5):
+        layer = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+        plain_text_caption(layer, fonts, np.random.default_rng(seed), dark=True, rows=rows)
+        ink_rows = np.flatnonzero(np.asarray(layer.getchannel("A")).any(axis=1))
+        assert ink_rows.size and ink_rows.min() >= 100, seed

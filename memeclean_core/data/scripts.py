@@ -74,6 +74,25 @@ def _glyph(font: ImageFont.FreeTypeFont, char: str) -> tuple[tuple[int, int], by
     return mask.size, bytes(mask)
 
 
+@lru_cache(maxsize=64)
+def _missing_glyph(font_path: str) -> tuple[tuple[int, int], bytes]:
+    return _glyph(ImageFont.truetype(font_path, 24), MISSING)
+
+
+@lru_cache(maxsize=65536)
+def draws(font_path: str, char: str) -> bool:
+    """Whether the font has a glyph of its own for `char` (a space always counts)."""
+    if char.isspace():
+        return True
+    size, ink = _glyph(ImageFont.truetype(font_path, 24), char)
+    return (size, ink) != _missing_glyph(font_path) and any(ink)
+
+
+def drawable_words(items: list[str], font_path: str) -> list[str]:
+    """The words the font draws every letter of (a rare letter the font lacks would show as a box)."""
+    return [word for word in items if all(draws(font_path, char) for char in word)]
+
+
 @lru_cache(maxsize=4096)
 def covers(font_path: str, script: str) -> bool:
     """Whether the font draws every probe letter of `script` with a glyph of its own (not its missing-glyph box,

@@ -25,7 +25,7 @@ from PIL import Image
 
 from .drawings import fine_texture, inset_canvas, line_art
 from .font_pool import FontPool
-from .scripts import NON_LATIN, SCRIPTS, random_words, vertical_block, wrap_words
+from .scripts import NON_LATIN, SCRIPTS, drawable_words, random_words, vertical_block, wrap_words
 from .synth import CaptionStyle, composite_at, draw_block, jpeg, place_caption, sample_style
 
 SCRIPT_FORMATS = tuple(f"script_{script}" for script in SCRIPTS)
@@ -63,7 +63,7 @@ def place_script_caption(
         style = sample_style(rng, "classic" if rng.random() < 0.7 else "inverse")
         relative, count, lines_max, span = rng.uniform(0.05, 0.14), int(rng.integers(2, 9)), 3, 0.94
     font = fonts.load(font_path, max(10, int(relative * height)))
-    items = random_words(rng, script, count)
+    items = drawable_words(random_words(rng, script, count), font_path) or random_words(rng, "latin", count)
     if script in CASED and style.uppercase:
         items = [word.upper() for word in items]
     stroke = max(1, round(style.outline_ratio * font.size)) if style.outline else 0
@@ -100,8 +100,12 @@ def script_captions(layer: Image.Image, fonts: FontPool, rng: np.random.Generato
         place_script_caption(layer, fonts, rng, script, style_kind)
 
 
-def plain_text_caption(layer: Image.Image, fonts: FontPool, rng: np.random.Generator, dark: bool) -> None:
-    """Sentence-case text in a regular or bold font, dark (or light), no outline: a caption typed on a canvas."""
+def plain_text_caption(
+    layer: Image.Image, fonts: FontPool, rng: np.random.Generator, dark: bool, rows: np.ndarray | None = None
+) -> None:
+    """Sentence-case text in a regular or bold font, dark (or light), no outline: a caption typed on a canvas;
+    `rows` (H bool): where the canvas is, so the text goes there when it fits (text that nobody could read on
+    the picture is no caption)."""
     width, height = layer.size
     grey = int(rng.integers(0, 50)) if dark else int(rng.integers(215, 256))
     style = CaptionStyle((grey, grey, grey), None, 0.0, None, False)
@@ -112,17 +116,23 @@ def plain_text_caption(layer: Image.Image, fonts: FontPool, rng: np.random.Gener
     block = draw_block(lines, font, style, align="center" if rng.random() < 0.5 else "left")
     x = int(rng.integers(0, max(1, width - block.width)))
     y = int(rng.integers(0, max(1, height - block.height)))
+    if rows is not None:
+        # tops from which the whole block lies on canvas rows
+        fits = np.convolve(rows.astype(np.int32), np.ones(block.height, np.int32), "valid") == block.height
+        if fits.any():
+            y = int(rng.choice(np.flatnonzero(fits)))
     composite_at(layer, block, x, y)
 
 
 def _canvas_captions(layer: Image.Image, template: np.ndarray, fonts: FontPool, rng: np.random.Generator) -> None:
     canvas_dark = float(template[:2].mean()) < 100
+    canvas_rows = np.all(template == template[:1, :1], axis=(1, 2))
     for _ in range(int(rng.integers(1, 3))):
         if rng.random() < 0.55:
             kind = "classic" if rng.random() < 0.8 else "inverse"
             place_caption(layer, fonts, rng, kind, str(rng.choice(["top", "bottom"])), fonts.pick(rng))
         else:
-            plain_text_caption(layer, fonts, rng, dark=not canvas_dark)
+            plain_text_caption(layer, fonts, rng, dark=not canvas_dark, rows=canvas_rows)
 
 
 def _drawing_captions(layer: Image.Image, fonts: FontPool, rng: np.random.Generator) -> None:
