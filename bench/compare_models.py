@@ -1,4 +1,4 @@
-"""Two models side by side, per format, against the targets of issue #12, from the `--json` files of two
+"""Two models side by side, per format, against the targets of issues #12 and #25, from the `--json` files of two
 `memeclean eval` runs on the same cases (same --data, --count, --seed, --long-side, --resolution):
 
     memeclean eval --data ../data/val --count 40 --resolution 512 --json runs/v1.json
@@ -22,8 +22,13 @@ MEASURES = [  # (row key, column title, format string)
     ("mask_iou", "mask IoU", "{:.3f}"),
     ("text_left", "text left %", "{:.1f}"),
     ("collateral", "collateral %", "{:.1f}"),
+    ("missed", "missed %", "{:.1f}"),
+    ("many_missed", ">10% missed %", "{:.1f}"),
     ("replaced", "replaced %", "{:.2f}"),
 ]
+SCRIPT_ROWS = [f"script_{name}" for name in ("latin", "cyrillic", "greek", "chinese", "japanese", "korean")]
+SCRIPT_ROWS += [f"script_{name}" for name in ("arabic", "hebrew", "devanagari", "thai")]
+ALL_ROWS = "every row"  # the worst over every format row (not the pools)
 
 
 def rows_by_format(result: dict, resolution: int | None) -> dict[tuple[str, str], dict]:
@@ -96,6 +101,41 @@ def targets(results: list[dict], names: list[str], resolution: int | None) -> li
         below = sum(gap < -1.5 for gap in gaps)
         return f"{min(gaps):+.2f} dB ({below} of {len(gaps)} below -1.5)"
 
+    def worst(key: str, style: str, formats: list[str] | None = None, higher_is_worse: bool = True):
+        def measure(rows):
+            found = [
+                (row.get(key), fmt)
+                for (fmt, method), row in rows.items()
+                if method == MODEL
+                and (formats is None or fmt in formats)
+                and not fmt.startswith("all ")
+                and row.get(key) is not None
+            ]
+            if not found:
+                return "-"
+            value, fmt = max(found) if higher_is_worse else min(found)
+            return f"{style.format(value)} ({fmt})"
+
+        return measure
+
+    def worst_vs_oracle(rows) -> str:
+        gaps = [
+            (model["psnr_text"] - oracle[fmt]["psnr_text"], fmt)
+            for (fmt, method), model in rows.items()
+            if method == MODEL
+            and fmt in oracle
+            and not fmt.startswith("all ")
+            and fmt != "line_art_clean"
+            and model.get("psnr_text") is not None
+            and oracle[fmt].get("psnr_text") is not None
+            and math.isfinite(model["psnr_text"])
+            and math.isfinite(oracle[fmt]["psnr_text"])
+        ]
+        if not gaps:
+            return "-"
+        gap, fmt = min(gaps)
+        return f"{gap:+.2f} dB ({fmt})"
+
     def formats_beating_ocr(rows) -> str:
         won = total = 0
         for fmt, baseline in ocr.items():
@@ -117,6 +157,21 @@ def targets(results: list[dict], names: list[str], resolution: int | None) -> li
     lines.append(f"| round trip: whole-image PSNR vs oracle, worst picture | >= -1.5 dB | {each(worst_round_trip)} |")
     lines.append(f"| distractors: replaced | <= 0.1 % | {each(value('distractors', 'replaced', '{:.2f} %'))} |")
     lines.append(f"| formats better than OCR + Telea (text PSNR and text left) | all | {each(formats_beating_ocr)} |")
+    # issue #25
+    lines.append(
+        f"| caption pixels missed, worst script row | <= 3 % | {each(worst('missed', '{:.1f} %', SCRIPT_ROWS))} |"
+    )
+    lines.append(f"| caption lines still readable, worst row | <= 2 % | {each(worst('text_left', '{:.1f} %'))} |")
+    lines.append(
+        f"| line art without captions: replaced | <= 0.2 % | {each(value('line_art_clean', 'replaced', '{:.2f} %'))} |"
+    )
+    for fmt in ("line_art", "white_canvas"):
+        lines.append(f"| collateral, {fmt} | <= 3 % | {each(value(fmt, 'collateral', '{:.1f} %'))} |")
+    lines.append(
+        f"| pictures with > 10 % of the caption left, worst row | <= 2 % | {each(worst('many_missed', '{:.1f} %'))} |"
+    )
+    lines.append(f"| text PSNR vs oracle, worst row | >= -0.5 dB | {each(worst_vs_oracle)} |")
+    lines.append(f"| text PSNR vs oracle, watermark | >= +1 dB | {each(vs_oracle('watermark'))} |")
     return lines
 
 
