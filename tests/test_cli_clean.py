@@ -177,9 +177,9 @@ def test_model_loaded_once(tmp_path, tiny_model, monkeypatch):
     calls = []
     real = checkpoint.load_model
 
-    def counting(path=None, device="auto"):
+    def counting(path=None, device="auto", **options):  # options: the runtime
         calls.append((path, device))
-        return real(path, device=device)
+        return real(path, device=device, **options)
 
     monkeypatch.setattr(checkpoint, "load_model", counting)
     sources = [make_image(tmp_path / f"{n}.png", seed=n) for n in range(3)]
