@@ -87,7 +87,7 @@ def resize(array: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    if radius <= 0:
+    if radius <= 0 or mask.size == 0:  # OpenCV refuses an empty array (an empty caption window)
         return mask.astype(bool)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)

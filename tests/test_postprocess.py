@@ -241,3 +241,18 @@ def test_clean_with_the_structure_fill_on_keeps_every_pixel_outside_the_region()
         return np.abs(out.astype(int) - template)[hole].mean()
 
     assert error(result.image) < 0.75 * error(plain.image)  # the stub net nudges both fills towards grey alike
+
+
+class BlankNet(StubNet):
+    """Finds no caption anywhere."""
+
+    def predict_mask(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(image[:, :1], -20.0)
+
+
+def test_a_picture_without_any_caption_candidate_comes_back_unchanged():
+    """Larger than the working size, so the edge refinement runs, on a window that is empty."""
+    image, _, _ = make_meme(600, 400, seed=5)
+    result = clean(image, resolution=256, model=LoadedModel.of_net(BlankNet()))
+    assert not result.mask.any() and not result.region.any()
+    np.testing.assert_array_equal(result.image, image)
