@@ -99,12 +99,21 @@ def process_tree(pid: int) -> list[int]:
 
 def tree_sample(pid: int, done: float, started: float) -> Sample:
     members = process_tree(pid)
-    return Sample(
-        done,
-        time.perf_counter() - started,
-        sum(rss_mb(member) for member in members),
-        sum(open_files(member) for member in members),
+    return live(
+        Sample(
+            done,
+            time.perf_counter() - started,
+            sum(rss_mb(member) for member in members),
+            sum(open_files(member) for member in members),
+        )
     )
+
+
+def live(sample: Sample) -> Sample:
+    """Print a sample as it is taken (a run stopped early still shows its numbers); returns it."""
+    shown = f"{sample.done:.0f} done, {sample.seconds:.1f} s, {sample.rss_mb:.0f} MB, {sample.files} files"
+    print(f"sample: {shown}", flush=True)
+    return sample
 
 
 # -- the targets ------------------------------------------------------------------------------------------------------
@@ -258,7 +267,7 @@ def soak_queue(args, work: Path) -> list[Sample]:
         queue.clear()
         wait_until(lambda: not queue.state.entries)
         application.processEvents()
-        samples.append(Sample((number + 1) * per_round, time.perf_counter() - started, rss_mb(), open_files()))
+        samples.append(live(Sample((number + 1) * per_round, time.perf_counter() - started, rss_mb(), open_files())))
     window.close()
     return samples
 
@@ -331,10 +340,11 @@ def soak_train(args, work: Path) -> list[Sample]:
     ]
     if args.tiny:
         command += ["--model-config", TINY_CONFIG, "--batch", "4", "--crop", "64"]
-    steps = re.compile(r"step (\d+)")
+    steps = re.compile(r"(\d+(?:\.\d+)?)% step (\d+)")
 
     def steps_done(log: str) -> float:
-        found = steps.findall(log)
+        # not the last line (100 %): by then the run is closing its data workers, which is not a steady state
+        found = [int(step) for percent, step in steps.findall(log) if float(percent) < 100]
         return float(found[-1]) if found else 0.0
 
     return watch(command, args.every, steps_done)
