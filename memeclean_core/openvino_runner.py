@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelLoadError
+from .errors import MemeCleanError, ModelLoadError
 from .model_config import UNetConfig
 from .safe_write import write_file, write_json
 from .threads import threads_for, usable_cores
@@ -96,9 +96,9 @@ def read_cache(folder: Path, digest: str, version: str) -> tuple[dict, dict[str,
         return None
 
 
-def convert(path: Path) -> tuple[dict, dict[str, bytes]]:
-    """Convert the checkpoint at `path`: (its network config, {file name: IR bytes}). Imports torch.
-    ModelLoadError for a file that is not a MemeClean checkpoint."""
+def convert(path: Path) -> tuple[dict, dict[str, bytes], dict[str, Any]]:
+    """Convert the checkpoint at `path`: (its network config, {file name: IR bytes} or {} where they could not be
+    written, {network name: openvino.Model}). Imports torch. ModelLoadError for a file that is not a checkpoint."""
     import openvino
     import torch
     from openvino.frontend import FrontEndManager
@@ -112,6 +112,7 @@ def convert(path: Path) -> tuple[dict, dict[str, bytes]]:
     image, hole = torch.rand(1, 3, side, side), torch.zeros(1, 1, side, side)
     frontend = FrontEndManager().load_by_framework("pytorch")
     files: dict[str, bytes] = {}
+    models: dict[str, Any] = {}
     with (
         torch.no_grad(),
         warnings.catch_warnings(),  # the tracer's notes on shapes read as numbers: every size is traced from input
@@ -126,11 +127,15 @@ def convert(path: Path) -> tuple[dict, dict[str, bytes]]:
             decoder = TorchScriptPythonDecoder(traced)  # kept referenced: the frontend calls back into it
             converted = frontend.convert(frontend.load(decoder))
             converted.reshape({i: openvino.PartialShape([1, c, -1, -1]) for i, c in enumerate(channels)})
+            models[name] = converted
             xml = Path(temporary) / f"{name}.xml"
-            openvino.save_model(converted, xml, compress_to_fp16=False)  # keep the weights float32
-            files[xml.name] = xml.read_bytes()
-            files[f"{name}.bin"] = xml.with_suffix(".bin").read_bytes()
-    return net.config.to_dict(), files
+            try:
+                openvino.save_model(converted, xml, compress_to_fp16=False)  # keep the weights float32
+                files[xml.name] = xml.read_bytes()
+                files[f"{name}.bin"] = xml.with_suffix(".bin").read_bytes()
+            except (OSError, RuntimeError):  # a full disk or a file-size limit: run it, cache nothing
+                files = {}
+    return net.config.to_dict(), files if len(files) == 2 * len(NETWORKS) else {}, models
 
 
 def write_cache(folder: Path, manifest: dict, files: dict[str, bytes]) -> None:
@@ -154,21 +159,22 @@ def load_openvino(path: Path, threads: int | None = None) -> tuple[OpenVINORunne
         raise ModelLoadError(f"cannot read model file '{path}': {error.strerror or error}") from None
     folder = cache_folder(digest, version)
     cached = read_cache(folder, digest, version)
+    core = openvino.Core()
     if cached is None:
-        config, files = convert(path)
+        config, files, models = convert(path)
         try:
-            write_cache(folder, {**expected_manifest(digest, version), "config": config}, files)
-        except (OSError, ValueError) as error:  # a read-only or full cache: convert again next time
+            if files:
+                write_cache(folder, {**expected_manifest(digest, version), "config": config}, files)
+        except (OSError, ValueError, MemeCleanError) as error:  # a read-only or full cache: convert again next time
             import logging
 
             logging.getLogger(__name__).info("OpenVINO cache not written: %s", error)
     else:
         config, files = cached
-    core = openvino.Core()
-    models = {
-        name: core.read_model(files[f"{name}.xml"], openvino.Tensor(np.frombuffer(files[f"{name}.bin"], np.uint8)))
-        for name in NETWORKS
-    }
+        models = {
+            name: core.read_model(files[f"{name}.xml"], openvino.Tensor(np.frombuffer(files[f"{name}.bin"], np.uint8)))
+            for name in NETWORKS
+        }
     return OpenVINORunner(core, models, threads), UNetConfig.from_dict(config)
 
 
