@@ -54,7 +54,13 @@ def main() -> None:
 
     stream = iter(TrainingBatches(build_sources([str(args.data)]), batch=args.batch, fill_every=10**9))
     cpu = torch.device("cpu")
-    rate = time_batches(lambda: to_device(next(stream), cpu), max(2, args.batches // 4), args.batch, lambda: None)
+
+    def cpu_batch() -> dict:
+        batch = next(stream)
+        batch.pop("with_fill")
+        return to_device(batch, cpu)
+
+    rate = time_batches(cpu_batch, max(2, args.batches // 4), args.batch, lambda: None)
     rows.append(("CPU data path (one worker)", "cpu", f"{rate:.0f} crops/s"))
     devices = [cpu] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     for device in devices:
