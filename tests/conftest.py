@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memeclean_core.model import UNetConfig
+
+# The token of every local Ray the tests start: Ray keeps the first token it used in a process, so a second module
+# with a token of its own could not start its Ray ("Failed to start GCS").
+RAY_TEST_TOKEN = secrets.token_hex(32)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

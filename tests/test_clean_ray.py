@@ -2,7 +2,6 @@
 --engine ray` on a local Ray with 2 CPUs, against the plain folder mode, pixel for pixel."""
 
 import json
-import secrets
 import sys
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from memeclean_core.batch import MemeCleaner
 from memeclean_core.cli import main as cli_main
 from memeclean_core.inference import clean
 
-from .conftest import make_meme
+from .conftest import RAY_TEST_TOKEN, make_meme
 
 # Ray Data's own deprecation notices about its settings, from Ray's code; starting a local Ray on a busy machine
 # can take minutes
@@ -23,10 +22,10 @@ pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:ray"), pyte
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_token():
-    """Every Ray these tests start uses one token. Ray keeps the first token it used in the process, and the
-    tests' HOME (where a new local Ray writes its token) changes from test to test."""
+    """Every Ray these tests start uses the session's token (RAY_TEST_TOKEN). Ray keeps the first token it used in
+    the process, and the tests' HOME (where a new local Ray writes its token) changes from test to test."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
+        patch.setenv("RAY_AUTH_TOKEN", RAY_TEST_TOKEN)
         yield
 
 

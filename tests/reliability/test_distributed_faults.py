@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -23,6 +22,7 @@ from memeclean_core import batch_folder
 from memeclean_core.checkpoint import read_checkpoint
 from memeclean_core.errors import MemeCleanError
 
+from ..conftest import RAY_TEST_TOKEN
 from .conftest import ROOT, assert_refused, make_picture, run_cli, run_subprocess
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:ray"), pytest.mark.timeout(600)]
@@ -113,7 +113,7 @@ def local_ray():
     ray = pytest.importorskip("ray", reason="the 'cluster' extra (ray[data]) is not installed")
     pytest.importorskip("ray.data", reason="the 'cluster' extra (ray[data]) is not installed")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
+        patch.setenv("RAY_AUTH_TOKEN", RAY_TEST_TOKEN)
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         yield ray
         ray.shutdown()
