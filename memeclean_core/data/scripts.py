@@ -75,8 +75,13 @@ def _glyph(font: ImageFont.FreeTypeFont, char: str) -> tuple[tuple[int, int], by
 
 
 @lru_cache(maxsize=64)
+def _probe_font(font_path: str) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(font_path, 24)
+
+
+@lru_cache(maxsize=64)
 def _missing_glyph(font_path: str) -> tuple[tuple[int, int], bytes]:
-    return _glyph(ImageFont.truetype(font_path, 24), MISSING)
+    return _glyph(_probe_font(font_path), MISSING)
 
 
 @lru_cache(maxsize=65536)
@@ -84,7 +89,7 @@ def draws(font_path: str, char: str) -> bool:
     """Whether the font has a glyph of its own for `char` (a space always counts)."""
     if char.isspace():
         return True
-    size, ink = _glyph(ImageFont.truetype(font_path, 24), char)
+    size, ink = _glyph(_probe_font(font_path), char)
     return (size, ink) != _missing_glyph(font_path) and any(ink)
 
 
@@ -98,15 +103,9 @@ def covers(font_path: str, script: str) -> bool:
     """Whether the font draws every probe letter of `script` with a glyph of its own (not its missing-glyph box,
     and not nothing)."""
     try:
-        font = ImageFont.truetype(font_path, 24)
-        missing = _glyph(font, MISSING)
-        for char in PROBES[script]:
-            size, ink = _glyph(font, char)
-            if (size, ink) == missing or not any(ink):
-                return False
+        return all(draws(font_path, char) for char in PROBES[script])
     except OSError:
         return False
-    return True
 
 
 def wrap_words(
