@@ -34,6 +34,7 @@ import numpy as np
 from .errors import MemeCleanError, ModelLoadError
 from .model_config import UNetConfig
 from .safe_write import write_file, write_json
+from .signal_stack import kept_signal_stack
 from .threads import threads_for, usable_cores
 
 CONVERSION_VERSION = 1  # raise when the converted graph changes (wrappers, input shapes, precision of weights)
@@ -205,7 +206,8 @@ class OpenVINORunner:
                     "PERFORMANCE_HINT": "LATENCY",
                     "NUM_STREAMS": 1,
                 }
-                self._compiled[key] = self.core.compile_model(self.models[name], "CPU", properties)
+                with kept_signal_stack():  # the CPU plugin replaces the thread's signal stack (signal_stack.py)
+                    self._compiled[key] = self.core.compile_model(self.models[name], "CPU", properties)
                 self._idle[key] = []
             return self._compiled[key]
 

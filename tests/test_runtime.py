@@ -263,3 +263,28 @@ def test_folder_workers_get_the_runtime(tiny_model_path):
     assert cleaner.model().runtime == "torch"
     batch = pickle.loads(pickle.dumps(MemeCleaner(tiny_model_path, runtime="torch", device="cpu")))
     assert batch.model().runtime == "torch"
+
+
+# -- the process around it -----------------------------------------------------------------------------------------
+
+
+@needs_openvino
+def test_compiling_and_dropping_models_leaves_the_threads_signal_stack_as_it_was(tiny_model_path):
+    """OpenVINO's CPU plugin gives a compiling thread a signal stack of its own and puts back the one it found when
+    the model goes; dropped first-made-first, that left the thread on unmapped memory, and the next exiting child
+    process (SIGCHLD, handled on that stack) killed the whole test run with SIGSEGV (signal_stack.py)."""
+    import gc
+
+    from memeclean_core.signal_stack import current_signal_stack
+
+    before = current_signal_stack()
+    first = load_model(tiny_model_path, device="cpu", runtime="openvino")
+    second = load_model(tiny_model_path, device="cpu", runtime="openvino")
+    picture = make_meme(64, 48)[0]
+    clean(picture, 64, model=first), clean(picture, 64, model=second)
+    assert current_signal_stack() == before
+    del first
+    gc.collect()
+    del second
+    gc.collect()
+    assert current_signal_stack() == before
