@@ -23,7 +23,7 @@ from memeclean_core.imageio import LoadedImage
 from .jobs import clean as clean_jobs
 from .model.document import Document, Result
 from .views.qimage import ImageSource
-from .worker import JobKind, JobRunner, Task, run_in_pool
+from .workers.runner import JobKind, JobRunner, Task, run_in_pool
 
 MODEL_KINDS = (JobKind.CLEAN, JobKind.REFILL)
 log = logging.getLogger(__name__)

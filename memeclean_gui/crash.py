@@ -59,7 +59,7 @@ def setup_logging(folder: Path | None = None, stderr: bool = True) -> Path | Non
 
 def error_dialog_text(error: BaseException, log_path: Path | None) -> str:
     """One line saying what went wrong, and where the details are."""
-    from .worker import error_message
+    from .workers.runner import error_message
 
     text = f"Something went wrong: {error_message(error)}"
     if log_path is not None:

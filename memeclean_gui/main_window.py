@@ -29,14 +29,14 @@ from PySide6.QtWidgets import (
 from memeclean_core.errors import MemeCleanError
 
 from . import __version__
-from .caption_mode import install_caption_mode
 from .controller import Controller
-from .library_mode import install_library
 from .model.brush import BrushTool, PointerEvent
 from .model.document import BBox, Document
 from .model.settings import Settings
-from .model_menu import initial_model_path, install_model_menu
-from .queue_mode import install_queue
+from .modes.caption import install_caption_mode
+from .modes.library import install_library
+from .modes.model_menu import initial_model_path, install_model_menu
+from .modes.queue import install_queue
 from .views.actions import SEPARATOR, ActionSpec, add_named_actions, fill
 from .views.canvas import Canvas
 from .views.controls import BrushSizeControl, ResolutionControl

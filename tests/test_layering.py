@@ -90,8 +90,11 @@ GUI_TORCH_CORE = {
     "memeclean_core.inference",
     "memeclean_core.train",
 }
-# The modes: they see the window only through window_view.WindowView
-MODES = ("caption_mode.py", "library_mode.py", "model_menu.py", "queue_mode.py")
+# The modes (modes/): they see the window only through modes/window_view.WindowView
+MODES = ("caption.py", "library.py", "model_menu.py", "queue.py")
+# The app's layers from the bottom up: each may import itself and the layers before it. jobs/ may use only the
+# Qt-free preload of workers/ (the runner is Qt); the controller (the document's runs) is a layer of one module.
+LAYERS = ("model", "jobs", "workers", "views", "controller", "modes", "app")
 
 
 def gui_module(path: Path) -> str:
@@ -136,9 +139,10 @@ def gui_imports(path: Path) -> list[tuple[str, bool, bool]]:
 
 
 def layer_of(module: str) -> str:
-    """model, jobs, views, or app (the top-level modules: app, main_window, controller, worker, the modes, ...)."""
+    """The package under memeclean_gui (model, jobs, workers, views, modes), "controller", or app (the other
+    top-level modules: app, main_window, crash, single_instance, platform_libs)."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 and parts[1] in ("model", "jobs", "views") else "app"
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS else "app"
 
 
 def gui_files(folder: str = "") -> list[Path]:
@@ -160,24 +164,26 @@ def test_the_model_and_the_jobs_never_import_qt():
 
 
 def test_each_layer_imports_only_the_layers_below_it():
-    """model <- jobs <- views <- app. jobs/ may use the native-library preload (Qt-free) before torch loads."""
-    allowed = {"model": {"model"}, "jobs": {"model", "jobs"}, "views": {"model", "jobs", "views"}}
-    for layer, below in allowed.items():
+    """model <- jobs <- workers <- views <- controller <- modes <- app; jobs/ may use workers/preload (Qt-free)
+    before torch loads, and nothing else of workers/."""
+    for rank, layer in enumerate(LAYERS[:-1]):
+        below = set(LAYERS[: rank + 1])
+        files = [GUI / "controller.py"] if layer == "controller" else gui_files(layer)
 
-        def upward(name: str, top: bool, typing_only: bool, below: set[str] = below) -> bool:
-            if not name.startswith("memeclean_gui.") or name in ("memeclean_gui.worker", "memeclean_gui.preload"):
+        def upward(name: str, top: bool, typing_only: bool, below: set[str] = below, layer: str = layer) -> bool:
+            if not name.startswith("memeclean_gui.") or (layer == "jobs" and name == "memeclean_gui.workers.preload"):
                 return False
             return layer_of(name) not in below
 
-        assert not offenders(gui_files(layer), upward), layer
-    worker_users = offenders(
-        gui_files("model") + gui_files("jobs"), lambda name, top, typing_only: name == "memeclean_gui.worker"
-    )
-    assert not worker_users  # the runner is Qt: the Qt-free layers do not know it
-    preload_users = offenders(
-        gui_files("model") + gui_files("views"), lambda name, top, typing_only: name == "memeclean_gui.preload"
-    )
-    assert not preload_users
+        assert files and not offenders(files, upward), layer
+
+
+def test_the_workers_package_is_the_lowest_qt_layer():
+    """The runner imports nothing of the app; the preload that jobs/ calls imports no Qt."""
+    of_the_app = lambda name, top, typing_only: name.startswith("memeclean_gui.") and layer_of(name) != "workers"  # noqa: E731
+    assert not offenders(gui_files("workers"), of_the_app)
+    qt = lambda name, top, typing_only: name.split(".")[0] in QT  # noqa: E731
+    assert not offenders([GUI / "workers" / "preload.py"], qt)
 
 
 def test_the_gui_uses_only_the_documented_core_api():
@@ -229,7 +235,7 @@ def test_the_gui_modules_form_no_import_cycle():
 def test_the_modes_reach_the_window_only_through_its_view_interface():
     """No getattr on the window, no menu found by its title, no toolbar found by its object name."""
     for name in MODES:
-        path = GUI / name
+        path = GUI / "modes" / name
         tree = ast.parse(path.read_text(encoding="utf-8"))
         calls = {
             node.func.id if isinstance(node.func, ast.Name) else node.func.attr
@@ -238,4 +244,4 @@ def test_the_modes_reach_the_window_only_through_its_view_interface():
         }
         assert not calls & {"getattr", "findChild", "findChildren", "menuBar"}, name
         imported = {module for module, _top, _typing in gui_imports(path)}
-        assert "memeclean_gui.main_window" not in imported and "memeclean_gui.window_view" in imported, name
+        assert "memeclean_gui.main_window" not in imported and "memeclean_gui.modes.window_view" in imported, name

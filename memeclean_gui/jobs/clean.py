@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from memeclean_core import whole_image
+from memeclean_core.clean_options import CleanOptions
 from memeclean_core.imageio import LoadedImage
 
 from ..model.document import Result
@@ -61,7 +62,7 @@ class ModelCache:
             if self._model is None:
                 if progress is not None:
                     progress(0.0, "Loading the model")
-                from ..preload import preload_native_libraries
+                from ..workers.preload import preload_native_libraries
 
                 preload_native_libraries()  # keeps the UI thread running while libtorch loads
                 from memeclean_core.checkpoint import load_model
@@ -84,10 +85,12 @@ def load(source: Path | bytes, name: str | None = None) -> LoadedImage:
 
 
 def clean_image(image: LoadedImage, resolution: int, models: ModelCache, progress: Progress, cancel: Cancel) -> Result:
-    """Clean every frame (an animation is cleaned whole; the mask shown is the first frame's)."""
+    """Clean every frame (an animation is cleaned whole; the mask shown is the first frame's). The app's settings
+    ask for the working size only: caption bars are cropped afterwards (`Document.crop_caption_bars`)."""
     started = time.perf_counter()
     model = models.get(progress)
-    done = whole_image.clean_image(image, resolution, model, progress=progress, cancel=cancel)
+    options = CleanOptions(resolution=resolution)
+    done = whole_image.clean_image(image, options, model, progress=progress, cancel=cancel)
     return _result(done, resolution, started)
 
 
@@ -104,7 +107,8 @@ def refill(
     (`memeclean_core.whole_image.refill`). Other frames of an animation are kept as they are."""
     started = time.perf_counter()
     model = models.get(progress)
-    done = whole_image.refill(image, mask, resolution, model, previous=previous, progress=progress, cancel=cancel)
+    options = CleanOptions(resolution=resolution)
+    done = whole_image.refill(image, mask, options, model, previous=previous, progress=progress, cancel=cancel)
     return _result(done, resolution, started)
 
 
@@ -118,6 +122,7 @@ def _result(done: whole_image.CleanedImage, resolution: int, started: float) -> 
         working_size=done.working_size,
         device=done.device,
         seconds=time.perf_counter() - started,
+        grown=done.grown,
     )
 
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
-from ..worker import JobKind, Task, run_in_pool
+from ..workers.runner import JobKind, Task, run_in_pool
 from .actions import make_button
 
 THUMBNAIL_SIZE = 120

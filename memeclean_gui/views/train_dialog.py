@@ -41,7 +41,7 @@ from memeclean_core.progress import format_duration
 from memeclean_core.resources import bundled_model_path, new_user_model_path, user_models_dir
 
 from ..jobs.train import TrainerReport, TrainOutcome, TrainRequest, format_number, inspect_data_folder, run_training
-from ..worker import JobKind, JobRunner, Outcome, Task
+from ..workers.runner import JobKind, JobRunner, Outcome, Task
 from .actions import make_button
 from .loss_curve import LossCurve
 from .qimage import to_qimage

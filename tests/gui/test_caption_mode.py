@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog
 
 from memeclean_core.captions import caption_mask, classic, load_project, render_captions
 from memeclean_core.imageio import LoadedImage
-from memeclean_gui import caption_mode
 from memeclean_gui.model.caption_editor import BoxFrame
 from memeclean_gui.model.document import Result
+from memeclean_gui.modes import caption as caption_mode
 from memeclean_gui.views.qimage import from_qimage
 
 from .conftest import read_rgb, wait_job

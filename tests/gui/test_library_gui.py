@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from memeclean_core.fixes import fixes_dir, list_fixes
 from memeclean_core.library import TemplateLibrary
 from memeclean_core.library.synthetic import meme_from, textured_picture
-from memeclean_gui.library_mode import USE_LABEL
 from memeclean_gui.model.brush import PointerEvent
+from memeclean_gui.modes.library import USE_LABEL
 
 from .conftest import wait_job
 

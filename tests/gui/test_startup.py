@@ -84,7 +84,7 @@ def test_self_test_command_runs_offscreen_in_a_fresh_process():
 
 def test_preloading_libtorch_leaves_torch_working():
     code = (
-        "import sys; from memeclean_gui.preload import preload_native_libraries as preload; n = preload(); "
+        "import sys; from memeclean_gui.workers.preload import preload_native_libraries as preload; n = preload(); "
         "import torch; print('LOADED', n if sys.platform in ('linux', 'darwin') else 1, "
         "float(torch.ones(3).sum()), preload())"
     )

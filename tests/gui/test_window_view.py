@@ -10,11 +10,11 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 from memeclean_core.imageio import Frame, LoadedImage
-from memeclean_gui.caption_mode import install_caption_mode
 from memeclean_gui.controller import Controller
 from memeclean_gui.model.document import Document
 from memeclean_gui.model.settings import Settings
-from memeclean_gui.model_menu import install_model_menu
+from memeclean_gui.modes.caption import install_caption_mode
+from memeclean_gui.modes.model_menu import install_model_menu
 from memeclean_gui.views.canvas import Canvas
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QThreadPool
 
 from memeclean_core.errors import Cancelled, ImageLoadError
-from memeclean_gui.worker import JobKind, JobRunner, Outcome, Task
+from memeclean_gui.workers.runner import JobKind, JobRunner, Outcome, Task
 
 
 def run(qtbot, task: Task) -> list:

@@ -46,7 +46,7 @@ def test_finished_worker_tasks_are_freed(qtbot, how):
     closures hold) of a long session would pile up."""
     from PySide6.QtCore import QThreadPool
 
-    from memeclean_gui.worker import JobRunner, Task, run_in_pool
+    from memeclean_gui.workers.runner import JobRunner, Task, run_in_pool
 
     pool = QThreadPool()
     runner = JobRunner(pool, serial=how == "serial-runner")

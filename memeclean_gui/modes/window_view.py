@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QDockWidget, QMenu, QStatusBar, QToolBar
 
-    from .controller import Controller
-    from .model.document import Document
-    from .model.settings import Settings
-    from .views.canvas import Canvas
+    from ..controller import Controller
+    from ..model.document import Document
+    from ..model.settings import Settings
+    from ..views.canvas import Canvas
 
 
 class WindowView(Protocol):

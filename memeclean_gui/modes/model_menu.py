@@ -19,12 +19,12 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
 
 from memeclean_core.resources import BUNDLED_MODEL_NAME, user_models, user_models_dir
 
-from .model.settings import Settings
-from .views.actions import ActionSpec, add_named_actions
-from .worker import Outcome
+from ..model.settings import Settings
+from ..views.actions import ActionSpec, add_named_actions
+from ..workers.runner import Outcome
 
 if TYPE_CHECKING:
-    from .views.train_dialog import TrainDialog
+    from ..views.train_dialog import TrainDialog
     from .window_view import WindowView
 
 RUNTIME_CHOICES = (("auto", "&Automatic"), ("openvino", "&OpenVINO (CPU)"), ("torch", "&Torch"))
@@ -182,7 +182,7 @@ class ModelMenu(QObject):
     def open_train_dialog(self) -> TrainDialog:
         """Show the Train dialog (one per window: it keeps a run going while hidden)."""
         if self.dialog is None:
-            from .views.train_dialog import TrainDialog
+            from ..views.train_dialog import TrainDialog
 
             self.dialog = TrainDialog(self.window, overrides=self.train_overrides, reference=self.train_reference)
             self.dialog.use_model.connect(self.use)

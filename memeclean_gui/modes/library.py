@@ -27,12 +27,12 @@ from PySide6.QtWidgets import QLabel, QMenu, QToolBar
 from memeclean_core.fixes import fixes_dir
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
-from .jobs import library as library_jobs
-from .views.actions import ActionSpec, add_named_actions
-from .worker import JobKind, JobRunner, Outcome, Task
+from ..jobs import library as library_jobs
+from ..views.actions import ActionSpec, add_named_actions
+from ..workers.runner import JobKind, JobRunner, Outcome, Task
 
 if TYPE_CHECKING:
-    from .views.library_window import LibraryWindow
+    from ..views.library_window import LibraryWindow
     from .window_view import WindowView
 
 USE_LABEL = "Use Library Template"
@@ -271,7 +271,7 @@ class LibraryMode(QObject):
 
     def show_library(self) -> LibraryWindow:
         if self.library_window is None:
-            from .views.library_window import LibraryWindow
+            from ..views.library_window import LibraryWindow
 
             self.library_window = LibraryWindow(self.library, self.window)
             self.library_window.open_requested.connect(self.open_entry)

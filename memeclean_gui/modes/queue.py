@@ -20,12 +20,12 @@ from PySide6.QtCore import QMimeData, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
-from .jobs import queue as queue_jobs
-from .model.document import Result, Snapshot
-from .model.queue_state import PictureQueue, QueueEntry, Status, image_files, load_spilled, plan_save_all
-from .views.actions import make_action
-from .views.queue_dock import QueueDock, SaveAllDialog
-from .worker import JobKind, Outcome, Task
+from ..jobs import queue as queue_jobs
+from ..model.document import Result, Snapshot
+from ..model.queue_state import PictureQueue, QueueEntry, Status, image_files, load_spilled, plan_save_all
+from ..views.actions import make_action
+from ..views.queue_dock import QueueDock, SaveAllDialog
+from ..workers.runner import JobKind, Outcome, Task
 
 if TYPE_CHECKING:
     from .window_view import WindowView

@@ -26,13 +26,13 @@ from memeclean_core.captions.project import PROJECT_SUFFIX
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.imageio import LoadedImage
 
-from .jobs import caption as caption_jobs
-from .model.caption_editor import CaptionEditor
-from .views.actions import SEPARATOR, ActionSpec, add_named_actions, fill
-from .views.caption_overlay import CaptionOverlay
-from .views.caption_panel import CaptionPanel
-from .views.qimage import to_qimage
-from .worker import JobKind, JobRunner, Task
+from ..jobs import caption as caption_jobs
+from ..model.caption_editor import CaptionEditor
+from ..views.actions import SEPARATOR, ActionSpec, add_named_actions, fill
+from ..views.caption_overlay import CaptionOverlay
+from ..views.caption_panel import CaptionPanel
+from ..views.qimage import to_qimage
+from ..workers.runner import JobKind, JobRunner, Task
 
 if TYPE_CHECKING:
     from .window_view import WindowView
