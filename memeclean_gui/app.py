@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     window = MainWindow(model_path=args.model, device=args.device, runtime=args.runtime)
-    app.aboutToQuit.connect(window.controller.shutdown)  # no worker outlives the event loop
+    app.aboutToQuit.connect(window.workers.shutdown)  # no worker outlives the event loop
     install_excepthook(window, log_path)
     if server is not None:
         server.files_received.connect(lambda files: receive_hand_over(window, files))

@@ -1,21 +1,21 @@
-"""The controller: runs the document's slow jobs (open, clean, re-fill, save) in a thread pool, through the app's one
-job runner (`worker.JobRunner`), and applies their results to the document on the UI thread.
+"""The controller: runs the document's slow jobs (open, clean, re-fill, save) on a job runner of the window's
+`Workers` (`workers.runner`), and applies their results to the document on the UI thread.
 
 One model run (clean or re-fill) at a time: asking for another while one runs cancels it and starts the new one
 when it has stopped. A result that belongs to an image no longer shown is dropped. The network is loaded in a
 worker by `preload_model()` (the app calls it once the window is shown) or else by the first model run, and cached
-here for the window's life. `shutdown()` cancels every job and waits for the pool; the app calls it on quit, tests
-in teardown.
+here for the window's life. `Workers.shutdown()` (the window's one way to quit) cancels its jobs and waits for them.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from memeclean_core.errors import MemeCleanError, ModelLoadError
 from memeclean_core.imageio import LoadedImage
@@ -23,10 +23,23 @@ from memeclean_core.imageio import LoadedImage
 from .jobs import clean as clean_jobs
 from .model.document import Document, Result
 from .views.qimage import ImageSource
-from .workers.runner import JobKind, JobRunner, Task, run_in_pool
+from .workers.runner import Task, Workers
 
-MODEL_KINDS = (JobKind.CLEAN, JobKind.REFILL)
 log = logging.getLogger(__name__)
+
+
+class DocumentJob(enum.StrEnum):
+    """The controller's jobs: `finished(kind, outcome)` names them."""
+
+    LOAD = "load"
+    CLEAN = "clean"
+    REFILL = "refill"
+    MODEL = "model"
+    PRELOAD = "preload"
+    SAVE = "save"
+
+
+MODEL_KINDS = (DocumentJob.CLEAN, DocumentJob.REFILL)
 
 
 class Controller(QObject):
@@ -46,25 +59,26 @@ class Controller(QObject):
         device: str = "auto",
         parent: QObject | None = None,
         runtime: str = "auto",
+        workers: Workers | None = None,
     ):
         super().__init__(parent)
         self.document = document
         self.models = clean_jobs.ModelCache(model_path, device, runtime)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(3)  # a model run, a picture-queue clean, and an open or save beside them
-        self.runner = JobRunner(self.pool, wanted=self._current, parent=self)
+        # The window's runners and pools (a model run, a picture-queue clean, and an open or save beside them)
+        self.workers = workers if workers is not None else Workers(parent=self)
+        self.pool = self.workers.pool
+        self.runner = self.workers.runner(wanted=self._current, parent=self)
         self.runner.progress.connect(self._on_progress)
         self.runner.error.connect(self.error)
         self.runner.cancelled.connect(self._on_cancelled)
         self.runner.finished.connect(self._on_finished)
-        self._side_tasks: set[Task] = set()  # the picture queue's: their signals are the queue's own
+        self.workers.task_finished.connect(self._show_device)  # a queued clean may have loaded the model
         self._model_task: Task | None = None
         self._model_request: clean_jobs.ModelCache | None = None  # the model the last set_model_path asked for
         self._pending: Task | None = None
         self._load_task: Task | None = None
         self._device_shown: str | None = None
         self._note_shown: str | None = None
-        self._closed = False
         document.image_changed.connect(self._image_changed)
 
     # -- state ----------------------------------------------------------------------------------------------
@@ -80,8 +94,8 @@ class Controller(QObject):
 
     @property
     def running(self) -> int:
-        """Jobs started and not yet handled."""
-        return self.runner.running + len(self._side_tasks)
+        """The controller's jobs started and not yet handled (`workers.running` counts every runner's)."""
+        return self.runner.running
 
     # -- opening ----------------------------------------------------------------------------------------------
 
@@ -139,7 +153,7 @@ class Controller(QObject):
             else:
                 show(value)
 
-        task = Task(fn, JobKind.LOAD, self.document.generation, apply, on_error=on_error)
+        task = Task(fn, DocumentJob.LOAD, self.document.generation, apply, on_error=on_error)
         self._load_task = task
         self.status.emit(f"Opening {name}…")
         self._launch(task)
@@ -170,7 +184,7 @@ class Controller(QObject):
         self._start_model_task(
             Task(
                 lambda progress, cancel: clean_jobs.clean_image(image, resolution, self.models, progress, cancel),
-                JobKind.CLEAN,
+                DocumentJob.CLEAN,
                 generation,
                 apply,
             )
@@ -197,7 +211,7 @@ class Controller(QObject):
                 lambda progress, cancel: clean_jobs.refill(
                     image, previous, mask, resolution, self.models, progress, cancel
                 ),
-                JobKind.REFILL,
+                DocumentJob.REFILL,
                 generation,
                 apply,
             )
@@ -263,14 +277,14 @@ class Controller(QObject):
             self.model_changed.emit(path)
 
         self.status.emit(f"Loading {name}…")
-        self._launch(Task(load, JobKind.MODEL, self.document.generation, apply, keep_result=True))
+        self._launch(Task(load, DocumentJob.MODEL, self.document.generation, apply, keep_result=True))
 
     def preload_model(self) -> None:
         """Import torch and load the model in a worker now (the app calls this once the window is shown), so that
         the first clean does not wait for them. A clean asked for meanwhile waits for this load instead of loading
         again (the cache's lock). A model that does not load is reported by the clean that needs it, not here."""
         models = self.models
-        if models.loaded or self._closed:
+        if models.loaded or self.closed:
             return
 
         def load(progress, cancel):
@@ -279,7 +293,7 @@ class Controller(QObject):
             except Exception as error:  # noqa: BLE001 - the clean that needs the model reports it to the person
                 log.info("preloading the model failed: %s", error)
 
-        self._launch(Task(load, JobKind.PRELOAD, self.document.generation, keep_result=True))
+        self._launch(Task(load, DocumentJob.PRELOAD, self.document.generation, keep_result=True))
 
     # -- saving -----------------------------------------------------------------------------------------------
 
@@ -304,7 +318,7 @@ class Controller(QObject):
             lambda progress, cancel: clean_jobs.save(
                 path, result.image, quality=quality, overwrite=overwrite, protect=protect
             ),
-            JobKind.SAVE,
+            DocumentJob.SAVE,
             generation,
             apply,
             keep_result=True,
@@ -316,27 +330,15 @@ class Controller(QObject):
 
     @property
     def closed(self) -> bool:
-        """`shutdown()` was called: start nothing more."""
-        return self._closed
+        """The window's workers were shut down: start nothing more."""
+        return self.runner.closed
 
-    def start_side_task(self, task: Task, priority: int = 0) -> None:
-        """Run a task whose signals the caller handles (the picture queue's) in this pool; `shutdown()` cancels it
-        with the others. A higher `priority` starts first among the tasks waiting for a thread."""
-        self._side_tasks.add(task)
-        task.signals.finished.connect(self._forget)
-        run_in_pool(self.pool, task, priority)
-
-    @Slot(object)
-    def _forget(self, task: Task) -> None:
-        self._side_tasks.discard(task)
-        self._show_device()
-
-    def _show_device(self) -> None:
+    def _show_device(self, _task: Task | None = None) -> None:
         device, note = self.models.device_name, self.models.note
-        if device is not None and device != self._device_shown and not self._closed:
+        if device is not None and device != self._device_shown and not self.closed:
             self._device_shown = device
             self.device_changed.emit(device)
-        if note is not None and note != self._note_shown and not self._closed:
+        if note is not None and note != self._note_shown and not self.closed:
             self._note_shown = note  # OpenVINO did not work here: said once, in the status bar and the log
             log.warning("%s", note)
             self.status.emit(note)
@@ -346,11 +348,9 @@ class Controller(QObject):
 
     def _current(self, task: Task) -> bool:
         """The runner asks: does the result or error of `task` still belong to what is shown?"""
-        if self._closed:
-            return False
         if task.keep_result:
             return True
-        if task.kind == JobKind.LOAD:
+        if task.kind == DocumentJob.LOAD:
             return task is self._load_task and not task.is_cancelled()
         return task.generation == self.document.generation and not task.is_cancelled()
 
@@ -361,8 +361,8 @@ class Controller(QObject):
 
     @Slot(object)
     def _on_cancelled(self, task: Task) -> None:
-        if task.kind in MODEL_KINDS and not self._closed and task.generation == self.document.generation:
-            self.status.emit("Cleaning cancelled" if task.kind == JobKind.CLEAN else "Re-fill cancelled")
+        if task.kind in MODEL_KINDS and not self.closed and task.generation == self.document.generation:
+            self.status.emit("Cleaning cancelled" if task.kind == DocumentJob.CLEAN else "Re-fill cancelled")
 
     @Slot(object)
     def _on_finished(self, task: Task) -> None:
@@ -372,7 +372,7 @@ class Controller(QObject):
         if task is self._model_task:
             self._model_task = None
             pending, self._pending = self._pending, None
-            if pending is not None and not self._closed and pending.generation == self.document.generation:
+            if pending is not None and not self.closed and pending.generation == self.document.generation:
                 self._model_task = pending
                 self._launch(pending)
             else:
@@ -380,9 +380,6 @@ class Controller(QObject):
         self.finished.emit(task.kind, task.outcome)
 
     def shutdown(self, timeout_ms: int = -1) -> bool:
-        """Cancel every job and wait for the pool (on quit, in tests). True when no worker is left running."""
-        self._closed = True
+        """Shut the window's workers down (see `Workers.shutdown`): every runner, not only the controller's."""
         self._pending = None
-        for task in list(self._side_tasks):
-            task.cancel()
-        return self.runner.shutdown(timeout_ms)
+        return self.workers.shutdown(timeout_ms)

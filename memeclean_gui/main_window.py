@@ -41,6 +41,7 @@ from .views.actions import SEPARATOR, ActionSpec, add_named_actions, fill
 from .views.canvas import Canvas
 from .views.controls import BrushSizeControl, ResolutionControl
 from .views.qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
+from .workers.runner import Workers
 
 APP_NAME = "MemeClean"
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff *.jfif *.apng);;All files (*)"
@@ -69,7 +70,8 @@ class MainWindow(QMainWindow):
         self.document = Document()
         model = initial_model_path(self.settings, model_path)
         runtime = runtime if runtime is not None else self.settings.runtime  # --runtime, else the remembered one
-        self.controller = Controller(self.document, model, device, self, runtime=runtime)
+        self.workers = Workers(parent=self)  # every job runner of the window: one shutdown on quit
+        self.controller = Controller(self.document, model, device, self, runtime=runtime, workers=self.workers)
         self.brush = BrushTool(self.document, size=self.settings.brush_size)
         self.canvas = Canvas(self)
         self.canvas.set_brush_size(self.settings.brush_size)
@@ -616,10 +618,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._save_window()
-        self.controller.shutdown()  # cancel the run and wait for the workers (a save in progress completes)
-        self.model_menu.shutdown()  # a training run stops and writes its checkpoint
+        # Every runner stops as its owner chose (a clean and a look-up are cancelled, a training run writes its
+        # checkpoint, a save or export completes) and every worker is waited for.
+        self.workers.shutdown()
         self.queue.shutdown()  # its temporary files go
-        self.library.shutdown()  # look-ups stop; a template or fix being written completes
         super().closeEvent(event)
 
 

@@ -6,18 +6,20 @@ Caption Project. The boxes live in the document's history (one undo step per ges
 
 The canvas shows the preview: the core renderer's output at full resolution, made by the same function Export
 uses (`jobs.caption.captioned`), so export equals preview. Rendering, exporting, proposing boxes (OCR) and the font
-scan run in the controller's thread pool, one caption job at a time (Pillow's fonts are not shared between
-threads), so the window never waits for them; a burst of edits renders once (`PREVIEW_DELAY_MS`).
+scan run on a serial runner in the window's shared pool, one caption job at a time (Pillow's fonts are not shared
+between threads), so the window never waits for them; a burst of edits renders once (`PREVIEW_DELAY_MS`). On quit the
+window's `Workers` forget the caption jobs that have not started and let a running one finish (an export completes).
 """
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu
 
@@ -32,7 +34,7 @@ from ..views.actions import SEPARATOR, ActionSpec, add_named_actions, fill
 from ..views.caption_overlay import CaptionOverlay
 from ..views.caption_panel import CaptionPanel
 from ..views.qimage import to_qimage
-from ..workers.runner import JobKind, JobRunner, Task
+from ..workers.runner import Task
 
 if TYPE_CHECKING:
     from .window_view import WindowView
@@ -45,6 +47,16 @@ EXPORT_FILTERS = {
     "GIF animation (*.gif)": ".gif",
 }
 PROJECT_FILTER = f"Caption projects (*{PROJECT_SUFFIX});;All files (*)"
+
+
+class CaptionJob(enum.StrEnum):
+    """Caption mode's jobs: `job_finished(kind, outcome)` names them."""
+
+    PREVIEW = "caption-preview"
+    EXPORT = "caption-export"
+    PROJECT = "caption-project"
+    PROPOSE = "caption-propose"
+    FONTS = "caption-fonts"
 
 
 def make_text_reader() -> caption_jobs.TextReader | None:
@@ -78,8 +90,11 @@ class CaptionMode(QObject):
         self._shown_key: tuple[LoadedImage, tuple] | None = None
         self._preview_busy = False
         self._preview_dirty = False
-        # One caption job at a time, in the controller's pool: Pillow's fonts are not shared between threads
-        self.runner = JobRunner(window.controller.pool, serial=True, wanted=self._wanted, parent=self)
+        # One caption job at a time, in the shared pool: Pillow's fonts are not shared between threads. On quit a
+        # running job finishes (an export is written whole) and the waiting ones are forgotten.
+        self.runner = window.workers.runner(
+            serial=True, wanted=self._wanted, cancel_on_quit=lambda task: False, parent=self
+        )
         self.runner.error.connect(window.show_error)
         self.runner.finished.connect(self._on_task_finished)
         self._finishers: dict[Task, Callable[[], None] | None] = {}
@@ -87,7 +102,6 @@ class CaptionMode(QObject):
         self._reader: caption_jobs.TextReader | None = None
         self._reader_made = False
         self._fonts_asked = False
-        self._closed = False
         self._mask_checked: tuple[Any, bool] | None = None  # (result, whether its mask has text)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -110,7 +124,6 @@ class CaptionMode(QObject):
         self.document.state_changed.connect(self._on_state_changed)
         self.editor.changed.connect(self._on_boxes_changed)
         self.editor.selection_changed.connect(self._on_selection_changed)
-        window.installEventFilter(self)
         self.refresh_actions()
 
     # -- building ----------------------------------------------------------------------------------------------
@@ -212,7 +225,7 @@ class CaptionMode(QObject):
 
     def _render(self) -> None:
         template = self.template()
-        if not self.active or template is None or self._closed:
+        if not self.active or template is None or self.runner.closed:
             return
         if self._preview_busy:
             self._preview_dirty = True  # rendered again when the running one is done
@@ -224,7 +237,7 @@ class CaptionMode(QObject):
             return
         self._preview_busy = True
         self._submit(
-            JobKind.CAPTION_PREVIEW,
+            CaptionJob.PREVIEW,
             lambda progress, cancel: caption_jobs.preview(template, boxes),
             lambda value: self._show_preview(key, value),
             self._preview_done,
@@ -350,7 +363,7 @@ class CaptionMode(QObject):
             self.exported.emit(written)
 
         self._submit(
-            JobKind.CAPTION_EXPORT,
+            CaptionJob.EXPORT,
             lambda progress, cancel: caption_jobs.export(
                 path, template, boxes, quality=quality, overwrite=overwrite, protect=protect
             ),
@@ -393,7 +406,7 @@ class CaptionMode(QObject):
             self.project_saved.emit(project)
 
         self._submit(
-            JobKind.CAPTION_PROJECT,
+            CaptionJob.PROJECT,
             lambda progress, cancel: caption_jobs.save_caption_project(path, template, boxes, known),
             done,
             keep_result=True,
@@ -444,7 +457,7 @@ class CaptionMode(QObject):
             self.window.show_status(f"{count} text box{'es' if count != 1 else ''} where the old text was{note}")
 
         self.window.show_status("Finding the old text…")
-        self._submit(JobKind.CAPTION_PROPOSE, run, done)
+        self._submit(CaptionJob.PROPOSE, run, done)
 
     def _text_reader(self) -> caption_jobs.TextReader | None:
         """In the worker: the OCR reader, built on first use (about a second) and kept."""
@@ -457,7 +470,7 @@ class CaptionMode(QObject):
         if not self._fonts_asked:
             self._fonts_asked = True
             self._submit(
-                JobKind.CAPTION_FONTS,
+                CaptionJob.FONTS,
                 lambda progress, cancel: caption_jobs.font_names(),
                 self.panel.set_font_names,
                 keep_result=True,
@@ -467,7 +480,7 @@ class CaptionMode(QObject):
 
     def _submit(
         self,
-        kind: JobKind,
+        kind: CaptionJob,
         fn: Callable[..., Any],
         on_result: Callable[[Any], None],
         on_finished: Callable[[], None] | None = None,
@@ -479,7 +492,7 @@ class CaptionMode(QObject):
         self.runner.start(task)
 
     def _wanted(self, task: Task) -> bool:
-        return not self._closed and (task.keep_result or task.generation == self.document.generation)
+        return task.keep_result or task.generation == self.document.generation
 
     @Slot(object)
     def _on_task_finished(self, task: Task) -> None:
@@ -492,12 +505,6 @@ class CaptionMode(QObject):
     def busy(self) -> bool:
         """A caption job is running or waiting."""
         return self.runner.busy
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            self._closed = True  # jobs still queued are not started (the controller waits for running ones)
-            self.runner.drop_waiting()
-        return False
 
 
 def install_caption_mode(window: WindowView) -> CaptionMode:

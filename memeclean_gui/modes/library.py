@@ -15,21 +15,23 @@ The library itself lives in the user data folder (`memeclean_core.library`); the
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QLabel, QMenu, QToolBar
 
 from memeclean_core.fixes import fixes_dir
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
+from ..controller import DocumentJob
 from ..jobs import library as library_jobs
 from ..views.actions import ActionSpec, add_named_actions
-from ..workers.runner import JobKind, JobRunner, Outcome, Task
+from ..workers.runner import Outcome, Task
 
 if TYPE_CHECKING:
     from ..views.library_window import LibraryWindow
@@ -37,6 +39,15 @@ if TYPE_CHECKING:
 
 USE_LABEL = "Use Library Template"
 HAND_EDIT_LABELS = ("Brush Stroke", "Eraser Stroke")
+
+
+class LibraryJob(enum.StrEnum):
+    """The library mode's jobs."""
+
+    LOOKUP = "lookup"
+    ADD = "library-add"
+    OPEN = "library-open"
+    KEEP_FIX = "keep-fix"
 
 
 class LibraryMode(QObject):
@@ -54,9 +65,11 @@ class LibraryMode(QObject):
         self.settings = window.settings
         self.library = library if library is not None else TemplateLibrary()
         self.fixes_folder: Path | None = None  # None: <user data>/fixes
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.runner = JobRunner(self.pool, parent=self)  # hands nothing on after shutdown
+        # Two threads of their own (a look-up on open, the Library window's import or change beside it); on quit a
+        # look-up stops and a template or fix being written completes.
+        self.runner = window.workers.runner(
+            threads=2, cancel_on_quit=lambda task: task.kind == LibraryJob.LOOKUP, parent=self
+        )
         self.offer: library_jobs.LibraryOffer | None = None
         self.opening_template = False  # a library picture is being opened: it is clean already, not cleaned again
         self._opening_name: str | None = None
@@ -140,7 +153,7 @@ class LibraryMode(QObject):
             )
             self.offer_changed.emit()
 
-        self._submit(JobKind.LIBRARY_LOOKUP, lambda progress, cancel: library_jobs.look_up(library, image), found)
+        self._submit(LibraryJob.LOOKUP, lambda progress, cancel: library_jobs.look_up(library, image), found)
 
     def use_offer(self) -> bool:
         """Make the offered template the result (one undo step); the model's run, if any, is stopped."""
@@ -202,7 +215,7 @@ class LibraryMode(QObject):
                 self.window.show_status(f"Your library has this template already: “{entry.name}”")
 
         self._submit(
-            JobKind.LIBRARY_ADD,
+            LibraryJob.ADD,
             lambda progress, cancel: library_jobs.add_template(library, pixels, name, source),
             done,
             keep_result=True,
@@ -223,7 +236,7 @@ class LibraryMode(QObject):
     @Slot(str, str)
     def _on_job_finished(self, kind: str, outcome: str) -> None:
         if (
-            kind == JobKind.CLEAN
+            kind == DocumentJob.CLEAN
             and outcome == Outcome.OK
             and self.settings.library_add_cleaned
             and self._added_generation != self.document.generation
@@ -255,7 +268,7 @@ class LibraryMode(QObject):
             self.fix_kept.emit(fix)
 
         self._submit(
-            JobKind.KEEP_FIX,
+            LibraryJob.KEEP_FIX,
             lambda progress, cancel: library_jobs.keep_fix(meme, mask, template, name, folder),
             done,
             keep_result=True,
@@ -271,9 +284,12 @@ class LibraryMode(QObject):
 
     def show_library(self) -> LibraryWindow:
         if self.library_window is None:
-            from ..views.library_window import LibraryWindow
+            from ..views.library_window import LibraryWindow, LibraryWindowJob  # the window's widgets load when asked
 
-            self.library_window = LibraryWindow(self.library, self.window)
+            runner = self.window.workers.runner(
+                pool=self.runner.pool, cancel_on_quit=lambda task: task.kind == LibraryWindowJob.IMPORT, parent=self
+            )
+            self.library_window = LibraryWindow(self.library, runner, self.window)
             self.library_window.open_requested.connect(self.open_entry)
         self.library_window.reload()
         self.library_window.show()
@@ -291,7 +307,7 @@ class LibraryMode(QObject):
             self.controller.open_image(image, entry.name)
 
         self._submit(
-            JobKind.LIBRARY_OPEN,
+            LibraryJob.OPEN,
             lambda progress, cancel: library_jobs.load_entry_image(library, entry),
             loaded,
             keep_result=True,
@@ -300,7 +316,7 @@ class LibraryMode(QObject):
     # -- workers ----------------------------------------------------------------------------------------------
 
     def _submit(
-        self, kind: JobKind, fn: Callable[..., Any], on_result: Callable[[Any], None], *, keep_result: bool = False
+        self, kind: LibraryJob, fn: Callable[..., Any], on_result: Callable[[Any], None], *, keep_result: bool = False
     ) -> None:
         generation = self.document.generation
 
@@ -310,7 +326,7 @@ class LibraryMode(QObject):
 
         # A failure is shown even when the window has moved on: the person asked for it (a damaged library
         # must not get in the way of cleaning, so a failed look-up is only a status message).
-        on_error = self._lookup_failed if kind == JobKind.LIBRARY_LOOKUP else self.window.show_error
+        on_error = self._lookup_failed if kind == LibraryJob.LOOKUP else self.window.show_error
         self.runner.start(Task(fn, kind, generation, apply, keep_result=keep_result, on_error=on_error))
 
     def _lookup_failed(self, message: str) -> None:
@@ -319,12 +335,6 @@ class LibraryMode(QObject):
     @property
     def running(self) -> int:
         return self.runner.running
-
-    def shutdown(self, timeout_ms: int = -1) -> bool:
-        """Stop look-ups and wait for the workers (a template or fix being written completes)."""
-        if self.library_window is not None:
-            self.library_window.shutdown(timeout_ms)
-        return self.runner.shutdown(timeout_ms, cancel=lambda task: task.kind == JobKind.LIBRARY_LOOKUP)
 
 
 def install_library(window: WindowView) -> LibraryMode:

@@ -184,7 +184,9 @@ class ModelMenu(QObject):
         if self.dialog is None:
             from ..views.train_dialog import TrainDialog
 
-            self.dialog = TrainDialog(self.window, overrides=self.train_overrides, reference=self.train_reference)
+            self.dialog = TrainDialog(
+                self.window, overrides=self.train_overrides, reference=self.train_reference, workers=self.window.workers
+            )
             self.dialog.use_model.connect(self.use)
             self.dialog.current_model = lambda: self.controller.model_path  # what "your fixes" fine-tune
             self.dialog.run_finished.connect(self._on_training_finished)
@@ -199,10 +201,6 @@ class ModelMenu(QObject):
         if outcome == Outcome.OK and trained is not None:
             self.window.show_status(f"Training finished: {trained.name} (Model menu to use it)")
         self.rebuild()
-
-    def shutdown(self, timeout_ms: int = -1) -> bool:
-        """Stop a training run and wait for it (the window is closing); the trainer saves its checkpoint."""
-        return self.dialog.shutdown(timeout_ms) if self.dialog is not None else True
 
 
 _RUNTIME_TIPS = {

@@ -2,7 +2,8 @@
 
 `install_queue(window)` adds the Queue menu, Open Folder… and Save All… in the File menu, and the queue panel (a
 dock, shown once there is something queued). It owns a Qt-free `PictureQueue` (entries, statuses, the documents
-kept whole) and runs its jobs in the controller's pool, one queued clean at a time beside the window's own runs.
+kept whole) and runs its jobs on a runner of its own in the window's shared pool, one queued clean at a time beside
+the window's own runs.
 
 The picture shown, when it is a queued one, lives in the window's one `Document` like any other: compare, mask,
 brush, re-fill, captions and undo work as they do for a single picture. Showing another entry puts the document
@@ -12,6 +13,7 @@ unsaved edits: quitting and clearing the queue do, once for all of them.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,12 +27,20 @@ from ..model.document import Result, Snapshot
 from ..model.queue_state import PictureQueue, QueueEntry, Status, image_files, load_spilled, plan_save_all
 from ..views.actions import make_action
 from ..views.queue_dock import QueueDock, SaveAllDialog
-from ..workers.runner import JobKind, Outcome, Task
+from ..workers.runner import Outcome, Task
 
 if TYPE_CHECKING:
     from .window_view import WindowView
 
 THUMBNAILS_PER_TASK = 8  # small batches, so an open or a save asked for meanwhile starts soon
+
+
+class QueueJob(enum.StrEnum):
+    """The queue's jobs."""
+
+    CLEAN = "queue-clean"
+    THUMBNAILS = "queue-thumbnails"
+    SAVE = "queue-save"
 
 
 class QueueMode(QObject):
@@ -51,7 +61,7 @@ class QueueMode(QObject):
         self._shown: QueueEntry | None = None  # the queued picture in the document
         self._shown_generation = -1
         self._switching_to: QueueEntry | None = None
-        self._opening: dict[Task, QueueEntry] = {}
+        self._open_task: Task | None = None  # the controller's open of a queued picture (the newest open wins)
         self._running = False
         self._stopping = False  # Cancel was asked for: the run ends when the picture being cleaned has stopped
         self._task: Task | None = None
@@ -64,6 +74,10 @@ class QueueMode(QObject):
         self._save_task: Task | None = None
         self._latest_result: tuple[QueueEntry, Result] | None = None  # the last queued clean's, for an open under way
         self._save_context: tuple[Path, list[tuple[QueueEntry, str]], dict[int, Result | None]] | None = None
+        self.runner = window.workers.runner(wanted=self._wanted, parent=self)
+        self.runner.progress.connect(self._on_clean_progress)
+        self.runner.error.connect(window.show_error)
+        self.runner.finished.connect(self._on_task_finished)
         self._build_actions()
         self.dock = QueueDock(
             self.clean_all_action,
@@ -234,14 +248,12 @@ class QueueMode(QObject):
             self._restore(entry, snapshot)
             return
         path, spilled = entry.path, entry.spilled
-        task = self.controller.open_with(
+        self._open_task = self.controller.open_with(
             lambda progress, cancel: queue_jobs.open_picture(path, spilled),
             entry.name,
             lambda value: self._opened(entry, value, spilled),
             lambda message: self._open_failed(entry, message),
         )
-        self._opening[task] = entry
-        task.signals.finished.connect(self._on_open_finished)
 
     def _opened(self, entry: QueueEntry, value: tuple, spilled_before: Any) -> None:
         image, result = value
@@ -280,10 +292,6 @@ class QueueMode(QObject):
             while following is not None and following.status is Status.FAILED:
                 following = self.state.neighbour(following, 1)
             self.show_entry(following)
-
-    @Slot(object)
-    def _on_open_finished(self, task: Task) -> None:
-        self._opening.pop(task, None)
 
     def _on_entry_chosen(self, key: int) -> None:
         self.show_entry(self.state.by_key(key))
@@ -349,7 +357,7 @@ class QueueMode(QObject):
 
     def start(self) -> None:
         """Clean every waiting picture, one after another, at the window's resolution at the time each starts."""
-        if self.controller.closed:
+        if self.runner.closed:
             return
         waiting = len(self.state.waiting())
         if not waiting and not self._running:
@@ -367,7 +375,7 @@ class QueueMode(QObject):
         if self._task is not None or not self.running:
             return
         entry = self.state.next_waiting(prefer=self.shown)
-        if entry is None or self.controller.closed:
+        if entry is None or self.runner.closed:
             self._finish_run()
             return
         entry.status = Status.CLEANING
@@ -376,15 +384,29 @@ class QueueMode(QObject):
         folder, stem = self.state.folder, self.state.spill_stem(entry)
         task = Task(
             lambda progress, cancel: queue_jobs.clean_picture(path, resolution, models, folder, stem, progress, cancel),
-            JobKind.QUEUE_CLEAN,
+            QueueJob.CLEAN,
+            on_result=lambda cleaned: self._on_clean_result(entry, cleaned),
+            on_error=lambda message: self._on_clean_error(entry, message),
+            on_dropped=lambda cleaned: cleaned.spilled.delete(),  # its picture left the queue meanwhile
         )
-        task.signals.progress.connect(self._on_clean_progress)
-        task.signals.result.connect(self._on_clean_result)
-        task.signals.error.connect(self._on_clean_error)
-        task.signals.finished.connect(self._on_clean_finished)
         self._task, self._task_entry = task, entry
         self._show_progress(0.0)
-        self.controller.start_side_task(task)
+        self.runner.start(task)
+
+    def _wanted(self, task: Task) -> bool:
+        """The runner asks: is the result of `task` still of use? A clean's only while its picture is queued."""
+        if task.kind == QueueJob.CLEAN:
+            return task is self._task and self._task_entry in self.state.entries
+        return task in (self._thumbnail_task, self._save_task)
+
+    @Slot(object)
+    def _on_task_finished(self, task: Task) -> None:
+        finish = {
+            QueueJob.CLEAN: self._on_clean_finished,
+            QueueJob.THUMBNAILS: self._on_thumbnails_finished,
+            QueueJob.SAVE: self._on_save_finished,
+        }
+        finish[task.kind](task)
 
     def _show_progress(self, fraction: float) -> None:
         entry = self._task_entry
@@ -398,12 +420,7 @@ class QueueMode(QObject):
         if task is self._task and not task.is_cancelled():
             self._show_progress(fraction)
 
-    @Slot(object, object)
-    def _on_clean_result(self, task: Task, cleaned: queue_jobs.CleanedPicture) -> None:
-        entry = self._task_entry if task is self._task else None
-        if entry is None or entry not in self.state.entries or self.controller.closed:
-            cleaned.spilled.delete()
-            return
+    def _on_clean_result(self, entry: QueueEntry, cleaned: queue_jobs.CleanedPicture) -> None:
         self.state.set_spilled(entry, cleaned.spilled, cleaned.result)
         self._latest_result = (entry, cleaned.result)
         entry.thumbnail, entry.error = cleaned.thumbnail, ""
@@ -421,15 +438,11 @@ class QueueMode(QObject):
         entry.status = Status.EDITED if edited else Status.DONE
         self.dock.update_entry(entry, thumbnail_changed=True)
 
-    @Slot(object, str)
-    def _on_clean_error(self, task: Task, message: str) -> None:
-        entry = self._task_entry if task is self._task else None
-        if entry is not None and entry in self.state.entries:
-            entry.status, entry.error = Status.FAILED, message
-            self.dock.update_entry(entry)
-            self.window.show_status(f"{entry.name}: {message}")
+    def _on_clean_error(self, entry: QueueEntry, message: str) -> None:
+        entry.status, entry.error = Status.FAILED, message
+        self.dock.update_entry(entry)
+        self.window.show_status(f"{entry.name}: {message}")
 
-    @Slot(object)
     def _on_clean_finished(self, task: Task) -> None:
         if task is not self._task:
             return
@@ -443,7 +456,7 @@ class QueueMode(QObject):
             self._run_failed += task.outcome == Outcome.ERROR
         if entry is not None:
             self.entry_finished.emit(entry.key, task.outcome)
-        if self.running and not self.controller.closed:
+        if self.running and not self.runner.closed:
             self._next()
         else:
             self._finish_run()
@@ -455,7 +468,7 @@ class QueueMode(QObject):
         was_running, self._running, self._stopping = self._running, False, False
         self.dock.set_progress(None)
         counts = self.state.counts()
-        if was_running and not self.controller.closed:
+        if was_running and not self.runner.closed:
             parts = [f"{self._run_done - self._run_failed} cleaned"]
             if self._run_failed:
                 parts.append(f"{self._run_failed} failed (Queue ▸ Retry Failed)")
@@ -491,7 +504,7 @@ class QueueMode(QObject):
     # -- thumbnails --------------------------------------------------------------------------------------------------
 
     def _pump_thumbnails(self) -> None:
-        if self._thumbnail_task is not None or self.controller.closed:
+        if self._thumbnail_task is not None or self.runner.closed:
             return
         batch = []
         while self._thumbnails_wanted and len(batch) < THUMBNAILS_PER_TASK:
@@ -505,21 +518,16 @@ class QueueMode(QObject):
         def make(progress, cancel) -> list[tuple[int, Any]]:
             return [(key, queue_jobs.file_thumbnail(path)) for key, path in paths if not cancel()]
 
-        task = Task(make, JobKind.QUEUE_THUMBNAILS)
-        task.signals.result.connect(self._on_thumbnails)
-        task.signals.finished.connect(self._on_thumbnails_finished)
-        self._thumbnail_task = task
-        self.controller.start_side_task(task, priority=-1)  # opens and saves go first
+        self._thumbnail_task = Task(make, QueueJob.THUMBNAILS, on_result=self._on_thumbnails)
+        self.runner.start(self._thumbnail_task, priority=-1)  # opens and saves go first
 
-    @Slot(object, object)
-    def _on_thumbnails(self, _task: Task, thumbnails: list[tuple[int, Any]]) -> None:
+    def _on_thumbnails(self, thumbnails: list[tuple[int, Any]]) -> None:
         for key, picture in thumbnails:
             entry = self.state.by_key(key)
             if entry is not None and entry.thumbnail is None and picture is not None:
                 entry.thumbnail = picture
                 self.dock.update_entry(entry, thumbnail_changed=True)
 
-    @Slot(object)
     def _on_thumbnails_finished(self, task: Task) -> None:
         if task is self._thumbnail_task:
             self._thumbnail_task = None
@@ -592,7 +600,7 @@ class QueueMode(QObject):
 
     def _drop_everything(self) -> None:
         self._running = self._stopping = False
-        for task in (self._task, self._thumbnail_task, self._save_task, *self._opening):
+        for task in (self._task, self._thumbnail_task, self._save_task, self._open_task):
             if task is not None:
                 task.cancel()
         self._thumbnails_wanted.clear()
@@ -609,7 +617,7 @@ class QueueMode(QObject):
         self.refresh()
 
     def shutdown(self) -> None:
-        """On quit: stop the queue's jobs and remove its temporary files."""
+        """On quit, once the window's workers have stopped: forget the queue and remove its temporary files."""
         self._drop_everything()
 
     # -- Save All ------------------------------------------------------------------------------------------------
@@ -683,20 +691,17 @@ class QueueMode(QObject):
         quality = self.settings.save_quality
         saved_results = {item.key: item.result for item in items}
         task = Task(
-            lambda progress, cancel: queue_jobs.save_pictures(items, quality, progress, cancel), JobKind.QUEUE_SAVE
+            lambda progress, cancel: queue_jobs.save_pictures(items, quality, progress, cancel),
+            QueueJob.SAVE,
+            on_result=self._on_save_result,
         )
-        task.signals.result.connect(self._on_save_result)
-        task.signals.finished.connect(self._on_save_finished)
         self._save_task = task
         self._save_context = (folder, skipped, saved_results)
         self.window.show_status(f"Saving {len(items)} templates to {folder}…")
-        self.controller.start_side_task(task, priority=1)
+        self.runner.start(task, priority=1)
         self.refresh()
 
-    @Slot(object, object)
-    def _on_save_result(self, task: Task, outcomes: list[queue_jobs.SaveOutcome]) -> None:
-        if task is not self._save_task:
-            return
+    def _on_save_result(self, outcomes: list[queue_jobs.SaveOutcome]) -> None:
         self._save_task = None  # done writing: another Save All may start from the summary on
         folder, skipped, results = self._save_context
         failed = []
@@ -719,7 +724,7 @@ class QueueMode(QObject):
             shown = "; ".join(f"{name}: {message}" for name, message in failed[:8])
             lines.append(f"Failed {len(failed)}: {shown}{'; …' if len(failed) > 8 else ''}.")
         self.window.show_status(lines[0])
-        if not self.controller.closed:
+        if not self.runner.closed:
             QMessageBox.information(self.window, "Save All Templates", "\n".join(lines))
         self.refresh()
         self.saved_all.emit({"saved": saved, "skipped": len(skipped), "failed": len(failed)})
@@ -742,7 +747,6 @@ class QueueMode(QObject):
                 entry.status = Status.SAVED
         self.dock.update_entry(entry)
 
-    @Slot(object)
     def _on_save_finished(self, task: Task) -> None:
         if task is self._save_task:
             self._save_task = None

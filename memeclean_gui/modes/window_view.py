@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QObject, Qt
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QDockWidget, QMenu, QStatusBar, QToolBar
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..model.document import Document
     from ..model.settings import Settings
     from ..views.canvas import Canvas
+    from ..workers.runner import Workers
 
 
 class WindowView(Protocol):
@@ -29,6 +30,7 @@ class WindowView(Protocol):
     controller: Controller
     settings: Settings
     canvas: Canvas
+    workers: Workers  # every job runner of the window: a mode makes its own with `workers.runner(...)`
     named_actions: dict[str, QAction]  # the window's actions by table name: "open", "save_as", "quit", "pan", ...
     menus: dict[str, QMenu]  # "file", "edit", "image", "mask", "view", "help", and the modes' menus once added
     help_key_rows: list[tuple[str, str]]  # (what, keys) for Help ▸ Keyboard Shortcuts beyond the actions
@@ -64,7 +66,5 @@ class WindowView(Protocol):
     def addToolBar(self, area: Qt.ToolBarArea, toolbar: QToolBar) -> None: ...  # noqa: N802
 
     def addToolBarBreak(self) -> None: ...  # noqa: N802
-
-    def installEventFilter(self, watcher: QObject) -> None: ...  # noqa: N802
 
     def statusBar(self) -> QStatusBar: ...  # noqa: N802

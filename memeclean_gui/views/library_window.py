@@ -1,15 +1,19 @@
 """Library ▸ Show Library…: browse the template library — thumbnails, search by name and tag, open a template in
 caption mode, rename, tag, delete, export, import a folder.
 
-The window reads the library (a quick SQLite query) on the UI thread; importing a folder, which fingerprints every
-picture, runs in a worker. Thumbnails are small files written when a template was added.
+The window reads the library (a quick SQLite query) on the UI thread; every write (rename, tags, delete, export)
+and importing a folder, which fingerprints every picture, run in a worker, on the runner the library mode gives it.
+Thumbnails are small files written when a template was added.
 """
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,7 +34,7 @@ from PySide6.QtWidgets import (
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
-from ..workers.runner import JobKind, Task, run_in_pool
+from ..workers.runner import JobRunner, Task
 from .actions import make_button
 
 THUMBNAIL_SIZE = 120
@@ -38,19 +42,29 @@ ALL_TAGS = "All tags"
 EXPORT_FILTER = "PNG image (*.png);;JPEG image (*.jpg *.jpeg);;WebP image (*.webp)"
 
 
+class LibraryWindowJob(enum.StrEnum):
+    """The Library window's jobs."""
+
+    CHANGE = "library-change"  # rename, tags, delete
+    EXPORT = "library-export"
+    IMPORT = "library-import"
+
+
 class LibraryWindow(QDialog):
     """A non-modal window over one `TemplateLibrary`."""
 
     open_requested = Signal(object)  # LibraryEntry: open it in the main window, in caption mode
-    changed = Signal()  # entries were renamed, tagged, deleted or imported
+    changed = Signal()  # entries were renamed, tagged, deleted or imported (or a change failed): shown again
+    exported = Signal(object)  # list of the Paths written
 
-    def __init__(self, library: TemplateLibrary, parent: QWidget | None = None):
+    def __init__(self, library: TemplateLibrary, runner: JobRunner, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Template Library")
         self.setModal(False)
         self.library = library
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        self.runner = runner  # its `cancel_on_quit` stops an import; a change being written completes
+        self.runner.progress.connect(self._on_import_progress)
+        self.runner.finished.connect(self._on_task_finished)
         self._import_task: Task | None = None
         self._build()
         self.resize(760, 560)
@@ -227,34 +241,40 @@ class LibraryWindow(QDialog):
         if folder:
             self.export_to(selected, Path(folder))
 
-    def export_to(self, entries: list[LibraryEntry], target: Path) -> list[Path]:
-        """One entry to a file (the file dialog asked before replacing it); several to <name>.png in a folder,
-        never over a file there."""
-        from memeclean_core.filenames import safe_name
+    def export_to(self, entries: list[LibraryEntry], target: Path) -> None:
+        """In a worker: one entry to a file (the file dialog asked before replacing it); several to <name>.png in a
+        folder, never over a file there. `exported` gives the files written."""
+        library = self.library
 
-        written = []
-        try:
-            if len(entries) == 1 and not target.is_dir():
-                written.append(self.library.export(entries[0].id, target, overwrite=True))
-            else:
-                for entry in entries:
-                    path = target / f"{safe_name(entry.name)}.png"
-                    if path.exists():
-                        path = target / f"{safe_name(entry.name)}-{entry.id}.png"
-                    written.append(self.library.export(entry.id, path))
-        except MemeCleanError as error:
-            self._problem(str(error))
+        self._start(
+            lambda progress, cancel: export_entries(library, entries, target), LibraryWindowJob.EXPORT, self._exported
+        )
+
+    def _exported(self, value: tuple[list[Path], str]) -> None:
+        written, problem = value
+        if problem:
+            self._problem(problem)
         if written:
             self.status_label.setText(f"Exported {len(written)} template(s) to {written[0].parent}")
-        return written
+        self.exported.emit(written)
 
-    def _change(self, change) -> None:
-        try:
-            change()
-        except MemeCleanError as error:
-            self._problem(str(error))
-        self.reload()
-        self.changed.emit()
+    def _change(self, change: Callable[[], Any]) -> None:
+        """Write a change to the library in a worker; the list is shown again when it is done (or failed)."""
+        self._start(lambda progress, cancel: change(), LibraryWindowJob.CHANGE)
+
+    def _start(
+        self, fn: Callable[..., Any], kind: LibraryWindowJob, on_result: Callable[[Any], None] | None = None
+    ) -> Task:
+        return self.runner.start(Task(fn, kind, on_result=on_result, on_error=self._problem))
+
+    @Slot(object)
+    def _on_task_finished(self, task: Task) -> None:
+        if task.kind == LibraryWindowJob.IMPORT:
+            self._import_task = None
+            self._refresh_buttons()
+        elif task.kind == LibraryWindowJob.CHANGE and not self.runner.closed:
+            self.reload()  # done or failed: the list shows what the library holds now
+            self.changed.emit()
 
     # -- importing a folder -------------------------------------------------------------------------------------
 
@@ -268,44 +288,49 @@ class LibraryWindow(QDialog):
         if self._import_task is not None:
             return False
         library = self.library
-        task = Task(
-            lambda progress, cancel: library.import_folder(folder, progress=progress, cancel=cancel),
-            JobKind.LIBRARY_IMPORT,
-        )
-        task.signals.progress.connect(self._on_import_progress)
-        task.signals.result.connect(self._on_imported)
-        task.signals.error.connect(lambda _task, message: self._problem(message))
-        task.signals.finished.connect(self._on_import_finished)
-        self._import_task = task
         self.status_label.setText(f"Importing {folder}…")
+        self._import_task = self._start(
+            lambda progress, cancel: library.import_folder(folder, progress=progress, cancel=cancel),
+            LibraryWindowJob.IMPORT,
+            self._imported,
+        )
         self._refresh_buttons()
-        run_in_pool(self.pool, task)
         return True
 
     @Slot(object, float, str)
     def _on_import_progress(self, task: Task, fraction: float, text: str) -> None:
-        self.status_label.setText(f"{text} ({fraction:.0%})")
+        if task is self._import_task:
+            self.status_label.setText(f"{text} ({fraction:.0%})")
 
-    @Slot(object, object)
-    def _on_imported(self, task: Task, value) -> None:
+    def _imported(self, value: tuple[list, list]) -> None:
         added, skipped = value
         self.reload()
         note = f"; skipped {len(skipped)}: {skipped[0][1]}" if skipped else ""
         self.status_label.setText(f"Imported {len(added)} template(s){note}")
         self.changed.emit()
 
-    @Slot(object)
-    def _on_import_finished(self, task: Task) -> None:
-        self._import_task = None
-        self._refresh_buttons()
-
-    def shutdown(self, timeout_ms: int = -1) -> bool:
-        if self._import_task is not None:
-            self._import_task.cancel()
-        return self.pool.waitForDone(timeout_ms)
-
     def _problem(self, message: str) -> None:
         text = message.strip() or "Something went wrong"
         text = text[:1].upper() + text[1:]
         self.status_label.setText(text)
         QMessageBox.warning(self, "Template Library", text if text.endswith((".", "!", "?")) else text + ".")
+
+
+def export_entries(library: TemplateLibrary, entries: list[LibraryEntry], target: Path) -> tuple[list[Path], str]:
+    """(the files written, the problem that stopped it or ""): one entry to the file `target`, several to
+    <name>.png in the folder `target`, never over a file there. Runs in a worker."""
+    from memeclean_core.filenames import safe_name
+
+    written: list[Path] = []
+    try:
+        if len(entries) == 1 and not target.is_dir():
+            written.append(library.export(entries[0].id, target, overwrite=True))
+        else:
+            for entry in entries:
+                path = target / f"{safe_name(entry.name)}.png"
+                if path.exists():
+                    path = target / f"{safe_name(entry.name)}-{entry.id}.png"
+                written.append(library.export(entry.id, path))
+    except MemeCleanError as error:
+        return written, str(error)
+    return written, ""

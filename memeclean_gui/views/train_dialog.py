@@ -1,8 +1,8 @@
 """Model ▸ Train…: pick data folders and a budget, watch the loss fall, then compare with the bundled model.
 
 The dialog is not modal, so the main window stays usable; closing it while training runs only hides it (Model ▸
-Train… shows it again). The work runs in its own one-thread pool through the app's one job runner
-(`worker.JobRunner`): `jobs.train.run_training` is a generator job over the core's one training loop, and each
+Train… shows it again). The work runs on a job runner with a thread of its own among the window's `Workers`
+(`workers.runner`): `jobs.train.run_training` is a generator job over the core's one training loop, and each
 report it yields arrives as the runner's `yielded` signal, so every widget update happens on the UI thread. Cancel
 is seen at the next report and the trainer writes its checkpoint; Resume continues that checkpoint.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -41,7 +41,7 @@ from memeclean_core.progress import format_duration
 from memeclean_core.resources import bundled_model_path, new_user_model_path, user_models_dir
 
 from ..jobs.train import TrainerReport, TrainOutcome, TrainRequest, format_number, inspect_data_folder, run_training
-from ..workers.runner import JobKind, JobRunner, Outcome, Task
+from ..workers.runner import Outcome, Task, Workers
 from .actions import make_button
 from .loss_curve import LossCurve
 from .qimage import to_qimage
@@ -50,6 +50,7 @@ DEVICES = ("auto", "cpu", "cuda")
 SAMPLES = (("meme", "Input"), ("mask", "Predicted mask"), ("result", "Result"))
 SAMPLE_SIZE = 120
 WEIGHTS_FILTER = "MemeClean weights (*.pt);;All files (*)"
+TRAIN_JOB = "train"  # the dialog's one kind of job
 
 
 class TrainDialog(QDialog):
@@ -65,15 +66,17 @@ class TrainDialog(QDialog):
         *,
         overrides: dict[str, Any] | None = None,
         reference: str | Path | None = None,
+        workers: Workers | None = None,
     ):
         super().__init__(parent)
         self.setWindowTitle("Train a Model")
         self.setModal(False)
         self.overrides = dict(overrides or {})
         self.reference = None if reference is None else str(reference)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.runner = JobRunner(self.pool, parent=self)
+        # A thread of its own, among the window's workers (their shutdown stops a run, which writes its checkpoint)
+        workers = workers if workers is not None else Workers(parent=self)
+        self.runner = workers.runner(threads=1, parent=self)
+        self.pool = self.runner.pool
         self.runner.progress.connect(self._on_stage)
         self.runner.yielded.connect(self._on_report)
         self.runner.cancelled.connect(self._on_cancelled)
@@ -393,7 +396,7 @@ class TrainDialog(QDialog):
         self.status_label.setText(f"{what}: loading the trainer…")
         task = Task(
             lambda progress, cancel: run_training(request, progress, cancel),
-            JobKind.TRAIN,
+            TRAIN_JOB,
             on_result=self._on_result,
             on_error=self._problem,
         )
@@ -423,10 +426,9 @@ class TrainDialog(QDialog):
             self.use_model.emit(trained)
 
     def shutdown(self, timeout_ms: int = -1) -> bool:
-        """Cancel a run and wait for the worker (the window is closing). True when nothing is left running."""
-        if self._task is not None:
-            self._task.cancel()
-        return self.pool.waitForDone(timeout_ms)
+        """Cancel a run and wait for the worker (a dialog on its own; in the app, the window's `Workers` do this).
+        True when nothing is left running."""
+        return self.runner.shutdown(timeout_ms)
 
     # -- reports from the worker --------------------------------------------------------------------------------
 

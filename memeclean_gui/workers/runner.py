@@ -8,10 +8,15 @@ dialog's loss reports), cancel is checked between yields (the generator is close
 the generator's return value is the result. Every run ends with exactly one of `result` / `error` / `cancelled`,
 then `finished`. The signals' QObject is created on the UI thread, so connected slots of UI objects run there.
 
-`JobRunner` is what the controller, caption mode, the library and the Train dialog start their tasks with: it
-keeps each task until it has finished, hands a result or error to the task's own callbacks only while the task is
-still wanted (else the outcome is `Outcome.DROPPED`), can run its tasks one at a time, and cancels and waits on
-shutdown.
+`JobRunner` is what every owner of jobs starts its tasks with (the controller, caption mode, the picture queue, the
+library and its window, the Train dialog): it keeps each task until it has finished, hands a result or error to the
+task's own callbacks only while the task is still wanted (else the outcome is `Outcome.DROPPED`, and a result that
+owns something, a temporary file, goes to the task's `on_dropped`), can run its tasks one at a time, and cancels and
+waits on shutdown. A task's `kind` is a string its owner declares (a `StrEnum` of the owner's jobs); the runner
+knows no feature.
+
+`Workers` holds every runner of one window and the thread pools they run in: one `shutdown()` on quit stops them
+all, each cancelling the tasks its owner chose (`cancel_on_quit`), and waits for every pool.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QDeadlineTimer, QObject, QRunnable, QThreadPool, Signal, Slot
 
 from memeclean_core.errors import Cancelled, MemeCleanError, describe_unexpected
 
@@ -31,31 +36,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 CancelCheck = Callable[[], bool]
 Job = Callable[[Progress, CancelCheck], Any]  # returns the result, or a generator that yields reports
-
-
-class JobKind(enum.StrEnum):
-    """What a task does; the controller's and caption mode's `finished` signals name it."""
-
-    LOAD = "load"
-    CLEAN = "clean"
-    REFILL = "refill"
-    MODEL = "model"
-    PRELOAD = "preload"
-    SAVE = "save"
-    CAPTION_PREVIEW = "caption-preview"
-    CAPTION_EXPORT = "caption-export"
-    CAPTION_PROJECT = "caption-project"
-    CAPTION_PROPOSE = "caption-propose"
-    CAPTION_FONTS = "caption-fonts"
-    QUEUE_CLEAN = "queue-clean"
-    QUEUE_THUMBNAILS = "queue-thumbnails"
-    QUEUE_SAVE = "queue-save"
-    LIBRARY_LOOKUP = "lookup"
-    LIBRARY_ADD = "library-add"
-    LIBRARY_OPEN = "library-open"
-    LIBRARY_IMPORT = "library-import"
-    KEEP_FIX = "keep-fix"
-    TRAIN = "train"
 
 
 class Outcome(enum.StrEnum):
@@ -95,25 +75,28 @@ def error_message(error: BaseException) -> str:
 
 
 class Task(QRunnable):
-    """One job for the pool. `kind` and `generation` tell the runner's owner what the result belongs to."""
+    """One job for the pool. `kind` (one of the owner's job kinds) and `generation` tell the runner's owner what
+    the result belongs to."""
 
     def __init__(
         self,
         fn: Job,
-        kind: JobKind,
+        kind: str,
         generation: int = 0,
         on_result: Callable[[Any], None] | None = None,
         keep_result: bool = False,
         on_error: Callable[[str], None] | None = None,
+        on_dropped: Callable[[Any], None] | None = None,
     ):
         super().__init__()
         self.setAutoDelete(False)  # the runner keeps it until `finished` has been handled
         self.fn = fn
-        self.kind = JobKind(kind)
+        self.kind = kind
         self.generation = generation
         self.on_result = on_result
         self.on_error = on_error  # the runner reports the message through its `error` signal unless this takes it
         self.keep_result = keep_result  # apply the result even if the document moved on (a file was written)
+        self.on_dropped = on_dropped  # gets a result nobody wants any more, to let go of what it holds
         self.signals = TaskSignals()
         self.outcome = Outcome.PENDING
         self._cancel = threading.Event()
@@ -188,12 +171,14 @@ class JobRunner(QObject):
         *,
         serial: bool = False,
         wanted: Callable[[Task], bool] | None = None,
+        cancel_on_quit: Callable[[Task], bool] = lambda task: True,
         parent: QObject | None = None,
     ):
         super().__init__(parent)
         self.pool = pool
         self.serial = serial
         self._wanted = wanted
+        self.cancel_on_quit = cancel_on_quit  # which running tasks `shutdown` cancels; the others finish
         self._tasks: set[Task] = set()
         self._waiting: list[Task] = []  # serial: tasks started while another runs
         self._running: Task | None = None  # serial: the task in the pool
@@ -241,21 +226,20 @@ class JobRunner(QObject):
             self._running = self._waiting.pop(0)
             run_in_pool(self.pool, self._running)
 
-    def shutdown(self, timeout_ms: int = -1, *, cancel: Callable[[Task], bool] = lambda task: True) -> bool:
-        """Start nothing more, cancel the tasks `cancel` picks (all by default) and wait for the pool."""
+    def close(self) -> None:
+        """Start nothing more, hand nothing more on, and cancel the running tasks `cancel_on_quit` picks (a serial
+        task that has not started is forgotten)."""
         self._closed = True
         self._tasks.difference_update(self._waiting)  # never started: never finished either
         self._waiting.clear()
         for task in list(self._tasks):
-            if cancel(task):
+            if self.cancel_on_quit(task):
                 task.cancel()
-        return self.pool.waitForDone(timeout_ms)
 
-    def drop_waiting(self) -> None:
-        """Forget the serial tasks that have not started (the window is closing; running ones finish)."""
-        self._closed = True
-        self._tasks.difference_update(self._waiting)
-        self._waiting.clear()
+    def shutdown(self, timeout_ms: int = -1) -> bool:
+        """`close()`, then wait for the pool; True when no worker of the pool is left running."""
+        self.close()
+        return self.pool.waitForDone(timeout_ms)
 
     def _hand_on(self, task: Task) -> bool:
         """Whether the result or error of `task` goes anywhere; if not, its outcome becomes DROPPED."""
@@ -266,7 +250,10 @@ class JobRunner(QObject):
 
     @Slot(object, object)
     def _on_result(self, task: Task, value: Any) -> None:
-        if self._hand_on(task) and task.on_result is not None:
+        if not self._hand_on(task):
+            if task.on_dropped is not None:
+                task.on_dropped(value)
+        elif task.on_result is not None:
             task.on_result(value)
 
     @Slot(object, str)
@@ -285,3 +272,69 @@ class JobRunner(QObject):
             self._running = None
         self.finished.emit(task)
         self._next()
+
+
+class Workers(QObject):
+    """Every job runner of one window and the pools they run in, so that quitting has one path: `shutdown()`.
+
+    `runner()` makes a runner in the shared pool (`pool`: a model run, a queued clean and an open or save beside
+    them), or in a pool of its own with `threads` (work that must not wait behind the window's, nor hold it up: the
+    template library, training)."""
+
+    task_finished = Signal(object)  # task: a task of any runner has finished (its own runner has told its owner)
+
+    def __init__(self, threads: int = 3, parent: QObject | None = None):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads)
+        self._pools = [self.pool]
+        self._runners: list[JobRunner] = []
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """`shutdown()` was called: nothing more starts."""
+        return self._closed
+
+    def runner(
+        self,
+        *,
+        serial: bool = False,
+        wanted: Callable[[Task], bool] | None = None,
+        cancel_on_quit: Callable[[Task], bool] = lambda task: True,
+        threads: int | None = None,
+        pool: QThreadPool | None = None,
+        parent: QObject | None = None,
+    ) -> JobRunner:
+        """A new runner that `shutdown()` stops (see `JobRunner` for the arguments), in `pool` (one of these
+        workers', made for an earlier runner), else in a new pool of `threads`, else in the shared pool."""
+        if pool is None and threads is not None:
+            pool = QThreadPool(self)
+            pool.setMaxThreadCount(threads)
+            self._pools.append(pool)
+        runner = JobRunner(
+            self.pool if pool is None else pool,
+            serial=serial,
+            wanted=wanted,
+            cancel_on_quit=cancel_on_quit,
+            parent=parent if parent is not None else self,
+        )
+        if self._closed:
+            runner.close()
+        runner.finished.connect(self.task_finished)
+        self._runners.append(runner)
+        return runner
+
+    @property
+    def running(self) -> int:
+        """Tasks of every runner started and not yet finished."""
+        return sum(runner.running for runner in self._runners)
+
+    def shutdown(self, timeout_ms: int = -1) -> bool:
+        """Close every runner (each cancels what its owner chose), then wait for every pool. True when no worker is
+        left running. Called once on quit; calling it again only waits."""
+        self._closed = True
+        for runner in self._runners:
+            runner.close()
+        deadline = QDeadlineTimer(timeout_ms)  # negative: never expires
+        return all([pool.waitForDone(deadline) for pool in self._pools])  # a list: every pool is waited for

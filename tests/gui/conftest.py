@@ -75,9 +75,8 @@ def make_window(qtbot, tiny_model_path, settings):
 
     yield make
     for window in windows:
-        assert window.library.shutdown(60_000), "a library worker was still running after 60 s"
-        assert window.controller.shutdown(60_000), "a worker was still running after 60 s"
-        assert window.controller.pool.activeThreadCount() == 0
+        assert window.workers.shutdown(60_000), "a worker was still running after 60 s"
+        assert window.workers.pool.activeThreadCount() == 0
 
 
 @pytest.fixture

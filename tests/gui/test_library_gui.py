@@ -129,18 +129,21 @@ def test_the_library_window_searches_renames_tags_deletes_and_opens(qtbot, make_
     first = library.entries(search="template 0")[0]
     browser.select(first.id)
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *args, **kwargs: ("Doge", True)))
-    browser.rename_selected()
+    with qtbot.waitSignal(browser.changed, timeout=30_000):  # written in a worker, then shown again
+        browser.rename_selected()
     assert library.get(first.id).name == "Doge"
     browser.select(first.id)
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *args, **kwargs: ("dog, shiba", True)))
-    browser.tag_selected()
+    with qtbot.waitSignal(browser.changed, timeout=30_000):
+        browser.tag_selected()
     assert library.get(first.id).tags == ("dog", "shiba")
     browser.tag_combo.setCurrentText("shiba")
     assert [entry.name for entry in browser.entries_shown()] == ["Doge"]
     browser.tag_combo.setCurrentIndex(0)
 
-    written = browser.export_to(library.entries(), tmp_path)
-    assert sorted(path.name for path in written) == ["Doge.png", "template_1.png", "template_2.png"]
+    with qtbot.waitSignal(browser.exported, timeout=30_000) as exported:
+        browser.export_to(library.entries(), tmp_path)
+    assert sorted(path.name for path in exported.args[0]) == ["Doge.png", "template_1.png", "template_2.png"]
 
     browser.select(first.id)
     with qtbot.waitSignal(window.document.image_changed, timeout=30_000):
@@ -150,7 +153,8 @@ def test_the_library_window_searches_renames_tags_deletes_and_opens(qtbot, make_
 
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *args, **kwargs: QMessageBox.StandardButton.Yes))
     browser.select(first.id)
-    browser.delete_selected()
+    with qtbot.waitSignal(browser.changed, timeout=30_000):
+        browser.delete_selected()
     assert len(library) == 2 and "Doge" not in [entry.name for entry in browser.entries_shown()]
 
 

@@ -26,6 +26,7 @@ class FakeWindow(QMainWindow):
         super().__init__()
         self.document = Document()
         self.controller = Controller(self.document, None, "cpu", self)
+        self.workers = self.controller.workers
         self.settings = settings
         self.canvas = Canvas(self)
         names = ("open", "save_as", "quit", "pan", "brush", "eraser", "show_mask")
