@@ -59,6 +59,11 @@ class PostprocessConfig:
     # (`structure_fill.structure_fill`) instead of plain Telea, at the working size and at full size. On: +1.6 dB
     # text-region and +2.3 dB border PSNR on multi-panel memes, +0.1 dB on ordinary ones (docs/MODEL.md).
     structure_fill: bool = True
+    # The full-size classical fill runs at most this many times the working size (None: at full size), and its
+    # result is upsampled into the hole. Telea's cost grows with the hole's pixels: a 12 MP photo's caption at 512
+    # is 60 times its working-size hole, and the network's correction, added on top, is upsampled from the working
+    # size anyway. Pictures up to this factor (the card's 1024-px cases at 512) are filled at full size as before.
+    classical_fill_limit: float | None = 2.0
 
     def __post_init__(self) -> None:
         from .refine import EDGE_REFINE_METHODS
@@ -68,7 +73,7 @@ class PostprocessConfig:
 
 
 DEFAULT_POSTPROCESS = PostprocessConfig()
-BEFORE_REFINEMENTS = PostprocessConfig(edge_refine="none", structure_fill=False)
+BEFORE_REFINEMENTS = PostprocessConfig(edge_refine="none", structure_fill=False, classical_fill_limit=None)
 
 
 def pad_reflect(array: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -137,6 +142,24 @@ def classical_fill(rgb: np.ndarray, mask: np.ndarray, config: PostprocessConfig)
 
         return structure_fill(rgb, mask, config.telea_radius)
     return telea_fill(rgb, mask, config.telea_radius)
+
+
+def classical_fill_scaled(rgb: np.ndarray, mask: np.ndarray, config: PostprocessConfig, factor: float) -> np.ndarray:
+    """`classical_fill` of a full-size window run at `factor` (< 1) of its size: the window and its hole are shrunk
+    (a shrunk pixel is hole where any of its pixels is), filled, and the fill is upsampled into the hole; pixels
+    outside `mask` are `rgb`'s. Returns float32 (the upsampled fill is not rounded twice)."""
+    height, width = mask.shape
+    small_w, small_h = max(1, round(width * factor)), max(1, round(height * factor))
+    small_rgb = cv2.resize(rgb, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(mask.astype(np.float32), (small_w, small_h), interpolation=cv2.INTER_AREA) > 0
+    filled = cv2.resize(
+        classical_fill(small_rgb, small_hole, config).astype(np.float32),
+        (width, height),
+        interpolation=cv2.INTER_LINEAR,
+    )
+    out = rgb.astype(np.float32)
+    out[mask] = filled[mask]
+    return out
 
 
 Item = TypeVar("Item")

@@ -130,7 +130,7 @@ def colour_probability(
         window = image[rows, cols].astype(np.float32)
         source = probability[rows, cols]
         zone = cv2.dilate(candidates[rows, cols].astype(np.uint8), kernel)
-        count, labels = cv2.connectedComponents(zone, connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(zone, connectivity=8)
         # The local background: the mean colour of the nearby pixels outside every candidate zone.
         outside = (zone == 0).astype(np.float32)
         weight = _box(outside, background_radius)
@@ -139,13 +139,16 @@ def colour_probability(
         sure = (source > SURE_PROBABILITY) & (cv2.erode(zone, np.ones((3, 3), np.uint8)) > 0)
         refined = source.copy()
         for label in range(1, count):
-            component = labels == label
-            component_sure = sure & component
+            # Within the component's bounding box only: a band of caption holds hundreds of letters.
+            left, top, width, height = stats[label, :4]
+            box = slice(top, top + height), slice(left, left + width)
+            component = labels[box] == label
+            component_sure = sure[box] & component
             if component_sure.sum() < MIN_SURE_PIXELS:
                 continue
-            colours = _caption_colours(window[component_sure])
-            pixels = window[component]
-            local = background[component]
+            colours = _caption_colours(window[box][component_sure])
+            pixels = window[box][component]
+            local = background[box][component]
             best_alpha = np.zeros(len(pixels), np.float32)
             best_residual = np.full(len(pixels), np.inf, np.float32)
             for colour in colours:
@@ -156,10 +159,10 @@ def colour_probability(
                 residual[length2 < MIN_CONTRAST**2] = np.inf
                 better = residual < best_residual
                 best_alpha[better], best_residual[better] = alpha[better], residual[better]
-            explained = (best_residual < COLOUR_RESIDUAL) & has_background[component]
-            values = source[component]
+            explained = (best_residual < COLOUR_RESIDUAL) & has_background[box][component]
+            values = source[box][component]
             values[explained] = best_alpha[explained]
-            values[source[component] > SURE_PROBABILITY] = 1.0  # the confident core stays caption
-            refined[component] = values
+            values[source[box][component] > SURE_PROBABILITY] = 1.0  # the confident core stays caption
+            refined[box][component] = values
         out[rows, cols] = refined
     return out

@@ -59,7 +59,7 @@ GOLDEN = {"small": "5c26bb2cbe61f961", "large": "968d3cae8b4f7198", "mask": "ddd
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_the_config_without_the_refinements_reproduces_the_pipeline_as_it_was(name):
-    from memeclean_core.inference import BEFORE_REFINEMENTS, PostprocessConfig
+    from memeclean_core.pipeline import BEFORE_REFINEMENTS, PostprocessConfig
 
     case = {case[0]: case for case in golden_cases()}[name]
     _, image, resolution, mask = case
@@ -73,12 +73,13 @@ def test_the_config_without_the_refinements_reproduces_the_pipeline_as_it_was(na
         telea_radius=3,
         edge_refine="none",
         structure_fill=False,
+        classical_fill_limit=None,
     )
     assert digest(clean(image, resolution, mask=mask, model=stub_model(), postprocess=explicit)) == GOLDEN[name]
 
 
 def test_the_defaults_are_the_shipped_refinements():
-    from memeclean_core.inference import DEFAULT_POSTPROCESS, PostprocessConfig
+    from memeclean_core.pipeline import DEFAULT_POSTPROCESS, PostprocessConfig
 
     assert DEFAULT_POSTPROCESS == PostprocessConfig() == PostprocessConfig(edge_refine="colour", structure_fill=True)
     for _, image, resolution, mask in golden_cases():
@@ -88,7 +89,7 @@ def test_the_defaults_are_the_shipped_refinements():
 
 
 def test_the_config_changes_what_is_replaced():
-    from memeclean_core.inference import BEFORE_REFINEMENTS, PostprocessConfig
+    from memeclean_core.pipeline import BEFORE_REFINEMENTS, PostprocessConfig
 
     _, image, resolution, _ = golden_cases()[1]
     default = clean(image, resolution, model=stub_model(), postprocess=BEFORE_REFINEMENTS)
@@ -106,7 +107,7 @@ def test_the_config_changes_what_is_replaced():
 def test_the_config_is_frozen_and_checks_its_options():
     import dataclasses
 
-    from memeclean_core.inference import PostprocessConfig
+    from memeclean_core.pipeline import PostprocessConfig
 
     config = PostprocessConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -159,7 +160,7 @@ def test_edge_refinement_follows_the_full_resolution_edges(method, outline):
 
 @pytest.mark.parametrize("method", ["guided", "colour"])
 def test_clean_with_edge_refinement_keeps_every_pixel_outside_the_region(method):
-    from memeclean_core.inference import PostprocessConfig
+    from memeclean_core.pipeline import PostprocessConfig
 
     _, image, resolution, _ = golden_cases()[1]
     result = clean(image, resolution, model=stub_model(), postprocess=PostprocessConfig(edge_refine=method))
@@ -206,7 +207,7 @@ def two_panels(height: int = 120, width: int = 200, border: int = 6):
 
 
 def test_the_structure_fill_continues_a_border_and_keeps_each_side_its_colour():
-    from memeclean_core.inference import telea_fill
+    from memeclean_core.pipeline import telea_fill
     from memeclean_core.structure_fill import find_crossing_lines, structure_fill
 
     image, template, hole, border = two_panels()
@@ -222,7 +223,7 @@ def test_the_structure_fill_continues_a_border_and_keeps_each_side_its_colour():
 
 
 def test_without_a_crossing_edge_the_structure_fill_is_telea():
-    from memeclean_core.inference import telea_fill
+    from memeclean_core.pipeline import telea_fill
     from memeclean_core.structure_fill import structure_fill
 
     meme, _, mask = make_meme(240, 180, seed=5)
@@ -230,7 +231,7 @@ def test_without_a_crossing_edge_the_structure_fill_is_telea():
 
 
 def test_clean_with_the_structure_fill_on_keeps_every_pixel_outside_the_region():
-    from memeclean_core.inference import PostprocessConfig
+    from memeclean_core.pipeline import PostprocessConfig
 
     image, template, hole, _ = two_panels()
     result = clean(image, 128, mask=hole, model=stub_model(), postprocess=PostprocessConfig(structure_fill=True))
@@ -256,3 +257,36 @@ def test_a_picture_without_any_caption_candidate_comes_back_unchanged():
     result = clean(image, resolution=256, model=LoadedModel.of_net(BlankNet()))
     assert not result.mask.any() and not result.region.any()
     np.testing.assert_array_equal(result.image, image)
+
+
+def test_a_picture_far_above_the_working_size_gets_its_classical_fill_at_the_limit(monkeypatch):
+    """`classical_fill_limit`: beyond that many times the working size the full-size Telea runs at that size and is
+    upsampled into the hole (a phone photo's caption costs 60 times its working-size hole at full size); outside
+    the region every pixel stays the picture's, and the fill is about as close to the template as at full size."""
+    from memeclean_core import inference, pipeline
+    from memeclean_core.evaluate import mse, psnr_from_mse
+    from memeclean_core.pipeline import PostprocessConfig
+
+    widths = []
+    real = pipeline.classical_fill
+
+    def spied(rgb, mask, config):
+        widths.append(rgb.shape[1])
+        return real(rgb, mask, config)
+
+    monkeypatch.setattr(pipeline, "classical_fill", spied)
+    monkeypatch.setattr(inference, "classical_fill", spied)
+    image, template, _ = make_meme(960, 720, seed=4)
+    results = {}
+    for limit in (None, 2.0):
+        widths.clear()
+        config = PostprocessConfig(edge_refine="none", structure_fill=False, classical_fill_limit=limit)
+        results[limit] = clean(image, 128, model=stub_model(), postprocess=config)
+        largest = max(widths)
+        assert (largest > 256) if limit is None else (largest <= 2 * 128)
+    full, capped = results[None], results[2.0]
+    np.testing.assert_array_equal(full.region, capped.region)
+    np.testing.assert_array_equal(capped.image[~capped.region], image[~capped.region])
+    assert not np.array_equal(full.image, capped.image)
+    psnr = {limit: psnr_from_mse(mse(result.image, template, result.region)) for limit, result in results.items()}
+    assert psnr[2.0] > psnr[None] - 1.0
