@@ -64,12 +64,17 @@ def digest(folder: Path) -> str:
 def run_once(source: Path, out: Path, jobs: int, args: argparse.Namespace) -> dict:
     from memeclean_core import batch_folder
     from memeclean_core.checkpoint import load_model
+    from memeclean_core.clean_options import CleanOptions
     from memeclean_core.cli_clean_folder import threads_per_process
 
     threads = threads_per_process(jobs, args.threads)
     runtime = getattr(args, "runtime", "auto")
     settings = batch_folder.CleanSettings(
-        resolution=args.resolution, model=args.model, device=args.device, threads=threads, runtime=runtime
+        options=CleanOptions(resolution=args.resolution),
+        model=args.model,
+        device=args.device,
+        threads=threads,
+        runtime=runtime,
     )
     plan = batch_folder.plan_folder(source, out)
     if jobs == 1:

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from postprocess_scores import HEADER, cached, format_row, load_cases, score
 
     from memeclean_core.checkpoint import load_model
-    from memeclean_core.inference import PostprocessConfig
+    from memeclean_core.pipeline import PostprocessConfig
 
     cases = load_cases(args.data, args.count, args.seed, args.long_side)
     model = cached(load_model(args.model, runtime="torch"))  # the mask network runs once per case

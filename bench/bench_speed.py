@@ -10,6 +10,8 @@ Modes per runtime and resolution:
   Telea + correction composited back), i.e. what a user waits for; also its stages (prepare, mask, fill,
   composite), the first call at this size (the warm-up: a new size costs OpenVINO a shape of its own) and the
   model's load (for OpenVINO with the networks' compile; a cached conversion);
+- photo: the same on a 4032×3024 picture (a 12 MP phone photo's size, with sensor-like noise), where the
+  full-resolution stages (edge refinement, fill, compositing) outweigh the networks;
 - net-only: the mask network and the fill network (the runtime's runner) on random arrays of the padded working
   size of that meme;
 - pictures (`--pictures DIR`): `clean()` of every picture in DIR (first frame): per picture the first call and the
@@ -46,14 +48,16 @@ from pathlib import Path
 from _common import ROOT, arguments
 
 MEME_SIZE = (1200, 900)  # width, height of the generated meme cleaned end to end
+PHOTO_SIZE = (4032, 3024)  # the photo mode's: the same 4:3 shape, so the same working size
 CPU_TARGETS_MS = {512: 400.0, 1024: 1600.0}  # end to end on the 2-core development CPU
 
 
 # ------------------------------------------------------------------------------------------------- child side
 
 
-def make_meme(seed: int = 0):
-    """A 1200×900 meme: a procedural picture with captions in the bundled font (deterministic)."""
+def make_meme(seed: int = 0, size: tuple[int, int] = MEME_SIZE):
+    """A meme of `size` (1200×900): a procedural picture with captions in the bundled font (deterministic); larger
+    than 1200 px, the picture is upscaled and gets sensor-like noise, as a photo has."""
     import cv2
     import numpy as np
 
@@ -62,7 +66,12 @@ def make_meme(seed: int = 0):
     from memeclean_core.data.synth import caption_image
 
     rng = np.random.default_rng(seed)
-    picture = cv2.resize(procedural(rng, max(MEME_SIZE)), MEME_SIZE, interpolation=cv2.INTER_AREA)
+    side = min(max(size), max(MEME_SIZE))
+    picture = cv2.resize(
+        procedural(rng, side), size, interpolation=cv2.INTER_AREA if side >= max(size) else cv2.INTER_CUBIC
+    )
+    if side < max(size):
+        picture = np.clip(picture + rng.normal(0, 3, picture.shape), 0, 255).astype(np.uint8)
     meme, _ = caption_image(picture, FontPool.from_folder(ROOT / "no-fonts-here"), rng)  # bundled Anton
     return meme
 
@@ -90,7 +99,7 @@ def build_model(path: str | None, device_name: str, runtime: str = "torch", thre
 
 
 def padded_working_size(resolution: int, multiple: int) -> tuple[int, int]:
-    from memeclean_core.inference import padded_size, working_size
+    from memeclean_core.geometry import padded_size, working_size
 
     return padded_size(*working_size(*MEME_SIZE, resolution), multiple)
 
@@ -163,10 +172,10 @@ def child(spec: dict) -> dict:
 
     if spec["mode"] == "pictures":
         return pictures_child(spec, model, note, load_ms)
-    if spec["mode"] == "end-to-end":
+    if spec["mode"] in ("end-to-end", "photo"):
         from memeclean_core.inference import clean
 
-        meme = make_meme()
+        meme = make_meme(size=PHOTO_SIZE if spec["mode"] == "photo" else MEME_SIZE)
 
         def once() -> None:
             stages.append(clean(meme, resolution=resolution, model=model).timings)
@@ -403,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
         choices=["auto", "cpu", "cuda"],
         help="auto: the CPU, and CUDA too when present (default)",
     )
-    parser.add_argument("--mode", nargs="+", default=["end-to-end", "net-only"], choices=["end-to-end", "net-only"])
+    parser.add_argument(
+        "--mode", nargs="+", default=["end-to-end", "net-only", "photo"], choices=["end-to-end", "net-only", "photo"]
+    )
     parser.add_argument(
         "--runtime",
         nargs="+",
@@ -459,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{first['parameters'] / 1e6:.2f} M parameters; torch {torch.__version__}; {first['threads']} threads; "
         f"CPU: {cpu_name()} ({os.cpu_count()} logical cores); 1-min load average {busy_before:.2f} before, "
         f"{busy_after:.2f} after",
-        f"end-to-end = clean() on a {MEME_SIZE[0]}x{MEME_SIZE[1]} generated meme incl. compositing; net-only = mask + "
+        f"end-to-end = clean() on a {MEME_SIZE[0]}x{MEME_SIZE[1]} generated meme incl. compositing (photo: on a "
+        f"{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} one); net-only = mask + "
         f"fill networks on the padded working size; median/min of {max(1, args.runs)} runs after 1 warm-up; "
         "GMAC = convolution multiply-accumulates (both networks); "
         f"peak = memory above the loaded model ({first['peak_method']}"

@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from memeclean_core.checkpoint import load_model
     from memeclean_core.evaluate import mean_psnr, mse, text_region
-    from memeclean_core.inference import PostprocessConfig, clean
+    from memeclean_core.inference import clean
+    from memeclean_core.pipeline import PostprocessConfig
 
     cases = make_panel_cases(args.data, args.count, seed=args.seed)
     model = load_model(args.model)

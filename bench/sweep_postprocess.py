@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from memeclean_core.checkpoint import load_model
     from memeclean_core.evaluate import load_cases
-    from memeclean_core.inference import PostprocessConfig
+    from memeclean_core.pipeline import PostprocessConfig
 
     cases, _ = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side, formats=args.formats)
     model = cached(load_model(args.model, runtime="torch"))  # the mask network runs once per case

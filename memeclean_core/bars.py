@@ -9,9 +9,13 @@ next rows are far from the bar's colour), which a white sky or a dark night, fad
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from .imageio import LoadedImage
 
 COLOUR_TOLERANCE = 32.0  # max RGB distance of a bar pixel from the bar's colour (JPEG noise, anti-aliasing)
 UNIFORM_SHARE = 0.97  # share of a row's non-text pixels within the tolerance for the row to be bar
@@ -89,19 +93,53 @@ def crop_rows(array: np.ndarray, bars: CaptionBars) -> np.ndarray:
     return array[bars.top : array.shape[0] - bars.bottom]
 
 
-def crop_result(result, original: np.ndarray, bars: CaptionBars | None = None):
-    """The `CleanResult` of `original` with its caption bars cropped off instead of filled: the image, mask,
-    region and alpha lose the bars' rows and `cropped` says how many. Detects the bars when `bars` is None; a
-    result without bars comes back unchanged."""
-    if bars is None:
-        bars = detect_caption_bars(original, result.mask, result.region)
+def read_only_rows(array: np.ndarray, bars: CaptionBars) -> np.ndarray:
+    """A read-only copy of `array` without the bars' rows (results are shared between threads)."""
+    cropped = crop_rows(array, bars).copy()
+    cropped.flags.writeable = False
+    return cropped
+
+
+def crop_image(image: LoadedImage, bars: CaptionBars) -> LoadedImage:
+    """`image` without the bars' rows on every frame (pixels and alpha), its metadata kept."""
+    frames = [
+        replace(
+            frame,
+            pixels=read_only_rows(frame.pixels, bars),
+            alpha=None if frame.alpha is None else read_only_rows(frame.alpha, bars),
+        )
+        for frame in image.frames
+    ]
+    return image.with_frames(frames)
+
+
+class Cleaned(Protocol):
+    """What `crop_cleaned` crops: a cleaned picture with the first frame's text mask and replaced region (a
+    `whole_image.CleanedImage`, or a front end's own result type; a frozen dataclass)."""
+
+    image: LoadedImage
+    mask: np.ndarray
+    region: np.ndarray
+
+
+CleanedT = TypeVar("CleanedT", bound=Cleaned)
+
+
+def crop_cleaned(
+    original: LoadedImage, cleaned: CleanedT, text: np.ndarray | None = None
+) -> tuple[CleanedT, CaptionBars]:
+    """The one way caption bars are cropped (`memeclean clean --crop-bars`, the folder mode, Ray, the app's Image ▸
+    Crop Caption Bars): the bars are found on `original`'s first frame from the `text` mask (default: the
+    result's own) and the replaced region, and cut off every frame of the result, its mask and its region.
+    Returns (the cropped result, the bars); the result itself when there are none."""
+    text = cleaned.mask if text is None else text
+    bars = detect_caption_bars(original.frames[0].pixels, text, cleaned.region)
     if not bars:
-        return result
-    return replace(
-        result,
-        image=crop_rows(result.image, bars),
-        mask=crop_rows(result.mask, bars),
-        region=crop_rows(result.region, bars),
-        alpha=None if result.alpha is None else crop_rows(result.alpha, bars),
-        cropped=(bars.top, bars.bottom),
+        return cleaned, bars
+    cropped = replace(
+        cleaned,
+        image=crop_image(cleaned.image, bars),
+        mask=read_only_rows(cleaned.mask, bars),
+        region=read_only_rows(cleaned.region, bars),
     )
+    return cropped, bars

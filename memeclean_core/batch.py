@@ -96,14 +96,17 @@ class MemeCleaner:
     def clean_one(self, source: Any, model: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, int], float, float, str]:
         """(clean, mask, working size, share replaced, ms, error) for one array or file; never raises for a bad
         picture."""
-        from .inference import clean
+        from .clean_options import CleanOptions
+        from .imageio import Frame, LoadedImage
+        from .whole_image import clean_image
 
         started = time.perf_counter()
         try:
             rgb, alpha = _picture(source)
-            result = clean(rgb, resolution=self.resolution, model=model, alpha=alpha)
+            options = CleanOptions(resolution=self.resolution, first_frame_only=True)
+            result = clean_image(LoadedImage([Frame(rgb, alpha)]), options, model)
             ms = (time.perf_counter() - started) * 1000.0
-            return result.image, result.mask, tuple(result.working_size), float(result.region.mean()), ms, ""
+            return result.image.frames[0].pixels, result.mask, tuple(result.working_size), result.replaced, ms, ""
         except MemoryError:
             error = "not enough memory to clean it (try a lower resolution)"
         except MemeCleanError as failure:

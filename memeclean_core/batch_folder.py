@@ -77,12 +77,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Self, TextIO
 
+from .clean_options import DEFAULT_OPTIONS, CleanOptions
 from .errors import ImageSaveError, MemeCleanError, describe_unexpected
 from .filenames import IMAGE_SUFFIXES, cleaned_suffix
-from .geometry import DEFAULT_RESOLUTION
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
     "MANIFEST_FIELDS",
     "CleanOne",
     "CleanSettings",
@@ -101,10 +100,6 @@ __all__ = [
     "run_in_process",
     "run_plan",
 ]
-
-# A file whose name has one of `filenames.IMAGE_SUFFIXES` and does not load is a failed picture; any other file is
-# skipped with a note.
-IMAGE_EXTENSIONS = IMAGE_SUFFIXES
 
 MANIFEST_FIELDS = ("input", "output", "mask", "size", "working_size", "ms", "replaced", "status", "error", "note")
 
@@ -182,8 +177,12 @@ def plan_folder(
     recursive: bool = False,
     resume: bool = False,
     overwrite: bool = False,
+    crop_bars: bool = False,
 ) -> FolderPlan:
     """Walk `input_dir` and decide, for every file, its output and mask names and whether it is cleaned.
+
+    `crop_bars`: the pictures are cleaned with their caption bars cropped off, so a complete output (for
+    `resume`) may be shorter than its input.
 
     Raises MemeCleanError for a missing input folder or folders that overlap badly; everything about single
     files goes into the plan (see the module docstring).
@@ -206,7 +205,7 @@ def plan_folder(
     for relative, path, note in _walk(input_dir, recursive, excluded, plan):
         if note is not None:
             plan.settled.append(new_record(str(path), status="skipped", note=note))
-        elif path.suffix.lower() not in IMAGE_EXTENSIONS:
+        elif path.suffix.lower() not in IMAGE_SUFFIXES:  # one that does not load is a failed picture
             plan.settled.append(new_record(str(path), status="skipped", note=NOTE_NOT_IMAGE))
         else:
             files.append((relative, path))
@@ -238,7 +237,7 @@ def plan_folder(
         if error is None and not overwrite and size is not None:
             existing = [target for target in targets if os.path.lexists(target)]
             if existing and resume:
-                complete = [target for target in existing if is_complete(target, size)]
+                complete = [target for target in existing if is_complete(target, size, cropped=crop_bars)]
                 if len(complete) == len(targets):
                     plan.settled.append({**base, "status": "skipped", "note": NOTE_COMPLETE})
                     continue
@@ -328,16 +327,18 @@ def _probe(path: Path) -> tuple[tuple[int, int] | None, str]:
         return None, ".png"
 
 
-def is_complete(path: str | Path, size: tuple[int, int]) -> bool:
-    """True when `path` is a whole image of `size` (width, height): it opens, passes `verify()` and fits."""
+def is_complete(path: str | Path, size: tuple[int, int], *, cropped: bool = False) -> bool:
+    """True when `path` is a whole image of `size` (width, height): it opens, passes `verify()` and fits. With
+    `cropped` (caption bars cropped off) it may have fewer rows than `size`, never more."""
     from PIL import Image
 
     path = Path(path)
+    width, height = size
     try:
         if not path.is_file():
             return False
         with Image.open(path) as img:
-            if img.size != tuple(size):
+            if img.width != width or not (0 < img.height <= height if cropped else img.height == height):
                 return False
             img.verify()  # reads to the end, checks the chunks' CRCs (PNG): a truncated file fails
         return True
@@ -384,7 +385,7 @@ def _key(path: Path) -> str:
 class CleanSettings:
     """What every worker needs to clean a picture; plain values, so it pickles to any process or actor."""
 
-    resolution: int = DEFAULT_RESOLUTION
+    options: CleanOptions = DEFAULT_OPTIONS  # resolution, post-processing, caption bars
     model: str | None = None  # weights file; None = the bundled model
     device: str = "auto"
     runtime: str = "auto"  # what runs the network (`runtime.RUNTIMES`)
@@ -424,10 +425,10 @@ class ItemCleaner:
     def __call__(self, item: FolderItem | dict[str, Any]) -> Record:
         if not isinstance(item, FolderItem):
             item = FolderItem.from_row(item)
-        return clean_item(item, self.model(), self.settings.resolution)
+        return clean_item(item, self.model(), self.settings.options)
 
 
-def clean_item(item: FolderItem, model: Any, resolution: int) -> Record:
+def clean_item(item: FolderItem, model: Any, options: CleanOptions = DEFAULT_OPTIONS) -> Record:
     """Load, clean every frame, write the mask and then the picture; the record says how it went (never raises
     for a bad picture)."""
     from .imageio import load_image, save_image, save_mask
@@ -439,7 +440,7 @@ def clean_item(item: FolderItem, model: Any, resolution: int) -> Record:
     try:
         image = load_image(item.input)
         record["size"] = [image.width, image.height]
-        result = clean_image(image, resolution, model)
+        result = clean_image(image, options, model)
         record["working_size"] = list(result.working_size)
         # The mask first: once the picture exists, everything of this item exists (the resume rule).
         if item.mask is not None:

@@ -19,8 +19,10 @@ import glob
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+from .clean_options import CleanOptions
 from .errors import MemeCleanError, describe_unexpected
 from .filenames import cleaned_suffix
 from .geometry import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
@@ -161,6 +163,11 @@ def _key(path: Path) -> str:
     except OSError:
         resolved = Path(os.path.abspath(path))
     return os.path.normcase(str(resolved))
+
+
+def clean_options(args: argparse.Namespace) -> CleanOptions:
+    """The clean the command line asks for, the same for one file and for a folder."""
+    return CleanOptions(resolution=args.resolution, crop_bars=getattr(args, "crop_bars", False))
 
 
 def check_arguments(args: argparse.Namespace, inputs: list[Path]) -> None:
@@ -317,10 +324,8 @@ def clean_file(
     else:
         result = clean_image(
             image,
-            args.resolution,
+            replace(clean_options(args), first_frame_only=first_only),
             model,
-            first_frame_only=first_only,
-            crop_bars=getattr(args, "crop_bars", False),
             progress=None if progress is None else lambda fraction, text: progress(fraction),
         )
         cleaned, first_mask, bars = result.image, result.mask, result.bars

@@ -58,7 +58,7 @@ def threads_per_process(jobs: int, threads: int | None = None) -> int | None:
 
 def run_folder(args: argparse.Namespace) -> int:
     from . import batch_folder
-    from .cli_clean import check_arguments
+    from .cli_clean import check_arguments, clean_options
     from .safe_write import make_folder
 
     if args.output:
@@ -89,6 +89,7 @@ def run_folder(args: argparse.Namespace) -> int:
     if args.manifest:
         make_folder(Path(args.manifest).parent, "the --manifest folder")
 
+    options = clean_options(args)
     plan = batch_folder.plan_folder(
         input_dir,
         args.output_dir,
@@ -96,6 +97,7 @@ def run_folder(args: argparse.Namespace) -> int:
         recursive=args.recursive,
         resume=args.resume,
         overwrite=args.overwrite,
+        crop_bars=options.crop_bars,
     )
     if plan.images == 0:
         hint = " (its subfolders are read with --recursive)" if plan.subfolders and not args.recursive else ""
@@ -103,7 +105,7 @@ def run_folder(args: argparse.Namespace) -> int:
 
     jobs = min(args.jobs, max(1, len(plan.items)))
     settings = batch_folder.CleanSettings(
-        resolution=args.resolution,
+        options=options,
         model=args.model,
         device=args.device,
         runtime=args.runtime,

@@ -17,34 +17,21 @@ import numpy as np
 
 from .checkpoint import LoadedModel, load_model
 from .errors import Cancelled, MemeCleanError
-from .geometry import padded_size, working_size
-
-# The pipeline's settings and torch-free steps live in `pipeline`; they are imported here by name because `clean`
-# uses them and because callers have always found them on this module.
-from .pipeline import (  # noqa: F401 - re-exported
-    BEFORE_REFINEMENTS,
+from .geometry import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION, padded_size, working_size
+from .pipeline import (
     DEFAULT_POSTPROCESS,
-    DEFAULT_RESOLUTION,
-    FILL_THRESHOLD,
-    MASK_THRESHOLD,
-    MAX_RESOLUTION,
-    MIN_RESOLUTION,
     STRUCTURE_CONTEXT,
-    TELEA_RADIUS,
-    WORKING_DILATION,
     CancelFn,
     PostprocessConfig,
     ProgressFn,
     bounding_window,
     caption_bands,
     classical_fill,
-    classical_fill_scaled,
     dilate,
     in_parallel,
     pad_reflect,
     resize,
     split_alpha,
-    telea_fill,
 )
 
 
@@ -57,7 +44,9 @@ class CleanResult:
     working_size: tuple[int, int] = (0, 0)  # (width, height) the network ran at
     device: str = "CPU"
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, and "total"
-    cropped: tuple[int, int] = (0, 0)  # rows of caption bar cut off the top and bottom instead of filled (`bars`)
+    # Full-size pixels `region` reaches beyond the pixels the fill was asked for (the dilation that catches faint
+    # outlines and JPEG halos): a change of the mask changes the result this far around it (`whole_image.refill`).
+    grown: int = 0
 
 
 def clean(
@@ -132,10 +121,12 @@ def clean(
 
     scale = work_w / width
     if refined is None:
-        region = dilate(fill_mask, max(1, math.ceil(config.working_dilation / scale)))
+        grown = max(1, math.ceil(config.working_dilation / scale))
+        region = dilate(fill_mask, grown)
     else:
+        grown = config.refined_dilation
         region = text_mask.copy()
-        region[box] |= dilate(fill_mask[box], config.refined_dilation)
+        region[box] |= dilate(fill_mask[box], grown)
     margin = max(8, math.ceil(4 / scale))
     if config.structure_fill:
         margin = max(margin, STRUCTURE_CONTEXT)  # room to see an edge run up to the hole
@@ -150,6 +141,7 @@ def clean(
         working_size=(work_w, work_h),
         device=model.device_name,
         timings=timings,
+        grown=grown,
     )
 
 
@@ -194,16 +186,7 @@ def composite(
     output = image.copy()
     work_h, work_w = correction.shape[:2]
     bands = list(caption_bands(region, margin))
-    # Beyond `classical_fill_limit` times the working size the classical fill runs at that size (pipeline.py).
-    limit = config.classical_fill_limit
-    factor = None if limit is None or scale * limit >= 1.0 else scale * limit
-
-    def fill(band: tuple[slice, slice]) -> np.ndarray:
-        if factor is None:
-            return classical_fill(image[band], region[band], config)
-        return classical_fill_scaled(image[band], region[band], config, factor)
-
-    fills = in_parallel(fill, bands)  # bands at once
+    fills = in_parallel(lambda band: classical_fill(image[band], region[band], config), bands)  # bands at once
     for (rows, cols), filled in zip(bands, fills):
         band_region = region[rows, cols]
         band = filled.astype(np.float32)

@@ -8,17 +8,17 @@ and torch-free, so the GUI can import it on its start-up path.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from .clean_options import DEFAULT_OPTIONS, CleanOptions
 from .errors import Cancelled
 from .imageio import Frame, LoadedImage
-from .pipeline import DEFAULT_POSTPROCESS, DEFAULT_RESOLUTION, CancelFn, PostprocessConfig, ProgressFn, dilate
+from .pipeline import CancelFn, ProgressFn, dilate
 
 if TYPE_CHECKING:
     from .bars import CaptionBars
@@ -47,6 +47,7 @@ class CleanedImage:
     seconds: float  # time the cleaning took
     replaced: float = 0.0  # share of the pixels replaced, averaged over the frames
     bars: CaptionBars | None = None  # with crop_bars: the caption bars cropped off every frame
+    grown: int = 0  # full-size pixels the region reaches beyond the filled mask (`inference.CleanResult.grown`)
 
 
 class PreviousResult(Protocol):
@@ -55,7 +56,7 @@ class PreviousResult(Protocol):
     image: LoadedImage
     mask: np.ndarray
     region: np.ndarray
-    working_size: tuple[int, int]
+    grown: int
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -66,21 +67,19 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 def clean_image(
     image: LoadedImage,
-    resolution: int = DEFAULT_RESOLUTION,
+    options: CleanOptions = DEFAULT_OPTIONS,
     model: LoadedModel | None = None,
     *,
-    first_frame_only: bool = False,
-    crop_bars: bool = False,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
-    postprocess: PostprocessConfig = DEFAULT_POSTPROCESS,
 ) -> CleanedImage:
     """Clean every frame of `image` (alpha and durations kept); the mask and region returned are the first frame's.
 
-    `first_frame_only` keeps only the first frame (a JPEG output holds one). `crop_bars` crops the caption bars
-    found on the first frame off every frame instead of filling them (`bars`). `progress(fraction, text)` is told
-    the stage in words, prefixed "Frame i of n: " for an animation; `cancel()` is checked before each frame and
-    between stages, and a cancelled run raises `Cancelled`. `model` defaults to the bundled weights.
+    `options` sets the working size and post-processing; with `first_frame_only` only the first frame is kept (a
+    JPEG output holds one); with `crop_bars` the caption bars found on the first frame are cropped off every frame
+    instead of filled (`bars`). `progress(fraction, text)` is told the stage in words, prefixed "Frame i of n: "
+    for an animation; `cancel()` is checked before each frame and between stages, and a cancelled run raises
+    `Cancelled`. `model` defaults to the bundled weights.
     """
     from .inference import clean
 
@@ -89,13 +88,12 @@ def clean_image(
 
         model = load_model()
     started = time.perf_counter()
-    frames_in = image.frames[:1] if first_frame_only else image.frames
+    frames_in = image.frames[:1] if options.first_frame_only else image.frames
     count = len(frames_in)
     report = progress or (lambda fraction, text: None)
     frames: list[Frame] = []
     first = None
-    bars = None  # found on the first frame, cropped off every frame
-    replaced = 0.0
+    replaced_rows = []  # per frame: replaced pixels in each row (the share replaced, after any crop)
     for number, frame in enumerate(frames_in):
         if cancel is not None and cancel():
             raise Cancelled("cleaning cancelled")
@@ -107,51 +105,56 @@ def clean_image(
         report(number / count, prefix + "Preparing")
         result = clean(
             frame.pixels,
-            resolution,
+            options.resolution,
             model=model,
             alpha=frame.alpha,
             progress=stage_done,
             cancel=cancel,
-            postprocess=postprocess,
+            postprocess=options.postprocess,
         )
-        if crop_bars:
-            from .bars import crop_result, detect_caption_bars
-
-            bars = bars if bars is not None else detect_caption_bars(frame.pixels, result.mask, result.region)
-            result = crop_result(result, frame.pixels, bars)
         frames.append(Frame(_read_only(result.image), result.alpha, frame.duration_ms))
-        replaced += float(result.region.mean())
+        replaced_rows.append(result.region.sum(axis=1))
         if first is None:
             first = result
-    return CleanedImage(
+    cleaned = CleanedImage(
         image=image.with_frames(frames),
         mask=_read_only(first.mask.astype(bool)),
         region=_read_only(first.region.astype(bool)),
         working_size=tuple(first.working_size),
         device=first.device,
-        seconds=time.perf_counter() - started,
-        replaced=replaced / count,
-        bars=bars,
+        seconds=0.0,
+        grown=first.grown,
     )
+    top, bottom = 0, 0
+    if options.crop_bars:
+        from .bars import crop_cleaned
+
+        cleaned, bars = crop_cleaned(image, cleaned)
+        cleaned = replace(cleaned, bars=bars)
+        top, bottom = bars.top, bars.bottom
+    kept = [rows[top : len(rows) - bottom] for rows in replaced_rows]
+    replaced = sum(float(rows.sum()) / (len(rows) * image.width) for rows in kept) / count
+    return replace(cleaned, seconds=time.perf_counter() - started, replaced=replaced)
 
 
 def refill(
     image: LoadedImage,
     mask: np.ndarray,
-    resolution: int = DEFAULT_RESOLUTION,
+    options: CleanOptions = DEFAULT_OPTIONS,
     model: LoadedModel | None = None,
     *,
     previous: PreviousResult | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
-    postprocess: PostprocessConfig = DEFAULT_POSTPROCESS,
 ) -> CleanedImage:
     """Fill the first frame of `image` again with `mask` (edited by hand), changing only what the edit touched.
 
     The fill runs on the whole edited mask (skipping the mask network); its pixels are taken only near the pixels
-    whose mask changed from `previous` (dilated by the fill's own margin), the previous result everywhere else.
-    Where text was erased from the mask, the original pixels come back. Other frames are kept as `previous` has
-    them (as `image` has them without a previous result). Progress texts start "Re-filling: ".
+    whose mask changed from `previous` (as far as either run's region reaches beyond its mask, `grown`, plus one),
+    the previous result everywhere else. Where text was erased from the mask, the original pixels come back.
+    Other frames are kept as `previous` has them (as `image` has them without a previous result). Progress texts
+    start "Re-filling: ". `options.crop_bars` and `first_frame_only` do not apply: a re-fill keeps the size and
+    the frames of the result it edits.
     """
     from .inference import clean
 
@@ -161,7 +164,6 @@ def refill(
         model = load_model()
     started = time.perf_counter()
     frame = image.frames[0]
-    width = mask.shape[1]
     report = progress or (lambda fraction, text: None)
 
     def stage_done(fraction: float, stage: str) -> None:
@@ -179,20 +181,18 @@ def refill(
 
     result = clean(
         frame.pixels,
-        resolution,
+        options.resolution,
         mask=mask,
         model=model,
         alpha=frame.alpha,
         progress=stage_done,
         cancel=cancel,
-        postprocess=postprocess,
+        postprocess=options.postprocess,
     )
-    # The margin clean() adds around the text at full size (its working dilation scaled up), for the new run and
-    # the previous one: a changed mask pixel changes the fill that far around it.
-    margins = [math.ceil(postprocess.working_dilation * width / result.working_size[0])]
-    if previous is not None:
-        margins.append(math.ceil(postprocess.working_dilation * width / previous.working_size[0]))
-    zone = dilate(old_mask ^ mask.astype(bool), max(1, *margins) + 1)
+    # A changed mask pixel changes the result as far as the region reaches beyond the mask, in the new run and in
+    # the previous one.
+    margin = max(1, result.grown, previous.grown if previous is not None else 0)
+    zone = dilate(old_mask ^ mask.astype(bool), margin + 1)
     pixels = np.where(zone[..., None], result.image, old_pixels)
     region = np.where(zone, result.region, old_region)
     frames[0] = Frame(_read_only(pixels), frame.alpha, frame.duration_ms)
@@ -204,6 +204,7 @@ def refill(
         device=result.device,
         seconds=time.perf_counter() - started,
         replaced=float(region.mean()),
+        grown=result.grown,
     )
 
 

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from memeclean_core.bars import CaptionBars, crop_result, detect_caption_bars
-from memeclean_core.inference import CleanResult, dilate
+from memeclean_core.bars import CaptionBars, crop_cleaned, detect_caption_bars
+from memeclean_core.imageio import Frame, LoadedImage
+from memeclean_core.pipeline import dilate
+from memeclean_core.whole_image import CleanedImage
 
 
 def picture(width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray:
@@ -95,16 +97,25 @@ def test_no_bar_on_a_white_sky_that_fades_into_the_picture():
     assert not detect_caption_bars(meme, mask, dilate(mask, 2))
 
 
-def test_cropping_a_result_removes_the_bar_rows_and_says_so():
+def cleaned(image: np.ndarray, mask: np.ndarray, region: np.ndarray, frames: int = 1) -> CleanedImage:
+    alpha = np.full(mask.shape, 255, np.uint8)
+    picture = LoadedImage([Frame(image, alpha, 50) for _ in range(frames)], format="GIF", loop=0)
+    return CleanedImage(picture, mask, region, working_size=(64, 64), device="CPU", seconds=0.0)
+
+
+def test_cropping_a_result_removes_the_bar_rows_of_every_frame():
     meme, mask = bar_meme("bottom", (0, 0, 0))
-    region = dilate(mask, 2)
-    result = CleanResult(image=meme.copy(), mask=mask, region=region, alpha=np.full(mask.shape, 255, np.uint8))
-    cropped = crop_result(result, meme)
-    assert cropped.cropped == (0, 40)
-    assert cropped.image.shape == (240, 320, 3) and cropped.mask.shape == cropped.alpha.shape == (240, 320)
-    np.testing.assert_array_equal(cropped.image, meme[:240])
-    plain = CleanResult(image=picture(), mask=np.zeros((240, 320), bool), region=np.zeros((240, 320), bool))
-    assert crop_result(plain, plain.image) is plain and plain.cropped == (0, 0)
+    original = LoadedImage([Frame(meme), Frame(meme)], format="GIF", loop=0)
+    cropped, bars = crop_cleaned(original, cleaned(meme.copy(), mask, dilate(mask, 2), frames=2))
+    assert bars == CaptionBars(0, 40)
+    assert cropped.mask.shape == cropped.region.shape == (240, 320) and len(cropped.image.frames) == 2
+    for frame in cropped.image.frames:
+        assert frame.pixels.shape == (240, 320, 3) and frame.alpha.shape == (240, 320) and frame.duration_ms == 50
+        assert not frame.pixels.flags.writeable  # results are shared between threads: read-only
+        np.testing.assert_array_equal(frame.pixels, meme[:240])
+    plain = cleaned(picture(), np.zeros((240, 320), bool), np.zeros((240, 320), bool))
+    same, none = crop_cleaned(LoadedImage([Frame(picture())]), plain)
+    assert same is plain and not none
 
 
 @pytest.mark.parametrize("where,colour", [("top", (255, 255, 255)), ("bottom", (0, 0, 0))])
@@ -149,3 +160,29 @@ def test_cli_crop_bars_writes_the_picture_without_the_bar(tmp_path, capsys):
     ):
         assert filled.size == (320, 280) and cropped.size == mask.size == (320, 240)
         np.testing.assert_array_equal(np.asarray(cropped.convert("RGB")), np.asarray(filled.convert("RGB"))[40:])
+
+
+def test_folder_mode_crops_the_bars_as_one_file_does(tmp_path, capsys):
+    """Issue 28: `--input-dir DIR --crop-bars` ignored --crop-bars; the folder's output is the single file's."""
+    from memeclean_core.cli import main
+
+    meme, _ = bar_meme("top", (255, 255, 255))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(meme).save(folder / "meme.png")
+    single = ["clean", str(folder / "meme.png"), "--output", str(tmp_path / "one.png"), "--crop-bars"]
+    assert main([*single, "--device", "cpu"]) == 0
+    whole = ["clean", "--input-dir", str(folder), "--output-dir", str(tmp_path / "out"), "--mask-dir"]
+    command = [*whole, str(tmp_path / "masks"), "--crop-bars", "--device", "cpu"]
+    assert main(command) == 0
+    with (
+        Image.open(tmp_path / "one.png") as one,
+        Image.open(tmp_path / "out" / "meme.png") as out,
+        Image.open(tmp_path / "masks" / "meme.png") as mask,
+    ):
+        assert one.size == out.size == mask.size == (320, 240)
+        np.testing.assert_array_equal(np.asarray(out), np.asarray(one))
+    # A cropped output is complete: --resume skips it instead of calling it broken.
+    capsys.readouterr()
+    assert main([*command, "--resume"]) == 0
+    assert "cleaned 0 of 1 picture (1 already done)" in capsys.readouterr().out

@@ -194,12 +194,6 @@ def test_wildcards_expanded_when_the_shell_did_not(tmp_path):
     assert [p.name for p in paths] == ["x1.png", "x2.png", "none*.png"]
 
 
-def test_resolution_range_matches_inference():
-    from memeclean_core import inference
-
-    assert (cli_clean.MIN_RESOLUTION, cli_clean.MAX_RESOLUTION) == (inference.MIN_RESOLUTION, inference.MAX_RESOLUTION)
-
-
 def test_progress_bar_on_a_terminal():
     import io
 

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from memeclean_core import batch_folder
+from memeclean_core.clean_options import CleanOptions
 from memeclean_core.cli import main
 
 pytest.importorskip("torch")
@@ -355,8 +356,11 @@ def test_plan_names_and_rows(tmp_path):
     assert names == {"moving.gif": "moving.gif", "still.gif": "still.png", "x/pic.jpeg": "x/pic.png"}
     item = plan.items[0]
     assert batch_folder.FolderItem.from_row(json.loads(json.dumps(item.to_row()))) == item
-    cleaner = batch_folder.ItemCleaner(batch_folder.CleanSettings(resolution=64), model=object())
-    assert pickle.loads(pickle.dumps(cleaner))._model is None  # each process loads its own model
+    options = CleanOptions(resolution=64, crop_bars=True)
+    cleaner = batch_folder.ItemCleaner(batch_folder.CleanSettings(options), model=object())
+    shipped = pickle.loads(pickle.dumps(cleaner))
+    assert shipped._model is None  # each process loads its own model
+    assert shipped.settings.options == options  # the clean asked for reaches every process and Ray actor
 
 
 def test_engine_seam_runs_any_callable(tmp_path):

@@ -71,10 +71,10 @@ def test_mask_iou():
 
 
 def test_text_region_is_the_true_mask_dilated_two_pixels_whatever_the_pipeline_uses(monkeypatch):
-    from memeclean_core import inference
-    from memeclean_core.inference import dilate
+    from memeclean_core import pipeline
+    from memeclean_core.pipeline import dilate
 
-    monkeypatch.setattr(inference, "WORKING_DILATION", 7)  # tuning the pipeline moves neither metric nor baselines
+    monkeypatch.setattr(pipeline, "WORKING_DILATION", 7)  # tuning the pipeline moves neither metric nor baselines
     mask = np.zeros((15, 15), bool)
     mask[7, 7] = True
     region = ev.text_region(mask)

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from memeclean_core.errors import Cancelled, MemeCleanError
-from memeclean_core.inference import clean, working_size
+from memeclean_core.geometry import working_size
+from memeclean_core.inference import clean
 
 from .conftest import make_meme
 

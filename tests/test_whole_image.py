@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from memeclean_core.clean_options import CleanOptions
 from memeclean_core.errors import Cancelled
 from memeclean_core.imageio import Frame, LoadedImage
 from memeclean_core.inference import clean
@@ -12,6 +13,8 @@ from memeclean_core.pipeline import dilate
 from memeclean_core.whole_image import captioned, clean_image, refill
 
 from .conftest import make_meme
+
+AT_128 = CleanOptions(resolution=128)
 
 
 def animation(alpha: bool = False) -> LoadedImage:
@@ -27,7 +30,7 @@ def animation(alpha: bool = False) -> LoadedImage:
 def test_clean_image_cleans_every_frame_as_clean_does(tiny_model):
     image = animation(alpha=True)
     reports: list[tuple[float, str]] = []
-    done = clean_image(image, 128, tiny_model, progress=lambda fraction, text: reports.append((fraction, text)))
+    done = clean_image(image, AT_128, tiny_model, progress=lambda fraction, text: reports.append((fraction, text)))
 
     assert len(done.image.frames) == 2 and done.image.loop == 0 and done.image.format == "GIF"
     for frame, cleaned in zip(image.frames, done.image.frames):
@@ -50,9 +53,8 @@ def test_clean_image_cleans_every_frame_as_clean_does(tiny_model):
 
 def test_clean_image_of_a_still_has_no_frame_prefix_and_can_keep_one_frame(tiny_model):
     reports = []
-    done = clean_image(
-        animation(), 128, tiny_model, first_frame_only=True, progress=lambda fraction, text: reports.append(text)
-    )
+    one_frame = CleanOptions(resolution=128, first_frame_only=True)
+    done = clean_image(animation(), one_frame, tiny_model, progress=lambda fraction, text: reports.append(text))
     assert len(done.image.frames) == 1
     assert reports[0] == "Preparing" and reports[-1] == "Done"
 
@@ -65,26 +67,27 @@ def test_clean_image_checks_cancel_before_each_frame(tiny_model):
         return len(asked) > 5  # the first frame's checks pass, the second frame is refused
 
     with pytest.raises(Cancelled):
-        clean_image(animation(), 128, tiny_model, cancel=cancel)
+        clean_image(animation(), AT_128, tiny_model, cancel=cancel)
     assert len(asked) == 6
 
 
 def test_refill_changes_only_the_pixels_near_the_edit(tiny_model):
     image = animation()
-    first = clean_image(image, 128, tiny_model)
-    same = refill(image, first.mask, 128, tiny_model, previous=first)
+    first = clean_image(image, AT_128, tiny_model)
+    same = refill(image, first.mask, AT_128, tiny_model, previous=first)
     np.testing.assert_array_equal(same.image.frames[0].pixels, first.image.frames[0].pixels)
     assert same.image.frames[1] is first.image.frames[1]  # other frames are the previous result's
 
     edited = first.mask.copy()
     edited[60:70, 20:40] = True  # text added by hand in a corner the caption does not reach
     texts = []
-    done = refill(image, edited, 128, tiny_model, previous=first, progress=lambda fraction, text: texts.append(text))
+    done = refill(image, edited, AT_128, tiny_model, previous=first, progress=lambda fraction, text: texts.append(text))
     assert texts and all(text.startswith("Re-filling: ") for text in texts)
     np.testing.assert_array_equal(done.mask, edited)
     changed = np.any(done.image.frames[0].pixels != first.image.frames[0].pixels, axis=2)
     assert changed.any()
-    # The margin is the working dilation scaled to full size (2 px: the picture is worked on at its own size) + 1.
+    # The margin is how far the clean grew the region (2 px: the picture is worked on at its own size) + 1.
+    assert first.grown == done.grown == 2
     near = dilate(edited ^ first.mask, 3)
     assert not (changed & ~near).any()
     assert not (done.region ^ first.region)[~near].any()
@@ -94,7 +97,7 @@ def test_refill_without_a_previous_result_starts_from_the_original(tiny_model):
     image = animation()
     mask = np.zeros((90, 120), bool)
     mask[40:50, 50:70] = True
-    done = refill(image, mask, 128, tiny_model)
+    done = refill(image, mask, AT_128, tiny_model)
     outside = ~dilate(mask, 3)
     np.testing.assert_array_equal(done.image.frames[0].pixels[outside], image.frames[0].pixels[outside])
     assert done.image.frames[1] is image.frames[1]

@@ -46,6 +46,7 @@ class Result:
     working_size: tuple[int, int]  # (width, height) the network saw
     device: str  # "CPU", "GPU (...)"
     seconds: float  # time the run took
+    grown: int = 0  # pixels the region reaches beyond the filled mask (a re-fill's margin, `whole_image.refill`)
 
 
 @dataclass(frozen=True, eq=False)
@@ -366,38 +367,19 @@ class Document:
         `memeclean_core.bars`) off the picture and its result, instead of keeping them filled. The cropped
         picture becomes the image, with its result and mask; Undo brings the whole picture back. Returns the rows
         cut at (top, bottom); (0, 0) and nothing changes when there is no result or no bar."""
-        from memeclean_core.bars import crop_rows, detect_caption_bars
+        from memeclean_core.bars import crop_cleaned, crop_image, read_only_rows
 
         state = self.state
         if state is None or state.result is None:
             return (0, 0)
-        result = state.result
-        bars = detect_caption_bars(self.image.frames[0].pixels, state.mask, result.region)
+        cropped, bars = crop_cleaned(self.image, state.result, text=state.mask)
         if not bars:
             return (0, 0)
-
-        def crop_image(image: LoadedImage) -> LoadedImage:
-            frames = [
-                replace(
-                    frame,
-                    pixels=frozen(crop_rows(frame.pixels, bars).copy()),
-                    alpha=None if frame.alpha is None else frozen(crop_rows(frame.alpha, bars).copy()),
-                )
-                for frame in image.frames
-            ]
-            return image.with_frames(frames)
-
-        cropped = replace(
-            result,
-            image=crop_image(result.image),
-            mask=frozen(crop_rows(result.mask, bars).copy()),
-            region=frozen(crop_rows(result.region, bars).copy()),
-        )
         self._end_stroke_silently()
         self._before_crop.append(_Snapshot(self.image, self._history, self._kept))
         self._undone_crops.clear()
-        history = History(State(cropped, frozen(crop_rows(state.mask, bars).copy()), label))
-        self._switch(_Snapshot(crop_image(self.image), history, None))
+        history = History(State(cropped, read_only_rows(state.mask, bars), label))
+        self._switch(_Snapshot(crop_image(self.image, bars), history, None))
         return (bars.top, bars.bottom)
 
     def _push(self, state: State) -> None:
