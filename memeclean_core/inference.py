@@ -27,6 +27,7 @@ from .pipeline import (
     bounding_window,
     caption_bands,
     classical_fill,
+    classical_fill_scaled,
     dilate,
     in_parallel,
     pad_reflect,
@@ -186,7 +187,16 @@ def composite(
     output = image.copy()
     work_h, work_w = correction.shape[:2]
     bands = list(caption_bands(region, margin))
-    fills = in_parallel(lambda band: classical_fill(image[band], region[band], config), bands)  # bands at once
+    # Beyond `classical_fill_limit` times the working size the classical fill runs at that size (pipeline.py).
+    limit = config.classical_fill_limit
+    factor = None if limit is None or scale * limit >= 1.0 else scale * limit
+
+    def fill(band: tuple[slice, slice]) -> np.ndarray:
+        if factor is None:
+            return classical_fill(image[band], region[band], config)
+        return classical_fill_scaled(image[band], region[band], config, factor)
+
+    fills = in_parallel(fill, bands)  # bands at once
     for (rows, cols), filled in zip(bands, fills):
         band_region = region[rows, cols]
         band = filled.astype(np.float32)

@@ -73,6 +73,7 @@ def test_the_config_without_the_refinements_reproduces_the_pipeline_as_it_was(na
         telea_radius=3,
         edge_refine="none",
         structure_fill=False,
+        classical_fill_limit=None,
     )
     assert digest(clean(image, resolution, mask=mask, model=stub_model(), postprocess=explicit)) == GOLDEN[name]
 
@@ -256,3 +257,36 @@ def test_a_picture_without_any_caption_candidate_comes_back_unchanged():
     result = clean(image, resolution=256, model=LoadedModel.of_net(BlankNet()))
     assert not result.mask.any() and not result.region.any()
     np.testing.assert_array_equal(result.image, image)
+
+
+def test_a_picture_far_above_the_working_size_gets_its_classical_fill_at_the_limit(monkeypatch):
+    """`classical_fill_limit`: beyond that many times the working size the full-size Telea runs at that size and is
+    upsampled into the hole (a phone photo's caption costs 60 times its working-size hole at full size); outside
+    the region every pixel stays the picture's, and the fill is about as close to the template as at full size."""
+    from memeclean_core import inference, pipeline
+    from memeclean_core.evaluate import mse, psnr_from_mse
+    from memeclean_core.pipeline import PostprocessConfig
+
+    widths = []
+    real = pipeline.classical_fill
+
+    def spied(rgb, mask, config):
+        widths.append(rgb.shape[1])
+        return real(rgb, mask, config)
+
+    monkeypatch.setattr(pipeline, "classical_fill", spied)
+    monkeypatch.setattr(inference, "classical_fill", spied)
+    image, template, _ = make_meme(960, 720, seed=4)
+    results = {}
+    for limit in (None, 2.0):
+        widths.clear()
+        config = PostprocessConfig(edge_refine="none", structure_fill=False, classical_fill_limit=limit)
+        results[limit] = clean(image, 128, model=stub_model(), postprocess=config)
+        largest = max(widths)
+        assert (largest > 256) if limit is None else (largest <= 2 * 128)
+    full, capped = results[None], results[2.0]
+    np.testing.assert_array_equal(full.region, capped.region)
+    np.testing.assert_array_equal(capped.image[~capped.region], image[~capped.region])
+    assert not np.array_equal(full.image, capped.image)
+    psnr = {limit: psnr_from_mse(mse(result.image, template, result.region)) for limit, result in results.items()}
+    assert psnr[2.0] > psnr[None] - 1.0
