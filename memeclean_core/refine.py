@@ -32,6 +32,7 @@ SURE_PROBABILITY = 0.9  # a component's caption colours come from pixels at leas
 MIN_SURE_PIXELS = 24  # fewer sure pixels than this: keep the component's upsampled probability
 COLOUR_RESIDUAL = 40.0  # RGB distance above which the blend does not explain a pixel (then: upsampled probability)
 MIN_CONTRAST = 40.0  # a caption colour this close to the background cannot say where the glyph ends
+COLOUR_SAMPLES = 20_000  # at most this many sure pixels (evenly spaced) give a component's caption colours
 
 
 def _box(array: np.ndarray, radius: int) -> np.ndarray:
@@ -103,6 +104,26 @@ def _caption_colours(pixels: np.ndarray) -> np.ndarray:
     return centres
 
 
+def _blend(pixels: np.ndarray, local: np.ndarray, colours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel (N×3 float32) as `local + alpha · (colour − local)` with the colour that explains it best: (alpha
+    in [0, 1], the RGB distance left). A colour within MIN_CONTRAST of the background explains nothing."""
+    offset = pixels - local
+    offset2 = np.einsum("ij,ij->i", offset, offset)
+    best_alpha = np.zeros(len(pixels), np.float32)
+    best_residual = np.full(len(pixels), np.inf, np.float32)
+    for colour in colours:
+        direction = colour[None] - local
+        length2 = np.einsum("ij,ij->i", direction, direction)
+        along = np.einsum("ij,ij->i", offset, direction)
+        alpha = np.clip(along / np.maximum(length2, 1e-6), 0.0, 1.0)
+        # |offset − alpha·direction|², expanded so no N×3 temporary is made per colour
+        residual = np.sqrt(np.maximum(offset2 - 2.0 * alpha * along + alpha * alpha * length2, 0.0))
+        residual[length2 < MIN_CONTRAST**2] = np.inf
+        better = residual < best_residual
+        best_alpha[better], best_residual[better] = alpha[better], residual[better]
+    return best_alpha, best_residual
+
+
 def colour_margin(scale: float) -> int:
     """How far (full-size pixels) `colour_probability` looks around a candidate pixel: its default zone radius plus
     the background ring; beyond this from every candidate its output is its input."""
@@ -146,23 +167,18 @@ def colour_probability(
             component_sure = sure[box] & component
             if component_sure.sum() < MIN_SURE_PIXELS:
                 continue
-            colours = _caption_colours(window[box][component_sure])
-            pixels = window[box][component]
-            local = background[box][component]
-            best_alpha = np.zeros(len(pixels), np.float32)
-            best_residual = np.full(len(pixels), np.inf, np.float32)
-            for colour in colours:
-                direction = colour[None] - local
-                length2 = (direction * direction).sum(axis=1)
-                alpha = np.clip(((pixels - local) * direction).sum(axis=1) / np.maximum(length2, 1e-6), 0.0, 1.0)
-                residual = np.linalg.norm(pixels - (local + alpha[:, None] * direction), axis=1)
-                residual[length2 < MIN_CONTRAST**2] = np.inf
-                better = residual < best_residual
-                best_alpha[better], best_residual[better] = alpha[better], residual[better]
-            explained = (best_residual < COLOUR_RESIDUAL) & has_background[box][component]
-            values = source[box][component]
-            values[explained] = best_alpha[explained]
-            values[source[box][component] > SURE_PROBABILITY] = 1.0  # the confident core stays caption
-            refined[box][component] = values
+            sure_at = np.flatnonzero(component_sure)
+            if len(sure_at) > COLOUR_SAMPLES:  # a band of caption on a photo: a million sure pixels say no more
+                sure_at = sure_at[:: -(-len(sure_at) // COLOUR_SAMPLES)]
+            colours = _caption_colours(window[box].reshape(-1, 3)[sure_at])
+            # The confident core stays caption; the rest of the component is explained by colour where it can be.
+            core = component & (source[box] > SURE_PROBABILITY)
+            edge = component & ~core
+            alpha, residual = _blend(window[box][edge], background[box][edge], colours)
+            explained = (residual < COLOUR_RESIDUAL) & has_background[box][edge]
+            edge_values = source[box][edge]
+            edge_values[explained] = alpha[explained]
+            refined[box][edge] = edge_values
+            refined[box][core] = 1.0
         out[rows, cols] = refined
     return out
