@@ -260,7 +260,7 @@ def soak_queue(args, work: Path) -> list[Sample]:
         folder.mkdir()
         SaveAllDialog.ask = classmethod(lambda cls, parent, start, count, folder=folder: (folder, None))
         before = len(saved)
-        queue.save_all_action.trigger()
+        queue.actions["save_all"].trigger()
         wait_until(lambda before=before: len(saved) > before)
         if saved[-1]["saved"] != per_round:
             raise RuntimeError(f"round {number + 1}: Save All saved {saved[-1]}")

@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QLabel, QMenu, QToolBar
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QLabel, QToolBar
 
 from memeclean_core.fixes import fixes_dir
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
 from ..controller import DocumentJob
 from ..jobs import library as library_jobs
-from ..views.actions import ActionSpec, add_named_actions
+from ..views.actions import SEPARATOR, ActionSpec, MenuLayout, install_menus, make_actions
 from ..workers.runner import Outcome, Task
 
 if TYPE_CHECKING:
@@ -88,15 +88,9 @@ class LibraryMode(QObject):
     # -- building ---------------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        add_named_actions(self, self.window, LIBRARY_ACTIONS)  # self.show_action, self.add_action, ...
-        self.menu = QMenu("&Library", self.window)
-        self.menu.addActions([self.show_action, self.add_action, self.use_action])
-        self.menu.addSeparator()
-        self.menu.addActions([self.lookup_action, self.add_saved_action, self.add_cleaned_action])
-        self.menu.addSeparator()
-        self.menu.addActions([self.keep_fixes_action, self.fixes_folder_action])
-        before = "model" if "model" in self.window.menus else "help"  # Library, Model, Help
-        self.window.add_menu("library", self.menu, before=before)
+        self.actions = make_actions(self, self.window, LIBRARY_ACTIONS)
+        self.menu = install_menus(self.window, self.actions, [LIBRARY_MENU])["library"]
+        self.window.add_auto_clean_veto(lambda: self.opening_template)  # a library picture is clean already
 
         self.bar = QToolBar("Library Match", self.window)
         self.bar.setObjectName("library-match-bar")
@@ -105,11 +99,7 @@ class LibraryMode(QObject):
         self.bar_label = QLabel()
         self.bar_label.setTextFormat(Qt.TextFormat.PlainText)
         self.bar.addWidget(self.bar_label)
-        self.bar.addAction(self.use_action)
-        self.dismiss_action = QAction("Dismiss", self.window)
-        self.dismiss_action.setToolTip("Hide this offer and keep the model's clean")
-        self.dismiss_action.triggered.connect(self.dismiss)
-        self.bar.addAction(self.dismiss_action)
+        self.bar.addActions([self.actions["use"], self.actions["dismiss"]])
         self.window.addToolBarBreak()
         self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
         self.bar.setVisible(False)
@@ -120,8 +110,8 @@ class LibraryMode(QObject):
         if offer is not None:
             entry = offer.match.entry
             self.bar_label.setText(f"  This meme is your library template “{entry.name}”.  ")
-        self.use_action.setEnabled(offer is not None)
-        self.add_action.setEnabled(self.document.result is not None)
+        self.actions["use"].setEnabled(offer is not None)
+        self.actions["add"].setEnabled(self.document.result is not None)
 
     # -- look-up on open ---------------------------------------------------------------------------------------
 
@@ -355,7 +345,8 @@ def _setting_toggle(name: str, text: str, setting: str, tip: str) -> ActionSpec:
     )
 
 
-# The Library menu's actions, declared once (`mode.<name>_action`); the menu's layout is in `LibraryMode._build`.
+# The Library menu's actions, declared once (`mode.actions[name]`); LIBRARY_MENU places them, and "use" and
+# "dismiss" are the match bar's buttons.
 LIBRARY_ACTIONS = (
     ActionSpec(
         "show",
@@ -397,4 +388,12 @@ LIBRARY_ACTIONS = (
         LibraryMode.open_fixes_folder,
         tip="Show the folder where your mask fixes are kept",
     ),
+    ActionSpec("dismiss", "Dismiss", LibraryMode.dismiss, tip="Hide this offer and keep the model's clean"),
+)
+# Library, then Model, then Help
+LIBRARY_MENU = MenuLayout(
+    "library",
+    "&Library",
+    ("show", "add", "use", SEPARATOR, "lookup", "add_saved", "add_cleaned", SEPARATOR, "keep_fixes", "fixes_folder"),
+    before=("model", "help"),
 )

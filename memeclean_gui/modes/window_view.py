@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QDockWidget, QMenu, QStatusBar, QToolBar
@@ -51,6 +53,10 @@ class WindowView(Protocol):
 
     def add_toolbar_action(self, action: QAction) -> None:
         """Add a mode's toggle to the end of the clean toolbar."""
+
+    def add_auto_clean_veto(self, veto: Callable[[], bool]) -> None:
+        """Clean Automatically leaves an opened picture alone while `veto()` is true (the one hook through which a
+        mode says that a picture needs no clean from the window)."""
 
     def enter_caption_mode(self) -> None:
         """Switch caption mode on (the library opens its templates in it)."""

@@ -1,6 +1,7 @@
 """The queue's widgets: the panel (a dock beside the canvas listing the queued pictures with thumbnail, name and
 status, the progress of the whole queue with Cancel, buttons for Clean All and Save All) and the Save All dialog.
-They only show what they are given and report choices; `queue_mode` decides what they do."""
+They only show what they are given and report choices (and ask the queue's questions); `modes.queue` decides what
+they do."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QStyle,
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..jobs.queue import THUMBNAIL_SIZE
+from ..model.queue_session import names
 from ..model.queue_state import QueueEntry, Status
 from .qimage import to_qimage
 
@@ -225,3 +228,40 @@ class SaveAllDialog(QDialog):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return Path(dialog.folder_edit.text()).expanduser(), SAVE_ALL_FORMATS[dialog.format_box.currentText()]
+
+
+def ask_discard_edits(parent: QWidget, edited: list[str], doing: str) -> bool:
+    """Ask once before the edits of the queued pictures named in `edited` would be lost; True: go on."""
+    listed = names(edited)
+    what = (
+        f"Your edits to {listed} are"
+        if len(edited) == 1
+        else f"{len(edited)} queued pictures have edits that are ({listed})"
+    )
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(
+        parent,
+        "MemeClean",
+        f"{what} not saved. {doing} and lose them?",
+        buttons.Discard | buttons.Cancel,
+        buttons.Cancel,
+    )
+    return answer != buttons.Cancel
+
+
+def ask_replace(parent: QWidget, existing: list[str], cleaned: int, folder: Path) -> bool | None:
+    """Save All found files of the names it would write: True to replace them all, False to keep them and skip
+    those templates, None to save nothing."""
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(
+        parent,
+        "Save All Templates",
+        f"{len(existing)} of the {cleaned} templates would replace files already in “{folder.name}” "
+        f"({', '.join(existing[:5]) + (', …' if len(existing) > 5 else '')}). Replace them all (Yes to All), or keep "
+        "those files and skip these templates (No to All)?",
+        buttons.YesToAll | buttons.NoToAll | buttons.Cancel,
+        buttons.NoToAll,
+    )
+    if answer not in (buttons.YesToAll, buttons.NoToAll):
+        return None
+    return answer == buttons.YesToAll

@@ -9,18 +9,10 @@ from PIL import Image
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
-from memeclean_gui.model import settings as settings_module
 from memeclean_gui.model.settings import Settings
 
 from ..conftest import make_meme
-
-
-@pytest.fixture(autouse=True)
-def settings_file(tmp_path, monkeypatch):
-    """Every test gets its own settings file: the user's is never read or written."""
-    path = tmp_path / "config" / "settings.json"
-    monkeypatch.setattr(settings_module, "settings_path", lambda: path)
-    return path
+from ..gui_model.conftest import settings_file  # noqa: F401 - the same autouse fixture: the user's file is never used
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +42,8 @@ def empty_clipboard_afterwards(qapp):
 
 
 @pytest.fixture
-def settings(settings_file):
-    value = Settings.load()
+def settings():
+    value = Settings.load()  # from the redirected file: `settings_file` is autouse
     value.update(auto_clean=False, resolution=256)
     return value
 

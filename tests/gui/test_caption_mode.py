@@ -39,7 +39,7 @@ def open_template_file(qtbot, window, path):
     """Write the template to `path`, open that file and turn caption mode on; returns the caption mode."""
     Image.fromarray(template_pixels()).save(path)
     assert wait_job(qtbot, window.controller, "load", lambda: window.open_path(path)) == "ok"
-    window.captions.caption_action.trigger()
+    window.captions.actions["caption"].trigger()
     return window.captions
 
 
@@ -87,7 +87,7 @@ def captioning(qtbot, make_window):
     window = make_window()
     open_template(window)
     mode = window.captions
-    window.captions.caption_action.trigger()
+    window.captions.actions["caption"].trigger()
     assert mode.active and mode.dock.isVisible()
     wait_preview(qtbot, mode)
     return window, mode
@@ -96,15 +96,17 @@ def captioning(qtbot, make_window):
 def test_the_mode_is_in_the_menus_with_its_shortcuts(make_window):
     window = make_window()
     mode = window.captions
-    assert not mode.caption_action.isEnabled(), "nothing to caption without an image"
+    assert not mode.actions["caption"].isEnabled(), "nothing to caption without an image"
     menus = {action.text().replace("&", ""): action.menu() for action in window.menuBar().actions() if action.menu()}
-    assert mode.export_action in menus["File"].actions() and mode.save_project_action in menus["File"].actions()
-    assert mode.caption_action in menus["Caption"].actions() and mode.replace_action in menus["Caption"].actions()
-    assert mode.export_action.shortcut() == QKeySequence("Ctrl+E")
-    assert mode.caption_action.shortcut() == QKeySequence("T")
+    assert mode.actions["export"] in menus["File"].actions() and mode.actions["save_project"] in menus["File"].actions()
+    assert (
+        mode.actions["caption"] in menus["Caption"].actions() and mode.actions["replace"] in menus["Caption"].actions()
+    )
+    assert mode.actions["export"].shortcut() == QKeySequence("Ctrl+E")
+    assert mode.actions["caption"].shortcut() == QKeySequence("T")
     shortcuts = [
         sequence.toString()
-        for action in window.findChildren(type(mode.caption_action))
+        for action in window.findChildren(type(mode.actions["caption"]))
         for sequence in action.shortcuts()
         if not sequence.isEmpty()
     ]
@@ -124,7 +126,7 @@ def test_top_and_bottom_fields_make_boxes_and_the_preview_shows_them(qtbot, capt
     assert changed[: HEIGHT // 3].sum() > 200 and not changed[HEIGHT // 2 :].any()
     mode.panel.top_edit.editingFinished.emit()  # focus leaves the field: the typing is one undo step
     assert [box.text for box in window.document.captions] == ["one does not", ""]
-    assert window.undo_action.text() == "&Undo Edit Top Text"
+    assert window.named_actions["undo"].text() == "&Undo Edit Top Text"
 
     mode.panel.bottom_edit.setText("simply caption")
     mode.panel.bottom_edit.editingFinished.emit()
@@ -137,13 +139,13 @@ def test_top_and_bottom_fields_make_boxes_and_the_preview_shows_them(qtbot, capt
     qtbot.keyClick(mode.panel.bottom_edit, Qt.Key.Key_Delete)  # the field's Delete, not Delete Text Box
     mode.panel.bottom_edit.editingFinished.emit()
     assert [box.text for box in window.document.captions] == ["one does not", "imply caption"]
-    window.undo_action.trigger()
-    window.undo_action.trigger()
+    window.named_actions["undo"].trigger()
+    window.named_actions["undo"].trigger()
     assert [box.text for box in window.document.captions] == ["one does not", ""]
     assert mode.panel.bottom_edit.text() == ""
     assert np.array_equal(wait_preview(qtbot, mode), top)
 
-    mode.caption_action.trigger()  # leaving caption mode shows the template again
+    mode.actions["caption"].trigger()  # leaving caption mode shows the template again
     assert not mode.active and not mode.dock.isVisible()
 
 
@@ -160,14 +162,14 @@ def test_dragging_a_box_moves_it_and_undo_puts_it_back(qtbot, captioning):
     assert after.x == pytest.approx(before[0].x + 10 / WIDTH, abs=3 / WIDTH)
     assert after.y == pytest.approx(before[0].y + 60 / HEIGHT, abs=3 / HEIGHT)
     assert (after.w, after.h, after.text) == (before[0].w, before[0].h, "drag me")
-    assert window.undo_action.text() == "&Undo Move Text Box" and len(window.document.captions) == steps
+    assert window.named_actions["undo"].text() == "&Undo Move Text Box" and len(window.document.captions) == steps
     moved_preview = wait_preview(qtbot, mode)
     changed = np.any(moved_preview != template_pixels(), axis=2)
     assert changed[60:100].sum() > 100 and not changed[:50].any(), "the text went down with its box"
 
-    window.undo_action.trigger()  # the whole drag is one step
+    window.named_actions["undo"].trigger()  # the whole drag is one step
     assert window.document.captions == before
-    window.redo_action.trigger()
+    window.named_actions["redo"].trigger()
     assert window.document.captions[0] == after
 
 
@@ -182,12 +184,12 @@ def test_a_handle_resizes_the_selected_box(qtbot, captioning):
     assert resized.x == pytest.approx(box.x, abs=1e-6) and resized.y == pytest.approx(box.y, abs=1e-6)
     assert resized.w * WIDTH == pytest.approx(box.w * WIDTH + 20, abs=3)
     assert resized.h * HEIGHT == pytest.approx(box.h * HEIGHT + 10, abs=3)
-    assert window.undo_action.text() == "&Undo Resize Text Box"
-    window.undo_action.trigger()
+    assert window.named_actions["undo"].text() == "&Undo Resize Text Box"
+    window.named_actions["undo"].trigger()
     assert window.document.captions[2] == box
-    assert mode.editor.selected == 2 and mode.delete_action.isEnabled()
+    assert mode.editor.selected == 2 and mode.actions["delete"].isEnabled()
     qtbot.keyClick(window.canvas, Qt.Key.Key_Delete)  # Delete Text Box
-    assert len(window.document.captions) == 2 and window.undo_action.text() == "&Undo Delete Text Box"
+    assert len(window.document.captions) == 2 and window.named_actions["undo"].text() == "&Undo Delete Text Box"
 
 
 def test_double_click_edits_the_text_in_place(qtbot, captioning):
@@ -199,7 +201,7 @@ def test_double_click_edits_the_text_in_place(qtbot, captioning):
     assert mode.editor.boxes[1].text == "in place" and window.document.captions[1].text == "", "live until Enter"
     qtbot.keyClick(field, Qt.Key.Key_Return)
     assert mode.overlay.text_editor is None
-    assert window.document.captions[1].text == "in place" and window.undo_action.text() == "&Undo Edit Text"
+    assert window.document.captions[1].text == "in place" and window.named_actions["undo"].text() == "&Undo Edit Text"
     assert mode.panel.bottom_edit.text() == "in place"
     # Esc drops what was typed
     field = mode.overlay.open_text_editor(1)
@@ -220,7 +222,7 @@ def test_arrow_keys_nudge_the_selected_box_and_a_held_key_is_one_undo_step(qtbot
     moved = window.document.captions[1]
     assert moved.x * WIDTH == pytest.approx(before[1].x * WIDTH + 1, abs=1e-6)
     assert moved.y * HEIGHT == pytest.approx(before[1].y * HEIGHT - 10, abs=1e-6)
-    assert window.undo_action.text() == "&Undo Move Text Box" and window.document.captions[0] == before[0]
+    assert window.named_actions["undo"].text() == "&Undo Move Text Box" and window.document.captions[0] == before[0]
 
     # a held key: a press, its repeats, one release at the end -> one undo step
     for repeat in range(5):
@@ -231,10 +233,10 @@ def test_arrow_keys_nudge_the_selected_box_and_a_held_key_is_one_undo_step(qtbot
     assert window.document.captions[1] == moved, "live until the key is let go"
     qtbot.keyRelease(canvas, Qt.Key.Key_Down)
     assert window.document.captions[1].y * HEIGHT == pytest.approx(moved.y * HEIGHT + 5, abs=1e-6)
-    window.undo_action.trigger()
+    window.named_actions["undo"].trigger()
     assert window.document.captions[1] == moved
-    window.undo_action.trigger()
-    window.undo_action.trigger()
+    window.named_actions["undo"].trigger()
+    window.named_actions["undo"].trigger()
     assert window.document.captions == before
 
     # with nothing selected the arrows move nothing
@@ -275,7 +277,7 @@ def test_the_panel_changes_the_selected_box_one_step_each(qtbot, captioning, mon
     box = window.document.captions[0]
     assert (box.size, box.rotation, box.uppercase, box.align) == (None, 10.0, False, "left")
     for _ in range(5):
-        window.undo_action.trigger()
+        window.named_actions["undo"].trigger()
     assert window.document.captions[0].fill == "#FFFFFF" and window.document.captions[0].rotation == 0
     assert mode.panel.rotation_spin.value() == 0 and mode.panel.uppercase_check.isChecked()
     assert np.array_equal(wait_preview(qtbot, mode), plain)
@@ -291,7 +293,7 @@ def test_vertical_text_is_one_checkbox_and_one_undo_step(qtbot, captioning):
     assert window.document.captions[0].vertical
     down = wait_preview(qtbot, mode)
     assert not np.array_equal(down, across)
-    window.undo_action.trigger()
+    window.named_actions["undo"].trigger()
     assert not window.document.captions[0].vertical and not mode.panel.vertical_check.isChecked()
     assert np.array_equal(wait_preview(qtbot, mode), across)
 
@@ -323,13 +325,13 @@ def test_export_equals_preview_and_never_overwrites_the_original(
     before = source.read_bytes()
     exported = []
     mode.exported.connect(exported.append)
-    assert wait_caption_job(qtbot, mode, "caption-export", mode.export_action.trigger) == "ok"
+    assert wait_caption_job(qtbot, mode, "caption-export", mode.actions["export"].trigger) == "ok"
     assert asked == [str(tmp_path / "template.meme.png")]
     assert exported == [target.with_suffix(".png")]
     assert np.array_equal(read_rgb(target.with_suffix(".png")), preview), "export equals preview"
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: (str(source), "")))
-    assert wait_caption_job(qtbot, mode, "caption-export", mode.export_action.trigger) == "error"
+    assert wait_caption_job(qtbot, mode, "caption-export", mode.actions["export"].trigger) == "error"
     assert source.read_bytes() == before and len(exported) == 1
     assert "never overwrites" in message_boxes[-1][1] and "\n" not in message_boxes[-1][1]
 
@@ -337,7 +339,7 @@ def test_export_equals_preview_and_never_overwrites_the_original(
 def test_nothing_to_export_is_a_status_message(qtbot, captioning, monkeypatch):
     window, mode = captioning
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: pytest.fail("asked")))
-    mode.export_action.trigger()
+    mode.actions["export"].trigger()
     assert "write some text" in window.statusBar().currentMessage()
 
 
@@ -356,7 +358,7 @@ def test_project_round_trip_through_the_gui(qtbot, make_window, tmp_path, monkey
         QFileDialog, "getSaveFileName", staticmethod(lambda parent, caption, suggested, filters: (suggested, filters))
     )
     with qtbot.waitSignal(mode.project_saved, timeout=20_000) as blocker:
-        mode.save_project_action.trigger()
+        mode.actions["save_project"].trigger()
     project = blocker.args[0]
     assert project == tmp_path / "photo.memeclean.json"
     assert json.loads(project.read_text(encoding="utf-8"))["template"] == "photo.png"  # the opened file itself
@@ -369,10 +371,10 @@ def test_project_round_trip_through_the_gui(qtbot, make_window, tmp_path, monkey
     assert wait_job(qtbot, other.controller, "clean", lambda: None) == "ok"  # a plain picture is cleaned
     other.document.undo()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a: (str(project), "")))
-    assert wait_job(qtbot, other.controller, "load", other.captions.open_project_action.trigger) == "ok"
+    assert wait_job(qtbot, other.controller, "load", other.captions.actions["open_project"].trigger) == "ok"
     assert other.document.captions == boxes and other.captions.active
     assert np.array_equal(wait_preview(qtbot, other.captions), preview)
-    assert other.undo_action.text() == "&Undo Open Caption Project"
+    assert other.named_actions["undo"].text() == "&Undo Open Caption Project"
     assert not other.controller.busy and other.document.result is None, "the project's template was not re-cleaned"
 
 
@@ -396,19 +398,19 @@ def test_replace_old_text_proposes_boxes_with_the_old_words(qtbot, make_window, 
     cleaned = LoadedImage.from_array(template)
     window.document.set_result(Result(cleaned, mask, mask, 256, (256, 192), "CPU", 0.1), "Clean")
     mode = window.captions
-    assert mode.replace_action.isEnabled()
+    assert mode.actions["replace"].isEnabled()
 
     def fake_reader():
         return lambda rgb: [("OLD TOP", (60, 5, 180, 40)), ("OLD BOTTOM", (40, 140, 200, 175))]
 
     monkeypatch.setattr(caption_mode, "make_text_reader", fake_reader)
-    assert wait_caption_job(qtbot, mode, "caption-propose", mode.replace_action.trigger) == "ok"
+    assert wait_caption_job(qtbot, mode, "caption-propose", mode.actions["replace"].trigger) == "ok"
     assert mode.active
     boxes = window.document.captions
     assert [box.text for box in boxes] == ["OLD TOP", "OLD BOTTOM"], "the empty classic boxes gave way"
     assert boxes[0].y < 0.1 and boxes[1].y > 0.6
     assert (mode.panel.top_edit.text(), mode.panel.bottom_edit.text()) == ("OLD TOP", "OLD BOTTOM")
-    assert window.undo_action.text() == "&Undo Replace Old Text"
+    assert window.named_actions["undo"].text() == "&Undo Replace Old Text"
 
     # new words over the clean template; the project keeps the clean template as a PNG beside it
     mode.panel.top_edit.setText("new top")
@@ -427,15 +429,15 @@ def test_captions_stay_through_a_clean_and_go_on_the_cleaned_picture(qtbot, make
     window = make_window()
     assert wait_job(qtbot, window.controller, "load", lambda: window.open_path(meme_path)) == "ok"
     mode = window.captions
-    mode.caption_action.trigger()
+    mode.actions["caption"].trigger()
     mode.panel.bottom_edit.setText("after the clean")
     mode.panel.bottom_edit.editingFinished.emit()
-    assert wait_job(qtbot, window.controller, "clean", window.clean_action.trigger) == "ok"
+    assert wait_job(qtbot, window.controller, "clean", window.named_actions["clean"].trigger) == "ok"
     result = window.document.result
     assert [box.text for box in window.document.captions] == ["", "after the clean"]
     assert mode.template() is result.image
     assert np.array_equal(wait_preview(qtbot, mode), render_captions(result.image.rgb, window.document.captions))
-    window.undo_action.trigger()  # the clean is undone, the caption stays on the original
+    window.named_actions["undo"].trigger()  # the clean is undone, the caption stays on the original
     assert window.document.result is None and window.document.captions[1].text == "after the clean"
     assert np.array_equal(
         wait_preview(qtbot, mode), render_captions(window.document.image.rgb, window.document.captions)
@@ -450,7 +452,7 @@ def test_an_animation_is_exported_frame_by_frame(qtbot, make_window, tmp_path):
     animation = LoadedImage([Frame(first, None, 100), Frame(second, None, 150)], loop=0)
     window.controller.open_image(animation, "Animation")
     mode = window.captions
-    mode.caption_action.trigger()
+    mode.actions["caption"].trigger()
     mode.panel.top_edit.setText("every frame")
     mode.panel.top_edit.editingFinished.emit()
     preview = wait_preview(qtbot, mode)

@@ -11,7 +11,7 @@ from .conftest import wait_job
 
 def open_clean_and_mark(qtbot, window, path, text_mask):
     assert wait_job(qtbot, window.controller, "load", lambda: window.open_path(path)) == "ok"
-    assert wait_job(qtbot, window.controller, "clean", window.clean_action.trigger) == "ok"
+    assert wait_job(qtbot, window.controller, "clean", window.named_actions["clean"].trigger) == "ok"
     # The tiny random model's mask says nothing; mark the caption by hand as a user would with the brush.
     stroke = window.document.begin_stroke()
     stroke[:] = text_mask
@@ -31,26 +31,26 @@ def test_crop_caption_bars_and_undo(qtbot, make_window, tmp_path, settings):
     stroke[:] = text_mask
     assert document.end_stroke("Brush Stroke")
     filled = document.result.image.frames[0].pixels
-    assert window.crop_bars_action.isEnabled()
+    assert window.named_actions["crop_bars"].isEnabled()
 
-    window.crop_bars_action.trigger()
+    window.named_actions["crop_bars"].trigger()
     assert document.size == (320, 240) and not window.controller.busy
     np.testing.assert_array_equal(document.image.frames[0].pixels, meme[:240])
     np.testing.assert_array_equal(document.result.image.frames[0].pixels, filled[:240])
     assert document.mask.shape == document.result.region.shape == (240, 320)
     assert window.statusBar().currentMessage().endswith("0 rows at the top, 40 at the bottom")
-    assert window.undo_action.isEnabled() and window.undo_action.text() == "&Undo Crop Caption Bars"
+    assert window.named_actions["undo"].isEnabled() and window.named_actions["undo"].text() == "&Undo Crop Caption Bars"
     assert document.has_unsaved_edits
 
-    window.undo_action.trigger()
+    window.named_actions["undo"].trigger()
     assert document.size == (320, 280) and document.result.image.frames[0].pixels is filled
     np.testing.assert_array_equal(document.mask, text_mask)
-    assert window.undo_action.text() == "&Undo Brush Stroke"
-    assert window.redo_action.text() == "&Redo Crop Caption Bars"
-    window.redo_action.trigger()
-    assert document.size == (320, 240) and not window.redo_action.isEnabled()
-    window.undo_action.trigger()
-    window.undo_action.trigger()  # the brush stroke, then the clean: the history before the crop is intact
+    assert window.named_actions["undo"].text() == "&Undo Brush Stroke"
+    assert window.named_actions["redo"].text() == "&Redo Crop Caption Bars"
+    window.named_actions["redo"].trigger()
+    assert document.size == (320, 240) and not window.named_actions["redo"].isEnabled()
+    window.named_actions["undo"].trigger()
+    window.named_actions["undo"].trigger()  # the brush stroke, then the clean: the history before the crop is intact
     assert document.size == (320, 280) and document.state.label == "Clean"
 
 
@@ -63,6 +63,6 @@ def test_no_bar_changes_nothing(qtbot, make_window, tmp_path):
     mask[10:30, 20:200] = True
     open_clean_and_mark(qtbot, window, path, mask)
     state = window.document.state
-    window.crop_bars_action.trigger()
+    window.named_actions["crop_bars"].trigger()
     assert window.document.state is state and window.document.size == (320, 240)
     assert window.statusBar().currentMessage().startswith("No caption bar found")

@@ -50,14 +50,14 @@ def test_an_opened_meme_of_a_library_template_is_offered_and_used_in_one_step(
     open_and_wait_lookup(qtbot, window, matching_meme)
     mode = window.library
     assert mode.bar.isVisible() and "template 1" in mode.bar_label.text()
-    assert mode.use_action.isEnabled()
+    assert mode.actions["use"].isEnabled()
     document = window.document
     assert mode.use_offer()
     assert document.state.label == USE_LABEL and not mode.bar.isVisible()
     found = library.match(document.image.rgb)
     assert np.array_equal(document.result.image.frames[0].pixels, found.clean)
     assert np.array_equal(document.mask, found.mask) and document.mask.any()
-    assert window.undo_action.isEnabled()
+    assert window.named_actions["undo"].isEnabled()
     document.undo()
     assert document.result is None and document.state.label == "Open"
 
@@ -110,7 +110,7 @@ def test_no_fix_without_a_hand_edit_or_when_turned_off(qtbot, make_window, meme_
     wait_job(qtbot, window.controller, "load", lambda: window.open_path(meme_path))
     wait_job(qtbot, window.controller, "clean", window.clean)
     assert not window.library.keep_fix()
-    window.library.keep_fixes_action.setChecked(False)
+    window.library.actions["keep_fixes"].setChecked(False)
     assert window.settings.keep_fixes is False
     for kind, x in (("press", 30), ("move", 90), ("release", 90)):
         window.brush.handle(PointerEvent(kind, x, 100.0))
@@ -175,7 +175,7 @@ def test_the_library_window_imports_a_folder(qtbot, make_window, tmp_path):
 
 def test_every_cleaned_template_is_added_when_opted_in(qtbot, make_window, meme_path):
     window = make_window()
-    window.library.add_cleaned_action.setChecked(True)
+    window.library.actions["add_cleaned"].setChecked(True)
     assert window.settings.library_add_cleaned
     wait_job(qtbot, window.controller, "load", lambda: window.open_path(meme_path))
     with qtbot.waitSignal(window.library.added, timeout=30_000) as added:

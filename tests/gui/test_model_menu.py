@@ -59,7 +59,7 @@ def test_a_bad_weights_file_is_one_line_and_the_previous_model_stays(
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"these are not weights")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args, **kwargs: (str(bad), "")))
-    assert switch(qtbot, window, window.model_menu.load_action.trigger) == "error"
+    assert switch(qtbot, window, window.model_menu.actions["load"].trigger) == "error"
     kind, text = message_boxes[-1]
     assert kind == "warning" and "\n" not in text
     assert "not a MemeClean checkpoint" in text and f"still using '{tiny_model_path.name}'" in text
@@ -71,14 +71,14 @@ def test_a_bad_weights_file_is_one_line_and_the_previous_model_stays(
 def test_the_choice_is_remembered_for_the_next_window(qtbot, make_window, user_model, settings, monkeypatch):
     first = make_window()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args, **kwargs: (str(user_model), "")))
-    assert switch(qtbot, first, first.model_menu.load_action.trigger) == "ok"
+    assert switch(qtbot, first, first.model_menu.actions["load"].trigger) == "ok"
     first.close()
 
     second = make_window(model_path=None)  # no --model: the remembered choice
     assert second.controller.model_path == user_model
     assert second.model_menu.label.text() == "Model: my-model"
 
-    assert switch(qtbot, second, second.model_menu.bundled_action.trigger) == "ok"
+    assert switch(qtbot, second, second.model_menu.actions["bundled"].trigger) == "ok"
     assert second.controller.model_path is None and settings.model_path == ""
     assert second.model_menu.label.text().startswith("Model: bundled")
     third = make_window(model_path=None)
@@ -98,7 +98,7 @@ def test_train_from_the_window_then_use_the_model_and_clean_with_it(
     window = make_window()
     window.model_menu.train_overrides = TINY
     window.model_menu.train_reference = tiny_model_path
-    window.model_menu.train_action.trigger()
+    window.model_menu.actions["train"].trigger()
     dialog = window.model_menu.dialog
     assert dialog is not None and dialog.isVisible() and not dialog.isModal()
     dialog.device_combo.setCurrentText("cpu")
@@ -116,7 +116,7 @@ def test_train_from_the_window_then_use_the_model_and_clean_with_it(
 
     assert switch(qtbot, window, dialog.use_button.click) == "ok"
     assert window.controller.model_path == trained and settings.model_path == str(trained)
-    assert wait_job(qtbot, window.controller, "clean", window.clean_action.trigger) == "ok"
+    assert wait_job(qtbot, window.controller, "clean", window.named_actions["clean"].trigger) == "ok"
     assert window.document.result is not None
     assert window.controller.models.get().path == trained  # the clean ran on the new weights
 

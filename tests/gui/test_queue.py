@@ -59,7 +59,7 @@ def drop_paths(window, paths) -> None:
 def run_queue(qtbot, window, start=None, timeout=60_000) -> None:
     """Start the queue (Clean All, or `start()`) and wait until it has nothing left to do."""
     with qtbot.waitSignal(window.queue.run_finished, timeout=timeout):
-        (start or window.queue.clean_all_action.trigger)()
+        (start or window.queue.actions["clean_all"].trigger)()
 
 
 def statuses(window) -> list[Status]:
@@ -133,15 +133,15 @@ def test_a_bad_file_fails_alone_with_its_reason_and_retry_failed_tries_it_again(
     assert "broken.png" in failed.error and "\n" not in failed.error
     assert f"Failed: {failed.error}" in window.queue.dock.item_for(failed.key).text()
     assert message_boxes == []  # one bad picture does not stop the queue with a message box
-    assert window.queue.retry_action.isEnabled()
+    assert window.queue.actions["retry"].isEnabled()
     assert wait_job(qtbot, window.controller, "load", lambda: click_entry(qtbot, window, 1)) == "error"
     assert message_boxes == [] and "broken.png" in window.statusBar().currentMessage()
     assert window.document.source == good_first and failed.status is Status.FAILED
 
     Image.fromarray(make_meme(100, 80, seed=7)[0]).save(bad, format="PNG")  # fixed meanwhile
-    run_queue(qtbot, window, window.queue.retry_action.trigger)
+    run_queue(qtbot, window, window.queue.actions["retry"].trigger)
     assert statuses(window) == [Status.DONE] * 3 and failed.error == ""
-    assert not window.queue.retry_action.isEnabled()
+    assert not window.queue.actions["retry"].isEnabled()
 
 
 def test_clicking_an_entry_shows_it_with_the_whole_single_picture_workflow(qtbot, make_window, tmp_path):
@@ -153,16 +153,16 @@ def test_clicking_an_entry_shows_it_with_the_whole_single_picture_workflow(qtbot
     assert document.source == paths[1] and window.canvas.has_image and queue.shown is second
     np.testing.assert_array_equal(document.result.image.rgb, load_spilled(second.spilled).image.rgb)
 
-    window.brush_action.trigger()  # the mask, the brush and re-fill work on it as on any picture
+    window.named_actions["brush"].trigger()  # the mask, the brush and re-fill work on it as on any picture
     drag_stroke(qtbot, window, [(20, 60), (90, 70)])
     assert document.has_unsaved_edits and second.status is Status.EDITED
     assert "Edited" in queue.dock.item_for(second.key).text()
-    assert wait_job(qtbot, window.controller, "refill", window.refill_action.trigger) == "ok"
+    assert wait_job(qtbot, window.controller, "refill", window.named_actions["refill"].trigger) == "ok"
     assert document.history.undo_label == "Re-fill"
 
-    assert wait_job(qtbot, window.controller, "load", queue.next_action.trigger) == "ok"
+    assert wait_job(qtbot, window.controller, "load", queue.actions["next"].trigger) == "ok"
     assert document.source == paths[2] and document.result is not None and not document.has_unsaved_edits
-    queue.previous_action.trigger()  # kept whole: back at once, with its own history
+    queue.actions["previous"].trigger()  # kept whole: back at once, with its own history
     assert document.source == paths[1] and document.history.undo_label == "Re-fill"
     assert document.undo() and document.history.undo_label == "Brush Stroke"
     assert queue.dock.current_key() == second.key
@@ -187,10 +187,10 @@ def test_pictures_put_away_come_back_from_disk_and_edited_ones_stay_whole(qtbot,
     queue = window.queue
     queue.state.keep_documents = 1
     first, second, third, fourth = queue.state.entries
-    window.brush_action.trigger()
+    window.named_actions["brush"].trigger()
     drag_stroke(qtbot, window, [(20, 60), (90, 70)])  # the first picture gets an edit
     for _index in (1, 2, 3):
-        assert wait_job(qtbot, window.controller, "load", queue.next_action.trigger) == "ok"
+        assert wait_job(qtbot, window.controller, "load", queue.actions["next"].trigger) == "ok"
     assert queue.state.kept_entries() == [first, third]  # the edited one and the most recent one
     assert wait_job(qtbot, window.controller, "load", lambda: click_entry(qtbot, window, 1)) == "ok"
     assert window.document.source == paths[1]
@@ -218,7 +218,7 @@ def test_save_all_asks_once_about_existing_files_and_writes_over_none_of_them(
     monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
     monkeypatch.setattr(SaveAllDialog, "ask", classmethod(lambda cls, parent, folder, count: (out, None)))
     with qtbot.waitSignal(queue.saved_all, timeout=30_000) as blocker:
-        queue.save_all_action.trigger()
+        queue.actions["save_all"].trigger()
     assert blocker.args[0] == {"saved": 2, "skipped": 1, "failed": 0}
     assert len(asked) == 1 and "dog.png" in asked[0] and "1 of the 3" in asked[0]
     assert (out / "dog.png").read_bytes() == existing
@@ -235,7 +235,7 @@ def test_save_all_asks_once_about_existing_files_and_writes_over_none_of_them(
     # Yes to All replaces the file that was there (never an input).
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: Button.YesToAll))
     with qtbot.waitSignal(queue.saved_all, timeout=30_000) as blocker:
-        queue.save_all_action.trigger()
+        queue.actions["save_all"].trigger()
     assert blocker.args[0] == {"saved": 3, "skipped": 0, "failed": 0}
     np.testing.assert_array_equal(read_rgb(out / "dog.png"), load_spilled(dog.spilled).image.rgb)
 
@@ -244,7 +244,7 @@ def test_save_all_asks_once_about_existing_files_and_writes_over_none_of_them(
     jpegs.mkdir()
     monkeypatch.setattr(SaveAllDialog, "ask", classmethod(lambda cls, parent, folder, count: (jpegs, ".jpg")))
     with qtbot.waitSignal(queue.saved_all, timeout=30_000):
-        queue.save_all_action.trigger()
+        queue.actions["save_all"].trigger()
     assert sorted(path.name for path in jpegs.iterdir()) == ["cat-2.jpg", "cat.jpg", "dog.jpg"]
     with Image.open(jpegs / "dog.jpg") as written:
         assert written.format == "JPEG"
@@ -253,14 +253,14 @@ def test_save_all_asks_once_about_existing_files_and_writes_over_none_of_them(
 def test_quitting_or_clearing_with_edits_in_a_queued_picture_asks_once(qtbot, make_window, tmp_path, answer):
     window, paths = queued_window(qtbot, make_window, tmp_path)
     queue = window.queue
-    window.brush_action.trigger()
+    window.named_actions["brush"].trigger()
     drag_stroke(qtbot, window, [(20, 60), (90, 70)])
     asked = answer(Button.Cancel)
-    assert wait_job(qtbot, window.controller, "load", queue.next_action.trigger) == "ok"
+    assert wait_job(qtbot, window.controller, "load", queue.actions["next"].trigger) == "ok"
     assert asked == []  # moving on keeps the edits in the queue: nothing to ask
     assert queue.edited_entries() == [queue.state.entries[0]]
 
-    queue.clear_action.trigger()
+    queue.actions["clear"].trigger()
     assert len(asked) == 1 and "a.png" in asked[0] and "Clear the queue" in asked[0]
     assert len(queue.state.entries) == 3
     assert not window.close()
@@ -288,17 +288,17 @@ def test_cancel_stops_the_picture_being_cleaned_and_the_rest_stay_waiting(qtbot,
 
     monkeypatch.setattr(clean_jobs, "clean_image", clean_that_waits)
     queue = window.queue
-    queue.clean_all_action.trigger()
+    queue.actions["clean_all"].trigger()
     qtbot.waitUntil(inside.is_set)
     assert statuses(window) == [Status.CLEANING, Status.WAITING, Status.WAITING]
     assert queue.dock.progress_bar.isVisible() and "1 of 3" in queue.dock.progress_bar.format()
-    assert window.clean_action.isEnabled()  # the window stays usable while the queue runs
+    assert window.named_actions["clean"].isEnabled()  # the window stays usable while the queue runs
     with qtbot.waitSignal(queue.run_finished, timeout=30_000):
-        queue.cancel_action.trigger()
+        queue.actions["cancel"].trigger()
         release.set()
     assert statuses(window) == [Status.WAITING] * 3
     assert all(entry.spilled is None for entry in queue.state.entries)
-    assert not queue.dock.progress_bar.isVisible() and queue.clean_all_action.isEnabled()
+    assert not queue.dock.progress_bar.isVisible() and queue.actions["clean_all"].isEnabled()
     assert window.document.result is None
 
 
@@ -306,9 +306,9 @@ def test_remove_and_clear(qtbot, make_window, tmp_path):
     window, paths = queued_window(qtbot, make_window, tmp_path)
     queue = window.queue
     folder = queue.state.folder
-    assert wait_job(qtbot, window.controller, "load", queue.remove_action.trigger) == "ok"  # the shown one goes
+    assert wait_job(qtbot, window.controller, "load", queue.actions["remove"].trigger) == "ok"  # the shown one goes
     assert [entry.path for entry in queue.state.entries] == paths[1:]
     assert window.document.source == paths[1] and queue.dock.list.count() == 2
-    queue.clear_action.trigger()
+    queue.actions["clear"].trigger()
     assert not queue.state.entries and not queue.dock.isVisible() and not folder.exists()
     assert window.document.source == paths[1]  # the picture stays on the canvas, outside any queue

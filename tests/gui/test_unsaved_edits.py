@@ -29,7 +29,7 @@ def answer(monkeypatch):
 
 
 def stroke(qtbot, window) -> None:
-    window.brush_action.trigger()
+    window.named_actions["brush"].trigger()
     drag_stroke(qtbot, window, [(160, 140), (220, 150)])
     assert window.document.has_unsaved_edits
 
@@ -79,9 +79,9 @@ def test_saved_work_is_not_asked_about(qtbot, make_window, meme_path, answer, tm
     open_and_wait(qtbot, window, meme_path)
     clean_and_wait(qtbot, window)
     stroke(qtbot, window)
-    assert wait_job(qtbot, window.controller, "refill", window.refill_action.trigger) == "ok"
+    assert wait_job(qtbot, window.controller, "refill", window.named_actions["refill"].trigger) == "ok"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: (str(tmp_path / "t.png"), "")))
-    assert wait_job(qtbot, window.controller, "save", window.save_as_action.trigger) == "ok"
+    assert wait_job(qtbot, window.controller, "save", window.named_actions["save_as"].trigger) == "ok"
     assert not window.document.has_unsaved_edits
     window.document.undo()  # back to before the re-fill: that state is in no file
     assert window.document.has_unsaved_edits

@@ -45,6 +45,7 @@ class FakeWindow(QMainWindow):
         self.errors: list[str] = []
         self.limits_updated = 0
         self.caption_mode_entered = 0
+        self.vetoes: list = []
 
     def show_status(self, message: str) -> None:
         self.statuses.append(message)
@@ -65,6 +66,9 @@ class FakeWindow(QMainWindow):
 
     def add_toolbar_action(self, action: QAction) -> None:
         self.toolbar.addAction(action)
+
+    def add_auto_clean_veto(self, veto) -> None:
+        self.vetoes.append(veto)
 
     def enter_caption_mode(self) -> None:
         self.caption_mode_entered += 1
@@ -92,7 +96,7 @@ def test_the_model_menu_goes_before_help_and_follows_the_controller(qtbot, setti
     fake.controller.model_changed.emit(weights)  # as a load that worked says it
     assert settings.model_path == str(Path(weights).absolute())
     assert fake.statuses[-1] == f"Cleaning with mine ({weights})" and fake.limits_updated == 1
-    assert menu.bundled_action.isChecked()  # the tick follows the controller's model, which this fake never swapped
+    assert menu.actions["bundled"].isChecked()  # the tick follows the controller's model, which this fake never swapped
     fake.controller.shutdown()
 
 
@@ -102,11 +106,11 @@ def test_caption_mode_adds_its_menu_actions_and_toggle_through_the_interface(qtb
     assert menu_titles(fake) == ["File", "Caption", "View", "Help"] and fake.menus["caption"] is mode.menu
     file_texts = [action.text() for action in fake.menus["file"].actions()]
     assert file_texts.index("&Export Meme…") < file_texts.index("quit") and file_texts[-1] == "quit"
-    assert mode.caption_action in fake.toolbar.actions()
+    assert mode.actions["caption"] in fake.toolbar.actions()
     assert ("Move the selected text box", "arrow keys (with Shift: 10 pixels)") in fake.help_key_rows
 
     mode.set_active(True)  # no picture yet: the mode stays off
-    assert not mode.active and not mode.caption_action.isChecked()
+    assert not mode.active and not mode.actions["caption"].isChecked()
     fake.document.set_image(LoadedImage([Frame(np.zeros((40, 60, 3), np.uint8))]), "blank.png")
     fake.named_actions["brush"].setChecked(True)
     mode.set_active(True)

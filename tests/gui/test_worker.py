@@ -124,7 +124,7 @@ def test_each_owner_declares_its_job_kinds_and_they_read_as_before():
     from memeclean_gui.controller import DocumentJob
     from memeclean_gui.modes.caption import CaptionJob
     from memeclean_gui.modes.library import LibraryJob
-    from memeclean_gui.modes.queue import QueueJob
+    from memeclean_gui.modes.queue_work import QueueJob
 
     assert DocumentJob.CLEAN == "clean" and CaptionJob.EXPORT == "caption-export" and LibraryJob.LOOKUP == "lookup"
     assert QueueJob.CLEAN == "queue-clean" and Outcome.DROPPED == "dropped"
