@@ -54,26 +54,14 @@ class MemeCleaner:
         """`model`: a weights file (None: the bundled model); `threads`: torch/OpenCV/OpenVINO threads of this
         worker (None keeps the libraries' defaults; 1 suits one CPU per Ray actor); `runtime`: what runs the
         network (`runtime.RUNTIMES`)."""
-        self.model_path = None if model is None else str(model)
-        self.resolution, self.device, self.threads, self.runtime = resolution, device, threads, runtime
-        self._model = None
+        from .checkpoint import LazyModel
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_model": None}  # every process or actor loads its own
+        self.resolution = resolution
+        self.holder = LazyModel(model, device, runtime, threads)  # a pickled copy loads its own
 
     def model(self) -> Any:
         """The `LoadedModel`, loaded on the first call (ModelLoadError for a bad weights file)."""
-        if self._model is None:
-            from .checkpoint import load_model
-
-            if self.threads is not None:
-                import cv2
-                import torch
-
-                torch.set_num_threads(self.threads)
-                cv2.setNumThreads(self.threads)
-            self._model = load_model(self.model_path, self.device, self.runtime, threads=self.threads)
-        return self._model
+        return self.holder.get()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         if "image" in batch:

@@ -79,7 +79,7 @@ from typing import Any, Self, TextIO
 
 from .clean_options import DEFAULT_OPTIONS, CleanOptions
 from .errors import ImageSaveError, MemeCleanError, describe_unexpected
-from .filenames import IMAGE_SUFFIXES, cleaned_suffix
+from .filenames import IMAGE_SUFFIXES, cleaned_suffix, path_key
 
 __all__ = [
     "MANIFEST_FIELDS",
@@ -192,15 +192,15 @@ def plan_folder(
     if not input_dir.is_dir():
         reason = "does not exist" if not input_dir.exists() else "is not a folder"
         raise MemeCleanError(f"the input folder '{input_dir}' {reason}")
-    if _key(output_dir) == _key(input_dir):
+    if path_key(output_dir) == path_key(input_dir):
         raise MemeCleanError(f"the output folder must not be the input folder '{input_dir}'")
-    if mask_dir is not None and _key(mask_dir) == _key(input_dir):
+    if mask_dir is not None and path_key(mask_dir) == path_key(input_dir):
         raise MemeCleanError(f"the mask folder must not be the input folder '{input_dir}'")
-    if mask_dir is not None and _key(mask_dir) == _key(output_dir):
+    if mask_dir is not None and path_key(mask_dir) == path_key(output_dir):
         raise MemeCleanError("the mask folder and the output folder must be different (both name files <input>.png)")
 
     plan = FolderPlan(input_dir, output_dir, mask_dir)
-    excluded = {_key(output_dir)} | ({_key(mask_dir)} if mask_dir is not None else set())
+    excluded = {path_key(output_dir)} | ({path_key(mask_dir)} if mask_dir is not None else set())
     files: list[tuple[PurePosixPath, Path]] = []
     for relative, path, note in _walk(input_dir, recursive, excluded, plan):
         if note is not None:
@@ -209,7 +209,7 @@ def plan_folder(
             plan.settled.append(new_record(str(path), status="skipped", note=NOTE_NOT_IMAGE))
         else:
             files.append((relative, path))
-    input_keys = {_key(path) for _, path in files}
+    input_keys = {path_key(path) for _, path in files}
     plan.images = len(files)
 
     claimed: dict[str, str] = {}  # output/mask key -> the input that names it
@@ -225,15 +225,15 @@ def plan_folder(
 
         error = None
         for target in targets:
-            earlier = claimed.get(_key(target))
+            earlier = claimed.get(path_key(target))
             if earlier is not None:
                 error = f"'{target}' is also the output of '{earlier}'; rename one of the inputs"
-            elif _key(target) in input_keys:
+            elif path_key(target) in input_keys:
                 error = f"cannot write '{target}': it is an input file, which MemeClean never overwrites"
             if error:
                 break
         for target in targets:
-            claimed.setdefault(_key(target), str(path))
+            claimed.setdefault(path_key(target), str(path))
         if error is None and not overwrite and size is not None:
             existing = [target for target in targets if os.path.lexists(target)]
             if existing and resume:
@@ -286,7 +286,7 @@ def _walk(
             if entry.is_dir(follow_symlinks=False):
                 if not recursive:
                     plan.subfolders += 1
-                elif _key(path) not in excluded:
+                elif path_key(path) not in excluded:
                     yield from _walk(input_dir, recursive, excluded, plan, child)
             elif entry.is_symlink():
                 if not path.exists():
@@ -372,11 +372,6 @@ def _remove_stale_temp_files(items: Iterable[FolderItem]) -> list[Path]:
     return removed
 
 
-def _key(path: Path) -> str:
-    """A comparable identity for a path that may not exist (case-insensitive where the platform is)."""
-    return os.path.normcase(os.path.abspath(path))
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Cleaning one picture
 
@@ -399,28 +394,14 @@ class ItemCleaner:
     """`cleaner(item) -> Record`: clean one planned picture with a model loaded once per process."""
 
     def __init__(self, settings: CleanSettings, model: Any = None):
-        self.settings = settings
-        self._model = model  # a checkpoint.LoadedModel, loaded on the first call when None
-        self._threads_set = False
+        from .checkpoint import LazyModel
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"settings": self.settings, "_model": None, "_threads_set": False}  # each process loads its own
+        self.settings = settings
+        # A checkpoint.LoadedModel given, or loaded on the first call; a pickled copy loads its own.
+        self.holder = LazyModel(settings.model, settings.device, settings.runtime, settings.threads, model=model)
 
     def model(self) -> Any:
-        if not self._threads_set:
-            if self.settings.threads is not None:
-                import cv2
-                import torch
-
-                torch.set_num_threads(self.settings.threads)
-                cv2.setNumThreads(self.settings.threads)
-            self._threads_set = True
-        if self._model is None:
-            from .checkpoint import load_model
-
-            settings = self.settings
-            self._model = load_model(settings.model, settings.device, settings.runtime, threads=settings.threads)
-        return self._model
+        return self.holder.get()
 
     def __call__(self, item: FolderItem | dict[str, Any]) -> Record:
         if not isinstance(item, FolderItem):

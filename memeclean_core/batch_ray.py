@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .batch_folder import CleanOne, Engine, FolderItem, Record
-from .errors import MemeCleanError
+from .errors import MemeCleanError, first_line
 from .threads import usable_cores
 
 RAY_MISSING = "--engine ray needs Ray, an optional extra: pip install 'memeclean[cluster]' (or 'ray[data]>=2.9')"
@@ -172,8 +172,7 @@ def describe_failure(ray: Any, error: BaseException) -> str:
             f"a worker died {TASK_RETRIES + 1} times on the same picture (killed, out of memory, or its machine "
             f"was lost)"
         )
-    lines = [line.strip() for line in str(chain[-1]).splitlines() if line.strip()]
-    return lines[0] if lines else type(chain[-1]).__name__
+    return first_line(chain[-1], type(chain[-1]).__name__)
 
 
 def connect(ray: Any, address: str | None) -> None:
@@ -192,8 +191,7 @@ def connect(ray: Any, address: str | None) -> None:
             ray.init(num_cpus=usable_cores(), **options)
     except (ConnectionError, RuntimeError, ValueError) as error:
         where = f"the Ray cluster at '{address}'" if address else "a local Ray"
-        lines = str(error).strip().splitlines()
-        raise MemeCleanError(f"cannot start {where}: {lines[0] if lines else type(error).__name__}") from None
+        raise MemeCleanError(f"cannot start {where}: {first_line(error, type(error).__name__)}") from None
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the CLI shows its own
     context.print_on_execution_start = False

@@ -7,6 +7,7 @@ stored in fp16.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,51 @@ class LoadedModel:
     @property
     def device_name(self) -> str:
         return self.runner.device_name
+
+
+class LazyModel:
+    """A model loaded on first use and kept: `holder.get()`. Pickling drops a loaded model, so each worker process
+    or Ray actor given a copy loads its own, once (the folder runner's `ItemCleaner`, the batch `MemeCleaner`).
+    `threads`, when given, also sets that process's torch and OpenCV threads before the load."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        device: str = "auto",
+        runtime: str = DEFAULT_RUNTIME,
+        threads: int | None = None,
+        model: LoadedModel | None = None,
+    ):
+        self.path = None if path is None else str(path)
+        self.device, self.runtime, self.threads = device, runtime, threads
+        self._model = model
+        self._threads_set = False  # the threads are set once per process, a given model or not
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Every process or actor loads its own model and sets its own threads.
+        return {**self.__dict__, "_model": None, "_threads_set": False, "_lock": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def get(self) -> LoadedModel:
+        """The model, loaded on the first call (ModelLoadError for a bad weights file)."""
+        with self._lock:
+            if not self._threads_set and self.threads is not None:
+                import cv2
+                import torch
+
+                torch.set_num_threads(self.threads)
+                cv2.setNumThreads(self.threads)
+            self._threads_set = True
+            if self._model is None:
+                self._model = load_model(self.path, self.device, self.runtime, threads=self.threads)
+            return self._model
 
 
 def save_checkpoint(
@@ -212,7 +258,7 @@ def load_model(
         except ModelLoadError:
             raise  # the file itself is bad: torch would refuse it too
         except Exception as error:  # noqa: BLE001 - not installed, a conversion or compile failure: torch runs it
-            reason = _openvino_reason(error)
+            reason = first_line(error, type(error).__name__)[:300]  # OpenVINO names a source location first
             if runtime == "openvino":
                 raise ModelLoadError(f"the OpenVINO runtime cannot run '{path}': {reason}") from None
             note = f"OpenVINO is not usable here ({reason}); cleaning with torch"
@@ -230,12 +276,3 @@ def _load_torch(path: Path, device: str, note: str | None) -> LoadedModel:
     if half:
         net = net.half()
     return LoadedModel(runner=TorchRunner(net, torch_device, half), path=path, config=net.config, note=note)
-
-
-def _openvino_reason(error: BaseException) -> str:
-    """One line for an OpenVINO failure: its messages start with a source location ("Exception from
-    src/.../core.cpp:105:") and say what went wrong on the last line."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    if len(lines) > 1 and lines[0].endswith(":"):
-        return lines[-1][:300]
-    return first_line(error, type(error).__name__)

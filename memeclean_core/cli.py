@@ -10,7 +10,7 @@ import importlib
 import sys
 from typing import NoReturn
 
-from .errors import MemeCleanError
+from .errors import MemeCleanError, first_line
 
 # sub-command name -> module with `register(subparsers)`; registration sets `run(args) -> int`
 COMMANDS = ["clean", "train", "eval", "prepare", "caption", "selftest", "library"]
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print("memeclean: interrupted", file=sys.stderr)
         return 130
     except MemeCleanError as error:
-        print(f"memeclean: {one_line(error)}", file=sys.stderr)
+        print(f"memeclean: {first_line(error, type(error).__name__)}", file=sys.stderr)
         return 1
     except MemoryError:
         print("memeclean: not enough memory for this", file=sys.stderr)
@@ -56,17 +56,6 @@ def main(argv: list[str] | None = None) -> int:
         where = f"'{error.filename}': " if getattr(error, "filename", None) else ""
         print(f"memeclean: {where}{os_reason(error)}", file=sys.stderr)
         return 1
-
-
-def one_line(error: BaseException) -> str:
-    """The message on one line. An error re-raised from a data-loading process arrives with the worker's
-    traceback in its text: its last line is the message."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    if len(lines) <= 1:
-        return lines[0] if lines else type(error).__name__
-    last = lines[-1]
-    name = f"{type(error).__module__}.{type(error).__name__}: "
-    return last[len(name) :] if last.startswith(name) else last
 
 
 if __name__ == "__main__":

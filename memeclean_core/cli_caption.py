@@ -104,8 +104,8 @@ def _boxes_from_args(args: argparse.Namespace, image_size: tuple[int, int]) -> l
 
 def run(args: argparse.Namespace) -> int:
     from .captions import CaptionDoc, CaptionError, find_font, load_project, save_project
+    from .filenames import same_file
     from .imageio import check_target, load_image, save_image
-    from .safe_write import same_file
     from .whole_image import captioned
 
     if args.font:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .clean_options import CleanOptions
 from .errors import MemeCleanError, describe_unexpected
-from .filenames import cleaned_suffix
+from .filenames import SAVE_FORMATS, cleaned_suffix, path_key, same_file
 from .geometry import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
 from .options import add_command, add_model_arguments
 from .progress import ProgressBar, is_terminal
@@ -156,15 +156,6 @@ def mask_path(source: Path, args: argparse.Namespace) -> Path | None:
     return Path(args.mask_dir) / f"{source.stem}.png" if args.mask_dir else None
 
 
-def _key(path: Path) -> str:
-    """A comparable identity for a path that may not exist yet (case-insensitive where the platform is)."""
-    try:
-        resolved = path.resolve()
-    except OSError:
-        resolved = Path(os.path.abspath(path))
-    return os.path.normcase(str(resolved))
-
-
 def clean_options(args: argparse.Namespace) -> CleanOptions:
     """The clean the command line asks for, the same for one file and for a folder."""
     return CleanOptions(resolution=args.resolution, crop_bars=getattr(args, "crop_bars", False))
@@ -172,7 +163,6 @@ def clean_options(args: argparse.Namespace) -> CleanOptions:
 
 def check_arguments(args: argparse.Namespace, inputs: list[Path]) -> None:
     """Refuse a bad command line at once, before the model is loaded."""
-    from .imageio import SAVE_FORMATS
 
     if not MIN_RESOLUTION <= args.resolution <= MAX_RESOLUTION:
         raise MemeCleanError(
@@ -185,7 +175,7 @@ def check_arguments(args: argparse.Namespace, inputs: list[Path]) -> None:
         if output.suffix.lower() not in SAVE_FORMATS:
             shown = f"'{output.suffix}'" if output.suffix else "no extension"
             raise MemeCleanError(f"--output '{output}' has {shown}; use one of {', '.join(SAVE_FORMATS)}")
-    if args.mask_dir and args.output_dir and _key(Path(args.mask_dir)) == _key(Path(args.output_dir)):
+    if args.mask_dir and args.output_dir and path_key(Path(args.mask_dir)) == path_key(Path(args.output_dir)):
         raise MemeCleanError("--mask-dir and --output-dir must be different folders (both name files <input>.png)")
 
 
@@ -298,12 +288,12 @@ def clean_file(
     # Refuse before the (slow) cleaning: inputs, outputs of this run, existing files without --overwrite.
     targets = [output] + ([mask_output] if mask_output is not None else [])
     for target in targets:
-        earlier = written.get(_key(target))
+        earlier = written.get(path_key(target))
         if earlier is not None:
             raise MemeCleanError(
                 f"'{target}' was already written for '{earlier}' in this run; rename one of the inputs"
             )
-        if target.exists() and not args.overwrite and not any(_key(target) == _key(p) for p in protect):
+        if target.exists() and not args.overwrite and not any(same_file(target, p) for p in protect):
             raise MemeCleanError(f"'{target}' already exists (use --overwrite to replace it)")
         check_target(target, overwrite=args.overwrite, protect=protect)
     if image.is_animated and output.suffix.lower() in (".jpg", ".jpeg") and note is not None:
@@ -333,8 +323,8 @@ def clean_file(
     if bars and note is not None:
         note(f"memeclean: {source}: cropped caption bars ({bars.top} rows at the top, {bars.bottom} at the bottom)")
     save_image(output, cleaned, overwrite=args.overwrite, protect=protect)
-    written[_key(output)] = source
+    written[path_key(output)] = source
     if mask_output is not None:
         save_mask(mask_output, first_mask, overwrite=args.overwrite, protect=protect)
-        written[_key(mask_output)] = source
+        written[path_key(mask_output)] = source
     return output

@@ -73,6 +73,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .callbacks import CancelFn, ProgressFn
 from .data.formats import FORMATS
 from .data.world_formats import SCRIPT_FORMATS, WORLD_FORMATS
 from .errors import Cancelled, MemeCleanError
@@ -120,8 +121,6 @@ AGGREGATION_NOTE = (
     "over images; baselines run at the input's size."
 )
 
-ProgressFn = Callable[[float, str], None]
-CancelFn = Callable[[], bool]
 # on_output(method, resolution or None, case, output image, predicted mask or None): e.g. to save examples
 OutputFn = Callable[[str, "int | None", "ValCase", np.ndarray, "np.ndarray | None"], None]
 

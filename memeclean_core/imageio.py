@@ -25,15 +25,15 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from .errors import ImageLoadError, ImageSaveError
 from .file_kinds import special_kind
+from .filenames import SAVE_FORMATS
 from .safe_write import check_target as _check_target
-from .safe_write import os_reason, same_file, write_file
+from .safe_write import os_reason, write_file
 
 __all__ = [
     "Frame",
     "LoadedImage",
     "MAX_PIXELS",
     "MAX_TOTAL_PIXELS_FACTOR",
-    "SAVE_FORMATS",
     "load_image",
     "image_from_bytes",
     "image_from_pil",
@@ -48,9 +48,6 @@ MAX_PIXELS = 120_000_000
 
 MAX_TOTAL_PIXELS_FACTOR = 10
 """An animation may hold at most this many times `max_pixels` pixels over all its frames (a GIF bomb guard)."""
-
-SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".gif": "GIF"}
-"""Extension (lower case) -> PIL format written by `save_image`."""
 
 # Formats whose extra frames are an animation. Others with several frames (MPO from phone cameras, multi-page
 # TIFF, ICO) hold previews or pages of other sizes: only their first frame is the picture.
@@ -497,10 +494,6 @@ def _save_format(path: Path) -> str:
         shown = f"extension '{path.suffix}'" if path.suffix else "no extension"
         raise ImageSaveError(f"cannot write '{path}': {shown} is not a format MemeClean writes (use {supported})")
     return fmt
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    return same_file(a, b)
 
 
 def check_target(path: str | Path, *, overwrite: bool = False, protect: Iterable[str | Path] = ()) -> None:

@@ -15,15 +15,14 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .callbacks import CancelFn, ProgressFn
 from .checkpoint import LoadedModel, load_model
 from .errors import Cancelled, MemeCleanError
 from .geometry import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION, padded_size, working_size
 from .pipeline import (
     DEFAULT_POSTPROCESS,
     STRUCTURE_CONTEXT,
-    CancelFn,
     PostprocessConfig,
-    ProgressFn,
     bounding_window,
     caption_bands,
     classical_fill,

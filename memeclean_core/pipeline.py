@@ -30,9 +30,6 @@ WORKING_DILATION = 2
 TELEA_RADIUS = 3
 STRUCTURE_CONTEXT = 48  # px of picture around each caption band in which the structure fill looks for edges
 
-ProgressFn = Callable[[float, str], None]
-CancelFn = Callable[[], bool]
-
 
 @dataclass(frozen=True)
 class PostprocessConfig:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import WriteError, first_line
+from .filenames import same_file
 
 __all__ = [
     "TEMP_SUFFIX",
@@ -43,7 +44,6 @@ __all__ = [
     "check_writable_folder",
     "remove_stale_temporaries",
     "os_reason",
-    "same_file",
     "process_alive",
     "fsync_folder",
 ]
@@ -96,19 +96,6 @@ def make_folder(folder: str | os.PathLike[str], what: str = "the folder", error:
     except OSError as failure:
         reason = "a file is in the way" if isinstance(failure, FileExistsError) else os_reason(failure)
         raise error(f"cannot create {what} '{folder}': {reason}") from None
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name the same file (through links, `..`, case-insensitive file systems)."""
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    try:
-        return a.resolve() == b.resolve()
-    except (OSError, RuntimeError):
-        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def check_target(

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .callbacks import CancelFn
 from .checkpoint import build_net, save_checkpoint
 from .data.dataset import TrainingBatches
 from .device import pick_device
@@ -172,7 +173,7 @@ def preview_images(
 
 
 def training_run(
-    config: TrainConfig, *, stop: Callable[[], bool] | None = None, parallel: DataParallel | None = None
+    config: TrainConfig, *, stop: CancelFn | None = None, parallel: DataParallel | None = None
 ) -> Iterator[TrainProgress]:
     """Train as configured, yielding progress; close() the generator, or make `stop()` true (checked every step:
     a signal handler's flag), to stop; a checkpoint is written either way. Every option, the data folders and the
@@ -321,7 +322,7 @@ def training_run(
 def train(
     config: TrainConfig,
     progress: Callable[[TrainProgress], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
+    cancel: CancelFn | None = None,
 ) -> Path:
     """Run `training_run` to the end (or until `cancel()`), calling `progress` on each report."""
     run = training_run(config, stop=cancel)

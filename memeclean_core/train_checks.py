@@ -18,9 +18,9 @@ from typing import Any
 
 from .errors import MemeCleanError, ModelLoadError, UsageError, WriteError, first_line
 from .file_kinds import is_regular_file
-from .filenames import IMAGE_SUFFIXES
+from .filenames import IMAGE_SUFFIXES, same_file
 from .options import check_float, check_int, check_optional_float, check_optional_int
-from .safe_write import check_target, check_writable_folder, os_reason, same_file
+from .safe_write import check_target, check_writable_folder, os_reason
 
 # TrainConfig field -> the `memeclean train` option that sets it (messages name what the user typed)
 OPTION = {
@@ -211,7 +211,7 @@ def check_out(config: Any) -> None:
             inside = out.resolve().is_relative_to(folder.resolve())
         except (OSError, RuntimeError):
             inside = False
-        if inside and out.resolve() != folder.resolve():
+        if inside and not same_file(out, folder):
             raise UsageError(f"--out '{out}' is inside the data folder '{folder}'; save the model elsewhere")
     if out.suffix.lower() in IMAGE_SUFFIXES | {".json", ".txt"}:
         raise UsageError(f"--out '{out}' looks like a {out.suffix} file, not a checkpoint; use a .pt file")

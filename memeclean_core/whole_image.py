@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from .callbacks import CancelFn, ProgressFn
 from .clean_options import DEFAULT_OPTIONS, CleanOptions
 from .errors import Cancelled
 from .imageio import Frame, LoadedImage
-from .pipeline import CancelFn, ProgressFn, dilate
+from .pipeline import dilate
 
 if TYPE_CHECKING:
     from .bars import CaptionBars

@@ -65,6 +65,7 @@ GUI_CORE_API = {
     "memeclean_core.captions",
     "memeclean_core.captions.boxes",
     "memeclean_core.captions.project",
+    "memeclean_core.callbacks",
     "memeclean_core.clean_options",
     "memeclean_core.data.prepare",
     "memeclean_core.errors",

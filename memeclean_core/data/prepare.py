@@ -37,7 +37,6 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +45,7 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 
+from ..callbacks import CancelFn, ProgressFn
 from ..errors import Cancelled, ImageLoadError, ImageSaveError, MemeCleanError, WriteError
 from ..file_kinds import special_kind
 from ..filenames import FONT_SUFFIXES, IMAGE_SUFFIXES, safe_name
@@ -65,8 +65,6 @@ LICENCE_NAMES = (
     "LICENCE.txt",
 )
 REPORT_NAME = "prepare_report.json"
-
-Progress = Callable[[float, str], None]
 
 
 # ------------------------------------------------------------------------------------------------- the plan
@@ -445,8 +443,8 @@ def prepare(
     min_side: int = 128,
     workers: int = 1,
     seed: int = 0,
-    progress: Progress | None = None,
-    cancel: Callable[[], bool] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
 ) -> PrepareReport:
     """Organise `src` into `dest` (see the module docstring); returns what was written and skipped."""
     src, dest = Path(src).expanduser().resolve(), Path(dest).expanduser().resolve()

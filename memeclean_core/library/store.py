@@ -20,13 +20,14 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..callbacks import CancelFn, ProgressFn
 from ..errors import ImageLoadError, MemeCleanError
 from ..filenames import IMAGE_SUFFIXES
 from . import recovery
@@ -83,9 +84,6 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0)
 """
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[float, str], None]
-CancelFn = Callable[[], bool]
 
 
 def library_dir() -> Path:
@@ -212,7 +210,7 @@ class TemplateLibrary:
         try:
             yield connection
         except sqlite3.Error as error:
-            raise self._one_line(error) from None
+            raise self._as_library_error(error) from None
         finally:
             connection.close()
 
@@ -237,12 +235,12 @@ class TemplateLibrary:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.OperationalError as error:
             if write or recovery.is_damage(error):
-                raise self._one_line(error) from None
+                raise self._as_library_error(error) from None
             # A read-only folder or mount: SQLite cannot make the WAL's index file beside the database.
             self.read_only = True
             return self._open_read_only()
         except sqlite3.Error as error:
-            raise self._one_line(error) from None
+            raise self._as_library_error(error) from None
         try:
             _refuse_newer(self.database, version)
             if write and version < SCHEMA_VERSION:
@@ -270,9 +268,9 @@ class TemplateLibrary:
                 connection.close()
                 raise
             return connection
-        raise self._one_line(error) from None
+        raise self._as_library_error(error) from None
 
-    def _one_line(self, error: sqlite3.Error) -> MemeCleanError:
+    def _as_library_error(self, error: sqlite3.Error) -> MemeCleanError:
         text = str(error)
         if recovery.is_damage(error):
             self._checked = False  # the next call checks again, and rebuilds
@@ -369,7 +367,7 @@ class TemplateLibrary:
         except sqlite3.Error as error:
             if recovery.is_damage(error):
                 return f"the database is damaged: {error}"
-            raise self._one_line(error) from None
+            raise self._as_library_error(error) from None
         finally:
             connection.close()
 

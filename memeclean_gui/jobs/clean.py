@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from memeclean_core import whole_image
+from memeclean_core.callbacks import CancelFn, ProgressFn
 from memeclean_core.clean_options import CleanOptions
 from memeclean_core.imageio import LoadedImage
 
@@ -22,9 +22,6 @@ from ..model.document import Result
 
 if TYPE_CHECKING:
     from memeclean_core.checkpoint import LoadedModel
-
-Progress = Callable[[float, str], None]
-Cancel = Callable[[], bool]
 
 
 class ModelCache:
@@ -55,7 +52,7 @@ class ModelCache:
     def multiple(self) -> int | None:
         return None if self._model is None else int(self._model.config.multiple)
 
-    def get(self, progress: Progress | None = None) -> LoadedModel:
+    def get(self, progress: ProgressFn | None = None) -> LoadedModel:
         """The loaded model; loads it on first use (imports torch, or OpenVINO and compiles the networks for the
         CPU). Raises ModelLoadError."""
         with self._lock:
@@ -84,7 +81,9 @@ def load(source: Path | bytes, name: str | None = None) -> LoadedImage:
     return load_image(source)
 
 
-def clean_image(image: LoadedImage, resolution: int, models: ModelCache, progress: Progress, cancel: Cancel) -> Result:
+def clean_image(
+    image: LoadedImage, resolution: int, models: ModelCache, progress: ProgressFn, cancel: CancelFn
+) -> Result:
     """Clean every frame (an animation is cleaned whole; the mask shown is the first frame's). The app's settings
     ask for the working size only: caption bars are cropped afterwards (`Document.crop_caption_bars`)."""
     started = time.perf_counter()
@@ -100,8 +99,8 @@ def refill(
     mask: np.ndarray,
     resolution: int,
     models: ModelCache,
-    progress: Progress,
-    cancel: Cancel,
+    progress: ProgressFn,
+    cancel: CancelFn,
 ) -> Result:
     """Fill the first frame again with a mask edited by hand, changing only what the edit touched
     (`memeclean_core.whole_image.refill`). Other frames of an animation are kept as they are."""

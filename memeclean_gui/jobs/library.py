@@ -6,7 +6,6 @@ using it is one ordinary undo step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +17,6 @@ from memeclean_core.library import LibraryEntry, TemplateLibrary, TemplateMatch
 
 from ..model.document import Result
 from ..model.document import frozen as _frozen  # the one read-only helper (model.document), as the bodies name it
-
-Progress = Callable[[float, str], None]
-Cancel = Callable[[], bool]
 
 DUPLICATE_COVERAGE = 0.97  # a saved template that covers an entry this well at about its size is that entry
 

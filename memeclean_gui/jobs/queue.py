@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from memeclean_core.callbacks import CancelFn, ProgressFn
 from memeclean_core.errors import MemeCleanError
 from memeclean_core.imageio import LoadedImage
 
 from ..model.document import Result
-from ..model.queue_state import SaveItem, SaveOutcome, SpilledResult, load_spilled, spill_result
+from ..model.queue_state import SpilledResult, load_spilled, spill_result
 from . import clean as jobs  # the name the job bodies use; `clean` is the module beside this one
 
 THUMBNAIL_SIZE = 64
@@ -43,7 +44,7 @@ def file_thumbnail(path: Path, size: int = THUMBNAIL_SIZE) -> np.ndarray | None:
 
 
 def make_thumbnails(
-    paths: list[Path], cancel: jobs.Cancel, size: int = THUMBNAIL_SIZE
+    paths: list[Path], cancel: CancelFn, size: int = THUMBNAIL_SIZE
 ) -> list[tuple[Path, np.ndarray | None]]:
     thumbnails = []
     for path in paths:
@@ -66,8 +67,8 @@ def clean_picture(
     models: jobs.ModelCache,
     folder: Path,
     stem: str,
-    progress: jobs.Progress,
-    cancel: jobs.Cancel,
+    progress: ProgressFn,
+    cancel: CancelFn,
 ) -> CleanedPicture:
     """Read, clean and spill one queued picture. Raises ImageLoadError (the entry fails with its message) or
     Cancelled."""
@@ -91,9 +92,25 @@ def open_picture(path: Path, spilled: SpilledResult | None) -> tuple[LoadedImage
     return image, result
 
 
-def save_pictures(
-    items: list[SaveItem], quality: int, progress: jobs.Progress, cancel: jobs.Cancel
-) -> list[SaveOutcome]:
+@dataclass(frozen=True, eq=False)
+class SaveItem:
+    key: int  # the entry's
+    target: Path
+    result: Result | None  # in memory, or
+    spilled: SpilledResult | None  # on disk
+    overwrite: bool
+    protect: tuple[Path, ...]  # the inputs: never written
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    key: int
+    target: Path
+    status: str  # "saved", "failed" or "skipped"
+    message: str = ""
+
+
+def save_pictures(items: list[SaveItem], quality: int, progress: ProgressFn, cancel: CancelFn) -> list[SaveOutcome]:
     """Write every item (atomically, each on its own: one failure does not stop the others). Cancel leaves the
     rest unwritten ("skipped")."""
     from memeclean_core.imageio import save_image

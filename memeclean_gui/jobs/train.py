@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from memeclean_core.callbacks import CancelFn, ProgressFn
 from memeclean_core.errors import Cancelled, MemeCleanError
 from memeclean_core.filenames import IMAGE_SUFFIXES
 from memeclean_core.geometry import TRAIN_MAX_SIDE
-
-Progress = Callable[[float, str], None]
-Cancel = Callable[[], bool]
 
 PREPARED_MARKERS = ("images", "pairs", "fonts", "clipart")  # what `train.build_sources` reads
 COUNT_LIMIT = 1000  # stop counting pictures here: a look at a folder must stay instant
@@ -167,7 +165,7 @@ class TrainOutcome:
     note: str = ""  # e.g. why the reference could not be measured
 
 
-def prepare_folders(folders: list[str], progress: Progress, cancel: Cancel) -> list[str]:
+def prepare_folders(folders: list[str], progress: ProgressFn, cancel: CancelFn) -> list[str]:
     """The folders as the trainer reads them: plain folders of pictures are prepared (checked, resized, organised,
     a validation part held out) into the user data folder first. Raises MemeCleanError for an unusable folder."""
     from memeclean_core.data.prepare import prepare
@@ -204,7 +202,7 @@ class TrainerReport:
 
 
 def run_training(
-    request: TrainRequest, progress: Progress, cancel: Cancel
+    request: TrainRequest, progress: ProgressFn, cancel: CancelFn
 ) -> Generator[TrainerReport, None, TrainOutcome]:
     """Prepare, train (the core loop, `training_run`: a `TrainerReport` is yielded for every report), then evaluate.
     A generator job for `worker.Task`: closing it (cancel, seen between reports) closes the trainer, which writes
@@ -241,7 +239,7 @@ def run_training(
 
 
 def evaluate_fixes(
-    outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: Progress, cancel: Cancel
+    outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: ProgressFn, cancel: CancelFn
 ) -> None:
     """Before and after on your own fixes that were held out of training: mask IoU of the model that was
     fine-tuned (or the reference) and of the new model."""
@@ -291,7 +289,7 @@ def validation_cases(folders: list[str], count: int, long_side: int) -> tuple[li
 
 
 def evaluate_outcome(
-    outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: Progress, cancel: Cancel
+    outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: ProgressFn, cancel: CancelFn
 ) -> None:
     """MemeClean with the new weights and with the reference weights on the same few validation pictures."""
     from memeclean_core.checkpoint import load_model

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from memeclean_core.filenames import IMAGE_SUFFIXES
+from memeclean_core.filenames import IMAGE_SUFFIXES, path_key
 from memeclean_core.imageio import SAVE_FORMATS, Frame, LoadedImage
 
 from .document import Result, Snapshot, frozen
@@ -188,10 +188,10 @@ class PictureQueue:
 
     def add(self, paths: Iterable[str | Path]) -> list[QueueEntry]:
         """Queue files (a file already queued is not added twice); returns the new entries."""
-        known = {_identity(entry.path) for entry in self.entries}
+        known = {path_key(entry.path) for entry in self.entries}
         added = []
         for path in map(Path, paths):
-            identity = _identity(path)
+            identity = path_key(path)
             if identity in known:
                 continue
             known.add(identity)
@@ -201,8 +201,8 @@ class PictureQueue:
         return added
 
     def find(self, path: str | Path) -> QueueEntry | None:
-        identity = _identity(Path(path))
-        return next((entry for entry in self.entries if _identity(entry.path) == identity), None)
+        identity = path_key(Path(path))
+        return next((entry for entry in self.entries if path_key(entry.path) == identity), None)
 
     def by_key(self, key: int) -> QueueEntry | None:
         return next((entry for entry in self.entries if entry.key == key), None)
@@ -345,13 +345,6 @@ class PictureQueue:
         ]
 
 
-def _identity(path: Path) -> str:
-    try:
-        return os.path.normcase(str(path.resolve()))
-    except OSError:
-        return os.path.normcase(os.path.abspath(path))
-
-
 # -- Save All ----------------------------------------------------------------------------------------------------------
 
 
@@ -384,7 +377,7 @@ def plan_save_all(
     """Where Save All writes each entry in `folder`: its own name (with the chosen or kept extension), `-2`, `-3`, …
     when two pictures of the batch have the same name. An input file is never a target; an existing file is marked
     `exists` (the caller asks once for the whole batch)."""
-    protected = {_identity(Path(path)) for path in inputs}
+    protected = {path_key(Path(path)) for path in inputs}
     taken: set[str] = set()
     plan = []
     for entry in entries:
@@ -399,30 +392,8 @@ def plan_save_all(
             if os.path.normcase(name) not in taken:
                 break
         taken.add(os.path.normcase(name))
-        if _identity(target) in protected:
+        if path_key(target) in protected:
             plan.append(PlannedSave(entry, None, "it would replace an input picture"))
         else:
             plan.append(PlannedSave(entry, target, exists=target.exists()))
     return plan
-
-
-@dataclass(frozen=True, eq=False)
-class SaveItem:
-    """One picture for Save All's worker (`jobs.queue.save_pictures`)."""
-
-    key: int  # the entry's
-    target: Path
-    result: Result | None  # in memory, or
-    spilled: SpilledResult | None  # on disk
-    overwrite: bool
-    protect: tuple[Path, ...]  # the inputs: never written
-
-
-@dataclass(frozen=True)
-class SaveOutcome:
-    """What became of one `SaveItem`."""
-
-    key: int
-    target: Path
-    status: str  # "saved", "failed" or "skipped"
-    message: str = ""

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from memeclean_core.errors import MemeCleanError
+from memeclean_core.filenames import save_filters
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
 from ..workers.runner import JobRunner, Task
@@ -39,7 +40,7 @@ from .actions import make_button
 
 THUMBNAIL_SIZE = 120
 ALL_TAGS = "All tags"
-EXPORT_FILTER = "PNG image (*.png);;JPEG image (*.jpg *.jpeg);;WebP image (*.webp)"
+EXPORT_FILTER = ";;".join(save_filters((".png", ".jpg", ".webp")))  # templates are stills
 
 
 class LibraryWindowJob(enum.StrEnum):

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from memeclean_core.errors import MemeCleanError
+from memeclean_core.filenames import same_file
 from memeclean_core.geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from memeclean_core.progress import format_duration
 from memeclean_core.resources import bundled_model_path, new_user_model_path, user_models_dir
@@ -329,7 +330,7 @@ class TrainDialog(QDialog):
         if not out:
             raise MemeCleanError("choose where to save the model")
         out_path = Path(out).expanduser()
-        if out_path.resolve() == bundled_model_path().resolve():
+        if same_file(out_path, bundled_model_path()):
             raise MemeCleanError("the bundled model cannot be overwritten; choose another file to save to")
         if out_path.is_dir():
             raise MemeCleanError(f"'{out_path}' is a folder; choose a file to save the model to")
@@ -338,7 +339,7 @@ class TrainDialog(QDialog):
             raise MemeCleanError(f"checkpoint to resume not found: '{resume}'")
         # The one overwrite rule: an existing file is replaced only when the user says so (a resumed checkpoint
         # is continued in place).
-        continuing = resume is not None and out_path.exists() and out_path.samefile(Path(resume).expanduser())
+        continuing = resume is not None and out_path.exists() and same_file(out_path, Path(resume).expanduser())
         overwrite = False
         if out_path.exists() and not continuing:
             if not self.confirm_replace(out_path):

@@ -29,13 +29,12 @@ from typing import Any
 
 from PySide6.QtCore import QDeadlineTimer, QObject, QRunnable, QThreadPool, Signal, Slot
 
+from memeclean_core.callbacks import CancelFn, ProgressFn
 from memeclean_core.errors import Cancelled, MemeCleanError, describe_unexpected
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
-CancelCheck = Callable[[], bool]
-Job = Callable[[Progress, CancelCheck], Any]  # returns the result, or a generator that yields reports
+Job = Callable[[ProgressFn, CancelFn], Any]  # returns the result, or a generator that yields reports
 
 
 class Outcome(enum.StrEnum):
