@@ -141,19 +141,24 @@ def test_closing_the_window_stops_a_training_run_with_its_checkpoint(qtbot, make
 def test_the_last_model_asked_for_wins_whichever_loads_first(
     qtbot, make_window, user_model, tiny_model_path, monkeypatch
 ):
-    import time
+    import threading
 
     from memeclean_gui.jobs import clean as clean_jobs
 
     window = make_window()
     original_get = clean_jobs.ModelCache.get
+    second_loaded = threading.Event()
 
-    def slow_for_mine(cache, *args, **kwargs):
+    def first_asked_loads_last(cache, *args, **kwargs):
         if cache.path == user_model:
-            time.sleep(0.5)  # the first request finishes last
-        return original_get(cache, *args, **kwargs)
+            assert second_loaded.wait(30)  # the first request finishes after the second has
+            return original_get(cache, *args, **kwargs)
+        try:
+            return original_get(cache, *args, **kwargs)
+        finally:
+            second_loaded.set()
 
-    monkeypatch.setattr(clean_jobs.ModelCache, "get", slow_for_mine)
+    monkeypatch.setattr(clean_jobs.ModelCache, "get", first_asked_loads_last)
     finished = []
     window.controller.finished.connect(lambda kind, outcome: kind == "model" and finished.append(outcome))
     window.controller.set_model_path(user_model)

@@ -54,13 +54,13 @@ def test_finished_worker_tasks_are_freed(qtbot, how):
     for number in range(5):
         task = Task(lambda progress, cancel, number=number: number, "clean")
         freed.append(weakref.ref(task))
-        if how == "side-task":
-            run_in_pool(pool, task)
-        else:
-            with qtbot.waitSignal(runner.finished, timeout=10_000):
+        # the task's finished signal, sent from the pool's thread, has been delivered: nothing of it is queued
+        with qtbot.waitSignal(task.signals.finished if how == "side-task" else runner.finished, timeout=10_000):
+            if how == "side-task":
+                run_in_pool(pool, task)
+            else:
                 runner.start(task)
         del task
     assert pool.waitForDone(10_000)
-    qtbot.wait(50)  # the queued finished signals are delivered
     gc.collect()
     assert [ref() for ref in freed] == [None] * 5
