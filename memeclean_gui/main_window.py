@@ -10,6 +10,7 @@ runner) and in `model.brush` (plain functions). Every problem reaches the person
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QMimeData, Qt, Slot
@@ -38,7 +39,7 @@ from .modes.caption import install_caption_mode
 from .modes.library import install_library
 from .modes.model_menu import initial_model_path, install_model_menu
 from .modes.queue import install_queue
-from .views.actions import SEPARATOR, ActionSpec, add_named_actions, fill
+from .views.actions import SEPARATOR, ActionSpec, MenuLayout, fill, laid_out, make_actions
 from .views.canvas import Canvas
 from .views.controls import BrushSizeControl, ResolutionControl
 from .views.qimage import MaskOverlay, can_accept, source_from_mime, to_qimage
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setWindowTitle(APP_NAME)
         self._overlay: MaskOverlay | None = None
+        self._auto_clean_vetoes: list[Callable[[], bool]] = []  # the modes' "this picture needs no clean"
         self._shown_result = None
         self._shown_mask = None
         # Keys that are no menu action, for Help > Keyboard Shortcuts: (what, keys); add-ons append theirs
@@ -99,16 +101,17 @@ class MainWindow(QMainWindow):
     # -- building ---------------------------------------------------------------------------------------------
 
     def _build_actions(self) -> None:
-        self.named_actions: dict[str, QAction] = add_named_actions(self, self, WINDOW_ACTIONS)
-        self.auto_clean_action.setChecked(self.settings.auto_clean)
+        # by name (`named_actions["clean"]`): `actions()` is QWidget's own list
+        self.named_actions: dict[str, QAction] = make_actions(self, self, WINDOW_ACTIONS)
+        actions = self.named_actions
+        actions["auto_clean"].setChecked(self.settings.auto_clean)
         tools = QActionGroup(self)
-        for action in (self.pan_action, self.brush_action, self.eraser_action):
-            tools.addAction(action)
-        self.pan_action.setChecked(True)
-        self.show_mask_action.setChecked(self.settings.show_mask)
-        self.hold_info_action = QAction("Show Original While Held\tSpace or \\", self)
-        self.hold_info_action.setEnabled(False)
-        self.named_actions["hold_info"] = self.hold_info_action
+        for name in ("pan", "brush", "eraser"):
+            tools.addAction(actions[name])
+        actions["pan"].setChecked(True)
+        actions["show_mask"].setChecked(self.settings.show_mask)
+        actions["hold_info"] = QAction("Show Original While Held\tSpace or \\", self)
+        actions["hold_info"].setEnabled(False)
 
     def _build_menus(self) -> None:
         """The menus of `WINDOW_MENUS`, held by key in `self.menus`; the modes add theirs with `add_menu`."""
@@ -116,10 +119,9 @@ class MainWindow(QMainWindow):
         self._rebuild_recent_menu()
         items = {**self.named_actions, "recent": self.recent_menu}
         self.menus: dict[str, QMenu] = {}
-        for key, title, layout in WINDOW_MENUS:
-            menu = self.menuBar().addMenu(title)
-            fill(menu, [SEPARATOR if name is SEPARATOR else items[name] for name in layout])
-            self.menus[key] = menu
+        for layout in WINDOW_MENUS:
+            self.menus[layout.key] = menu = self.menuBar().addMenu(layout.title)
+            fill(menu, laid_out(layout.items, items))
 
     def add_menu(self, key: str, menu: QMenu, before: str | None = None) -> None:
         """Put a mode's menu in the menu bar, before the menu `before` (a key of `self.menus`), else at the end."""
@@ -144,13 +146,18 @@ class MainWindow(QMainWindow):
         fill(toolbar, [SEPARATOR, actions["pan"], actions["brush"], actions["eraser"]])
         toolbar.addWidget(self.brush_control)
         fill(toolbar, [actions["refill"], SEPARATOR, actions["show_mask"], actions["split"]])
-        clean_button = toolbar.widgetForAction(self.clean_action)
+        clean_button = toolbar.widgetForAction(actions["clean"])
         font = clean_button.font()
         font.setBold(True)
         clean_button.setFont(font)
         for button in toolbar.findChildren(QWidget):
             if button is not self.canvas:
                 button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def add_auto_clean_veto(self, veto: Callable[[], bool]) -> None:
+        """Clean Automatically skips an opened picture while `veto()` is true (a mode that opens pictures that are
+        clean already, or that it cleans itself)."""
+        self._auto_clean_vetoes.append(veto)
 
     def add_toolbar_action(self, action: QAction) -> None:
         """A mode's toggle at the end of the clean toolbar, after a separator (it never takes the focus)."""
@@ -382,13 +389,7 @@ class MainWindow(QMainWindow):
                 f"Animation of {len(image.frames)} frames: Clean cleans every frame; mask edits and "
                 "Re-fill apply to the first frame, the one shown"
             )
-        if (
-            self.settings.auto_clean
-            and not self.captions.opening_project
-            and not self.queue.cleans_document
-            and not self.library.opening_template
-            and not document.cropping
-        ):
+        if self.settings.auto_clean and not document.cropping and not any(veto() for veto in self._auto_clean_vetoes):
             self.clean()
         self._refresh_actions()
 
@@ -453,21 +454,21 @@ class MainWindow(QMainWindow):
             self.resolution_control.set_image_size(self.document.size, self.controller.models.multiple)
 
     def _refresh_actions(self) -> None:
-        document, controller = self.document, self.controller
+        document, controller, actions = self.document, self.controller, self.named_actions
         has_image, has_result = document.has_image, document.result is not None
         busy = controller.busy
         state = document.state
-        self.clean_action.setEnabled(has_image and not busy)
-        self.refill_action.setEnabled(has_image and not busy and state is not None and state.mask_edited)
-        self.cancel_action.setEnabled(busy or controller.loading)
+        actions["clean"].setEnabled(has_image and not busy)
+        actions["refill"].setEnabled(has_image and not busy and state is not None and state.mask_edited)
+        actions["cancel"].setEnabled(busy or controller.loading)
         self.cancel_button.setEnabled(busy)
-        for action in (self.save_action, self.save_as_action, self.copy_action):
-            action.setEnabled(has_result)
-        self.undo_action.setEnabled(document.can_undo)  # the document's: its history, and a crop before it
-        self.redo_action.setEnabled(document.can_redo)
-        self.undo_action.setText(f"&Undo {document.undo_label}" if document.can_undo else "&Undo")
-        self.redo_action.setText(f"&Redo {document.redo_label}" if document.can_redo else "&Redo")
-        self.crop_bars_action.setEnabled(has_result and not busy)
+        for name in ("save", "save_as", "copy"):
+            actions[name].setEnabled(has_result)
+        actions["undo"].setEnabled(document.can_undo)  # the document's: its history, and a crop before it
+        actions["redo"].setEnabled(document.can_redo)
+        actions["undo"].setText(f"&Undo {document.undo_label}" if document.can_undo else "&Undo")
+        actions["redo"].setText(f"&Redo {document.redo_label}" if document.can_redo else "&Redo")
+        actions["crop_bars"].setEnabled(has_result and not busy)
 
     # -- tools and view -----------------------------------------------------------------------------------------
 
@@ -516,8 +517,9 @@ class MainWindow(QMainWindow):
     def _set_tool(self, tool: str) -> None:
         self.brush.cancel()
         self.canvas.set_tool(tool)
-        if tool in ("brush", "eraser") and not self.show_mask_action.isChecked():
-            self.show_mask_action.setChecked(True)  # painting an invisible mask would be guesswork
+        show_mask = self.named_actions["show_mask"]
+        if tool in ("brush", "eraser") and not show_mask.isChecked():
+            show_mask.setChecked(True)  # painting an invisible mask would be guesswork
 
     def _set_brush_size(self, size: int) -> None:
         self.brush.size = size
@@ -703,15 +705,15 @@ WINDOW_ACTIONS = (
     ActionSpec("about", "&About MemeClean", MainWindow.show_about, None, "Version and licence"),
 )
 
-# The window's own menus: (key in `window.menus`, title, action names in order; SEPARATOR draws a line; "recent" is
-# the Open Recent submenu). The modes add the Caption, Queue, Library and Model menus with `add_menu`.
+# The window's own menus, in menu-bar order ("recent" is the Open Recent submenu). The modes add theirs (Caption,
+# Queue, Library, Model) and their File items with `views.actions.install_menus`.
 WINDOW_MENUS = (
-    ("file", "&File", ("open", "recent", SEPARATOR, "save", "save_as", SEPARATOR, "quit")),
-    ("edit", "&Edit", ("undo", "redo", SEPARATOR, "copy", "paste")),
-    ("image", "&Image", ("clean", "refill", "crop_bars", "cancel", SEPARATOR, "auto_clean")),
-    ("mask", "&Mask", ("pan", "brush", "eraser", SEPARATOR, "smaller", "larger", "show_mask")),
-    ("view", "&View", ("zoom_in", "zoom_out", "fit", "actual", SEPARATOR, "split", "hold_info")),
-    ("help", "&Help", ("shortcuts", "about")),
+    MenuLayout("file", "&File", ("open", "recent", SEPARATOR, "save", "save_as", SEPARATOR, "quit")),
+    MenuLayout("edit", "&Edit", ("undo", "redo", SEPARATOR, "copy", "paste")),
+    MenuLayout("image", "&Image", ("clean", "refill", "crop_bars", "cancel", SEPARATOR, "auto_clean")),
+    MenuLayout("mask", "&Mask", ("pan", "brush", "eraser", SEPARATOR, "smaller", "larger", "show_mask")),
+    MenuLayout("view", "&View", ("zoom_in", "zoom_out", "fit", "actual", SEPARATOR, "split", "hold_info")),
+    MenuLayout("help", "&Help", ("shortcuts", "about")),
 )
 
 

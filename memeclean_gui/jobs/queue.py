@@ -16,7 +16,7 @@ from memeclean_core.errors import MemeCleanError
 from memeclean_core.imageio import LoadedImage
 
 from ..model.document import Result
-from ..model.queue_state import SpilledResult, load_spilled, spill_result
+from ..model.queue_state import SaveItem, SaveOutcome, SpilledResult, load_spilled, spill_result
 from . import clean as jobs  # the name the job bodies use; `clean` is the module beside this one
 
 THUMBNAIL_SIZE = 64
@@ -90,24 +90,6 @@ def open_picture(path: Path, spilled: SpilledResult | None) -> tuple[LoadedImage
     if (result.image.width, result.image.height) != (image.width, image.height):
         return image, None  # the file changed since it was cleaned
     return image, result
-
-
-@dataclass(frozen=True, eq=False)
-class SaveItem:
-    key: int  # the entry's
-    target: Path
-    result: Result | None  # in memory, or
-    spilled: SpilledResult | None  # on disk
-    overwrite: bool
-    protect: tuple[Path, ...]  # the inputs: never written
-
-
-@dataclass(frozen=True)
-class SaveOutcome:
-    key: int
-    target: Path
-    status: str  # "saved", "failed" or "skipped"
-    message: str = ""
 
 
 def save_pictures(items: list[SaveItem], quality: int, progress: ProgressFn, cancel: CancelFn) -> list[SaveOutcome]:

@@ -397,3 +397,25 @@ def plan_save_all(
         else:
             plan.append(PlannedSave(entry, target, exists=target.exists()))
     return plan
+
+
+@dataclass(frozen=True, eq=False)
+class SaveItem:
+    """One picture for Save All's worker (`jobs.queue.save_pictures`)."""
+
+    key: int  # the entry's
+    target: Path
+    result: Result | None  # in memory, or
+    spilled: SpilledResult | None  # on disk
+    overwrite: bool
+    protect: tuple[Path, ...]  # the inputs: never written
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    """What became of one `SaveItem`."""
+
+    key: int
+    target: Path
+    status: str  # "saved", "failed" or "skipped"
+    message: str = ""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu
+from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from memeclean_core.captions import CaptionDoc, find_project, load_project
 from memeclean_core.captions.project import PROJECT_SUFFIX
@@ -30,7 +30,7 @@ from memeclean_core.imageio import LoadedImage
 
 from ..jobs import caption as caption_jobs
 from ..model.caption_editor import CaptionEditor
-from ..views.actions import SEPARATOR, ActionSpec, add_named_actions, fill
+from ..views.actions import SEPARATOR, ActionSpec, MenuInsert, MenuLayout, install_menus, make_actions
 from ..views.caption_overlay import CaptionOverlay
 from ..views.caption_panel import CaptionPanel
 from ..views.qimage import to_qimage
@@ -100,7 +100,7 @@ class CaptionMode(QObject):
         self._timer.timeout.connect(self._render)
         self._build_actions()
         self.panel = CaptionPanel(
-            self.editor, [self.add_action, self.delete_action, self.replace_action], window.show_error
+            self.editor, [self.actions["add"], self.actions["delete"], self.actions["replace"]], window.show_error
         )
         self.dock = QDockWidget("Caption", window)
         self.dock.setObjectName("caption-dock")
@@ -121,33 +121,12 @@ class CaptionMode(QObject):
 
     def _build_actions(self) -> None:
         self.window.help_key_rows.append(("Move the selected text box", "arrow keys (with Shift: 10 pixels)"))
-        add_named_actions(self, self.window, CAPTION_ACTIONS)  # self.caption_action, self.export_action, ...
+        self.actions = make_actions(self, self.window, CAPTION_ACTIONS)
 
     def _build_menus(self) -> None:
-        window = self.window
-        file_menu, quit_action = window.menus["file"], window.named_actions["quit"]
-        before = quit_action if quit_action in file_menu.actions() else None
-        file_menu.insertActions(before, [self.export_action])
-        file_menu.insertSeparator(before)
-        file_menu.insertActions(before, [self.open_project_action, self.save_project_action])
-        file_menu.insertSeparator(before)
-        self.menu = QMenu("&Caption", window)
-        fill(
-            self.menu,
-            [
-                self.caption_action,
-                SEPARATOR,
-                self.add_action,
-                self.edit_text_action,
-                self.delete_action,
-                SEPARATOR,
-                self.replace_action,
-                SEPARATOR,
-                self.export_action,
-            ],
-        )
-        window.add_menu("caption", self.menu, before="view")
-        window.add_toolbar_action(self.caption_action)
+        self.menu = install_menus(self.window, self.actions, [CAPTION_MENU], [CAPTION_FILE_ITEMS])["caption"]
+        self.window.add_toolbar_action(self.actions["caption"])
+        self.window.add_auto_clean_veto(lambda: self.opening_project)  # a project's template is clean already
 
     # -- the mode ----------------------------------------------------------------------------------------------
 
@@ -155,10 +134,10 @@ class CaptionMode(QObject):
     def set_active(self, on: bool) -> None:
         """Enter or leave caption mode (the Caption toggle)."""
         on = bool(on) and self.document.has_image
-        if self.caption_action.isChecked() != on:
-            self.caption_action.blockSignals(True)
-            self.caption_action.setChecked(on)
-            self.caption_action.blockSignals(False)
+        if self.actions["caption"].isChecked() != on:
+            self.actions["caption"].blockSignals(True)
+            self.actions["caption"].setChecked(on)
+            self.actions["caption"].blockSignals(False)
         if on == self.active:
             return
         window, canvas = self.window, self.window.canvas
@@ -286,16 +265,16 @@ class CaptionMode(QObject):
         document = self.document
         has_image, active = document.has_image, self.active
         selected = self.editor.selected_box is not None
-        self.caption_action.setEnabled(has_image)
-        self.add_action.setEnabled(has_image)
-        self.delete_action.setEnabled(active and selected)
-        self.edit_text_action.setEnabled(active and selected)
+        self.actions["caption"].setEnabled(has_image)
+        self.actions["add"].setEnabled(has_image)
+        self.actions["delete"].setEnabled(active and selected)
+        self.actions["edit_text"].setEnabled(active and selected)
         result = document.result
         if result is not None and (self._mask_checked is None or self._mask_checked[0] is not result):
             self._mask_checked = (result, bool(result.mask.any()))  # once per result, not on every drag step
-        self.replace_action.setEnabled(result is not None and self._mask_checked[1])
-        self.export_action.setEnabled(has_image)
-        self.save_project_action.setEnabled(has_image)
+        self.actions["replace"].setEnabled(result is not None and self._mask_checked[1])
+        self.actions["export"].setEnabled(has_image)
+        self.actions["save_project"].setEnabled(has_image)
 
     # -- export --------------------------------------------------------------------------------------------------
 
@@ -507,7 +486,8 @@ def install_caption_mode(window: WindowView) -> CaptionMode:
     return CaptionMode(window)
 
 
-# Caption mode's actions, declared once (`mode.<name>_action`); their places are in `CaptionMode._build_menus`.
+# Caption mode's actions, declared once (`mode.actions[name]`); CAPTION_MENU and CAPTION_FILE_ITEMS place them (and
+# `_build_menus` the toolbar toggle).
 CAPTION_ACTIONS = (
     ActionSpec(
         "caption",
@@ -562,3 +542,11 @@ CAPTION_ACTIONS = (
         tip="Save the text boxes and template so the meme stays editable",
     ),
 )
+CAPTION_MENU = MenuLayout(
+    "caption",
+    "&Caption",
+    ("caption", SEPARATOR, "add", "edit_text", "delete", SEPARATOR, "replace", SEPARATOR, "export"),
+    before=("view",),
+)
+# In the File menu, before Quit
+CAPTION_FILE_ITEMS = MenuInsert("file", ("export", SEPARATOR, "open_project", "save_project", SEPARATOR), before="quit")

@@ -21,7 +21,7 @@ from memeclean_core.filenames import same_file
 from memeclean_core.resources import BUNDLED_MODEL_NAME, user_models, user_models_dir
 
 from ..model.settings import Settings
-from ..views.actions import ActionSpec, add_named_actions
+from ..views.actions import SEPARATOR, ActionSpec, MenuLayout, fill, laid_out, make_actions
 from ..workers.runner import Outcome
 
 if TYPE_CHECKING:
@@ -66,8 +66,8 @@ class ModelMenu(QObject):
         self.dialog: TrainDialog | None = None
         self.train_overrides: dict[str, Any] = {}
         self.train_reference: str | Path | None = None
-        self.menu = QMenu("Mo&del", window)
-        add_named_actions(self, window, MODEL_ACTIONS)  # self.train_action, self.load_action, ...
+        self.menu = QMenu(MODEL_MENU.title, window)
+        self.actions = make_actions(self, window, MODEL_ACTIONS)
         self.runtime_menu = QMenu("&Runtime", self.menu)
         self.runtime_menu.setToolTipsVisible(True)
         runtimes = QActionGroup(self)
@@ -81,12 +81,12 @@ class ModelMenu(QObject):
             self.runtime_actions[runtime] = action
         # made checkable only after it is connected: it answers a click (triggered), not every toggle (the group
         # unticks it when another model is chosen)
-        self.bundled_action.setCheckable(True)
+        self.actions["bundled"].setCheckable(True)
         self._group = QActionGroup(self)
-        self._group.addAction(self.bundled_action)
+        self._group.addAction(self.actions["bundled"])
         self._model_actions: list[QAction] = []
         self.menu.aboutToShow.connect(self.rebuild)
-        window.add_menu("model", self.menu, before="help")
+        window.add_menu(MODEL_MENU.key, self.menu, before=MODEL_MENU.before[0])
         self.label = QLabel()
         window.statusBar().addPermanentWidget(self.label)
         self.controller.model_changed.connect(self._on_model_changed)
@@ -118,10 +118,7 @@ class ModelMenu(QObject):
             action.deleteLater()
         self._model_actions = []
         menu.clear()
-        menu.addAction(self.train_action)
-        menu.addSeparator()
-        menu.addAction(self.bundled_action)
-        self.bundled_action.setChecked(current is None)
+        self.actions["bundled"].setChecked(current is None)
         for path in self.trained_models():
             action = QAction(path.stem, menu)
             action.setCheckable(True)
@@ -130,11 +127,9 @@ class ModelMenu(QObject):
             action.setStatusTip(f"Clean with {path}")
             action.triggered.connect(lambda _checked=False, path=path: self.use(path))
             self._group.addAction(action)
-            menu.addAction(action)
             self._model_actions.append(action)
-        menu.addSeparator()
-        menu.addActions([self.load_action, self.folder_action])
-        menu.addMenu(self.runtime_menu)
+        named = {**self.actions, "models": self._model_actions, "runtime": self.runtime_menu}
+        fill(menu, laid_out(MODEL_MENU.items, named))
         self.runtime_actions[self.controller.runtime].setChecked(True)
         self.label.setText(f"Model: {model_name(current)}")
         self.label.setToolTip(
@@ -216,7 +211,8 @@ def install_model_menu(window: WindowView) -> ModelMenu:
     return ModelMenu(window)
 
 
-# The Model menu's fixed actions, declared once (`menu.<name>_action`); `ModelMenu.rebuild` lays the menu out.
+# The Model menu's fixed actions, declared once (`menu.actions[name]`); MODEL_MENU places them, filled again on every
+# opening by `ModelMenu.rebuild` ("models": the trained models, "runtime": the Runtime submenu).
 MODEL_ACTIONS = (
     ActionSpec(
         "train",
@@ -244,4 +240,10 @@ MODEL_ACTIONS = (
         ModelMenu.open_models_folder,
         tip="Show the folder where the models you train are saved",
     ),
+)
+MODEL_MENU = MenuLayout(
+    "model",
+    "Mo&del",
+    ("train", SEPARATOR, "bundled", "models", SEPARATOR, "load", "folder", "runtime"),
+    before=("help",),
 )
