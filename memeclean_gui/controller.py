@@ -378,8 +378,3 @@ class Controller(QObject):
             else:
                 self.busy_changed.emit(False)
         self.finished.emit(task.kind, task.outcome)
-
-    def shutdown(self, timeout_ms: int = -1) -> bool:
-        """Shut the window's workers down (see `Workers.shutdown`): every runner, not only the controller's."""
-        self._pending = None
-        return self.workers.shutdown(timeout_ms)

@@ -618,7 +618,7 @@ class MainWindow(QMainWindow):
         # Every runner stops as its owner chose (a clean and a look-up are cancelled, a training run writes its
         # checkpoint, a save or export completes) and every worker is waited for.
         self.workers.shutdown()
-        self.queue.shutdown()  # its temporary files go
+        self.queue.close()  # its temporary files go
         super().closeEvent(event)
 
 

@@ -270,7 +270,7 @@ class QueueMode(QObject):
             self.work.emptied()
         self.refresh()
 
-    def shutdown(self) -> None:
+    def close(self) -> None:
         """On quit, once the window's workers have stopped: forget the queue and remove its temporary files."""
         self._drop_everything()
 

@@ -97,7 +97,7 @@ def test_the_model_menu_goes_before_help_and_follows_the_controller(qtbot, setti
     assert settings.model_path == str(Path(weights).absolute())
     assert fake.statuses[-1] == f"Cleaning with mine ({weights})" and fake.limits_updated == 1
     assert menu.actions["bundled"].isChecked()  # the tick follows the controller's model, which this fake never swapped
-    fake.controller.shutdown()
+    fake.workers.shutdown()
 
 
 def test_caption_mode_adds_its_menu_actions_and_toggle_through_the_interface(qtbot, settings):
@@ -119,4 +119,4 @@ def test_caption_mode_adds_its_menu_actions_and_toggle_through_the_interface(qtb
     assert fake.statuses[-1].startswith("Caption mode:")
     mode.set_active(False)
     assert fake.named_actions["brush"].isEnabled() and not mode.active
-    fake.controller.shutdown()
+    fake.workers.shutdown()
