@@ -3,6 +3,7 @@ hand fixes kept, the Library window."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -129,9 +130,17 @@ def test_the_library_window_searches_renames_tags_deletes_and_opens(qtbot, make_
     first = library.entries(search="template 0")[0]
     browser.select(first.id)
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *args, **kwargs: ("Doge", True)))
+    writers = []
+    rename = TemplateLibrary.rename
+
+    def watched_rename(self, *args, **kwargs):
+        writers.append(threading.current_thread() is threading.main_thread())
+        return rename(self, *args, **kwargs)
+
+    monkeypatch.setattr(TemplateLibrary, "rename", watched_rename)
     with qtbot.waitSignal(browser.changed, timeout=30_000):  # written in a worker, then shown again
         browser.rename_selected()
-    assert library.get(first.id).name == "Doge"
+    assert library.get(first.id).name == "Doge" and writers == [False], "SQLite is written off the UI thread"
     browser.select(first.id)
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *args, **kwargs: ("dog, shiba", True)))
     with qtbot.waitSignal(browser.changed, timeout=30_000):
