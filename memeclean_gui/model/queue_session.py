@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.imageio import LoadedImage
 
 from .document import Document, Result, Snapshot
 from .queue_state import (
@@ -161,7 +161,8 @@ class QueueSession:
         return entry.status in (*CLEANED, Status.CLEANING) or (self.run.active and entry.status is Status.WAITING)
 
     def restore(self, entry: QueueEntry, snapshot: Snapshot) -> None:
-        """Show `entry`'s document (`image_changed` then names it as the one shown: `image_changed`)."""
+        """Show `entry`'s document; the document's `image_changed` (`image_changed` here) then names it the one
+        shown."""
         self.switching_to = entry
         try:
             self.document.restore(snapshot)

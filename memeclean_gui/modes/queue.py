@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 
 class QueueMode(QObject):
-    """The picture queue of one main window (see the module docstring); `work.entry_finished`, `work.run_finished`
-    and `work.saved_all` are also its own (`queue.run_finished`)."""
+    """The picture queue of one main window (see the module docstring). Its signals are its `QueueWork`'s:
+    `entry_finished(key, outcome)` after each queued clean, `run_finished()` when Clean All ends, `saved_all(counts)`
+    after Save All."""
 
     def __init__(self, window: WindowView):
         super().__init__(window)
