@@ -62,10 +62,10 @@ def digest(folder: Path) -> str:
 
 
 def run_once(source: Path, out: Path, jobs: int, args: argparse.Namespace) -> dict:
-    from memeclean_core import batch_folder
-    from memeclean_core.checkpoint import load_model
-    from memeclean_core.clean_options import CleanOptions
-    from memeclean_core.cli_clean_folder import threads_per_process
+    from memeclean_core.batches import folder as batch_folder
+    from memeclean_core.cleaning.options import CleanOptions
+    from memeclean_core.cli.clean_folder import threads_per_process
+    from memeclean_core.network.checkpoint import load_model
 
     threads = threads_per_process(jobs, args.threads)
     runtime = getattr(args, "runtime", "auto")

@@ -34,14 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", nargs="+", default=["aggregate", "caption_bar", "watermark"])
     args = parser.parse_args(argv)
 
-    from memeclean_core.checkpoint import load_model
-    from memeclean_core.evaluate import load_cases, mean_psnr, mse, text_region
-    from memeclean_core.inference import PostprocessConfig, clean
+    from memeclean_core.cleaning.inference import clean
+    from memeclean_core.cleaning.pipeline import PostprocessConfig
+    from memeclean_core.network.checkpoint import load_model
+    from memeclean_core.training.evaluate import load_cases, mean_psnr, mse, text_region
 
     model = load_model(args.model)
     print(f"model {model.path} ({model.runtime}), resolution {args.resolution}, formats {' '.join(args.formats)}")
     print(
-        f"{'long side':>9} {'limit':>6} {'cases':>5} {'PSNR text':>9} {'PSNR all':>9} {'clean ms':>9} {'composite ms':>12}"
+        f"{'long side':>9} {'limit':>6} {'cases':>5} {'PSNR text':>9} {'PSNR all':>9} "
+        f"{'clean ms':>9} {'composite ms':>12}"
     )
     for long_side in args.long_side:
         cases, _ = load_cases(args.data, args.count, seed=args.seed, long_side=long_side, formats=args.formats)

@@ -20,7 +20,7 @@ import torch
 
 from memeclean_core.data.dataset import TrainingBatches
 from memeclean_core.data.glyph_pack import DeviceBatches, GlyphPack, build_pack
-from memeclean_core.train import build_sources, to_device
+from memeclean_core.training.train import build_sources, to_device
 
 
 def time_batches(make, batches: int, batch: int, sync) -> float:

@@ -79,8 +79,8 @@ def make_model(path_arg: str | None, folder: Path) -> Path:
         return bundled
     import torch
 
-    from memeclean_core.checkpoint import save_checkpoint
-    from memeclean_core.model import MemeCleanNet, UNetConfig
+    from memeclean_core.network.model import MemeCleanNet, UNetConfig
+    from memeclean_core.network.weights import save_checkpoint
 
     torch.manual_seed(0)
     return save_checkpoint(folder / "random-default.pt", MemeCleanNet(UNetConfig()))

@@ -21,8 +21,8 @@ MAX_IOU_CHANGE = 0.005
 
 def evaluate(data: str, count: int, formats: list[str], resolution: int) -> dict[str, dict[str, dict]]:
     """{precision: {format: MemeClean's row}} for "f32" and "bf16", on one set of cases."""
-    from memeclean_core.checkpoint import load_model
-    from memeclean_core.evaluate import DEFAULT_FORMATS, MODEL, evaluate_model, load_cases
+    from memeclean_core.network.checkpoint import load_model
+    from memeclean_core.training.evaluate import DEFAULT_FORMATS, MODEL, evaluate_model, load_cases
 
     cases, source = load_cases(data, count=count, seed=0, long_side=1024, formats=formats or DEFAULT_FORMATS)
     print(source, flush=True)

@@ -9,10 +9,10 @@ format group: the aggregate set, classic, labels, caption bar, watermark, small,
 round trip, 40 cases each (`--formats` picks some, `--count` sets how many). For the per-format table at one
 resolution in a few minutes: `--resolution 512`.
 
-Every number comes from `memeclean_core.evaluate` through `memeclean eval` (metrics, baselines and averaging are
-documented there); this script only picks the defaults, asks for the Markdown tables the model card carries and
-keeps the OCR detector's answers in the user cache folder (`--ocr-cache`), so a second run (another model) only
-runs the detector on the new outputs. Options given after the defaults win (e.g. `--resolution 512`,
+Every number comes from `memeclean_core.training.evaluate` through `memeclean eval` (metrics, baselines and
+averaging are documented there); this script only picks the defaults, asks for the Markdown tables the model card
+carries and keeps the OCR detector's answers in the user cache folder (`--ocr-cache`), so a second run (another
+model) only runs the detector on the new outputs. Options given after the defaults win (e.g. `--resolution 512`,
 `--json FILE`, `--save-examples DIR`, `--no-text-left`).
 """
 

@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from postprocess_scores import HEADER, cached, format_row, load_cases, score
 
-    from memeclean_core.checkpoint import load_model
-    from memeclean_core.pipeline import PostprocessConfig
+    from memeclean_core.cleaning.pipeline import PostprocessConfig
+    from memeclean_core.network.checkpoint import load_model
 
     cases = load_cases(args.data, args.count, args.seed, args.long_side)
     model = cached(load_model(args.model, runtime="torch"))  # the mask network runs once per case

@@ -35,9 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bench.bench_quality import ocr_cache_dir
-    from memeclean_core.checkpoint import load_model
     from memeclean_core.errors import MemeCleanError
-    from memeclean_core.evaluate import MODEL, ORACLE, evaluate_model, make_round_trip_cases
+    from memeclean_core.network.checkpoint import load_model
+    from memeclean_core.training.evaluate import MODEL, ORACLE, evaluate_model, make_round_trip_cases
 
     try:
         cases = make_round_trip_cases(args.data, args.count, seed=args.seed, long_side=args.long_side)

@@ -200,8 +200,8 @@ def model_for(tiny: bool, work: Path) -> Path:
         return bundled_model_path()
     import torch
 
-    from memeclean_core.checkpoint import save_checkpoint
-    from memeclean_core.model import MemeCleanNet, UNetConfig
+    from memeclean_core.network.model import MemeCleanNet, UNetConfig
+    from memeclean_core.network.weights import save_checkpoint
 
     torch.manual_seed(0)
     return save_checkpoint(work / "tiny.pt", MemeCleanNet(UNetConfig.tiny()))

@@ -80,9 +80,9 @@ def build_model(path: str | None, device_name: str, runtime: str = "torch", thre
     """(LoadedModel, note): the weights asked for, the bundled ones, or a random default-config network (torch)."""
     import torch
 
-    from memeclean_core.checkpoint import LoadedModel, load_model
-    from memeclean_core.device import pick_device
-    from memeclean_core.model import MemeCleanNet
+    from memeclean_core.network.checkpoint import LoadedModel, load_model
+    from memeclean_core.network.device import pick_device
+    from memeclean_core.network.model import MemeCleanNet
     from memeclean_core.resources import bundled_model_path
 
     if path is not None or bundled_model_path().is_file():
@@ -110,7 +110,7 @@ def count_macs(config, width: int, height: int) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from memeclean_core.model import MemeCleanNet
+    from memeclean_core.network.model import MemeCleanNet
 
     net = MemeCleanNet(config).to("meta").eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
@@ -173,7 +173,7 @@ def child(spec: dict) -> dict:
     if spec["mode"] == "pictures":
         return pictures_child(spec, model, note, load_ms)
     if spec["mode"] in ("end-to-end", "photo"):
-        from memeclean_core.inference import clean
+        from memeclean_core.cleaning.inference import clean
 
         meme = make_meme(size=PHOTO_SIZE if spec["mode"] == "photo" else MEME_SIZE)
 
@@ -233,13 +233,13 @@ def child(spec: dict) -> dict:
 
 
 def count_parameters(config) -> int:
-    from memeclean_core.model import MemeCleanNet
+    from memeclean_core.network.model import MemeCleanNet
 
     return MemeCleanNet(config).num_parameters()
 
 
 def picture_files(folder: str) -> list[Path]:
-    from memeclean_core.filenames import IMAGE_SUFFIXES
+    from memeclean_core.files.filenames import IMAGE_SUFFIXES
 
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
@@ -248,8 +248,8 @@ def pictures_child(spec: dict, model, note: str, load_ms: float) -> dict:
     """Every picture of `spec["pictures"]` cleaned: its first call, then `runs` more; medians over the pictures."""
     import torch
 
-    from memeclean_core.imageio import load_image
-    from memeclean_core.inference import clean
+    from memeclean_core.cleaning.inference import clean
+    from memeclean_core.files.imageio import load_image
 
     per_picture = []
     for path in picture_files(spec["pictures"]):

@@ -29,10 +29,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from panel_cases import make_panel_cases
 
-    from memeclean_core.checkpoint import load_model
-    from memeclean_core.evaluate import mean_psnr, mse, text_region
-    from memeclean_core.inference import clean
-    from memeclean_core.pipeline import PostprocessConfig
+    from memeclean_core.cleaning.inference import clean
+    from memeclean_core.cleaning.pipeline import PostprocessConfig
+    from memeclean_core.network.checkpoint import load_model
+    from memeclean_core.training.evaluate import mean_psnr, mse, text_region
 
     cases = make_panel_cases(args.data, args.count, seed=args.seed)
     model = load_model(args.model)

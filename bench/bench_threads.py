@@ -57,9 +57,9 @@ def child(spec: dict) -> dict:
     import torch
 
     from memeclean_core import threads
-    from memeclean_core.checkpoint import load_model
-    from memeclean_core.imageio import load_image
-    from memeclean_core.inference import clean
+    from memeclean_core.cleaning.inference import clean
+    from memeclean_core.files.imageio import load_image
+    from memeclean_core.network.checkpoint import load_model
 
     if spec["setting"] == "default":
         threads.PIXELS_PER_THREAD = 1  # every frame gets all of torch's threads, as before the policy

@@ -27,7 +27,7 @@ from _common import ROOT, arguments
 # Runs in the child: only APIs that every measured revision has (TrainConfig fields, training_run's reports).
 LOOP_TIMER = r"""
 import json, sys, tempfile, time, torch
-from memeclean_core.train import TrainConfig, training_run
+from memeclean_core.training.train import TrainConfig, training_run
 options = json.loads(sys.argv[1])
 torch.set_num_threads(options.pop("threads"))
 warmup, steps = options.pop("warmup"), options.pop("steps")
@@ -46,7 +46,7 @@ print(json.dumps({"crops_per_second": steps * config.batch / seconds, "seconds_p
 DATA_TIMER = r"""
 import json, sys, time, torch
 from memeclean_core.data.dataset import TrainingBatches
-from memeclean_core.train import build_sources
+from memeclean_core.training.train import build_sources
 options = json.loads(sys.argv[1])
 torch.set_num_threads(1)
 extra = {"reuse": options["reuse"]} if "reuse" in options else {}

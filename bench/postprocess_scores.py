@@ -30,7 +30,7 @@ def far_from_caption(true_mask: np.ndarray, distance: int = COLLATERAL_DISTANCE)
 
 def load_cases(data: str, count: int, seed: int, long_sides: list[int]) -> list[Any]:
     """`count` cases spread over `long_sides` (case i at long_sides[i % len]), from a saved set or a data folder."""
-    from memeclean_core.evaluate import (
+    from memeclean_core.training.evaluate import (
         is_saved_set,
         load_validation_set,
         make_validation_set,
@@ -69,15 +69,15 @@ class _CachedMaskNet:
 
 def cached(model: Any) -> Any:
     """`model` (a LoadedModel) whose mask network's outputs are remembered; reuse it across configs."""
-    from memeclean_core.checkpoint import LoadedModel
+    from memeclean_core.network.checkpoint import LoadedModel
 
     return LoadedModel.of_net(_CachedMaskNet(model.net), model.device, model.path, model.half)
 
 
 def score(model: Any, cases: list[Any], resolution: int, config: Any) -> dict[str, float]:
     """Clean every case with `config` and return the aggregate scores (see the module docstring)."""
-    from memeclean_core.evaluate import mask_iou, mean_psnr, mse, ssim, text_region
-    from memeclean_core.inference import clean
+    from memeclean_core.cleaning.inference import clean
+    from memeclean_core.training.evaluate import mask_iou, mean_psnr, mse, ssim, text_region
 
     mse_all, mse_text, ious, ssims, seconds = [], [], [], [], []
     replaced = far = caption = missed = 0

@@ -1,6 +1,6 @@
 """Choose the cleaning pipeline's two post-processing constants on validation data: the caption probability above
 which pixels are replaced and how far that region is dilated (`PostprocessConfig.fill_threshold`,
-`.working_dilation` in `memeclean_core.inference`). The text mask itself (its IoU) keeps `mask_threshold`.
+`.working_dilation` in `memeclean_core.cleaning.inference`). The text mask itself (its IoU) keeps `mask_threshold`.
 
     python bench/sweep_postprocess.py --data ../data/val [--model WEIGHTS] [--count 24] [--seed 1]
                                       [--resolution 512] [--threshold 0.2 0.35 0.5] [--dilation 2 3 4]
@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from postprocess_scores import cached, score
 
-    from memeclean_core.checkpoint import load_model
-    from memeclean_core.evaluate import load_cases
-    from memeclean_core.pipeline import PostprocessConfig
+    from memeclean_core.cleaning.pipeline import PostprocessConfig
+    from memeclean_core.network.checkpoint import load_model
+    from memeclean_core.training.evaluate import load_cases
 
     cases, _ = load_cases(args.data, count=args.count, seed=args.seed, long_side=args.long_side, formats=args.formats)
     model = cached(load_model(args.model, runtime="torch"))  # the mask network runs once per case

@@ -26,18 +26,18 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
-    "clean": "inference",
-    "CleanResult": "inference",
-    "clean_image": "whole_image",
-    "CleanedImage": "whole_image",
-    "load_model": "checkpoint",
-    "LoadedModel": "checkpoint",
+    "clean": "cleaning.inference",
+    "CleanResult": "cleaning.inference",
+    "clean_image": "cleaning.whole_image",
+    "CleanedImage": "cleaning.whole_image",
+    "load_model": "network.checkpoint",
+    "LoadedModel": "network.checkpoint",
 }
 
 if TYPE_CHECKING:
-    from .checkpoint import LoadedModel, load_model
-    from .inference import CleanResult, clean
-    from .whole_image import CleanedImage, clean_image
+    from .cleaning.inference import CleanResult, clean
+    from .cleaning.whole_image import CleanedImage, clean_image
+    from .network.checkpoint import LoadedModel, load_model
 
 
 def __getattr__(name: str) -> Any:

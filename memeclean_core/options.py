@@ -4,55 +4,23 @@
     check_float("--lr", nan, 0, 1, low_open=True)
                                           -> UsageError: --lr must be a number in (0, 1], got nan
 
-Torch-free and Qt-free; the CLI's commands and the trainer's config check use it.
+Torch-free and Qt-free; the CLI's commands and the trainer's config check use it (the parsers' shared
+arguments are `cli.arguments`).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import Any
 
 from .errors import UsageError
 
 __all__ = [
-    "add_command",
-    "add_model_arguments",
     "check_int",
     "check_float",
     "check_optional_int",
     "check_optional_float",
 ]
-
-DEVICES = ("auto", "cpu", "cuda", "mps")  # `device.pick_device`'s choices
-
-
-def add_command(
-    subparsers: Any, name: str, summary: str, description: str | None = None, epilog: str | None = None
-) -> argparse.ArgumentParser:
-    """The parser of the sub-command `name`: `summary` is its line in `memeclean --help`, `description` and
-    `epilog` frame its own --help. Each `cli_<name>` module keeps these texts as constants at its top."""
-    return subparsers.add_parser(name, help=summary, description=description, epilog=epilog)
-
-
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model, --device and --runtime, the same for every command that runs the network."""
-    from .runtime import DEFAULT_RUNTIME, RUNTIMES
-
-    parser.add_argument("--model", metavar="WEIGHTS", help="weights file (default: the bundled model)")
-    parser.add_argument(
-        "--device",
-        default="auto",
-        choices=DEVICES,
-        help="where the network runs (default: auto, a GPU when there is one)",
-    )
-    parser.add_argument(
-        "--runtime",
-        default=DEFAULT_RUNTIME,
-        choices=RUNTIMES,
-        help="what runs the network: openvino (CPU only, about twice as fast), torch, or auto (default: OpenVINO "
-        "on the CPU when it is installed and works, else torch with a note)",
-    )
 
 
 def check_int(option: str, value: Any, low: int, high: int) -> int:

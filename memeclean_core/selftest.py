@@ -55,7 +55,7 @@ def run_self_test(
     except MemeCleanError as error:
         return False, f"self-test FAILED: {error}"
     except OSError as error:  # --out-dir cannot be made (a file in the way, read-only, full)
-        from .safe_write import os_reason
+        from .files.safe_write import os_reason
 
         where = f" '{error.filename}'" if getattr(error, "filename", None) else ""
         return False, f"self-test FAILED: cannot write{where}: {os_reason(error)}"
@@ -67,7 +67,7 @@ def _run(
     folder: Path, model_path: str | Path | None, min_iou: float | None, device: str, runtime: str, keep: bool
 ) -> tuple[bool, str]:
     started = time.perf_counter()
-    from .imageio import load_image, save_image  # after the clock starts: import time is part of what we measure
+    from .files.imageio import load_image, save_image  # after the clock starts: import time is part of what we measure
 
     sample_path, mask_path = sample_paths()
     sample = load_image(sample_path)
@@ -75,9 +75,9 @@ def _run(
     if truth.shape != sample.rgb.shape[:2] or not truth.any():
         return False, f"self-test FAILED: the stored mask '{mask_path}' does not fit the sample '{sample_path}'"
 
-    from .checkpoint import load_model
-    from .evaluate import mask_iou
-    from .inference import clean
+    from .cleaning.inference import clean
+    from .network.checkpoint import load_model
+    from .training.evaluate import mask_iou
 
     load_started = time.perf_counter()
     model = load_model(model_path, device=device, runtime=runtime)

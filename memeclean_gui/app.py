@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from memeclean_core import __version__
+from memeclean_core.cli.arguments import add_model_arguments
 from memeclean_core.errors import describe_unexpected
-from memeclean_core.options import add_model_arguments
 from memeclean_core.resources import resource_path
 
 log = logging.getLogger("memeclean_gui")

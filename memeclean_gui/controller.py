@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from memeclean_core.errors import MemeCleanError, ModelLoadError
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.imageio import LoadedImage
 
 from .jobs import clean as clean_jobs
 from .model.document import Document, Result

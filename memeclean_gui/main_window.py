@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.filenames import cleaned_suffix, open_filter, save_filters
+from memeclean_core.files.filenames import cleaned_suffix, open_filter, save_filters
 
 from . import __version__
 from .controller import Controller

@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from memeclean_core.filenames import safe_name
+from memeclean_core.files.filenames import safe_name
 from memeclean_core.geometry import TRAIN_MAX_SIDE
 
 Image.MAX_IMAGE_PIXELS = 200_000_000
@@ -317,7 +317,7 @@ def stable_hash(text: str) -> int:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Through MemeClean's one write path (complete, fsynced, renamed; stale temporaries of killed runs removed)."""
-    from memeclean_core.safe_write import write_file
+    from memeclean_core.files.safe_write import write_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_file(path, data, overwrite=True)
@@ -329,8 +329,8 @@ def atomic_copy(src: Path, dst: Path) -> None:
 
 def save_image_atomic(image: Image.Image, path: Path, **kwargs) -> None:
     """Encoded in memory (a short write is never published), re-decoded, then renamed into place."""
-    from memeclean_core.imageio import decodes_fully
-    from memeclean_core.safe_write import write_file
+    from memeclean_core.files.imageio import decodes_fully
+    from memeclean_core.files.safe_write import write_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_file(path, lambda buffer: image.save(buffer, **kwargs), overwrite=True, verify=decodes_fully)
@@ -955,7 +955,7 @@ def pack_dataset(root: Path, pack: Path, limit: int, workers: int) -> dict:
             for path in sorted(contents):
                 add(tar, str(path.relative_to(root)), contents[path])
 
-    from memeclean_core.safe_write import write_file
+    from memeclean_core.files.safe_write import write_file
 
     pack.parent.mkdir(parents=True, exist_ok=True)
     write_file(pack, write_tar, overwrite=True, mode=0o644)  # complete or not at all, like every other output

@@ -5,7 +5,7 @@ python scripts/export_model.py runs/mine.pt mine-fp16.pt
 
 import sys
 
-from memeclean_core.checkpoint import build_net, read_checkpoint, save_checkpoint
+from memeclean_core.network.weights import build_net, read_checkpoint, save_checkpoint
 
 source, target = sys.argv[1], sys.argv[2]
 payload = read_checkpoint(source)

@@ -2,8 +2,8 @@
 """Train the next MemeClean model within a time budget on one machine, from an unpacked data pack, with no network.
 
 `scripts/train_gpu.sh` unpacks the pack and runs this; see there. It drives the one training loop
-(`memeclean_core.train.training_run`, bf16 autocast and channels-last on a CUDA GPU, plain fp32 elsewhere) with a
-named network size, data workers on every core, and then:
+(`memeclean_core.training.train.training_run`, bf16 autocast and channels-last on a CUDA GPU, plain fp32 elsewhere)
+with a named network size, data workers on every core, and then:
 
 - every `--snapshot-minutes` the full checkpoint (weights + optimiser, for `--resume`) is rewritten in WORK, and
   an fp16 copy of the weights (no optimiser: small enough to bring back) in OUT/model-fp16.pt;
@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", required=True, type=Path, help="the full checkpoint (weights + optimiser)")
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget in wall minutes (default 10)")
     parser.add_argument("--steps", type=int, help="or a budget in steps (the first reached ends the run)")
-    parser.add_argument("--preset", default="large", help="network size (memeclean_core.model.PRESETS)")
+    parser.add_argument("--preset", default="large", help="network size (memeclean_core.network.model.PRESETS)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--resolution", type=int, default=TRAIN_MAX_SIDE, help="largest picture long side trained on")
@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def export_half(checkpoint: Path, target: Path) -> int:
     """Write the weights of `checkpoint` in fp16 with no optimiser state; returns the file's size in bytes."""
-    from memeclean_core.checkpoint import build_net, read_checkpoint, save_checkpoint
+    from memeclean_core.network.weights import build_net, read_checkpoint, save_checkpoint
 
     payload = read_checkpoint(checkpoint)
     state = payload.get("train") or {}
@@ -78,11 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    from memeclean_core.checkpoint import read_checkpoint
     from memeclean_core.cli import main as cli_main
-    from memeclean_core.device import describe, pick_device
-    from memeclean_core.model import MemeCleanNet, UNetConfig
-    from memeclean_core.train import TrainConfig, training_run
+    from memeclean_core.network.device import describe, pick_device
+    from memeclean_core.network.model import MemeCleanNet, UNetConfig
+    from memeclean_core.network.weights import read_checkpoint
+    from memeclean_core.training.train import TrainConfig, training_run
 
     device = pick_device(args.device)
     if device.type == "cuda":

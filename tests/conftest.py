@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memeclean_core.model import UNetConfig
+from memeclean_core.network.model import UNetConfig
 
 # The token of every local Ray the tests start: Ray keeps the first token it used in a process, so a second module
 # with a token of its own could not start its Ray ("Failed to start GCS").
@@ -40,8 +40,8 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
 def tiny_model_path(tmp_path_factory) -> Path:
     import torch
 
-    from memeclean_core.checkpoint import save_checkpoint
-    from memeclean_core.model import MemeCleanNet, UNetConfig
+    from memeclean_core.network.model import MemeCleanNet, UNetConfig
+    from memeclean_core.network.weights import save_checkpoint
 
     torch.manual_seed(0)
     return save_checkpoint(tmp_path_factory.mktemp("models") / "tiny.pt", MemeCleanNet(UNetConfig.tiny()))
@@ -49,7 +49,7 @@ def tiny_model_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_path):
-    from memeclean_core.checkpoint import load_model
+    from memeclean_core.network.checkpoint import load_model
 
     return load_model(tiny_model_path, device="cpu")
 

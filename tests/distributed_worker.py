@@ -10,9 +10,9 @@ import sys
 
 import torch
 
-from memeclean_core.model import UNetConfig
-from memeclean_core.train import TrainConfig, training_run
-from memeclean_core.train_ddp import DataParallel
+from memeclean_core.network.model import UNetConfig
+from memeclean_core.training.ddp import DataParallel
+from memeclean_core.training.train import TrainConfig, training_run
 
 data, out, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
 torch.set_num_threads(1)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from memeclean_core.bars import CaptionBars, crop_cleaned, detect_caption_bars
-from memeclean_core.imageio import Frame, LoadedImage
-from memeclean_core.pipeline import dilate
-from memeclean_core.whole_image import CleanedImage
+from memeclean_core.cleaning.bars import CaptionBars, crop_cleaned, detect_caption_bars
+from memeclean_core.cleaning.pipeline import dilate
+from memeclean_core.cleaning.whole_image import CleanedImage
+from memeclean_core.files.imageio import Frame, LoadedImage
 
 
 def picture(width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray:
@@ -120,7 +120,7 @@ def test_cropping_a_result_removes_the_bar_rows_of_every_frame():
 
 @pytest.mark.parametrize("where,colour", [("top", (255, 255, 255)), ("bottom", (0, 0, 0))])
 def test_the_shipped_model_finds_the_text_of_a_bar_meme_and_the_bar(where, colour):
-    from memeclean_core.inference import clean
+    from memeclean_core.cleaning.inference import clean
 
     meme, _ = bar_meme(where, colour)
     result = clean(meme, 512)

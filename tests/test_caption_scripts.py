@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import features
 
-from memeclean_core import whole_image
 from memeclean_core.captions import CaptionError, TextBox, default_font_path, fonts
 from memeclean_core.captions.fonts import bundled_fallbacks, font_for, has_glyph, split_by_font
 from memeclean_core.captions.render import is_right_to_left
-from memeclean_core.imageio import Frame, LoadedImage, load_image
+from memeclean_core.cleaning import whole_image
+from memeclean_core.files.imageio import Frame, LoadedImage, load_image
 from memeclean_gui.jobs import caption as caption_jobs
 
 SAMPLES = {

@@ -333,8 +333,8 @@ def test_cli_caption_reports_unknown_font_and_empty_captions(tmp_path: Path) -> 
 def test_caption_then_clean_gives_back_the_template(tiny_model) -> None:
     """Caption a template, clean the meme with the caption's true mask: outside the text nothing changes, inside
     the fill comes close to the template. The tiny test model is untrained, so the mask is given, not predicted."""
-    from memeclean_core.evaluate import psnr
-    from memeclean_core.inference import clean
+    from memeclean_core.cleaning.inference import clean
+    from memeclean_core.training.evaluate import psnr
 
     from .conftest import make_meme
 

@@ -1,5 +1,6 @@
-"""Cleaning on Ray Data: the batch API (`memeclean_core.batch.MemeCleaner`) and `memeclean clean --input-dir ...
---engine ray` on a local Ray with 2 CPUs, against the plain folder mode, pixel for pixel."""
+"""Cleaning on Ray Data: the batch API (`memeclean_core.batches.cleaner.MemeCleaner`) and
+`memeclean clean --input-dir ... --engine ray` on a local Ray with 2 CPUs, against the plain folder mode, pixel for
+pixel."""
 
 import json
 import sys
@@ -9,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core.batch import MemeCleaner
+from memeclean_core.batches.cleaner import MemeCleaner
+from memeclean_core.cleaning.inference import clean
 from memeclean_core.cli import main as cli_main
-from memeclean_core.inference import clean
 
 from .conftest import RAY_TEST_TOKEN, make_meme
 
@@ -221,7 +222,7 @@ def test_address_without_the_ray_engine_is_refused(tmp_path, capsys):
 
 
 def test_ray_actors_go_one_per_gpu_where_there_are_gpus_else_one_per_cpu():
-    from memeclean_core.batch_ray import layout
+    from memeclean_core.batches.ray import layout
     from memeclean_core.errors import MemeCleanError
 
     assert vars(layout({"CPU": 16.0, "GPU": 2.0}, "auto", None, 100)) == {"actors": 2, "gpus_per_actor": 1.0}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core import cli_clean
+from memeclean_core.cli import clean as cli_clean
 from memeclean_core.cli import main
 from memeclean_core.progress import ProgressBar
 
@@ -20,8 +20,8 @@ pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    from memeclean_core.checkpoint import save_checkpoint
-    from memeclean_core.model import MemeCleanNet, UNetConfig
+    from memeclean_core.network.model import MemeCleanNet, UNetConfig
+    from memeclean_core.network.weights import save_checkpoint
 
     return save_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", MemeCleanNet(UNetConfig.tiny()))
 
@@ -88,7 +88,7 @@ def test_mask_dir_writes_binary_mask(tmp_path, tiny_model):
 
 
 def test_animated_gif_stays_animated(tmp_path, tiny_model):
-    from memeclean_core.imageio import load_image
+    from memeclean_core.files.imageio import load_image
 
     source = make_gif(tmp_path / "anim.gif", frames=3)
     assert clean_cli(tiny_model, source, "--output-dir", tmp_path / "out", "--mask-dir", tmp_path / "masks") == 0
@@ -172,7 +172,7 @@ def test_command_line_errors(tmp_path, tiny_model, capsys):
 
 
 def test_model_loaded_once(tmp_path, tiny_model, monkeypatch):
-    import memeclean_core.checkpoint as checkpoint
+    import memeclean_core.network.checkpoint as checkpoint
 
     calls = []
     real = checkpoint.load_model

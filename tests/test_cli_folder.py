@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core import batch_folder
-from memeclean_core.clean_options import CleanOptions
+from memeclean_core.batches import folder as batch_folder
+from memeclean_core.cleaning.options import CleanOptions
 from memeclean_core.cli import main
 
 pytest.importorskip("torch")
@@ -302,7 +302,7 @@ def test_jobs_2_writes_the_same_files_as_jobs_1(tmp_path, tree, tiny_model_path,
 
 
 def test_threads_shared_out_between_processes(monkeypatch):
-    from memeclean_core import cli_clean_folder
+    from memeclean_core.cli import clean_folder as cli_clean_folder
 
     monkeypatch.setattr(cli_clean_folder, "usable_cores", lambda: 8)
     assert cli_clean_folder.threads_per_process(1) is None  # one process: torch's own default

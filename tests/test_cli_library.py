@@ -118,7 +118,7 @@ def test_clean_use_library_prefers_the_template(files, tmp_path, tiny_model_path
 def test_clean_file_records_how_each_input_was_cleaned(files, tmp_path, tiny_model):
     import argparse
 
-    from memeclean_core import cli_clean
+    from memeclean_core.cli import clean as cli_clean
 
     TemplateLibrary().add_file(files["t1"])
     used: dict[str, str] = {}

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core import evaluate as ev
 from memeclean_core.cli import main
 from memeclean_core.errors import Cancelled, MemeCleanError
+from memeclean_core.training import evaluate as ev
 
 from .conftest import make_meme
 
@@ -71,8 +71,8 @@ def test_mask_iou():
 
 
 def test_text_region_is_the_true_mask_dilated_two_pixels_whatever_the_pipeline_uses(monkeypatch):
-    from memeclean_core import pipeline
-    from memeclean_core.pipeline import dilate
+    from memeclean_core.cleaning import pipeline
+    from memeclean_core.cleaning.pipeline import dilate
 
     monkeypatch.setattr(pipeline, "WORKING_DILATION", 7)  # tuning the pipeline moves neither metric nor baselines
     mask = np.zeros((15, 15), bool)
@@ -300,7 +300,7 @@ def test_memeclean_eval_prints_a_table_per_format(prepared_folder, tiny_model_pa
 
 
 def test_the_cli_knows_every_format():
-    from memeclean_core.cli_eval import FORMAT_NAMES
+    from memeclean_core.cli.eval import FORMAT_NAMES
 
     assert FORMAT_NAMES == ev.EVAL_FORMATS == ev.DEFAULT_FORMATS
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.fixes import (
+from memeclean_core.training.fixes import (
     MARKER,
     FixSource,
     fixes_dir,
@@ -99,8 +99,8 @@ def test_a_fix_without_template_trains_the_mask_only(tmp_path):
 def test_a_short_fine_tune_lowers_the_loss_on_the_fixes(tmp_path, tiny_model_path):
     import torch
 
-    from memeclean_core.checkpoint import build_net, read_checkpoint
-    from memeclean_core.train import TrainConfig, build_sources, compute_losses, training_run
+    from memeclean_core.network.weights import build_net, read_checkpoint
+    from memeclean_core.training.train import TrainConfig, build_sources, compute_losses, training_run
 
     torch.set_num_threads(1)
     folder = tmp_path / "fixes"
@@ -150,8 +150,8 @@ def test_score_fixes_measures_mask_iou(tmp_path, tiny_model):
 
 
 def test_the_train_command_fine_tunes_on_a_fixes_folder(tmp_path, tiny_model_path, capsys):
-    from memeclean_core.checkpoint import read_checkpoint
     from memeclean_core.cli import main
+    from memeclean_core.network.weights import read_checkpoint
 
     folder = tmp_path / "fixes"
     make_fixes(folder, 3)

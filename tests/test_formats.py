@@ -10,8 +10,8 @@ from PIL import Image
 from memeclean_core.data import formats as fm
 from memeclean_core.data.backgrounds import procedural
 from memeclean_core.data.font_pool import FontPool
-from memeclean_core.evaluate import dilate_mask as dilate
 from memeclean_core.resources import resource_path
+from memeclean_core.training.evaluate import dilate_mask as dilate
 
 FONTS = FontPool([resource_path("fonts", "Anton-Regular.ttf")])
 

@@ -8,7 +8,7 @@ import torch
 
 from memeclean_core.data import glyph_pack as gp
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.train import training_run
+from memeclean_core.training.train import training_run
 
 from .test_train import tiny_config
 

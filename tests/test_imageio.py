@@ -1,4 +1,4 @@
-"""memeclean_core.imageio: every common kind of file loads to RGB uint8; bad files give one-line errors; saving is
+"""memeclean_core.files.imageio: every common kind of file loads to RGB uint8; bad files give one-line errors; saving is
 atomic and never overwrites what it must not. All images are small and generated here."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core import imageio
 from memeclean_core.errors import ImageLoadError, ImageSaveError
-from memeclean_core.imageio import (
+from memeclean_core.files import imageio
+from memeclean_core.files.imageio import (
     MAX_PIXELS,
     Frame,
     LoadedImage,

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from memeclean_core.cleaning.inference import clean
 from memeclean_core.errors import Cancelled, MemeCleanError
 from memeclean_core.geometry import working_size
-from memeclean_core.inference import clean
 
 from .conftest import make_meme
 

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.evaluate import mask_iou, psnr
 from memeclean_core.library import TemplateLibrary, library_dir, normalise_tags
 from memeclean_core.library.synthetic import meme_from, textured_picture
+from memeclean_core.training.evaluate import mask_iou, psnr
 
 VALSET = Path(__file__).parent / "data" / "valset"
 
@@ -157,7 +157,7 @@ def test_distinct_pictures_give_no_false_match(library):
 
 def test_a_failed_add_leaves_no_row_and_no_file(library, monkeypatch):
     library.add(textured_picture(1, 200, 150), "kept")
-    from memeclean_core import imageio
+    from memeclean_core.files import imageio
 
     real_save = imageio.save_image
 

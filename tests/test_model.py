@@ -1,9 +1,10 @@
 import pytest
 import torch
 
-from memeclean_core.checkpoint import load_model, save_checkpoint
 from memeclean_core.errors import ModelLoadError
-from memeclean_core.model import MemeCleanNet, UNetConfig, conv_of_concat
+from memeclean_core.network.checkpoint import load_model
+from memeclean_core.network.model import MemeCleanNet, UNetConfig, conv_of_concat
+from memeclean_core.network.weights import save_checkpoint
 
 
 def test_outputs_match_input_size_at_the_network_multiple():

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from memeclean_core.checkpoint import LoadedModel
-from memeclean_core.inference import clean
-from memeclean_core.model import UNetConfig
+from memeclean_core.cleaning.inference import clean
+from memeclean_core.network.checkpoint import LoadedModel
+from memeclean_core.network.model import UNetConfig
 
 from .conftest import make_meme
 
@@ -59,7 +59,7 @@ GOLDEN = {"small": "5c26bb2cbe61f961", "large": "968d3cae8b4f7198", "mask": "ddd
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_the_config_without_the_refinements_reproduces_the_pipeline_as_it_was(name):
-    from memeclean_core.pipeline import BEFORE_REFINEMENTS, PostprocessConfig
+    from memeclean_core.cleaning.pipeline import BEFORE_REFINEMENTS, PostprocessConfig
 
     case = {case[0]: case for case in golden_cases()}[name]
     _, image, resolution, mask = case
@@ -79,7 +79,7 @@ def test_the_config_without_the_refinements_reproduces_the_pipeline_as_it_was(na
 
 
 def test_the_defaults_are_the_shipped_refinements():
-    from memeclean_core.pipeline import DEFAULT_POSTPROCESS, PostprocessConfig
+    from memeclean_core.cleaning.pipeline import DEFAULT_POSTPROCESS, PostprocessConfig
 
     assert DEFAULT_POSTPROCESS == PostprocessConfig() == PostprocessConfig(edge_refine="colour", structure_fill=True)
     for _, image, resolution, mask in golden_cases():
@@ -89,7 +89,7 @@ def test_the_defaults_are_the_shipped_refinements():
 
 
 def test_the_config_changes_what_is_replaced():
-    from memeclean_core.pipeline import BEFORE_REFINEMENTS, PostprocessConfig
+    from memeclean_core.cleaning.pipeline import BEFORE_REFINEMENTS, PostprocessConfig
 
     _, image, resolution, _ = golden_cases()[1]
     default = clean(image, resolution, model=stub_model(), postprocess=BEFORE_REFINEMENTS)
@@ -107,7 +107,7 @@ def test_the_config_changes_what_is_replaced():
 def test_the_config_is_frozen_and_checks_its_options():
     import dataclasses
 
-    from memeclean_core.pipeline import PostprocessConfig
+    from memeclean_core.cleaning.pipeline import PostprocessConfig
 
     config = PostprocessConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -141,8 +141,8 @@ def strokes_case(outline: int, size: int = 240, scale: int = 4):
 
 @pytest.mark.parametrize("method,outline", [("guided", 0), ("guided-colour", 0), ("guided-colour", 2), ("colour", 2)])
 def test_edge_refinement_follows_the_full_resolution_edges(method, outline):
-    from memeclean_core import refine
-    from memeclean_core.evaluate import mask_iou
+    from memeclean_core.cleaning import refine
+    from memeclean_core.training.evaluate import mask_iou
 
     image, truth, probability, scale = strokes_case(outline)
     if method == "colour":
@@ -160,7 +160,7 @@ def test_edge_refinement_follows_the_full_resolution_edges(method, outline):
 
 @pytest.mark.parametrize("method", ["guided", "colour"])
 def test_clean_with_edge_refinement_keeps_every_pixel_outside_the_region(method):
-    from memeclean_core.pipeline import PostprocessConfig
+    from memeclean_core.cleaning.pipeline import PostprocessConfig
 
     _, image, resolution, _ = golden_cases()[1]
     result = clean(image, resolution, model=stub_model(), postprocess=PostprocessConfig(edge_refine=method))
@@ -207,8 +207,8 @@ def two_panels(height: int = 120, width: int = 200, border: int = 6):
 
 
 def test_the_structure_fill_continues_a_border_and_keeps_each_side_its_colour():
-    from memeclean_core.pipeline import telea_fill
-    from memeclean_core.structure_fill import find_crossing_lines, structure_fill
+    from memeclean_core.cleaning.pipeline import telea_fill
+    from memeclean_core.cleaning.structure_fill import find_crossing_lines, structure_fill
 
     image, template, hole, border = two_panels()
     assert len(find_crossing_lines(image, hole)) == 2  # both edges of the border
@@ -223,15 +223,15 @@ def test_the_structure_fill_continues_a_border_and_keeps_each_side_its_colour():
 
 
 def test_without_a_crossing_edge_the_structure_fill_is_telea():
-    from memeclean_core.pipeline import telea_fill
-    from memeclean_core.structure_fill import structure_fill
+    from memeclean_core.cleaning.pipeline import telea_fill
+    from memeclean_core.cleaning.structure_fill import structure_fill
 
     meme, _, mask = make_meme(240, 180, seed=5)
     np.testing.assert_array_equal(structure_fill(meme, mask), telea_fill(meme, mask))
 
 
 def test_clean_with_the_structure_fill_on_keeps_every_pixel_outside_the_region():
-    from memeclean_core.pipeline import PostprocessConfig
+    from memeclean_core.cleaning.pipeline import PostprocessConfig
 
     image, template, hole, _ = two_panels()
     result = clean(image, 128, mask=hole, model=stub_model(), postprocess=PostprocessConfig(structure_fill=True))
@@ -263,9 +263,9 @@ def test_a_picture_far_above_the_working_size_gets_its_classical_fill_at_the_lim
     """`classical_fill_limit`: beyond that many times the working size the full-size Telea runs at that size and is
     upsampled into the hole (a phone photo's caption costs 60 times its working-size hole at full size); outside
     the region every pixel stays the picture's, and the fill is about as close to the template as at full size."""
-    from memeclean_core import inference, pipeline
-    from memeclean_core.evaluate import mse, psnr_from_mse
-    from memeclean_core.pipeline import PostprocessConfig
+    from memeclean_core.cleaning import inference, pipeline
+    from memeclean_core.cleaning.pipeline import PostprocessConfig
+    from memeclean_core.training.evaluate import mse, psnr_from_mse
 
     widths = []
     real = pipeline.classical_fill

@@ -1,6 +1,7 @@
-"""The network runtimes (`memeclean_core.runtime`): which one runs, the fall back to torch with a note, the OpenVINO
-conversion cache (keyed, rebuilt when corrupt or from another version, never trusted blindly), the OpenVINO
-clean against torch's with the shipped weights, and `--runtime` in the command line's single and folder modes."""
+"""The network runtimes (`memeclean_core.network.runtime`): which one runs, the fall back to torch with a note,
+the OpenVINO conversion cache (keyed, rebuilt when corrupt or from another version, never trusted blindly), the
+OpenVINO clean against torch's with the shipped weights, and `--runtime` in the command line's single and folder
+modes."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core import openvino_runner
-from memeclean_core.checkpoint import load_model
+from memeclean_core.cleaning.inference import clean
 from memeclean_core.cli import main
 from memeclean_core.errors import MemeCleanError, ModelLoadError
-from memeclean_core.inference import clean
+from memeclean_core.network import openvino_runner
+from memeclean_core.network.checkpoint import load_model
 from memeclean_core.resources import bundled_model_path
 
 from .conftest import make_meme
@@ -210,7 +211,7 @@ def picture(path: Path) -> Path:
 @pytest.fixture
 def loads(monkeypatch):
     """The runtime of every model the command line loads."""
-    from memeclean_core import checkpoint
+    from memeclean_core.network import checkpoint
 
     seen: list[str] = []
     real = checkpoint.load_model
@@ -256,8 +257,8 @@ def test_folder_workers_get_the_runtime(tiny_model_path):
     """--jobs N and the Ray engine ship `CleanSettings` to their processes: the runtime travels in it."""
     import pickle
 
-    from memeclean_core.batch import MemeCleaner
-    from memeclean_core.batch_folder import CleanSettings, ItemCleaner
+    from memeclean_core.batches.cleaner import MemeCleaner
+    from memeclean_core.batches.folder import CleanSettings, ItemCleaner
 
     cleaner = pickle.loads(pickle.dumps(ItemCleaner(CleanSettings(model=str(tiny_model_path), runtime="torch"))))
     assert cleaner.model().runtime == "torch"
@@ -275,7 +276,7 @@ def test_compiling_and_dropping_models_leaves_the_threads_signal_stack_as_it_was
     process (SIGCHLD, handled on that stack) killed the whole test run with SIGSEGV (signal_stack.py)."""
     import gc
 
-    from memeclean_core.signal_stack import current_signal_stack
+    from memeclean_core.network.signal_stack import current_signal_stack
 
     before = current_signal_stack()
     first = load_model(tiny_model_path, device="cpu", runtime="openvino")

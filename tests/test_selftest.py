@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core import cli_selftest, inference, selftest
+from memeclean_core import selftest
+from memeclean_core.cleaning import inference
+from memeclean_core.cli import selftest as cli_selftest
 
 
 def test_the_bundled_sample_and_its_mask_fit_together():

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from memeclean_core import clean, load_model
-from memeclean_core.evaluate import evaluate_model, load_validation_set, mask_iou
 from memeclean_core.resources import bundled_model_path
+from memeclean_core.training.evaluate import evaluate_model, load_validation_set, mask_iou
 
 from .conftest import make_meme
 

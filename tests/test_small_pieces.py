@@ -10,7 +10,7 @@ import re
 import pytest
 
 from memeclean_core.errors import describe_unexpected, first_line
-from memeclean_core.filenames import IMAGE_SUFFIXES, SAVE_FORMATS, open_filter, path_key, same_file, save_filters
+from memeclean_core.files.filenames import IMAGE_SUFFIXES, SAVE_FORMATS, open_filter, path_key, same_file, save_filters
 
 
 def test_the_open_filter_lists_every_suffix_the_core_reads():
@@ -67,7 +67,7 @@ def test_first_line_is_the_first_line_of_the_message_or_of_the_error_it_carries(
 
 
 def test_a_lazy_model_loads_once_and_a_pickled_copy_loads_its_own(monkeypatch):
-    from memeclean_core import checkpoint
+    from memeclean_core.network import checkpoint
 
     loads = []
     monkeypatch.setattr(checkpoint, "load_model", lambda *args, **kwargs: loads.append(args) or object())

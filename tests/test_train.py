@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from memeclean_core.checkpoint import load_model, read_checkpoint
-from memeclean_core.model import UNetConfig
-from memeclean_core.train import TrainConfig, training_run
+from memeclean_core.network.checkpoint import load_model
+from memeclean_core.network.model import UNetConfig
+from memeclean_core.network.weights import read_checkpoint
+from memeclean_core.training.train import TrainConfig, training_run
 
 from .conftest import FAST_TRAIN_ARGS, TINY_CONFIG
 

@@ -1,4 +1,4 @@
-"""Data-parallel training (`memeclean_core.train_ddp`): two CPU processes on gloo, launched by torchrun."""
+"""Data-parallel training (`memeclean_core.training.ddp`): two CPU processes on gloo, launched by torchrun."""
 
 import os
 import subprocess
@@ -9,8 +9,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from memeclean_core.checkpoint import load_model, read_checkpoint
 from memeclean_core.cli import main as cli_main
+from memeclean_core.network.checkpoint import load_model
+from memeclean_core.network.weights import read_checkpoint
 
 from .conftest import make_meme
 
@@ -58,7 +59,9 @@ def test_distributed_training_on_two_cpu_processes_keeps_ranks_equal_and_resumes
     result = torchrun(
         1,
         "-m",
-        "memeclean_core.train_ddp",
+        "memeclean_core",
+        "train",
+        "--distributed",
         "--data",
         str(data),
         "--out",

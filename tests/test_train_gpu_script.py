@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from memeclean_core.checkpoint import load_model, read_checkpoint, save_checkpoint
-from memeclean_core.model import PRESETS, MemeCleanNet, UNetConfig
+from memeclean_core.network.checkpoint import load_model
+from memeclean_core.network.model import PRESETS, MemeCleanNet, UNetConfig
+from memeclean_core.network.weights import read_checkpoint, save_checkpoint
 from memeclean_core.resources import resource_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,8 @@ import torch
 from memeclean_core.data.backgrounds import BackgroundSource
 from memeclean_core.data.dataset import MemePool, TrainingBatches, recolour
 from memeclean_core.data.font_pool import FontPool
-from memeclean_core.data.synth import TRAINING_MIX, SynthSource
+from memeclean_core.data.source import SynthSource
+from memeclean_core.data.synth import TRAINING_MIX
 
 
 class CountingSource:
@@ -110,7 +111,7 @@ def test_without_mirroring_every_fill_crop_gets_its_own_telea(monkeypatch):
 
 def test_teleas_fill_of_a_mirrored_hole_is_its_fill_mirrored():
     """Why a mirrored fill crop may keep its prefill: Telea's weights follow the hole's geometry, not colours."""
-    from memeclean_core.pipeline import telea_fill
+    from memeclean_core.cleaning.pipeline import telea_fill
 
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:96, 0:128]

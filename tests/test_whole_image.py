@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memeclean_core.clean_options import CleanOptions
+from memeclean_core.cleaning.inference import clean
+from memeclean_core.cleaning.options import CleanOptions
+from memeclean_core.cleaning.pipeline import dilate
+from memeclean_core.cleaning.whole_image import captioned, clean_image, refill
 from memeclean_core.errors import Cancelled
-from memeclean_core.imageio import Frame, LoadedImage
-from memeclean_core.inference import clean
-from memeclean_core.pipeline import dilate
-from memeclean_core.whole_image import captioned, clean_image, refill
+from memeclean_core.files.imageio import Frame, LoadedImage
 
 from .conftest import make_meme
 

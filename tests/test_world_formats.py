@@ -10,14 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memeclean_core import evaluate as ev
 from memeclean_core.data import scripts
 from memeclean_core.data.backgrounds import procedural
 from memeclean_core.data.font_pool import FontPool
 from memeclean_core.data.formats import FORMATS, make_format_meme
-from memeclean_core.data.synth import TRAINING_MIX, SynthSource
+from memeclean_core.data.source import SynthSource
+from memeclean_core.data.synth import TRAINING_MIX
 from memeclean_core.data.world_formats import SCRIPT_FORMATS, WORLD_FORMATS, make_world_meme
 from memeclean_core.resources import resource_path
+from memeclean_core.training import evaluate as ev
 
 ANTON = str(resource_path("fonts", "Anton-Regular.ttf"))
 # Unicode name prefixes of each script's letters (as scripts/make_word_lists.py keeps them)

@@ -30,7 +30,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import MemeCleanError
-from ..filenames import FONT_SUFFIXES
+from ..files.filenames import FONT_SUFFIXES
 from ..resources import resource_path
 from .boxes import CaptionError
 

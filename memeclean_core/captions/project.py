@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import MemeCleanError, WriteError
-from ..file_kinds import NotRegularFile, read_regular_text
-from ..safe_write import os_reason, write_json
+from ..files.file_kinds import NotRegularFile, read_regular_text
+from ..files.safe_write import os_reason, write_json
 from .boxes import CaptionDoc, CaptionError
 
 PROJECT_SUFFIX = ".memeclean.json"

@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
 from ..errors import MemeCleanError
-from ..file_kinds import is_regular_file
-from ..filenames import IMAGE_SUFFIXES
+from ..files.file_kinds import is_regular_file
+from ..files.filenames import IMAGE_SUFFIXES
 
 CACHE_SIDE = 1600  # pictures are kept in memory at this long side at most
 

@@ -27,8 +27,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from ..cleaning.pipeline import dilate, telea_fill
 from ..geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
-from ..pipeline import dilate, telea_fill
 
 
 class MemeSource(Protocol):

@@ -12,8 +12,8 @@ import numpy as np
 from PIL import ImageFont
 
 from ..errors import MemeCleanError
-from ..file_kinds import is_regular_file
-from ..filenames import FONT_SUFFIXES
+from ..files.file_kinds import is_regular_file
+from ..files.filenames import FONT_SUFFIXES
 from ..resources import resource_path
 
 # Impact-style fonts are the classic meme look: drawn more often than the rest.

@@ -84,8 +84,9 @@ def build_pack(
 ) -> dict:
     """Render `layers` caption coverage tiles and `backgrounds` picture tiles (TILE² px) from a prepared data folder
     (images/, fonts/, script_fonts/, clipart/) into one .npz at `path`. Returns counts and sizes."""
-    from ..safe_write import write_file
-    from .synth import TRAINING_MIX, SynthSource
+    from ..files.safe_write import write_file
+    from .source import SynthSource
+    from .synth import TRAINING_MIX
 
     source = SynthSource.from_folder(folder, mix=TRAINING_MIX)
     rng = np.random.default_rng([seed, 7070])

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from ..errors import ImageLoadError, MemeCleanError
-from ..filenames import IMAGE_SUFFIXES
+from ..files.filenames import IMAGE_SUFFIXES
 
 DIFF_THRESHOLD = 40
 """A pixel is caption when its (lightly blurred) largest channel difference to the template exceeds this."""
@@ -110,7 +110,7 @@ def resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
 
 def _read_rgb(path: Path) -> np.ndarray:
     """RGB uint8 of an image file (EXIF orientation applied, alpha flattened onto white)."""
-    from ..imageio import load_image
+    from ..files.imageio import load_image
 
     loaded = load_image(path)
     rgb = loaded.rgb

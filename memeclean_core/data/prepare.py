@@ -47,10 +47,10 @@ import numpy as np
 
 from ..callbacks import CancelFn, ProgressFn
 from ..errors import Cancelled, ImageLoadError, ImageSaveError, MemeCleanError, WriteError
-from ..file_kinds import special_kind
-from ..filenames import FONT_SUFFIXES, IMAGE_SUFFIXES, safe_name
+from ..files.file_kinds import special_kind
+from ..files.filenames import FONT_SUFFIXES, IMAGE_SUFFIXES, safe_name
+from ..files.safe_write import check_writable_folder, os_reason, write_file
 from ..geometry import TRAIN_MAX_SIDE
-from ..safe_write import check_writable_folder, os_reason, write_file
 
 LICENCE_NAMES = (
     "LICENSE",
@@ -351,7 +351,7 @@ def fit_max_side(image: np.ndarray, max_side: int) -> np.ndarray:
 
 def process(job: Job, max_side: int, min_side: int) -> tuple[Job, str | None]:
     """Decode, check, convert, resize and write one file; returns (job, reason it was skipped or None)."""
-    from ..imageio import load_image, save_image
+    from ..files.imageio import load_image, save_image
 
     try:
         loaded = load_image(job.src)

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..safe_write import STALE_AGE_SECONDS, fsync_folder, process_alive
+from ..files.safe_write import STALE_AGE_SECONDS, fsync_folder, process_alive
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +360,7 @@ def check(library, repair: bool = False) -> LibraryReport:
     SQLite's integrity check.
     """
     from ..errors import ImageLoadError
-    from ..imageio import load_image
+    from ..files.imageio import load_image
 
     report = LibraryReport(library.folder)
     if repair:

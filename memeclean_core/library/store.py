@@ -29,7 +29,7 @@ import numpy as np
 
 from ..callbacks import CancelFn, ProgressFn
 from ..errors import ImageLoadError, MemeCleanError
-from ..filenames import IMAGE_SUFFIXES
+from ..files.filenames import IMAGE_SUFFIXES
 from . import recovery
 from .align import (
     CLOSE_DIFFERENCE,
@@ -421,7 +421,7 @@ class TemplateLibrary:
 
     def _restore_picture(self, key: str) -> np.ndarray:
         """The picture of `key` (its thumbnail made again when missing or unreadable)."""
-        from ..imageio import load_image, save_image
+        from ..files.imageio import load_image, save_image
 
         picture, thumbnail = recovery.picture_files(self.folder, key)
         image = _rgb(load_image(picture).rgb)
@@ -515,7 +515,7 @@ class TemplateLibrary:
 
     def load_picture(self, entry: LibraryEntry) -> np.ndarray:
         """The entry's clean picture, RGB uint8. Raises ImageLoadError when its file is gone or damaged."""
-        from ..imageio import load_image
+        from ..files.imageio import load_image
 
         return np.ascontiguousarray(load_image(entry.picture).rgb)
 
@@ -531,7 +531,7 @@ class TemplateLibrary:
         """Add a clean picture (H×W×3 uint8 RGB; an alpha channel is dropped). A marker, then the files (each
         written whole), then the row: a kill anywhere leaves both or, once the library is opened again, neither
         (see `recovery`)."""
-        from ..imageio import save_image
+        from ..files.imageio import save_image
 
         image = _rgb(image)
         name = " ".join(str(name).split()) or "template"
@@ -558,7 +558,7 @@ class TemplateLibrary:
 
     def add_file(self, path: str | Path, name: str | None = None, tags: Sequence[str] | str = ()) -> LibraryEntry:
         """Add a picture file; the name defaults to the file name without its extension."""
-        from ..imageio import load_image
+        from ..files.imageio import load_image
 
         path = Path(path)
         image = load_image(path)
@@ -600,7 +600,7 @@ class TemplateLibrary:
     def export(self, entry_id: int, path: str | Path, overwrite: bool = False) -> Path:
         """Write the entry's picture to `path` (any format MemeClean saves; never over a file without
         `overwrite`)."""
-        from ..imageio import save_image
+        from ..files.imageio import save_image
 
         entry = self.get(entry_id)
         return save_image(Path(path), self.load_picture(entry), overwrite=overwrite)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from memeclean_core import whole_image
 from memeclean_core.captions import CaptionDoc, TextBox, project_path_for, save_project
 from memeclean_core.captions.project import PROJECT_SUFFIX
+from memeclean_core.cleaning import whole_image
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.imageio import LoadedImage
 
 TextReader = Callable[[np.ndarray], list]
 
@@ -27,7 +27,7 @@ class CaptionJobError(MemeCleanError):
 
 def captioned(image: LoadedImage, boxes: Sequence[TextBox], *, first_frame_only: bool = False) -> LoadedImage:
     """`image` with `boxes` drawn on every frame (or only the first, for the preview), at full resolution, as
-    `memeclean caption` draws them (`memeclean_core.whole_image.captioned`)."""
+    `memeclean caption` draws them (`memeclean_core.cleaning.whole_image.captioned`)."""
     return whole_image.captioned(image, boxes, first_frame_only=first_frame_only)
 
 
@@ -41,7 +41,7 @@ def export(
     path: Path, image: LoadedImage, boxes: Sequence[TextBox], *, quality: int, overwrite: bool, protect: Sequence[Path]
 ) -> Path:
     """Render the captions at full resolution and write the meme atomically; `protect` is never written."""
-    from memeclean_core.imageio import save_image
+    from memeclean_core.files.imageio import save_image
 
     if not any(box.text.strip() for box in boxes):
         raise CaptionJobError("nothing to export: write some text first")
@@ -65,7 +65,7 @@ def font_names() -> list[str]:
 
 
 def _same_pixels(path: Path, image: LoadedImage) -> bool:
-    from memeclean_core.imageio import load_image
+    from memeclean_core.files.imageio import load_image
 
     try:
         other = load_image(path)
@@ -94,7 +94,7 @@ def save_caption_project(
     """
     template = next((candidate for candidate in known if candidate.is_file() and _same_pixels(candidate, image)), None)
     if template is None:
-        from memeclean_core.imageio import save_image
+        from memeclean_core.files.imageio import save_image
 
         template = template_for_project(path)
         if template.exists():

@@ -1,7 +1,7 @@
 """What the workers run: plain functions taking `progress(fraction, text)` and `cancel() -> bool` (no Qt).
 
-The core modules that import torch (`memeclean_core.checkpoint`, `memeclean_core.inference`) are imported inside
-these functions, i.e. in a worker thread the first time a clean runs, never on the start-up path.
+The core modules that import torch (`memeclean_core.network.checkpoint`, `memeclean_core.cleaning.inference`) are
+imported inside these functions, i.e. in a worker thread the first time a clean runs, never on the start-up path.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from memeclean_core import whole_image
 from memeclean_core.callbacks import CancelFn, ProgressFn
-from memeclean_core.clean_options import CleanOptions
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.cleaning import whole_image
+from memeclean_core.cleaning.options import CleanOptions
+from memeclean_core.files.imageio import LoadedImage
 
 from ..model.document import Result
 
 if TYPE_CHECKING:
-    from memeclean_core.checkpoint import LoadedModel
+    from memeclean_core.network.checkpoint import LoadedModel
 
 
 class ModelCache:
@@ -62,7 +62,7 @@ class ModelCache:
                 from ..workers.preload import preload_native_libraries
 
                 preload_native_libraries()  # keeps the UI thread running while libtorch loads
-                from memeclean_core.checkpoint import load_model
+                from memeclean_core.network.checkpoint import load_model
 
                 model = load_model(self.path, device=self.device, runtime=self.runtime)
                 warm_up = getattr(model.runner, "warm_up", None)
@@ -74,7 +74,7 @@ class ModelCache:
 
 def load(source: Path | bytes, name: str | None = None) -> LoadedImage:
     """Read a file (a Path) or encoded image data (bytes, e.g. dragged from a browser). Raises ImageLoadError."""
-    from memeclean_core.imageio import image_from_bytes, load_image
+    from memeclean_core.files.imageio import image_from_bytes, load_image
 
     if isinstance(source, (bytes, bytearray, memoryview)):
         return image_from_bytes(bytes(source), name or "dropped image")
@@ -103,7 +103,7 @@ def refill(
     cancel: CancelFn,
 ) -> Result:
     """Fill the first frame again with a mask edited by hand, changing only what the edit touched
-    (`memeclean_core.whole_image.refill`). Other frames of an animation are kept as they are."""
+    (`memeclean_core.cleaning.whole_image.refill`). Other frames of an animation are kept as they are."""
     started = time.perf_counter()
     model = models.get(progress)
     options = CleanOptions(resolution=resolution)
@@ -127,6 +127,6 @@ def _result(done: whole_image.CleanedImage, resolution: int, started: float) -> 
 
 def save(path: Path, image: LoadedImage, *, quality: int, overwrite: bool, protect: list[Path]) -> Path:
     """Write the template atomically; `protect` (the original) is never written. Raises ImageSaveError."""
-    from memeclean_core.imageio import save_image
+    from memeclean_core.files.imageio import save_image
 
     return save_image(path, image, quality=quality, overwrite=overwrite, protect=protect)

@@ -1,4 +1,5 @@
-"""What the library's workers run: plain functions over `memeclean_core.library` and `memeclean_core.fixes` (no Qt).
+"""What the library's workers run: plain functions over `memeclean_core.library` and
+`memeclean_core.training.fixes` (no Qt).
 
 A match becomes a document `Result` here (the aligned template as the clean picture, the caption as its mask), so
 using it is one ordinary undo step.
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from memeclean_core.fixes import Fix, save_fix
-from memeclean_core.imageio import Frame, LoadedImage
+from memeclean_core.files.imageio import Frame, LoadedImage
 from memeclean_core.library import LibraryEntry, TemplateLibrary, TemplateMatch
+from memeclean_core.training.fixes import Fix, save_fix
 
 from ..model.document import Result
 from ..model.document import frozen as _frozen  # the one read-only helper (model.document), as the bodies name it
@@ -65,7 +66,7 @@ def add_template(
 
 def load_entry_image(library: TemplateLibrary, entry: LibraryEntry) -> LoadedImage:
     """The entry's picture, to open in the window."""
-    from memeclean_core.imageio import load_image
+    from memeclean_core.files.imageio import load_image
 
     return load_image(entry.picture)
 

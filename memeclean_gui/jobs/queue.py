@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 
 from memeclean_core.callbacks import CancelFn, ProgressFn
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.imageio import LoadedImage
 
 from ..model.document import Result
 from ..model.queue_state import SaveItem, SaveOutcome, SpilledResult, load_spilled, spill_result
@@ -95,7 +95,7 @@ def open_picture(path: Path, spilled: SpilledResult | None) -> tuple[LoadedImage
 def save_pictures(items: list[SaveItem], quality: int, progress: ProgressFn, cancel: CancelFn) -> list[SaveOutcome]:
     """Write every item (atomically, each on its own: one failure does not stop the others). Cancel leaves the
     rest unwritten ("skipped")."""
-    from memeclean_core.imageio import save_image
+    from memeclean_core.files.imageio import save_image
 
     outcomes = []
     for number, item in enumerate(items):

@@ -1,8 +1,8 @@
 """What the Train dialog's worker runs: plain functions over the core trainer and evaluator (no Qt, no torch here).
 
 `run_training(request, progress, cancel)` is a generator job: it prepares any plain folder of pictures into the
-user data folder (the core trainer reads prepared folders only), drives `memeclean_core.train.training_run` — the
-one training loop — yielding each of its reports as a `TrainerReport`, and, unless cancelled, measures the new
+user data folder (the core trainer reads prepared folders only), drives `memeclean_core.training.train.training_run`
+(the one training loop) yielding each of its reports as a `TrainerReport`, and, unless cancelled, measures the new
 model and the reference (bundled) model on a few validation pictures; that measurement is its return value. torch
 is imported by the core modules called here, in the worker thread.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from memeclean_core.callbacks import CancelFn, ProgressFn
 from memeclean_core.errors import Cancelled, MemeCleanError
-from memeclean_core.filenames import IMAGE_SUFFIXES
+from memeclean_core.files.filenames import IMAGE_SUFFIXES
 from memeclean_core.geometry import TRAIN_MAX_SIDE
 
 PREPARED_MARKERS = ("images", "pairs", "fonts", "clipart")  # what `train.build_sources` reads
@@ -32,7 +32,7 @@ class DataFolder:
 
     path: Path
     kind: str  # "prepared" (images/, pairs/ ...), "pictures" (a plain folder: prepared first), "fixes" (your hand
-    # fixes: memeclean_core.fixes), "empty", "missing"
+    # fixes: memeclean_core.training.fixes), "empty", "missing"
     pictures: int = 0  # pictures found in a plain folder (at most COUNT_LIMIT); fixes in a fixes folder
 
     @property
@@ -48,7 +48,7 @@ class DataFolder:
             count = f"{self.pictures}+" if self.pictures >= COUNT_LIMIT else str(self.pictures)
             return f"{count} picture(s): checked and copied to your MemeClean data folder first"
         if self.kind == "fixes":
-            from memeclean_core.fixes import list_fixes, split_fixes
+            from memeclean_core.training.fixes import list_fixes, split_fixes
 
             held = len(split_fixes(list_fixes(self.path))[1])
             return (
@@ -61,7 +61,7 @@ class DataFolder:
 
 
 def inspect_data_folder(path: str | Path) -> DataFolder:
-    """Classify a folder the way `memeclean_core.train.build_sources` will read it, without reading any image.
+    """Classify a folder the way `memeclean_core.training.train.build_sources` will read it, without reading any image.
 
     The trainer takes a folder without images/ or pairs/ for a folder of *generated* pictures only; a plain folder
     of the person's pictures would be silently ignored, so it is recognised here and prepared first.
@@ -69,7 +69,7 @@ def inspect_data_folder(path: str | Path) -> DataFolder:
     path = Path(path).expanduser()
     if not path.is_dir():
         return DataFolder(path, "missing")
-    from memeclean_core.fixes import is_fixes_folder, list_fixes
+    from memeclean_core.training.fixes import is_fixes_folder, list_fixes
 
     if is_fixes_folder(path):
         return DataFolder(path, "fixes", len(list_fixes(path)))
@@ -89,7 +89,7 @@ def inspect_data_folder(path: str | Path) -> DataFolder:
 def prepared_copy_dir(source: str | Path) -> Path:
     """Where a plain folder is prepared: <user data>/data/<name>-<hash of its path> (the same folder each time, so
     training twice on one folder prepares it over the same copy)."""
-    from memeclean_core.filenames import safe_name
+    from memeclean_core.files.filenames import safe_name
     from memeclean_core.resources import user_data_dir
 
     source = Path(source).expanduser().resolve()
@@ -119,8 +119,8 @@ class TrainRequest:
 
     def config(self, folders: list[str]) -> Any:
         """The core TrainConfig for the (prepared) `folders`; imports the trainer (and torch)."""
-        from memeclean_core.device import pick_device
-        from memeclean_core.train import TrainConfig
+        from memeclean_core.network.device import pick_device
+        from memeclean_core.training.train import TrainConfig
 
         # Cancel is seen at a report: on the CPU (a step takes seconds) report every step; on a GPU every few,
         # as reading the loss waits for the GPU.
@@ -197,7 +197,9 @@ class TrainerReport:
     """What `run_training` yields for every report of the core trainer: its `TrainProgress` and the batch size
     (for steps per second)."""
 
-    progress: Any  # memeclean_core.train.TrainProgress (the core's train module imports torch: named, not imported)
+    progress: (
+        Any  # memeclean_core.training.train.TrainProgress (the core's train module imports torch: named, not imported)
+    )
     batch: int
 
 
@@ -215,7 +217,7 @@ def run_training(
     if cancel():
         raise Cancelled("training cancelled before it started")
     progress(0.0, "Starting the trainer")
-    from memeclean_core.train import training_run
+    from memeclean_core.training.train import training_run
 
     config = request.config(folders)
     last = None
@@ -243,8 +245,8 @@ def evaluate_fixes(
 ) -> None:
     """Before and after on your own fixes that were held out of training: mask IoU of the model that was
     fine-tuned (or the reference) and of the new model."""
-    from memeclean_core.checkpoint import load_model
-    from memeclean_core.fixes import is_fixes_folder, list_fixes, score_fixes, split_fixes
+    from memeclean_core.network.checkpoint import load_model
+    from memeclean_core.training.fixes import is_fixes_folder, list_fixes, score_fixes, split_fixes
 
     held = [fix for folder in folders if is_fixes_folder(folder) for fix in split_fixes(list_fixes(folder))[1]]
     if not any(is_fixes_folder(folder) for folder in folders):
@@ -276,7 +278,7 @@ def evaluate_fixes(
 def validation_cases(folders: list[str], count: int, long_side: int) -> tuple[list[Any], str]:
     """A few validation cases: the held-out val/ part of the first folder that has one (what `memeclean prepare`
     writes), else pictures generated from the first folder with a seed training does not use."""
-    from memeclean_core.evaluate import is_saved_set, load_cases, make_validation_set
+    from memeclean_core.training.evaluate import is_saved_set, load_cases, make_validation_set
 
     for folder in folders:
         val = Path(folder) / "val"
@@ -292,8 +294,8 @@ def evaluate_outcome(
     outcome: TrainOutcome, request: TrainRequest, folders: list[str], progress: ProgressFn, cancel: CancelFn
 ) -> None:
     """MemeClean with the new weights and with the reference weights on the same few validation pictures."""
-    from memeclean_core.checkpoint import load_model
-    from memeclean_core.evaluate import MODEL, evaluate_model
+    from memeclean_core.network.checkpoint import load_model
+    from memeclean_core.training.evaluate import MODEL, evaluate_model
 
     progress(0.0, "Measuring the new model")
     cases, outcome.validation = validation_cases(folders, request.eval_cases, request.eval_long_side)

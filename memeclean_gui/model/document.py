@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.imageio import LoadedImage
 
 from .events import Signal
 
@@ -364,10 +364,10 @@ class Document:
 
     def crop_caption_bars(self, label: str = "Crop Caption Bars") -> tuple[int, int]:
         """Cut the caption bars (a uniform white or black bar holding the caption along the top or bottom edge,
-        `memeclean_core.bars`) off the picture and its result, instead of keeping them filled. The cropped
+        `memeclean_core.cleaning.bars`) off the picture and its result, instead of keeping them filled. The cropped
         picture becomes the image, with its result and mask; Undo brings the whole picture back. Returns the rows
         cut at (top, bottom); (0, 0) and nothing changes when there is no result or no bar."""
-        from memeclean_core.bars import crop_cleaned, crop_image, read_only_rows
+        from memeclean_core.cleaning.bars import crop_cleaned, crop_image, read_only_rows
 
         state = self.state
         if state is None or state.result is None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.imageio import LoadedImage
 
 from .document import Document, Result, Snapshot
 from .queue_state import (

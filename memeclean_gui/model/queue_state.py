@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from memeclean_core.filenames import IMAGE_SUFFIXES, path_key
-from memeclean_core.imageio import SAVE_FORMATS, Frame, LoadedImage
+from memeclean_core.files.filenames import IMAGE_SUFFIXES, path_key
+from memeclean_core.files.imageio import SAVE_FORMATS, Frame, LoadedImage
 
 from .document import Result, Snapshot, frozen
 

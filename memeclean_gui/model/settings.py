@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.file_kinds import read_regular_text
+from memeclean_core.files.file_kinds import read_regular_text
+from memeclean_core.files.safe_write import write_json
 from memeclean_core.geometry import DEFAULT_RESOLUTION
-from memeclean_core.runtime import DEFAULT_RUNTIME, RUNTIMES
-from memeclean_core.safe_write import write_json
+from memeclean_core.network.runtime import DEFAULT_RUNTIME, RUNTIMES
 
 from .sizing import snap_resolution
 
@@ -179,7 +179,7 @@ class Settings:
         payload = {"schema_version": SCHEMA_VERSION, "values": self._values}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_json(self.path, payload, overwrite=True)  # complete or not at all (memeclean_core.safe_write)
+            write_json(self.path, payload, overwrite=True)  # complete or not at all (memeclean_core.files.safe_write)
         except (OSError, MemeCleanError) as error:
             log.warning("settings: cannot write '%s' (%s)", self.path, error)
 

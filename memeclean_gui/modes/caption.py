@@ -25,8 +25,8 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog
 from memeclean_core.captions import CaptionDoc, find_project, load_project
 from memeclean_core.captions.project import PROJECT_SUFFIX
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.filenames import same_file, save_filters
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.filenames import same_file, save_filters
+from memeclean_core.files.imageio import LoadedImage
 
 from ..jobs import caption as caption_jobs
 from ..model.caption_editor import CaptionEditor

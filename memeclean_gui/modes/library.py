@@ -8,7 +8,8 @@ opened meme shows a library template) and these hooks, all through the document'
 - a template is saved → it is added to the library (setting, on by default; not twice, and not a template that
   came from the library); with the opt-in setting every finished clean is added too;
 - a template is saved after the mask was corrected by hand → the meme and the corrected mask (and the template,
-  when it was filled with that mask) are kept as a training pair (setting, on by default; `memeclean_core.fixes`).
+  when it was filled with that mask) are kept as a training pair (setting, on by default;
+  `memeclean_core.training.fixes`).
 
 The library itself lives in the user data folder (`memeclean_core.library`); the Library window browses it.
 """
@@ -25,8 +26,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QToolBar
 
-from memeclean_core.fixes import fixes_dir
 from memeclean_core.library import LibraryEntry, TemplateLibrary
+from memeclean_core.training.fixes import fixes_dir
 
 from ..controller import DocumentJob
 from ..jobs import library as library_jobs

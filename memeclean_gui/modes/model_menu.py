@@ -4,7 +4,7 @@
 goes through `Controller.set_model_path`, which loads the weights in a worker and keeps the previous model when
 they do not load; only a switch that worked is remembered in the settings (`model_path`). The models a person
 trains are saved in `memeclean_core.resources.user_models_dir()` and listed here, newest first. Model ▸ Runtime
-picks what runs the network (`memeclean_core.runtime`: Automatic, OpenVINO, Torch) the same way, through
+picks what runs the network (`memeclean_core.network.runtime`: Automatic, OpenVINO, Torch) the same way, through
 `Controller.set_runtime`, and remembers it (`runtime`).
 """
 
@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QAction, QActionGroup, QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
 
-from memeclean_core.filenames import same_file
+from memeclean_core.files.filenames import same_file
 from memeclean_core.resources import BUNDLED_MODEL_NAME, user_models, user_models_dir
 
 from ..model.settings import Settings

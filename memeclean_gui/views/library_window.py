@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.filenames import save_filters
+from memeclean_core.files.filenames import save_filters
 from memeclean_core.library import LibraryEntry, TemplateLibrary
 
 from ..workers.runner import JobRunner, Task
@@ -320,7 +320,7 @@ class LibraryWindow(QDialog):
 def export_entries(library: TemplateLibrary, entries: list[LibraryEntry], target: Path) -> tuple[list[Path], str]:
     """(the files written, the problem that stopped it or ""): one entry to the file `target`, several to
     <name>.png in the folder `target`, never over a file there. Runs in a worker."""
-    from memeclean_core.filenames import safe_name
+    from memeclean_core.files.filenames import safe_name
 
     written: list[Path] = []
     try:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QImage, QPixmap
 
 from memeclean_core.errors import ImageLoadError
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.imageio import LoadedImage
 
 from ..model.document import BBox
 

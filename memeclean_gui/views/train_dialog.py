@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.filenames import same_file
+from memeclean_core.files.filenames import same_file
 from memeclean_core.geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from memeclean_core.progress import format_duration
 from memeclean_core.resources import bundled_model_path, new_user_model_path, user_models_dir
@@ -288,8 +288,8 @@ class TrainDialog(QDialog):
         return True
 
     def add_fixes(self) -> bool:
-        """Add your fixes folder (memeclean_core.fixes) as a data source; a short budget suits fine-tuning."""
-        from memeclean_core.fixes import fixes_dir, is_fixes_folder, list_fixes
+        """Add your fixes folder (memeclean_core.training.fixes) as a data source; a short budget suits fine-tuning."""
+        from memeclean_core.training.fixes import fixes_dir, is_fixes_folder, list_fixes
 
         folder = fixes_dir()
         if not is_fixes_folder(folder) or not list_fixes(folder):

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog
 
 from memeclean_core.captions import caption_mask, classic, load_project, render_captions
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.imageio import LoadedImage
 from memeclean_gui.model.caption_editor import BoxFrame
 from memeclean_gui.model.document import Result
 from memeclean_gui.modes import caption as caption_mode
@@ -445,7 +445,7 @@ def test_captions_stay_through_a_clean_and_go_on_the_cleaned_picture(qtbot, make
 
 
 def test_an_animation_is_exported_frame_by_frame(qtbot, make_window, tmp_path):
-    from memeclean_core.imageio import Frame, load_image
+    from memeclean_core.files.imageio import Frame, load_image
 
     window = make_window()
     first, second = template_pixels(), 255 - template_pixels()

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from memeclean_core.fixes import fixes_dir, list_fixes
 from memeclean_core.library import TemplateLibrary
 from memeclean_core.library.synthetic import meme_from, textured_picture
+from memeclean_core.training.fixes import fixes_dir, list_fixes
 from memeclean_gui.model.brush import PointerEvent
 from memeclean_gui.modes.library import USE_LABEL
 

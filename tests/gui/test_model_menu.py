@@ -9,8 +9,8 @@ import pytest
 import torch
 from PySide6.QtWidgets import QFileDialog
 
-from memeclean_core.checkpoint import save_checkpoint
-from memeclean_core.model import MemeCleanNet, UNetConfig
+from memeclean_core.network.model import MemeCleanNet, UNetConfig
+from memeclean_core.network.weights import save_checkpoint
 from memeclean_core.resources import user_models_dir
 
 from .conftest import wait_job

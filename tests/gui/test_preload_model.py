@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import memeclean_core.checkpoint as checkpoint
+import memeclean_core.network.checkpoint as checkpoint
 
 from .conftest import wait_job
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core.checkpoint import load_model, read_checkpoint
-from memeclean_core.model import UNetConfig
+from memeclean_core.network.checkpoint import load_model
+from memeclean_core.network.model import UNetConfig
+from memeclean_core.network.weights import read_checkpoint
 from memeclean_core.resources import bundled_model_path, user_models_dir
 from memeclean_gui.jobs.train import inspect_data_folder, prepared_copy_dir
 from memeclean_gui.views.train_dialog import TrainDialog

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from memeclean_core.checkpoint import read_checkpoint
-from memeclean_core.fixes import fixes_dir, list_fixes, save_fix, split_fixes
+from memeclean_core.network.weights import read_checkpoint
+from memeclean_core.training.fixes import fixes_dir, list_fixes, save_fix, split_fixes
 from memeclean_gui.jobs.train import inspect_data_folder
 from memeclean_gui.views.train_dialog import TrainDialog
 

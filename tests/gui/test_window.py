@@ -12,7 +12,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QWheelEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
-from memeclean_core.imageio import load_image
+from memeclean_core.files.imageio import load_image
 from memeclean_gui.jobs import clean as clean_jobs
 from memeclean_gui.views.qimage import from_qimage, to_qimage
 

@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
-from memeclean_core.imageio import Frame, LoadedImage
+from memeclean_core.files.imageio import Frame, LoadedImage
 from memeclean_gui.controller import Controller
 from memeclean_gui.model.document import Document
 from memeclean_gui.model.settings import Settings

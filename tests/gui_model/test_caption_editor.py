@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from memeclean_core.captions import TextBox, classic
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.imageio import LoadedImage
 from memeclean_gui.model.brush import PointerEvent
 from memeclean_gui.model.caption_editor import BoxFrame, CaptionEditor, hit_test, moved, resized, role_index
 from memeclean_gui.model.document import Document

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memeclean_core.imageio import LoadedImage
+from memeclean_core.files.imageio import LoadedImage
 from memeclean_gui.model.brush import BrushTool, PointerEvent, paint_segment
 from memeclean_gui.model.document import Document, History, Result, State
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memeclean_core.imageio import Frame, LoadedImage
+from memeclean_core.files.imageio import Frame, LoadedImage
 from memeclean_gui.model.document import Document
 from memeclean_gui.model.queue_session import QueueRun, QueueSession, document_status, queue_summary
 from memeclean_gui.model.queue_state import SaveOutcome, Status, plan_save_all, spill_result

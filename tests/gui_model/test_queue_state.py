@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core.imageio import Frame, LoadedImage
+from memeclean_core.files.imageio import Frame, LoadedImage
 from memeclean_gui.model.document import Result, Snapshot, State
 from memeclean_gui.model.queue_state import (
     PictureQueue,

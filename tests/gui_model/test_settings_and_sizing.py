@@ -68,7 +68,7 @@ def test_resolution_is_snapped_to_the_sliders_steps():
 
 def test_sizes_agree_with_the_core_and_the_estimate_grows():
     from memeclean_core.geometry import padded_size, working_size  # imports torch: fine in a test
-    from memeclean_core.model import UNetConfig
+    from memeclean_core.network.model import UNetConfig
 
     assert sizing.DEFAULT_MULTIPLE == UNetConfig().multiple
     for size in [(240, 180), (1, 900), (4000, 3000), (333, 517)]:

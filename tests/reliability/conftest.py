@@ -109,6 +109,6 @@ def workdir(tmp_path) -> Path:
 
 
 def no_temporaries(root: Path) -> bool:
-    from memeclean_core.safe_write import TEMP_SUFFIX
+    from memeclean_core.files.safe_write import TEMP_SUFFIX
 
     return not [p for p in root.rglob("*") if p.name.endswith(TEMP_SUFFIX) or p.name.endswith(".tmp")]

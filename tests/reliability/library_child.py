@@ -105,7 +105,7 @@ def main(folder: Path, stage: str, seed: int = 0) -> None:
     if stage == "add-after-marker":
         kill_after_marker()
     elif stage == "add-after-picture":
-        from memeclean_core import imageio
+        from memeclean_core.files import imageio
 
         kill_on_call(imageio, "save_image", 2)
     elif stage == "add-before-commit":

@@ -9,9 +9,10 @@ import os
 import pytest
 import torch
 
-from memeclean_core.checkpoint import FORMAT, load_model
 from memeclean_core.errors import ModelLoadError
-from memeclean_core.model import MemeCleanNet, UNetConfig
+from memeclean_core.network.checkpoint import load_model
+from memeclean_core.network.model import MemeCleanNet, UNetConfig
+from memeclean_core.network.weights import FORMAT
 
 from .conftest import assert_refused, make_picture, no_temporaries, run_cli, run_subprocess, snapshot
 
@@ -181,7 +182,7 @@ def test_prepare_into_a_path_under_a_file(tmp_path, raw, capsys):
 
 def test_prepare_into_a_folder_that_takes_no_files(tmp_path, raw, capsys, monkeypatch):
     """A read-only or full disk (root ignores permission bits, so the writer is patched): found before any work."""
-    from memeclean_core import safe_write
+    from memeclean_core.files import safe_write
 
     def refuse(folder, name, mode=0o666):
         raise PermissionError(13, "Permission denied")
@@ -234,7 +235,7 @@ def test_eval_options_out_of_range(tmp_path, tiny_model_path, capsys, options, r
 def test_eval_json_that_cannot_be_written_is_refused_before_the_evaluation(
     tmp_path, tiny_model_path, capsys, target, reason, monkeypatch
 ):
-    from memeclean_core import evaluate
+    from memeclean_core.training import evaluate
 
     monkeypatch.setattr(evaluate, "evaluate_model", lambda *a, **k: pytest.fail("evaluated before refusing"))
     (tmp_path / "folder").mkdir()

@@ -12,8 +12,8 @@ import time
 import pytest
 import torch
 
-from memeclean_core.checkpoint import FORMAT, read_checkpoint
-from memeclean_core.model import MemeCleanNet, UNetConfig
+from memeclean_core.network.model import MemeCleanNet, UNetConfig
+from memeclean_core.network.weights import FORMAT, read_checkpoint
 
 from ..conftest import FAST_TRAIN_ARGS
 from .conftest import ROOT, TINY_CONFIG, assert_refused, make_picture, no_temporaries, run_cli, snapshot

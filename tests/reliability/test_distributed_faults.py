@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core import batch_folder
-from memeclean_core.checkpoint import read_checkpoint
+from memeclean_core.batches import folder as batch_folder
 from memeclean_core.errors import MemeCleanError
+from memeclean_core.network.weights import read_checkpoint
 
 from ..conftest import RAY_TEST_TOKEN
 from .conftest import ROOT, assert_refused, make_picture, run_cli, run_subprocess
@@ -65,7 +65,7 @@ def test_a_ray_address_where_nothing_listens_is_one_line_within_30_seconds(tmp_p
 
 
 def test_an_address_that_never_answers_times_out_in_one_line():
-    from memeclean_core.batch_ray import check_address
+    from memeclean_core.batches.ray import check_address
 
     # A listening socket whose backlog is full: the kernel drops further connection requests, so they hang.
     with socket.socket() as server:
@@ -229,7 +229,9 @@ def start_ranks(tmp_path: Path, out: Path) -> list[subprocess.Popen]:
                 [
                     sys.executable,
                     "-m",
-                    "memeclean_core.train_ddp",
+                    "memeclean_core",
+                    "train",
+                    "--distributed",
                     "--data",
                     str(tmp_path / "data"),
                     "--out",

@@ -10,8 +10,8 @@ import logging
 import pytest
 import torch
 
-from memeclean_core.checkpoint import FORMAT
-from memeclean_core.model import MemeCleanNet, UNetConfig
+from memeclean_core.network.model import MemeCleanNet, UNetConfig
+from memeclean_core.network.weights import FORMAT
 from memeclean_gui.model.settings import SCHEMA_VERSION, Settings
 
 from .conftest import assert_refused, make_picture, run_cli, snapshot

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memeclean_core import safe_write
 from memeclean_core.errors import ImageSaveError, WriteError
-from memeclean_core.imageio import save_image
-from memeclean_core.safe_write import TEMP_SUFFIX, check_writable_folder, remove_stale_temporaries, write_file
+from memeclean_core.files import safe_write
+from memeclean_core.files.imageio import save_image
+from memeclean_core.files.safe_write import TEMP_SUFFIX, check_writable_folder, remove_stale_temporaries, write_file
 
 from .conftest import assert_refused, make_picture, no_temporaries, run_subprocess, snapshot
 
@@ -116,7 +116,7 @@ def test_a_truncated_image_never_replaces_the_old_one(tmp_path, monkeypatch):
     """The re-decoding check: an encoder that produced a cut-off JPEG is caught before the rename."""
     old = save_image(tmp_path / "out.jpg", NOISE)
     before = snapshot(tmp_path)
-    from memeclean_core import imageio
+    from memeclean_core.files import imageio
 
     real = imageio._write_image
 
