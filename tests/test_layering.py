@@ -37,7 +37,9 @@ def test_gui_never_imports_torch_directly():
 
 def test_importing_the_core_package_does_not_load_torch():
     """The GUI imports memeclean_core at start-up; torch must wait until a clean or training needs it."""
-    code = "import sys, memeclean_core, memeclean_core.errors, memeclean_core.imageio; print('torch' in sys.modules)"
+    code = (
+        "import sys, memeclean_core, memeclean_core.errors, memeclean_core.files.imageio; print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
 
@@ -46,8 +48,9 @@ def test_the_pipeline_settings_and_whole_image_steps_import_without_torch():
     """The GUI reads the pipeline's numbers and names (and imports the whole-image steps at start-up) without
     loading torch: `pipeline`, `geometry`, `filenames` and `whole_image` are torch-free to import."""
     code = (
-        "import sys, memeclean_core.pipeline, memeclean_core.geometry, memeclean_core.filenames, "
-        "memeclean_core.whole_image; memeclean_core.pipeline.PostprocessConfig(); print('torch' in sys.modules)"
+        "import sys, memeclean_core.cleaning.pipeline, memeclean_core.geometry, memeclean_core.files.filenames, "
+        "memeclean_core.cleaning.whole_image; memeclean_core.cleaning.pipeline.PostprocessConfig(); "
+        "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
@@ -61,36 +64,36 @@ QT = ("PySide6", "shiboken6")
 # The core modules the GUI may import anywhere: its documented public API, none of which loads torch when imported.
 GUI_CORE_API = {
     "memeclean_core",
-    "memeclean_core.bars",
+    "memeclean_core.cleaning.bars",
     "memeclean_core.captions",
     "memeclean_core.captions.boxes",
     "memeclean_core.captions.project",
     "memeclean_core.callbacks",
-    "memeclean_core.clean_options",
+    "memeclean_core.cleaning.options",
     "memeclean_core.data.prepare",
     "memeclean_core.errors",
-    "memeclean_core.evaluate",
-    "memeclean_core.file_kinds",
-    "memeclean_core.filenames",
-    "memeclean_core.fixes",
+    "memeclean_core.training.evaluate",
+    "memeclean_core.files.file_kinds",
+    "memeclean_core.files.filenames",
+    "memeclean_core.training.fixes",
     "memeclean_core.geometry",
-    "memeclean_core.imageio",
+    "memeclean_core.files.imageio",
     "memeclean_core.library",
-    "memeclean_core.options",
-    "memeclean_core.pipeline",
+    "memeclean_core.cli.arguments",
+    "memeclean_core.cleaning.pipeline",
     "memeclean_core.progress",
     "memeclean_core.resources",
-    "memeclean_core.runtime",
-    "memeclean_core.safe_write",
-    "memeclean_core.whole_image",
+    "memeclean_core.network.runtime",
+    "memeclean_core.files.safe_write",
+    "memeclean_core.cleaning.whole_image",
 }
 # Public core modules that import torch: only jobs/ may use them, inside the job function that needs them (the job
 # runs in a worker thread, so the window never waits for torch).
 GUI_TORCH_CORE = {
-    "memeclean_core.checkpoint",
-    "memeclean_core.device",
-    "memeclean_core.inference",
-    "memeclean_core.train",
+    "memeclean_core.network.checkpoint",
+    "memeclean_core.network.device",
+    "memeclean_core.cleaning.inference",
+    "memeclean_core.training.train",
 }
 # The modes (modes/): they see the window only through modes/window_view.WindowView
 MODES = ("caption.py", "library.py", "model_menu.py", "queue.py")
@@ -218,6 +221,11 @@ def test_the_gui_modules_form_no_import_cycle():
         gui_module(path): {name for name, _top, _typing in gui_imports(path) if name.startswith("memeclean_gui")}
         for path in gui_files()
     }
+    assert_no_cycle(graph)
+
+
+def assert_no_cycle(graph: dict[str, set[str]]) -> None:
+    """Fails naming the first import cycle of `graph` (module -> the modules it imports; others are ignored)."""
     graph = {module: {name for name in names if name in graph and name != module} for module, names in graph.items()}
     done: set[str] = set()
 
@@ -248,3 +256,69 @@ def test_the_modes_reach_the_window_only_through_its_view_interface():
         assert not calls & {"getattr", "setattr", "findChild", "findChildren", "menuBar"}, name
         imported = {module for module, _top, _typing in gui_imports(path)}
         assert "memeclean_gui.main_window" not in imported and "memeclean_gui.modes.window_view" in imported, name
+
+
+# -- the core's parts (docs/ARCHITECTURE.md, "The core") ------------------------------------------------------------
+
+CORE = ROOT / "memeclean_core"
+# The core's parts from the bottom up; a part may import itself and the tiers before it, never one beside it (the
+# shared basics are the package's top-level modules but the two that sit above every part: the self-test, which
+# runs a whole clean and measures it, and the package itself, whose public names come from the parts).
+CORE_TIERS = (
+    ("base",),
+    ("files",),
+    ("captions", "network"),
+    ("cleaning",),
+    ("data",),
+    ("library",),
+    ("training", "batches"),
+    ("package",),
+    ("cli",),
+    ("main",),
+)
+CORE_PARTS = {"files", "network", "cleaning", "captions", "data", "library", "training", "batches", "cli"}
+
+
+def core_part(module: str) -> str:
+    """The part of a core module: its package under memeclean_core, "package" (memeclean_core itself and its
+    self-test), "main" (`python -m memeclean_core`) or "base" (the other top-level modules: errors, callbacks,
+    geometry, options, progress, resources, threads)."""
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] == "selftest":
+        return "package"
+    if parts[1] == "__main__":
+        return "main"
+    return parts[1] if parts[1] in CORE_PARTS else "base"
+
+
+def core_graph() -> dict[str, set[str]]:
+    """Every core module -> the core modules it imports: at module level, inside functions and under TYPE_CHECKING."""
+    return {
+        gui_module(path): {name for name, _top, _typing in gui_imports(path) if name.startswith("memeclean_core.")}
+        for path in sorted(CORE.rglob("*.py"))
+    }
+
+
+def test_the_core_modules_form_no_import_cycle():
+    assert_no_cycle(core_graph())
+
+
+def test_each_core_part_imports_only_the_parts_below_it():
+    """files <- captions, network <- cleaning <- data <- library <- training, batches <- package <- cli: the library
+    never imports the command line, and two parts of one tier never import each other."""
+    rank = {part: index for index, tier in enumerate(CORE_TIERS) for part in tier}
+    upward = {
+        f"{module} -> {name}"
+        for module, names in core_graph().items()
+        for name in names
+        if core_part(name) != core_part(module) and rank[core_part(name)] >= rank[core_part(module)]
+    }
+    assert not upward
+    assert set(rank) >= {core_part(module) for module in core_graph()}
+
+
+def test_the_core_top_level_holds_only_the_shared_basics():
+    """The parts show in the folders: no module beside the packages but these."""
+    top = sorted(path.stem for path in CORE.glob("*.py"))
+    basics = ["__init__", "__main__", "callbacks", "errors", "geometry", "options", "progress", "resources"]
+    assert top == sorted([*basics, "selftest", "threads"])
