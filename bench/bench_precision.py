@@ -1,6 +1,9 @@
 """OpenVINO at float32 against bfloat16: `memeclean eval`'s per-format rows for both, on the same cases.
 
     python bench/bench_precision.py --data DATA/val [--count 16] [--formats all] [--resolution 512] [--json FILE]
+                                    [--candidate bf16|fill-bf16|mask-bf16]
+
+The candidate is bf16 for both networks (default), or for the fill network or the mask network only.
 
 bf16 may become the default only where no format row is worse than f32 by more than 0.1 dB of text-region PSNR and
 no mask IoU moves by more than 0.005 (issue 26); the last line says whether it passes. bf16 needs a CPU with
@@ -19,17 +22,26 @@ MAX_TEXT_PSNR_LOSS = 0.1  # dB
 MAX_IOU_CHANGE = 0.005
 
 
-def evaluate(data: str, count: int, formats: list[str], resolution: int) -> dict[str, dict[str, dict]]:
-    """{precision: {format: MemeClean's row}} for "f32" and "bf16", on one set of cases."""
+CANDIDATES = {
+    "bf16": "bf16",
+    "fill-bf16": {"mask": "f32", "fill": "bf16"},
+    "mask-bf16": {"mask": "bf16", "fill": "f32"},
+}
+
+
+def evaluate(
+    data: str, count: int, formats: list[str], resolution: int, candidate: str = "bf16"
+) -> dict[str, dict[str, dict]]:
+    """{"f32" / "bf16": {format: MemeClean's row}} for f32 and the candidate ("bf16" key), on one set of cases."""
     from memeclean_core.network.checkpoint import load_model
     from memeclean_core.training.evaluate import DEFAULT_FORMATS, MODEL, evaluate_model, load_cases
 
     cases, source = load_cases(data, count=count, seed=0, long_side=1024, formats=formats or DEFAULT_FORMATS)
     print(source, flush=True)
     rows: dict[str, dict[str, dict]] = {}
-    for precision in ("f32", "bf16"):
+    for precision, setting in (("f32", "f32"), ("bf16", CANDIDATES[candidate])):
         model = load_model(device="cpu", runtime="openvino")
-        model.runner.precision = precision  # before the first compile
+        model.runner.precision = setting  # before the first compile
         started = time.perf_counter()
         result = evaluate_model(model, cases, [resolution], baselines=False)
         rows[precision] = {row["format"]: row for row in result["rows"] if row["method"] == MODEL}
@@ -63,8 +75,9 @@ def main() -> None:
     parser.add_argument("--formats", nargs="+", default=[], help="format groups (default: all of memeclean eval's)")
     parser.add_argument("--resolution", type=int, default=512)
     parser.add_argument("--json", help="write the rows of both precisions to FILE")
+    parser.add_argument("--candidate", choices=sorted(CANDIDATES), default="bf16", help="bf16 where (default: both)")
     args = parser.parse_args()
-    rows = evaluate(args.data, args.count, args.formats, args.resolution)
+    rows = evaluate(args.data, args.count, args.formats, args.resolution, args.candidate)
     compare(rows)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:

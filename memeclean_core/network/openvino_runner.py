@@ -8,13 +8,17 @@ weights file content and OpenVINO version:
     <cache>/MemeClean/openvino/<sha256 of the weights, 32 hex>-ov<OpenVINO version>/
         mask.xml mask.bin fill.xml fill.bin   the converted networks (OpenVINO IR)
         manifest.json                         written last: what was converted, and the SHA-256 of each file
+        compiled-<net>-<precision>-<threads>t-<CPU key>.blob, .sha256
+                                              a network compiled for this CPU (OpenVINO's export), and its digest
 
 A cache entry is trusted only when its manifest names the same weights digest, OpenVINO version and conversion
 version, and every file's digest matches: a corrupt, partial or foreign entry is converted again and rewritten
 (each file through `safe_write`, so a file is never half-written; the manifest last). A cache hit needs neither
 torch nor the checkpoint's loader: the app's first clean does not wait for torch's import (about 1 s).
 
-`OpenVINORunner` compiles each network for the CPU on first use, once per thread count: `threads.threads_for`
+`OpenVINORunner` compiles each network for the CPU on first use, once per thread count, and keeps the compiled
+network in the cache entry: a later process imports it (checked against its digest first) instead of compiling
+again, which shortens the app's launch to its first clean; `threads.threads_for`
 gives small pictures (animation frames) fewer threads, as the torch runner does. Inference requests are pooled, so
 two threads (the app's clean and its queue) can clean at once.
 """
@@ -40,7 +44,21 @@ from .signal_stack import kept_signal_stack
 CONVERSION_VERSION = 1  # raise when the converted graph changes (wrappers, input shapes, precision of weights)
 MANIFEST_FORMAT = "memeclean-openvino-cache-v1"
 NETWORKS = ("mask", "fill")
-PRECISION = "f32"  # bf16 measured worse than the card allows (docs/MODEL.md, "Speed")
+# Precision per network. bf16 for both lost up to 0.23 dB of text-region PSNR on three of memeclean eval's rows; bf16
+# for the fill network alone moved no row by 0.01 dB and no mask IoU at all (bench/bench_precision.py --candidate
+# fill-bf16, docs/MODEL.md "Speed"), so the fill runs in bf16 where the CPU computes it natively (AVX-512 BF16, AMX)
+# and everything else in f32.
+PRECISION = "f32"
+FILL_PRECISION_WITH_BF16 = {"mask": "f32", "fill": "bf16"}
+
+
+def default_precision(core: Any) -> dict[str, str]:
+    """FILL_PRECISION_WITH_BF16 on a CPU with native bf16 (OpenVINO lists "BF16" in its capabilities), else f32."""
+    if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        return dict(FILL_PRECISION_WITH_BF16)
+    return {name: PRECISION for name in NETWORKS}
+
+
 DEVICE_NAME = "CPU (OpenVINO)"
 
 
@@ -176,7 +194,43 @@ def load_openvino(path: Path, threads: int | None = None) -> tuple[OpenVINORunne
             name: core.read_model(files[f"{name}.xml"], openvino.Tensor(np.frombuffer(files[f"{name}.bin"], np.uint8)))
             for name in NETWORKS
         }
-    return OpenVINORunner(core, models, threads), UNetConfig.from_dict(config)
+    # The compiled networks are kept beside a cache entry that is there and checks out (not after a failed write).
+    kept = folder if read_cache(folder, digest, version) is not None else None
+    return OpenVINORunner(core, models, threads, cache=kept), UNetConfig.from_dict(config)
+
+
+def cpu_key(core: Any) -> str:
+    """What a compiled network depends on besides the model and its settings: the CPU's name and capabilities (a
+    cache folder on a network drive may be read by other machines)."""
+    name = core.get_property("CPU", "FULL_DEVICE_NAME")
+    capabilities = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return hashlib.sha256(f"{name}|{sorted(capabilities)}".encode()).hexdigest()[:12]
+
+
+def import_compiled(core: Any, path: Path, properties: dict[str, Any]) -> Any | None:
+    """The compiled network kept at `path` when it and its digest file agree; None otherwise (never trusted
+    unchecked: OpenVINO imports a damaged blob without complaint and then computes NaNs)."""
+    import io
+
+    try:
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != path.with_suffix(".sha256").read_text(encoding="ascii").strip():
+            return None
+        return core.import_model(io.BytesIO(data), "CPU", properties)
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
+def keep_compiled(compiled: Any, path: Path) -> None:
+    """Export a compiled network to `path` (the blob first, its digest last); a full or read-only cache is skipped."""
+    try:
+        data = compiled.export_model().getvalue()
+        write_file(path, data, overwrite=True)
+        write_file(path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest().encode("ascii"), overwrite=True)
+    except (OSError, RuntimeError, MemeCleanError) as error:
+        import logging
+
+        logging.getLogger(__name__).info("compiled network not kept: %s", error)
 
 
 class OpenVINORunner:
@@ -188,12 +242,30 @@ class OpenVINORunner:
     device = None
     half = False
 
-    def __init__(self, core: Any, models: dict[str, Any], threads: int | None = None, precision: str = PRECISION):
+    def __init__(
+        self,
+        core: Any,
+        models: dict[str, Any],
+        threads: int | None = None,
+        precision: str | dict[str, str] | None = None,
+        cache: Path | None = None,
+    ):
+        # one precision for both networks ("f32", "bf16"), one per network ({"mask": "f32", "fill": "bf16"}), or
+        # None: `default_precision` for this CPU, read when a network is first compiled
         self.core, self.models, self.precision = core, models, precision
+        # Where compiled networks are kept (the conversion's cache entry): importing one takes about a quarter of
+        # compiling it, which the app's launch waits for.
+        self.cache = cache
         self.threads = threads if threads is not None else usable_cores()
         self._compiled: dict[tuple[str, int], Any] = {}
         self._idle: dict[tuple[str, int], list[Any]] = {}
         self._lock = threading.Lock()
+
+    def precision_of(self, name: str) -> str:
+        if self.precision is None:
+            with kept_signal_stack():  # reading a CPU property loads the CPU plugin (signal_stack.py)
+                self.precision = default_precision(self.core)
+        return self.precision if isinstance(self.precision, str) else self.precision[name]
 
     def compiled(self, name: str, threads: int) -> Any:
         """The network `name` compiled for `threads` CPU threads (compiled once, on first use)."""
@@ -202,12 +274,23 @@ class OpenVINORunner:
             if key not in self._compiled:
                 properties = {
                     "INFERENCE_NUM_THREADS": threads,
-                    "INFERENCE_PRECISION_HINT": self.precision,
+                    "INFERENCE_PRECISION_HINT": self.precision_of(name),
                     "PERFORMANCE_HINT": "LATENCY",
                     "NUM_STREAMS": 1,
                 }
-                with kept_signal_stack():  # the CPU plugin replaces the thread's signal stack (signal_stack.py)
-                    self._compiled[key] = self.core.compile_model(self.models[name], "CPU", properties)
+                # Loading the CPU plugin (its first use by this Core) replaces the thread's signal stack: see
+                # signal_stack.py.
+                with kept_signal_stack():
+                    kept = None
+                    if self.cache is not None:
+                        kept = self.cache / f"compiled-{name}-{properties['INFERENCE_PRECISION_HINT']}-{threads}t-"
+                        kept = Path(f"{kept}{cpu_key(self.core)}.blob")
+                    compiled = import_compiled(self.core, kept, properties) if kept is not None else None
+                    if compiled is None:
+                        compiled = self.core.compile_model(self.models[name], "CPU", properties)
+                        if kept is not None:
+                            keep_compiled(compiled, kept)
+                self._compiled[key] = compiled
                 self._idle[key] = []
             return self._compiled[key]
 

@@ -1,10 +1,11 @@
 """Keep a thread's alternate signal stack across native calls that replace it.
 
-OpenVINO's CPU plugin (2026.4) gives the thread that compiles a model an alternate signal stack of its own and, when
-that model is destroyed, puts back the stack it found. Two models destroyed in the order they were made (the first
-one first) leave the thread on the first model's stack after it was unmapped. Signal handlers installed with
-SA_ONSTACK (every Python handler, e.g. torch's SIGCHLD handler for DataLoader workers) then run on unmapped memory:
-the next child process that exits kills the process with SIGSEGV (si_code SI_KERNEL), far from its cause.
+OpenVINO's CPU plugin (2026.4) gives the thread that first uses it (to compile a model, import one or read a CPU
+property) an alternate signal stack of its own and, when it goes, puts back the stack it found. Two of them that go
+in the order they came (the first one first) leave the thread on the first one's stack after it was unmapped.
+Signal handlers installed with SA_ONSTACK (every Python handler, e.g. torch's SIGCHLD handler for DataLoader
+workers) then run on unmapped memory: the next child process that exits kills the process with SIGSEGV (si_code
+SI_KERNEL), far from its cause.
 
 `kept_signal_stack()` saves the calling thread's stack before such a call and sets it back afterwards, so the
 plugin later restores a stack that is still there. Where `sigaltstack` is not in the C library (Windows) it does
