@@ -167,7 +167,7 @@ def test_a_killed_write_leaves_only_a_temporary_that_the_next_write_removes(tmp_
     """SIGKILL in the middle of a write (between the temporary and the rename): the target is never half there."""
     script = (
         "import os, sys\n"
-        "from memeclean_core import safe_write\n"
+        "from memeclean_core.files import safe_write\n"
         "safe_write._move_into_place = lambda *a: os.kill(os.getpid(), 9)\n"
         f"safe_write.write_file({str(tmp_path / 'out.bin')!r}, b'x' * 100000)\n"
     )
