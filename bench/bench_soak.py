@@ -274,7 +274,7 @@ def soak_queue(args, work: Path) -> list[Sample]:
 
 def watch(command: list[str], every: float, progress) -> list[Sample]:
     """Run `command`, sampling its process tree every `every` s; `progress(stderr so far) -> work done`."""
-    log = tempfile.TemporaryFile(mode="w+")
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - open while the child writes to it, read after
     environment = dict(os.environ, PYTHONPATH=str(ROOT))
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, text=True, env=environment)

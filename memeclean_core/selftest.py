@@ -59,7 +59,7 @@ def run_self_test(
 
         where = f" '{error.filename}'" if getattr(error, "filename", None) else ""
         return False, f"self-test FAILED: cannot write{where}: {os_reason(error)}"
-    except Exception as error:  # a missing library in a bundle, a device failure, a bug: report, never raise
+    except Exception as error:  # noqa: BLE001 - a missing library in a bundle, a device failure, a bug: report, never raise
         return False, f"self-test FAILED: unexpected {describe_unexpected(error)}"
 
 

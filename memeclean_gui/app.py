@@ -135,7 +135,7 @@ def run_self_test() -> int:
     try:
         selftest = importlib.import_module(SELFTEST_MODULE)
         ok, message = selftest.run_self_test()
-    except Exception as error:  # a broken installation is the very thing to report
+    except Exception as error:  # noqa: BLE001 - a broken installation is the very thing to report
         ok, message = False, f"self-test failed: {describe_unexpected(error)}"
     _print(message)
     return 0 if ok else 1
@@ -144,10 +144,7 @@ def run_self_test() -> int:
 def save_screenshot(app, window, path: str) -> bool:
     """Save the window as the window system shows it (X11: read back from the server; other platforms, where a
     client cannot read the screen: the window drawn by Qt) and print its size and the platform."""
-    if app.platformName() == "xcb":
-        picture = window.screen().grabWindow(window.winId())
-    else:
-        picture = window.grab()
+    picture = window.screen().grabWindow(window.winId()) if app.platformName() == "xcb" else window.grab()
     saved = picture.save(path, "PNG")
     _print(
         f"screenshot: {picture.width()}x{picture.height()}, window {window.width()}x{window.height()}, "

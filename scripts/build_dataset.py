@@ -540,11 +540,8 @@ def convert_one(job: tuple[str, str, int]) -> tuple[str, str | None, str]:
         return dst, f"{type(error).__name__}: {error}", ""
 
 
-def build_images(args, out: Path, sources: list[dict], report: dict) -> None:
-    walls, skipped = collect_wallpapers(args.cache, args.debs)
-    for wall in walls:
-        probe(wall)
-    # largest size per (package, variant)
+def largest_per_variant(walls: list[Wallpaper], skipped: list[str]) -> list[Wallpaper]:
+    """The largest size of each (package, variant); the smaller ones are noted in `skipped`."""
     best: dict[tuple[str, str], Wallpaper] = {}
     for wall in walls:
         key = (wall.package, wall.variant)
@@ -554,16 +551,25 @@ def build_images(args, out: Path, sources: list[dict], report: dict) -> None:
             best[key] = wall
         else:
             skipped.append(f"{wall.package}/{wall.installed}: smaller size of {wall.variant}")
+    return list(best.values())
+
+
+def usable_wallpapers(walls: list[Wallpaper], min_short: int, skipped: list[str]) -> list[Wallpaper]:
+    """Those large enough and without text of their own, sorted; the others are noted in `skipped`."""
     chosen = []
-    for wall in sorted(best.values(), key=lambda w: (w.package, w.design, w.variant)):
+    for wall in sorted(walls, key=lambda w: (w.package, w.design, w.variant)):
         stem_key = f"{wall.package}/{Path(wall.installed).stem}"
-        if min(wall.size) < args.min_short:
-            skipped.append(f"{wall.package}/{wall.installed}: short side {min(wall.size)} < {args.min_short}")
+        if min(wall.size) < min_short:
+            skipped.append(f"{wall.package}/{wall.installed}: short side {min(wall.size)} < {min_short}")
         elif stem_key in TEXT_WALLPAPERS:
             skipped.append(f"{wall.package}/{wall.installed}: {TEXT_WALLPAPERS[stem_key]}")
         else:
             chosen.append(wall)
-    # deterministic split: per package, the designs with the smallest hashes go to val
+    return chosen
+
+
+def validation_designs(chosen: list[Wallpaper], val_fraction: float) -> set[tuple[str, str]]:
+    """A deterministic split: per package, the designs with the smallest hashes go to val."""
     by_package: dict[str, list[str]] = {}
     for wall in chosen:
         by_package.setdefault(wall.package, [])
@@ -572,10 +578,19 @@ def build_images(args, out: Path, sources: list[dict], report: dict) -> None:
     val_designs: set[tuple[str, str]] = set()
     for package, designs in by_package.items():
         ordered = sorted(designs, key=lambda d: stable_hash(f"{package}/{d}"))
-        n_val = int(round(len(designs) * args.val_fraction))
+        n_val = int(round(len(designs) * val_fraction))
         if n_val == 0 and len(designs) >= 4:
             n_val = 1
         val_designs.update((package, d) for d in ordered[:n_val])
+    return val_designs
+
+
+def build_images(args, out: Path, sources: list[dict], report: dict) -> None:
+    walls, skipped = collect_wallpapers(args.cache, args.debs)
+    for wall in walls:
+        probe(wall)
+    chosen = usable_wallpapers(largest_per_variant(walls, skipped), args.min_short, skipped)
+    val_designs = validation_designs(chosen, args.val_fraction)
     jobs = []
     for wall in chosen:
         wall.split = "val" if (wall.package, wall.design) in val_designs else "train"
@@ -768,21 +783,10 @@ def clipart_ok(path: Path, min_short: int) -> tuple[bool, tuple[int, int]]:
         return False, (0, 0)
 
 
-def build_clipart(args, out: Path, sources: list[dict], report: dict) -> None:
-    for split in ("train", "val"):
-        folder = out / split / "clipart"
-        if folder.exists():
-            shutil.rmtree(folder)
-    if args.clipart_train <= 0:
-        return
-    root = extract(args.debs, args.cache, CLIPART_PACKAGE)
-    if root is None:
-        report["clipart_note"] = f"{CLIPART_PACKAGE} .deb not found: no clip-art"
-        return
-    base = root / "usr/share/openclipart/png"
-    files = sorted(p for p in base.rglob("*.png") if p.is_file())
+def clipart_by_category(base: Path) -> dict[str, list[Path]]:
+    """The clip-art files of each category, in hash order, without the skipped categories, words and files."""
     by_category: dict[str, list[Path]] = {}
-    for path in files:
+    for path in sorted(p for p in base.rglob("*.png") if p.is_file()):
         category = path.relative_to(base).parts[0]
         lowered = path.name.lower()
         if (
@@ -794,8 +798,12 @@ def build_clipart(args, out: Path, sources: list[dict], report: dict) -> None:
         by_category.setdefault(category, []).append(path)
     for paths in by_category.values():
         paths.sort(key=lambda p: stable_hash(str(p.relative_to(base))))
-    # round-robin over categories in hash order, checking candidates lazily (only as many as needed)
-    want = args.clipart_train + args.clipart_val
+    return by_category
+
+
+def pick_clipart(by_category: dict[str, list[Path]], want: int, min_short: int) -> list[tuple[Path, tuple[int, int]]]:
+    """Round-robin over the categories in hash order, checking candidates lazily (only as many as needed): up to
+    `want` distinct pictures that are large enough."""
     picked: list[tuple[Path, tuple[int, int]]] = []
     seen_hash: set[str] = set()
     cursors = {c: 0 for c in by_category}
@@ -811,13 +819,29 @@ def build_clipart(args, out: Path, sources: list[dict], report: dict) -> None:
                 digest = hashlib.sha1(path.read_bytes()).hexdigest()
                 if digest in seen_hash:
                     continue
-                ok, size = clipart_ok(path, args.clipart_min_short)
+                ok, size = clipart_ok(path, min_short)
                 if ok:
                     seen_hash.add(digest)
                     picked.append((path, size))
                     break
             if len(picked) >= want:
                 break
+    return picked
+
+
+def build_clipart(args, out: Path, sources: list[dict], report: dict) -> None:
+    for split in ("train", "val"):
+        folder = out / split / "clipart"
+        if folder.exists():
+            shutil.rmtree(folder)
+    if args.clipart_train <= 0:
+        return
+    root = extract(args.debs, args.cache, CLIPART_PACKAGE)
+    if root is None:
+        report["clipart_note"] = f"{CLIPART_PACKAGE} .deb not found: no clip-art"
+        return
+    base = root / "usr/share/openclipart/png"
+    picked = pick_clipart(clipart_by_category(base), args.clipart_train + args.clipart_val, args.clipart_min_short)
     # val: every k-th pick (spread over categories)
     step = max(1, len(picked) // max(1, args.clipart_val))
     val_idx = set(range(0, len(picked), step)[: args.clipart_val]) if args.clipart_val else set()

@@ -418,7 +418,7 @@ def test_text_left_and_collateral_of_the_baselines_with_a_fake_detector(tiny_mod
     # OCR: boxes 1 px around the ink, dilated 2 px more: all within 4 px of the caption.
     assert ocr["collateral"] == 0.0 and ocr["replaced"] > oracle["replaced"] * 0.99
     model = rows[(ev.MODEL, 64)]
-    assert 0 <= model["text_boxes_left"] and model["text_boxes_meme"] == 3
+    assert model["text_boxes_left"] >= 0 and model["text_boxes_meme"] == 3
     per_image = {s["name"]: s for s in model["per_image"]}
     assert per_image["b"]["text_boxes_meme"] == 2
     # Every distinct picture was detected once: the memes (= identity outputs), OCR and oracle outputs, the model's.

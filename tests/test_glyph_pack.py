@@ -47,7 +47,7 @@ def test_device_batches_are_composited_captions_with_their_true_masks(pack_path)
     meme, mask, valid = batch["meme"], batch["mask"], batch["valid"]
     assert meme.shape == (16, 3, 64, 64) and mask.shape == valid.shape == (16, 1, 64, 64)
     assert meme.is_contiguous(memory_format=torch.channels_last) and meme.dtype == torch.float32
-    assert 0 <= float(meme.min()) and float(meme.max()) <= 1
+    assert float(meme.min()) >= 0 and float(meme.max()) <= 1
     assert set(torch.unique(mask).tolist()) <= {0.0, 1.0} and bool(valid.all())
     again = gp.DeviceBatches(pack, "cpu", crop=64, seed=3).batch(16)
     assert torch.equal(batch["meme"], again["meme"]) and torch.equal(batch["mask"], again["mask"])
@@ -69,7 +69,7 @@ def test_outlines_grow_the_caption_and_every_caption_pixel_is_in_the_mask(pack_p
 def test_jpeg_like_degradation_keeps_size_and_range_and_loses_detail():
     images = torch.rand(2, 3, 16, 16)
     degraded = gp._jpeg_like(images, torch.tensor([35.0, 95.0]))
-    assert degraded.shape == images.shape and 0 <= float(degraded.min()) and float(degraded.max()) <= 1
+    assert degraded.shape == images.shape and float(degraded.min()) >= 0 and float(degraded.max()) <= 1
     low, high = ((degraded - images).abs().mean(dim=(1, 2, 3))).tolist()
     assert low > high > 0  # quality 35 loses more than quality 95
 

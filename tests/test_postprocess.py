@@ -150,7 +150,7 @@ def test_edge_refinement_follows_the_full_resolution_edges(method, outline):
     else:
         refined = refine.guided_probability(image, probability, scale, colour=method == "guided-colour")
     assert refined.shape == probability.shape and refined.dtype == np.float32
-    assert 0.0 <= refined.min() and refined.max() <= 1.0
+    assert refined.min() >= 0.0 and refined.max() <= 1.0
     assert mask_iou(refined > 0.5, truth) > mask_iou(probability > 0.5, truth) + 0.03
     assert not (truth & (refined <= 0.2)).any(), "no caption pixel is left out of what is replaced"
     far = np.zeros_like(truth)

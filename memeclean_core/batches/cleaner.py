@@ -99,7 +99,7 @@ class MemeCleaner:
             error = "not enough memory to clean it (try a lower resolution)"
         except MemeCleanError as failure:
             error = str(failure)
-        except Exception as failure:  # a bug or a device failure: reported for this picture, the others go on
+        except Exception as failure:  # noqa: BLE001 - a bug or a device failure: reported for this picture, the others go on
             error = f"unexpected error: {describe_unexpected(failure)}"
         ms = (time.perf_counter() - started) * 1000.0
         label = source if isinstance(source, (str, Path)) else None

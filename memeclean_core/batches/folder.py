@@ -189,26 +189,9 @@ def plan_folder(
     """
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     mask_dir = Path(mask_dir) if mask_dir is not None else None
-    if not input_dir.is_dir():
-        reason = "does not exist" if not input_dir.exists() else "is not a folder"
-        raise MemeCleanError(f"the input folder '{input_dir}' {reason}")
-    if path_key(output_dir) == path_key(input_dir):
-        raise MemeCleanError(f"the output folder must not be the input folder '{input_dir}'")
-    if mask_dir is not None and path_key(mask_dir) == path_key(input_dir):
-        raise MemeCleanError(f"the mask folder must not be the input folder '{input_dir}'")
-    if mask_dir is not None and path_key(mask_dir) == path_key(output_dir):
-        raise MemeCleanError("the mask folder and the output folder must be different (both name files <input>.png)")
-
+    _check_folders(input_dir, output_dir, mask_dir)
     plan = FolderPlan(input_dir, output_dir, mask_dir)
-    excluded = {path_key(output_dir)} | ({path_key(mask_dir)} if mask_dir is not None else set())
-    files: list[tuple[PurePosixPath, Path]] = []
-    for relative, path, note in _walk(input_dir, recursive, excluded, plan):
-        if note is not None:
-            plan.settled.append(new_record(str(path), status="skipped", note=note))
-        elif path.suffix.lower() not in IMAGE_SUFFIXES:  # one that does not load is a failed picture
-            plan.settled.append(new_record(str(path), status="skipped", note=NOTE_NOT_IMAGE))
-        else:
-            files.append((relative, path))
+    files = _picture_files(plan, recursive)
     input_keys = {path_key(path) for _, path in files}
     plan.images = len(files)
 
@@ -222,36 +205,14 @@ def plan_folder(
         base = new_record(
             str(path), str(output), None if mask is None else str(mask), size=list(size) if size is not None else None
         )
-
-        error = None
-        for target in targets:
-            earlier = claimed.get(path_key(target))
-            if earlier is not None:
-                error = f"'{target}' is also the output of '{earlier}'; rename one of the inputs"
-            elif path_key(target) in input_keys:
-                error = f"cannot write '{target}': it is an input file, which MemeClean never overwrites"
-            if error:
-                break
+        error = _name_clash(targets, claimed, input_keys)
         for target in targets:
             claimed.setdefault(path_key(target), str(path))
         if error is None and not overwrite and size is not None:
-            existing = [target for target in targets if os.path.lexists(target)]
-            if existing and resume:
-                complete = [target for target in existing if is_complete(target, size, cropped=crop_bars)]
-                if len(complete) == len(targets):
-                    plan.settled.append({**base, "status": "skipped", "note": NOTE_COMPLETE})
-                    continue
-                broken = [target for target in existing if target not in complete]
-                if broken:
-                    error = (
-                        f"'{broken[0]}' already exists and is not a complete output of '{path}' "
-                        "(use --overwrite to replace it)"
-                    )
-            elif existing:
-                error = (
-                    f"'{existing[0]}' already exists (use --overwrite to replace it, "
-                    "or --resume to skip the pictures already done)"
-                )
+            error = _existing_outputs(targets, path, size, resume=resume, cropped=crop_bars)
+            if error == NOTE_COMPLETE:
+                plan.settled.append({**base, "status": "skipped", "note": NOTE_COMPLETE})
+                continue
         if error is not None:
             plan.settled.append({**base, "status": "failed", "error": error})
             continue
@@ -262,6 +223,66 @@ def plan_folder(
     if resume:
         plan.removed_temp_files = _remove_stale_temp_files(plan.items)
     return plan
+
+
+def _check_folders(input_dir: Path, output_dir: Path, mask_dir: Path | None) -> None:
+    """MemeCleanError for a missing input folder, or output and mask folders that overlap it or each other."""
+    if not input_dir.is_dir():
+        reason = "does not exist" if not input_dir.exists() else "is not a folder"
+        raise MemeCleanError(f"the input folder '{input_dir}' {reason}")
+    if path_key(output_dir) == path_key(input_dir):
+        raise MemeCleanError(f"the output folder must not be the input folder '{input_dir}'")
+    if mask_dir is not None and path_key(mask_dir) == path_key(input_dir):
+        raise MemeCleanError(f"the mask folder must not be the input folder '{input_dir}'")
+    if mask_dir is not None and path_key(mask_dir) == path_key(output_dir):
+        raise MemeCleanError("the mask folder and the output folder must be different (both name files <input>.png)")
+
+
+def _picture_files(plan: FolderPlan, recursive: bool) -> list[tuple[PurePosixPath, Path]]:
+    """(relative path, path) of every file with a picture's suffix; the others are settled as skipped."""
+    excluded = {path_key(plan.output_dir)} | ({path_key(plan.mask_dir)} if plan.mask_dir is not None else set())
+    files: list[tuple[PurePosixPath, Path]] = []
+    for relative, path, note in _walk(plan.input_dir, recursive, excluded, plan):
+        if note is not None:
+            plan.settled.append(new_record(str(path), status="skipped", note=note))
+        elif path.suffix.lower() not in IMAGE_SUFFIXES:  # one that does not load is a failed picture
+            plan.settled.append(new_record(str(path), status="skipped", note=NOTE_NOT_IMAGE))
+        else:
+            files.append((relative, path))
+    return files
+
+
+def _name_clash(targets: list[Path], claimed: dict[str, str], input_keys: set[str]) -> str | None:
+    """Why a picture cannot have these targets: another input names one of them, or one is an input."""
+    for target in targets:
+        earlier = claimed.get(path_key(target))
+        if earlier is not None:
+            return f"'{target}' is also the output of '{earlier}'; rename one of the inputs"
+        if path_key(target) in input_keys:
+            return f"cannot write '{target}': it is an input file, which MemeClean never overwrites"
+    return None
+
+
+def _existing_outputs(
+    targets: list[Path], path: Path, size: tuple[int, int], *, resume: bool, cropped: bool
+) -> str | None:
+    """What targets already on disk (without --overwrite) mean: NOTE_COMPLETE when `resume` finds them all complete,
+    the reason the picture fails when one is in the way, None when none exists or the rest may be written."""
+    existing = [target for target in targets if os.path.lexists(target)]
+    if not existing:
+        return None
+    if not resume:
+        return (
+            f"'{existing[0]}' already exists (use --overwrite to replace it, "
+            "or --resume to skip the pictures already done)"
+        )
+    complete = [target for target in existing if is_complete(target, size, cropped=cropped)]
+    if len(complete) == len(targets):
+        return NOTE_COMPLETE
+    broken = [target for target in existing if target not in complete]
+    if broken:
+        return f"'{broken[0]}' already exists and is not a complete output of '{path}' (use --overwrite to replace it)"
+    return None
 
 
 def _walk(
@@ -318,12 +339,12 @@ def _probe(path: Path) -> tuple[tuple[int, int] | None, str]:
             width, height = img.size
             try:
                 orientation = int(img.getexif().get(0x0112, 1))
-            except Exception:  # broken EXIF: load_image ignores it too
+            except Exception:  # noqa: BLE001 - broken EXIF: load_image ignores it too
                 orientation = 1
             if orientation in (5, 6, 7, 8):  # transposed or turned by a quarter: load_image swaps the sides
                 width, height = height, width
             return (width, height), cleaned_suffix(img.format, bool(getattr(img, "is_animated", False)))
-    except Exception:
+    except Exception:  # noqa: BLE001 - a file that does not open is cleaned, and fails with its reason, later
         return None, ".png"
 
 
@@ -342,7 +363,7 @@ def is_complete(path: str | Path, size: tuple[int, int], *, cropped: bool = Fals
                 return False
             img.verify()  # reads to the end, checks the chunks' CRCs (PNG): a truncated file fails
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever cannot be read back whole is not complete
         return False
 
 
@@ -434,7 +455,7 @@ def clean_item(item: FolderItem, model: Any, options: CleanOptions = DEFAULT_OPT
         record.update(status="failed", error=_message_for(item.input, error))
     except MemoryError:
         record.update(status="failed", error=f"{item.input}: not enough memory to clean it (try a lower --resolution)")
-    except Exception as error:  # a bug or a device failure: reported for this picture, the others go on
+    except Exception as error:  # noqa: BLE001 - a bug or a device failure: reported for this picture, the others go on
         record.update(status="failed", error=f"{item.input}: unexpected error: {describe_unexpected(error)}")
     record["ms"] = round((time.perf_counter() - started) * 1000.0, 1)
     return record

@@ -110,10 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.font:
         find_font(args.font)  # an unknown font is an error here, not a silent fallback
-    if args.image.name.lower().endswith(".json"):
-        doc = load_project(args.image)
-    else:
-        doc = CaptionDoc(template=args.image)
+    doc = load_project(args.image) if args.image.name.lower().endswith(".json") else CaptionDoc(template=args.image)
     # Both outputs are checked before anything is drawn or written: neither is ever an input, nor an existing
     # file without --overwrite, nor the other output.
     inputs = [doc.template, args.image]

@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
                 bar.message(f"memeclean: {_message_for(source, error)}")
             except MemoryError:
                 bar.message(f"memeclean: {source}: not enough memory to clean it (try a lower --resolution)")
-            except Exception as error:  # a bug or a device failure: report it for this file, go on with the rest
+            except Exception as error:  # noqa: BLE001 - a bug or a device failure: report it for this file, go on with the rest
                 bar.message(f"memeclean: {source}: unexpected error: {describe_unexpected(error)}")
         bar.update(1.0, f"{count}/{count} done", force=True)
     finally:

@@ -15,10 +15,14 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MemeCleanError
 from ..progress import ProgressBar, is_terminal
 from ..threads import usable_cores
+
+if TYPE_CHECKING:
+    from ..batches.folder import CleanSettings, FolderPlan, FolderSummary
 
 # Options that only make sense for a folder, with their "not given" values.
 _FOLDER_OPTIONS = {
@@ -58,8 +62,42 @@ def threads_per_process(jobs: int, threads: int | None = None) -> int | None:
 
 def run_folder(args: argparse.Namespace) -> int:
     from ..batches import folder as batch_folder
-    from ..files.safe_write import make_folder
-    from .clean_request import check_arguments, clean_options
+    from .clean_request import clean_options
+
+    check_folder_arguments(args)
+    input_dir = Path(args.input_dir)
+    make_output_folders(args)
+    options = clean_options(args)
+    plan = batch_folder.plan_folder(
+        input_dir,
+        args.output_dir,
+        args.mask_dir,
+        recursive=args.recursive,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        crop_bars=options.crop_bars,
+    )
+    if plan.images == 0:
+        hint = " (its subfolders are read with --recursive)" if plan.subfolders and not args.recursive else ""
+        raise MemeCleanError(f"no image files in '{input_dir}'{hint}")
+
+    jobs = min(args.jobs, max(1, len(plan.items)))
+    settings = batch_folder.CleanSettings(
+        options=options,
+        model=args.model,
+        device=args.device,
+        runtime=args.runtime,
+        threads=threads_per_process(jobs, args.threads),
+    )
+    clean_one, engine = choose_engine(args, settings, jobs, has_work=bool(plan.items))
+    summary = run_with_progress(plan, clean_one, engine, args.manifest)
+    print(summary_line(summary, args.output_dir))
+    return 0 if summary.ok else 1
+
+
+def check_folder_arguments(args: argparse.Namespace) -> None:
+    """Refuse a bad folder command line in one line, before anything is planned or loaded (Ray's extra too)."""
+    from .clean_request import check_arguments
 
     if args.output:
         raise MemeCleanError("--output names one file; use --output-dir OUT with --input-dir")
@@ -83,55 +121,45 @@ def run_folder(args: argparse.Namespace) -> int:
     if not input_dir.is_dir():
         reason = "does not exist" if not input_dir.exists() else "is not a folder"
         raise MemeCleanError(f"--input-dir '{input_dir}' {reason}")
+
+
+def make_output_folders(args: argparse.Namespace) -> None:
+    from ..files.safe_write import make_folder
+
     make_folder(Path(args.output_dir), "the --output-dir folder")
     if args.mask_dir:
         make_folder(Path(args.mask_dir), "the --mask-dir folder")
     if args.manifest:
         make_folder(Path(args.manifest).parent, "the --manifest folder")
 
-    options = clean_options(args)
-    plan = batch_folder.plan_folder(
-        input_dir,
-        args.output_dir,
-        args.mask_dir,
-        recursive=args.recursive,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        crop_bars=options.crop_bars,
-    )
-    if plan.images == 0:
-        hint = " (its subfolders are read with --recursive)" if plan.subfolders and not args.recursive else ""
-        raise MemeCleanError(f"no image files in '{input_dir}'{hint}")
 
-    jobs = min(args.jobs, max(1, len(plan.items)))
-    settings = batch_folder.CleanSettings(
-        options=options,
-        model=args.model,
-        device=args.device,
-        runtime=args.runtime,
-        threads=threads_per_process(jobs, args.threads),
-    )
-    if plan.items:
-        from ..network.checkpoint import load_model
+def choose_engine(args: argparse.Namespace, settings: CleanSettings, jobs: int, has_work: bool) -> tuple[Any, Any]:
+    """(clean_one, engine): this process, `jobs` worker processes, or Ray. With work to do the model is loaded here
+    first, so a bad --model ends the run in one line (and a converted model is cached for the workers)."""
+    from ..batches import folder as batch_folder
 
-        # a bad --model ends the run here, in one line; a converted model is cached for the workers
-        model = load_model(args.model, device=args.device, runtime=args.runtime, threads=settings.threads)
-        if model.note:
-            print(f"memeclean: note: {model.note}", file=sys.stderr)
-        if engine_name == "ray":
-            from ..batches.ray import ray_engine
+    if not has_work:
+        return batch_folder.ItemCleaner(settings), batch_folder.run_in_process  # nothing left to do
+    from ..network.checkpoint import load_model
 
-            del model  # each Ray actor loads its own and runs --threads T threads (default 1) on T CPUs
-            ray_settings = dataclasses.replace(settings, threads=args.threads or 1)
-            clean_one = batch_folder.ItemCleaner(ray_settings)
-            engine = ray_engine(args.address, args.jobs if args.jobs > 1 else None, args.device, args.threads or 1)
-        elif jobs == 1:
-            clean_one, engine = batch_folder.ItemCleaner(settings, model), batch_folder.run_in_process
-        else:
-            del model  # each worker process loads its own
-            clean_one, engine = batch_folder.ItemCleaner(settings), batch_folder.process_pool(jobs)
-    else:
-        clean_one, engine = batch_folder.ItemCleaner(settings), batch_folder.run_in_process  # nothing left to do
+    model = load_model(args.model, device=args.device, runtime=args.runtime, threads=settings.threads)
+    if model.note:
+        print(f"memeclean: note: {model.note}", file=sys.stderr)
+    if getattr(args, "engine", "local") == "ray":
+        from ..batches.ray import ray_engine
+
+        # each Ray actor loads its own model and runs --threads T threads (default 1) on T CPUs
+        ray_settings = dataclasses.replace(settings, threads=args.threads or 1)
+        engine = ray_engine(args.address, args.jobs if args.jobs > 1 else None, args.device, args.threads or 1)
+        return batch_folder.ItemCleaner(ray_settings), engine
+    if jobs == 1:
+        return batch_folder.ItemCleaner(settings, model), batch_folder.run_in_process
+    return batch_folder.ItemCleaner(settings), batch_folder.process_pool(jobs)  # each process loads its own
+
+
+def run_with_progress(plan: FolderPlan, clean_one: Any, engine: Any, manifest_path: str | None) -> FolderSummary:
+    """Run the plan with one progress bar, a line per failed or skipped picture, and the manifest."""
+    from ..batches import folder as batch_folder
 
     count = len(plan.items)
     bar = ProgressBar(sys.stderr, enabled=is_terminal(sys.stderr) or count > 1)
@@ -151,14 +179,16 @@ def run_folder(args: argparse.Namespace) -> int:
 
     if count:
         bar.update(0.0, f"0/{count}", force=True)
-    manifest = batch_folder.open_manifest(args.manifest) if args.manifest else None
+    manifest = batch_folder.open_manifest(manifest_path) if manifest_path else None
     try:
-        summary = batch_folder.run_plan(plan, clean_one, engine, manifest=manifest, on_record=on_record)
+        return batch_folder.run_plan(plan, clean_one, engine, manifest=manifest, on_record=on_record)
     finally:
         bar.clear()
         if manifest is not None:
             manifest.close()
 
+
+def summary_line(summary: FolderSummary, output_dir: str) -> str:
     noun = "picture" if summary.images == 1 else "pictures"
     text = f"cleaned {summary.cleaned} of {summary.images} {noun}"
     if summary.complete:
@@ -167,5 +197,4 @@ def run_folder(args: argparse.Namespace) -> int:
         text += f", {summary.failed} failed"
     if summary.skipped:
         text += f"; skipped {summary.skipped} other {'file' if summary.skipped == 1 else 'files'}"
-    print(f"{text}: wrote '{args.output_dir}'" if summary.cleaned else text)
-    return 0 if summary.ok else 1
+    return f"{text}: wrote '{output_dir}'" if summary.cleaned else text

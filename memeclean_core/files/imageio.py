@@ -11,6 +11,7 @@ Every problem a person can cause (missing file, not an image, corrupt, too large
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
@@ -217,7 +218,7 @@ def _decode(file: io.IOBase, name: str, source: Path | None, max_pixels: int) ->
         raise ImageLoadError(f"cannot read '{name}': {_unknown_format_reason(file, name)}") from None
     except MemoryError:
         raise ImageLoadError(f"cannot read '{name}': not enough memory to load it") from None
-    except Exception:  # a broken header makes plugins raise anything (SyntaxError, struct.error, ...)
+    except Exception:  # noqa: BLE001 - a broken header makes plugins raise anything (SyntaxError, struct.error, ...)
         raise ImageLoadError(f"cannot read '{name}': the file is truncated or corrupt") from None
     with img:
         return _convert(img, name, source, max_pixels)
@@ -227,7 +228,7 @@ def _unknown_format_reason(file: io.IOBase, name: str) -> str:
     try:
         file.seek(0)
         head = file.read(32)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a stream that cannot be read has no header to name
         head = b""
     size = _header_size(head)
     if size is not None and (size[0] == 0 or size[1] == 0):
@@ -295,20 +296,15 @@ def _convert(img: Image.Image, name: str, source: Path | None, max_pixels: int) 
         raise ImageLoadError(f"cannot read '{name}': not enough memory to load it") from None
     except _UnsupportedMode as error:
         raise ImageLoadError(f"cannot read '{name}': its colour mode {error} is not supported") from None
-    except Exception:  # PIL reports broken data with OSError, SyntaxError, ValueError, EOFError, zlib.error, ...
+    except Exception:  # noqa: BLE001 - PIL reports broken data with OSError, SyntaxError, ValueError, EOFError, zlib.error, ...
         raise ImageLoadError(f"cannot read '{name}': the file is truncated or corrupt") from None
     finally:
         if animated:
-            try:
+            with contextlib.suppress(Exception):  # the frames are read; a failing seek changes nothing of them
                 img.seek(0)  # leave a caller's image (image_from_pil) at its first frame, as it came
-            except Exception:
-                pass
     if not frames:
         raise ImageLoadError(f"cannot read '{name}': the file holds no image")
-    if isinstance(loop, (int, np.integer)):
-        loop = int(loop)
-    else:
-        loop = None
+    loop = int(loop) if isinstance(loop, (int, np.integer)) else None
     return LoadedImage(frames=frames, source=source, format=fmt, loop=loop, icc_profile=icc)
 
 
@@ -321,7 +317,7 @@ def _orientation(img: Image.Image) -> int:
     try:
         value = img.getexif().get(0x0112, 1)
         return int(value)
-    except Exception:
+    except Exception:  # noqa: BLE001 - broken EXIF must not stop the loading
         return 1
 
 
@@ -403,7 +399,7 @@ def _cmyk_to_rgb(frame: Image.Image) -> Image.Image:
                 renderingIntent=ImageCms.Intent.PERCEPTUAL,
                 outputMode="RGB",
             )
-        except Exception:
+        except Exception:  # noqa: BLE001 - no littleCMS, or a broken profile
             pass  # no littleCMS, or a broken profile: the plain conversion is still a fair picture
     return frame.convert("RGB")
 
@@ -527,9 +523,7 @@ def _write_image(file: io.BytesIO, image: LoadedImage, fmt: str, quality: int) -
     options: dict = {}
     if image.icc_profile and fmt != "GIF":
         options["icc_profile"] = image.icc_profile
-    if fmt == "JPEG":
-        options.update(quality=quality)
-    elif fmt == "WEBP":
+    if fmt == "JPEG" or fmt == "WEBP":
         options.update(quality=quality)
     if len(pictures) > 1:
         durations = [

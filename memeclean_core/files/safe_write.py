@@ -181,7 +181,7 @@ def write_file(
         raise error(f"cannot write '{path}': not enough memory") from None
     except OSError as failure:
         raise error(f"cannot write '{path}': {os_reason(failure)}") from None
-    except Exception as failure:  # an encoder refusing the data (Pillow raises ValueError, KeyError, ...)
+    except Exception as failure:  # noqa: BLE001 - an encoder refusing the data (Pillow raises ValueError, KeyError, ...)
         detail = first_line(failure, type(failure).__name__)
         raise error(f"cannot write '{path}': the content could not be encoded ({detail})") from None
 
@@ -260,9 +260,8 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], *, force: bool = Fa
             old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_AGE_SECONDS
         except OSError:
             continue
-        if old or not process_alive(int(match.group(1))):
-            if _unlink_quietly(Path(entry.path)):
-                removed.append(Path(entry.path))
+        if (old or not process_alive(int(match.group(1)))) and _unlink_quietly(Path(entry.path)):
+            removed.append(Path(entry.path))
     return removed
 
 

@@ -59,7 +59,7 @@ def accelerator_possible() -> bool:
     if sys.platform.startswith("linux"):
         return os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia")
     if sys.platform == "win32":
-        system = os.environ.get("SystemRoot", r"C:\Windows")
+        system = os.environ.get("SYSTEMROOT", r"C:\Windows")  # names are case-insensitive on Windows
         return os.path.exists(os.path.join(system, "System32", "nvcuda.dll"))
     return True  # unknown systems: ask torch
 

@@ -68,7 +68,7 @@ def read_checkpoint(path: str | Path) -> dict:
     check_model_file(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a bad file (pickle, zip, EOF, ...)
+    except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file (pickle, zip, EOF, ...)
         raise ModelLoadError(
             f"cannot read model file '{path}': not a MemeClean checkpoint or corrupt ({type(error).__name__})"
         ) from None

@@ -742,7 +742,8 @@ def evaluate_model(
     (baselines have resolution None), ordered: input unchanged, OCR boxes + Telea, MemeClean at each resolution,
     oracle.
     """
-    from ..cleaning.inference import clean, dilate
+    from ..cleaning.inference import clean
+    from ..cleaning.pipeline import dilate
 
     if not cases:
         raise MemeCleanError("no validation cases to evaluate")
@@ -753,51 +754,13 @@ def evaluate_model(
     cases = list(cases)
     resolutions = list(resolutions)
     total = len(cases) * (len(resolutions) + (3 if baselines else 0))
-    done = 0
-    report = progress or (lambda fraction, message: None)
-    detector: TextDetector | None = None
-    ocr_note = None
-    if text_left or baselines:
-        try:
-            detector = TextDetector(make_ocr_engine(), ocr_cache)
-            detect_text_boxes(detector.engine, np.zeros((64, 64, 3), np.uint8))  # warm-up, not cached
-        except ImportError:
-            ocr_note = OCR_MISSING
-
-    def caption_boxes(case: ValCase, image: np.ndarray) -> tuple[int, int] | None:
-        if not text_left or detector is None:
-            return None
-        _, mask = _target(case, image)
-        on_meme = caption_box_count(detector.detect(case.meme)[0], case.mask)
-        return on_meme, caption_box_count(detector.detect(image)[0], mask)
-
-    def run(
-        method: str, resolution: int | None, has_mask: bool, method_fn: Callable[[ValCase], MethodOutput]
-    ) -> list[dict[str, Any]]:
-        nonlocal done
-        label = method if resolution is None else f"{method} @ {resolution}"
-        if cancel is not None and cancel():
-            raise Cancelled("evaluation cancelled")
-        method_fn(cases[0])  # warm-up: lazy loading, kernel selection for this size
-        images = []
-        for case in cases:
-            if cancel is not None and cancel():
-                raise Cancelled("evaluation cancelled")
-            started = time.perf_counter()
-            output = method_fn(case)
-            seconds = time.perf_counter() - started + output.extra_seconds
-            images.append(score_image(case, output, seconds, caption_boxes(case, output.image)))
-            if on_output is not None:
-                on_output(method, resolution, case, output.image, output.mask)
-            done += 1
-            report(done / total, f"{label}: {case.name}")
-        return images
+    detector = ready_detector(ocr_cache) if text_left or baselines else None
+    runner = MethodRunner(cases, total, detector, text_left, progress, cancel, on_output)
 
     scored: list[tuple[str, int | None, bool, list[dict[str, Any]] | None]] = []  # None: unavailable
     if baselines:
-        scored.append(
-            (IDENTITY, None, False, run(IDENTITY, None, False, lambda case: MethodOutput(case.meme.copy(), None, None)))
-        )
+        identity = runner.run(IDENTITY, None, lambda case: MethodOutput(case.meme.copy(), None, None))
+        scored.append((IDENTITY, None, False, identity))
         if detector is not None:
 
             def ocr_fn(case: ValCase) -> MethodOutput:
@@ -805,33 +768,25 @@ def evaluate_model(
                 image, box_mask = telea_from_boxes(case.meme, boxes_mask(boxes, case.meme.shape))
                 return MethodOutput(image, box_mask, dilate(box_mask, BASELINE_DILATION), seconds if cached else 0.0)
 
-            scored.append((OCR_TELEA, None, True, run(OCR_TELEA, None, True, ocr_fn)))
+            scored.append((OCR_TELEA, None, True, runner.run(OCR_TELEA, None, ocr_fn)))
         else:
             scored.append((OCR_TELEA, None, True, None))
-            done += len(cases)
+            runner.done += len(cases)
     for resolution in resolutions:
 
         def model_fn(case: ValCase, resolution: int = resolution) -> MethodOutput:
             result = clean(case.meme, resolution=resolution, model=model)
             return MethodOutput(result.image, result.mask, result.region)
 
-        scored.append((MODEL, resolution, True, run(MODEL, resolution, True, model_fn)))
+        scored.append((MODEL, resolution, True, runner.run(MODEL, resolution, model_fn)))
     if baselines:
 
         def oracle_fn(case: ValCase) -> MethodOutput:
             return MethodOutput(oracle_telea(case.meme, case.mask), None, dilate(case.mask, BASELINE_DILATION))
 
-        scored.append((ORACLE, None, False, run(ORACLE, None, False, oracle_fn)))
+        scored.append((ORACLE, None, False, runner.run(ORACLE, None, oracle_fn)))
 
     groups = case_groups(cases)
-    rows: list[dict[str, Any]] = []
-    for group in groups:
-        members = group_members(group)
-        for method, resolution, has_mask, images in scored:
-            if images is None:
-                rows.append(_unavailable(method, OCR_MISSING, group))
-                continue
-            rows.append(summary_row(method, resolution, group, [s for s in images if s["format"] in members], has_mask))
     return {
         "cases": len(cases),
         "names": [case.name for case in cases],
@@ -841,11 +796,86 @@ def evaluate_model(
         "resolutions": resolutions,
         "model": str(model.path) if getattr(model, "path", None) else None,
         "device": model.device_name,
-        "text_left": "measured" if text_left and detector is not None else (ocr_note if text_left else "not asked"),
+        "text_left": ("measured" if detector is not None else OCR_MISSING) if text_left else "not asked",
         "ocr_detections": detector.calls if detector is not None else 0,
         "aggregation": AGGREGATION_NOTE,
-        "rows": rows,
+        "rows": group_rows(groups, scored),
     }
+
+
+def ready_detector(ocr_cache: str | Path | None) -> TextDetector | None:
+    """The OCR detector, warmed up (not cached), or None when its optional library is not installed."""
+    try:
+        detector = TextDetector(make_ocr_engine(), ocr_cache)
+        detect_text_boxes(detector.engine, np.zeros((64, 64, 3), np.uint8))
+    except ImportError:
+        return None
+    return detector
+
+
+class MethodRunner:
+    """Runs one method over every case, timed after a warm-up, scoring each output; counts progress over all the
+    methods of an evaluation (`total` images) and checks `cancel` before each image."""
+
+    def __init__(
+        self,
+        cases: list[ValCase],
+        total: int,
+        detector: TextDetector | None,
+        text_left: bool,
+        progress: ProgressFn | None,
+        cancel: CancelFn | None,
+        on_output: OutputFn | None,
+    ):
+        self.cases, self.total, self.done = cases, total, 0
+        self.detector = detector if text_left else None  # boxes left are counted only when asked for
+        self.report = progress or (lambda fraction, message: None)
+        self.cancel, self.on_output = cancel, on_output
+
+    def caption_boxes(self, case: ValCase, image: np.ndarray) -> tuple[int, int] | None:
+        if self.detector is None:
+            return None
+        _, mask = _target(case, image)
+        on_meme = caption_box_count(self.detector.detect(case.meme)[0], case.mask)
+        return on_meme, caption_box_count(self.detector.detect(image)[0], mask)
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled("evaluation cancelled")
+
+    def run(
+        self, method: str, resolution: int | None, method_fn: Callable[[ValCase], MethodOutput]
+    ) -> list[dict[str, Any]]:
+        label = method if resolution is None else f"{method} @ {resolution}"
+        self.check_cancel()
+        method_fn(self.cases[0])  # warm-up: lazy loading, kernel selection for this size
+        images = []
+        for case in self.cases:
+            self.check_cancel()
+            started = time.perf_counter()
+            output = method_fn(case)
+            seconds = time.perf_counter() - started + output.extra_seconds
+            images.append(score_image(case, output, seconds, self.caption_boxes(case, output.image)))
+            if self.on_output is not None:
+                self.on_output(method, resolution, case, output.image, output.mask)
+            self.done += 1
+            self.report(self.done / self.total, f"{label}: {case.name}")
+        return images
+
+
+def group_rows(
+    groups: list[str], scored: list[tuple[str, int | None, bool, list[dict[str, Any]] | None]]
+) -> list[dict[str, Any]]:
+    """One summary row per group, method and resolution; a method that could not run (None) is marked so."""
+    rows: list[dict[str, Any]] = []
+    for group in groups:
+        members = group_members(group)
+        for method, resolution, has_mask, images in scored:
+            if images is None:
+                rows.append(_unavailable(method, OCR_MISSING, group))
+                continue
+            rows.append(summary_row(method, resolution, group, [s for s in images if s["format"] in members], has_mask))
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------------ output

@@ -28,7 +28,7 @@ from ..geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from ..network.device import pick_device
 from ..network.model import MemeCleanNet, UNetConfig
 from ..network.weights import build_net, save_checkpoint
-from .checks import check_train_config
+from .checks import CheckedTrain, check_train_config
 
 
 class ParallelRun(Protocol):
@@ -184,6 +184,25 @@ def preview_images(
     return preview
 
 
+def starting_point(config: TrainConfig, checked: CheckedTrain) -> tuple[MemeCleanNet, int, float, dict | None]:
+    """(network, step, seconds trained before, optimiser state or None): a resumed checkpoint's, initial weights
+    (`--init`), or a new network of the configured size."""
+    if config.resume:
+        payload = checked.resume_payload
+        state = payload.get("train") or {}
+        net = build_net(payload, config.resume)
+        return net, state.get("step", 0), state.get("elapsed", 0.0), state.get("optimiser")
+    if config.init:
+        return build_net(checked.init_payload, config.init), 0, 0.0, None
+    return MemeCleanNet(UNetConfig.from_dict(config.model)), 0, 0.0, None
+
+
+def learning_rate(config: TrainConfig, step: int, fraction: float) -> float:
+    """A short warm-up, then cosine decay over the budget (in steps or in time, whichever leads)."""
+    warmup = min(1.0, (step + 1) / max(1, config.warmup_steps))
+    return config.lr * warmup * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
+
+
 def training_run(
     config: TrainConfig, *, stop: CancelFn | None = None, parallel: ParallelRun | None = None
 ) -> Iterator[TrainProgress]:
@@ -198,16 +217,7 @@ def training_run(
     checked = check_train_config(config)
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
-    step, elapsed_before, optimiser_state = 0, 0.0, None
-    if config.resume:
-        payload = checked.resume_payload
-        net = build_net(payload, config.resume)
-        state = payload.get("train") or {}
-        step, elapsed_before, optimiser_state = state.get("step", 0), state.get("elapsed", 0.0), state.get("optimiser")
-    elif config.init:
-        net = build_net(checked.init_payload, config.init)
-    else:
-        net = MemeCleanNet(UNetConfig.from_dict(config.model))
+    net, step, elapsed_before, optimiser_state = starting_point(config, checked)
     cuda = device.type == "cuda"
     bf16 = use_bf16(config.precision, device)
     # channels-last is the layout oneDNN (CPU) and cuDNN run convolutions fastest in
@@ -266,11 +276,8 @@ def training_run(
                 fraction = parallel.agree(fraction)  # the same learning rate and the same last step everywhere
             if fraction >= 1.0 or (stop is not None and stop()):
                 break
-            # Short warm-up, then cosine decay over the budget (in steps or in time, whichever leads).
-            warmup = min(1.0, (step + 1) / max(1, config.warmup_steps))
-            lr = config.lr * warmup * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
             for group in optimiser.param_groups:
-                group["lr"] = lr
+                group["lr"] = learning_rate(config, step, fraction)
             if device_batches is not None and step % max(1, config.fill_every) != 0:
                 batch, with_fill = device_batches.batch(config.batch), False
             else:

@@ -138,7 +138,7 @@ class Task(QRunnable):
         except Cancelled:
             self.outcome = Outcome.CANCELLED
             self.signals.cancelled.emit(self)
-        except Exception as error:  # noqa: BLE001 - every failure becomes a message, never a crash
+        except Exception as error:  # every failure becomes a message, never a crash
             if not isinstance(error, (MemeCleanError, MemoryError)):
                 log.error("%s job failed", self.kind, exc_info=error)
             self.outcome = Outcome.ERROR

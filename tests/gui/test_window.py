@@ -353,7 +353,7 @@ def test_before_after_by_holding_a_key_and_by_the_split_line(qtbot, make_window,
     qtbot.mouseMove(canvas, end)
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=end)
     assert canvas.split_fraction == pytest.approx(0.25, abs=0.02)
-    assert not window.document.history.undo_label == "Brush Stroke"
+    assert window.document.history.undo_label != "Brush Stroke"
     canvas.grab()  # paints the split view
 
 

@@ -70,7 +70,7 @@ def test_sizes_agree_with_the_core_and_the_estimate_grows():
     from memeclean_core.geometry import padded_size, working_size  # imports torch: fine in a test
     from memeclean_core.network.model import UNetConfig
 
-    assert sizing.DEFAULT_MULTIPLE == UNetConfig().multiple
+    assert UNetConfig().multiple == sizing.DEFAULT_MULTIPLE
     for size in [(240, 180), (1, 900), (4000, 3000), (333, 517)]:
         for resolution in (256, 512, 1024, 2048):
             assert sizing.working_size(*size, resolution) == working_size(*size, resolution)
