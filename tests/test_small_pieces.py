@@ -18,6 +18,16 @@ def test_the_open_filter_lists_every_suffix_the_core_reads():
     assert sorted(patterns) == sorted(f"*{suffix}" for suffix in IMAGE_SUFFIXES) and len(patterns) == 17
 
 
+def test_the_weights_filter_lists_the_suffix_the_model_folder_lists(tmp_path):
+    from memeclean_core.files.filenames import weights_filter
+    from memeclean_core.resources import user_models
+
+    pattern = re.fullmatch(r"MemeClean weights \(\*(\.\w+)\);;All files \(\*\)", weights_filter()).group(1)
+    (tmp_path / f"mine{pattern}").write_bytes(b"x")
+    (tmp_path / "other.pth").write_bytes(b"x")
+    assert [path.name for path in user_models(tmp_path)] == [f"mine{pattern}"]
+
+
 def test_save_filters_name_every_suffix_of_a_format_and_only_formats_written():
     filters = save_filters()
     assert filters == {

@@ -37,7 +37,9 @@ import hashlib
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -225,9 +227,9 @@ def _url_name(url: object) -> str | None:
     return name.lower() or None
 
 
-def collect_pairs(root: Path, found: Scan, report: PrepareReport) -> dict[str, tuple[Path, list[Path]]]:
-    """template name -> (template image, meme images) for one pair root, in either layout."""
-    templates_dir, memes_dir = root / "templates", root / "memes"
+def _pair_templates(templates_dir: Path, found: Scan) -> tuple[dict[str, Path], dict[str, dict]]:
+    """(template name -> template image, template name -> its ImgFlip JSON) of a templates/ folder: images by
+    their stem, and for an ImgFlip575K JSON without an image beside it, the image its template_url names."""
     templates: dict[str, Path] = {}
     json_templates: dict[str, dict] = {}
     for path in sorted(templates_dir.iterdir()):
@@ -240,13 +242,18 @@ def collect_pairs(root: Path, found: Scan, report: PrepareReport) -> dict[str, t
             data = _read_json(path)
             json_templates[path.stem] = data if isinstance(data, dict) else {}
     for name, meta in json_templates.items():  # ImgFlip575K: the image by the template_url's file name
-        if name in templates:
-            continue
-        wanted = _url_name(meta.get("template_url"))
-        candidates = [p for p in found.by_name.get(wanted, [])] if wanted else []
-        candidates = [p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES]
+        wanted = _url_name(meta.get("template_url")) if name not in templates else None
+        candidates = [p for p in found.by_name.get(wanted, []) if p.suffix.lower() in IMAGE_SUFFIXES] if wanted else []
         if candidates:
             templates[name] = candidates[0]
+    return templates, json_templates
+
+
+def _pair_memes(
+    memes_dir: Path, templates_dir: Path, found: Scan, report: PrepareReport
+) -> tuple[dict[str, list[Path]], int]:
+    """(template name -> meme images, how many memes the JSON lists named) of a memes/ folder: the images in
+    memes/<name>/, and those an ImgFlip575K memes/<name>.json lists by URL, found by file name elsewhere."""
     memes: dict[str, list[Path]] = {}
     for path in sorted(memes_dir.iterdir()):
         if path.is_dir():
@@ -260,10 +267,8 @@ def collect_pairs(root: Path, found: Scan, report: PrepareReport) -> dict[str, t
             report.skipped.append((str(path), "not an ImgFlip meme list (JSON array expected)"))
             continue
         have = {p.name.lower() for p in memes.get(path.stem, [])}
-        for entry in entries:
-            wanted = _url_name(entry.get("url")) if isinstance(entry, dict) else None
-            if not wanted:
-                continue
+        wanted_names = [_url_name(entry.get("url")) if isinstance(entry, dict) else None for entry in entries]
+        for wanted in filter(None, wanted_names):
             json_count += 1
             if wanted in have:
                 continue
@@ -273,6 +278,14 @@ def collect_pairs(root: Path, found: Scan, report: PrepareReport) -> dict[str, t
                 have.add(wanted)
             else:
                 report.missing_memes += 1
+    return memes, json_count
+
+
+def collect_pairs(root: Path, found: Scan, report: PrepareReport) -> dict[str, tuple[Path, list[Path]]]:
+    """template name -> (template image, meme images) for one pair root, in either layout."""
+    templates_dir, memes_dir = root / "templates", root / "memes"
+    templates, json_templates = _pair_templates(templates_dir, found)
+    memes, json_count = _pair_memes(memes_dir, templates_dir, found, report)
     result = {}
     for name in sorted(set(templates) | set(memes)):
         if name not in templates:
@@ -435,18 +448,8 @@ def _counter_key(job: Job, dest: Path) -> str:
     return f"val/{what}" if _inside(Path(job.dst), dest / "val") else what
 
 
-def prepare(
-    src: str | Path,
-    dest: str | Path,
-    max_side: int = TRAIN_MAX_SIDE,
-    val_fraction: float = 0.1,
-    min_side: int = 128,
-    workers: int = 1,
-    seed: int = 0,
-    progress: ProgressFn | None = None,
-    cancel: CancelFn | None = None,
-) -> PrepareReport:
-    """Organise `src` into `dest` (see the module docstring); returns what was written and skipped."""
+def _checked_folders(src: str | Path, dest: str | Path, max_side: int, val_fraction: float) -> tuple[Path, Path]:
+    """(source, destination) resolved, the options checked and the destination made and writable."""
     src, dest = Path(src).expanduser().resolve(), Path(dest).expanduser().resolve()
     if not src.is_dir():
         raise MemeCleanError(f"source folder not found: '{src}'")
@@ -461,6 +464,51 @@ def prepare(
     except OSError as error:
         raise WriteError(f"cannot create the destination folder '{dest}': {os_reason(error)}") from None
     check_writable_folder(dest)  # a read-only or full disk is found now, not after the scan
+    return src, dest
+
+
+def _processed(batch: list[Job], max_side: int, min_side: int, workers: int) -> Iterator[tuple[Job, str | None]]:
+    """(job, reason it was skipped or None) for each job of `batch`, in processes when there are enough of them."""
+    args = [(job, max_side, min_side) for job in batch]
+    if workers > 1 and len(batch) > 8:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
+            yield from pool.map(_process_star, args, chunksize=8)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        for arg in args:
+            yield process(*arg)
+
+
+def _without_failed_templates(jobs: list[Job], failed: set[str], report: PrepareReport) -> tuple[list[Job], int]:
+    """The jobs other than templates, less the memes of the templates in `failed` (a warning each), and how many
+    memes were left out."""
+
+    def of_failed(job: Job) -> bool:
+        return job.kind == "meme" and Path(job.dst).parent.name in failed
+
+    for name in sorted(failed):
+        count = sum(1 for job in jobs if job.kind == "meme" and Path(job.dst).parent.name == name)
+        if count:
+            report.warnings.append(f"template '{name}' could not be read: its {count} meme(s) are not used")
+    rest = [job for job in jobs if job.kind != "template" and not of_failed(job)]
+    return rest, sum(1 for job in jobs if of_failed(job))
+
+
+def prepare(
+    src: str | Path,
+    dest: str | Path,
+    max_side: int = TRAIN_MAX_SIDE,
+    val_fraction: float = 0.1,
+    min_side: int = 128,
+    workers: int = 1,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> PrepareReport:
+    """Organise `src` into `dest` (see the module docstring); returns what was written and skipped."""
+    src, dest = _checked_folders(src, dest, max_side, val_fraction)
     report = PrepareReport()
     if progress:
         progress(0.0, "scanning")
@@ -471,47 +519,28 @@ def prepare(
     total = max(1, len(jobs))
     done = 0
 
-    def run(batch: list[Job]) -> list[tuple[Job, str | None]]:
-        results = []
-        args = [(job, max_side, min_side) for job in batch]
-        if workers > 1 and len(batch) > 8:
-            pool = ProcessPoolExecutor(max_workers=workers)
-            try:
-                for job, reason in pool.map(_process_star, args, chunksize=8):
-                    results.append(record(job, reason))
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-        else:
-            for arg in args:
-                results.append(record(*process(*arg)))
-        return results
-
-    def record(job: Job, reason: str | None) -> tuple[Job, str | None]:
+    def run(batch: list[Job]) -> set[str]:
+        """Process `batch`, counting and reporting each job; the names of the templates that failed."""
         nonlocal done
-        done += 1
-        if reason is None:
-            report.written[_counter_key(job, dest)] += 1
-        else:
-            report.skipped.append((job.src, reason))
-        if progress and (done % 20 == 0 or done == total):
-            progress(done / total, f"{done}/{total} files")
-        if cancel and cancel():
-            raise Cancelled("preparing the data was cancelled")
-        return job, reason
+        failed = set()
+        with closing(_processed(batch, max_side, min_side, workers)) as results:  # a cancel stops the pool at once
+            for job, reason in results:
+                done += 1
+                if reason is None:
+                    report.written[_counter_key(job, dest)] += 1
+                else:
+                    report.skipped.append((job.src, reason))
+                    failed.add(Path(job.dst).stem)
+                if progress and (done % 20 == 0 or done == total):
+                    progress(done / total, f"{done}/{total} files")
+                if cancel and cancel():
+                    raise Cancelled("preparing the data was cancelled")
+        return failed
 
     # templates first: the memes of a template that cannot be read are not used
-    failed = {Path(job.dst).stem for job, reason in run([j for j in jobs if j.kind == "template"]) if reason}
-    rest = []
-    for job in jobs:
-        if job.kind == "meme" and Path(job.dst).parent.name in failed:
-            done += 1
-            continue
-        if job.kind != "template":
-            rest.append(job)
-    for name in sorted(failed):
-        count = sum(1 for j in jobs if j.kind == "meme" and Path(j.dst).parent.name == name)
-        if count:
-            report.warnings.append(f"template '{name}' could not be read: its {count} meme(s) are not used")
+    failed = run([job for job in jobs if job.kind == "template"])
+    rest, left_out = _without_failed_templates(jobs, failed, report)
+    done += left_out
     run(rest)
     report.written = Counter({k: v for k, v in report.written.items() if v > 0})
     _atomic_copy_bytes(

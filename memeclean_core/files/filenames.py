@@ -66,6 +66,13 @@ def open_filter(label: str = "Images") -> str:
     return f"{label} ({patterns});;All files (*)"
 
 
+def weights_filter() -> str:
+    """The file dialog filter of MemeClean's weights files (`resources.MODEL_SUFFIX`), then all files."""
+    from ..resources import MODEL_SUFFIX
+
+    return f"MemeClean weights (*{MODEL_SUFFIX});;All files (*)"
+
+
 def save_filters(suffixes: Iterable[str] = (".png", ".jpg", ".webp", ".gif")) -> dict[str, str]:
     """A save dialog's filters for the formats of `suffixes` (each one `SAVE_FORMATS` writes), in that order:
     {"JPEG image (*.jpg *.jpeg)": ".jpg", ...}; each filter lists every suffix of its format, the value is the

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QAction, QActionGroup, QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
 
-from memeclean_core.files.filenames import same_file
+from memeclean_core.files.filenames import same_file, weights_filter
 from memeclean_core.resources import BUNDLED_MODEL_NAME, user_models, user_models_dir
 
 from ..model.settings import Settings
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 RUNTIME_CHOICES = (("auto", "&Automatic"), ("openvino", "&OpenVINO (CPU)"), ("torch", "&Torch"))
 MENU_LIMIT = 15  # trained models listed in the menu; older ones are still reachable through Load Weights…
-WEIGHTS_FILTER = "MemeClean weights (*.pt);;All files (*)"
 
 
 def initial_model_path(settings: Settings, explicit: str | Path | None) -> Path | None:
@@ -164,7 +163,7 @@ class ModelMenu(QObject):
 
     def load_weights_dialog(self) -> None:
         folder = user_models_dir() if user_models_dir().is_dir() else Path.home()
-        path, _ = QFileDialog.getOpenFileName(self.window, "Load Weights", str(folder), WEIGHTS_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load Weights", str(folder), weights_filter())
         if path:
             self.use(path)
 

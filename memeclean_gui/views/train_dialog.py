@@ -36,10 +36,10 @@ from PySide6.QtWidgets import (
 )
 
 from memeclean_core.errors import MemeCleanError
-from memeclean_core.files.filenames import same_file
+from memeclean_core.files.filenames import same_file, weights_filter
 from memeclean_core.geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from memeclean_core.progress import format_duration
-from memeclean_core.resources import bundled_model_path, new_user_model_path, user_models_dir
+from memeclean_core.resources import MODEL_SUFFIX, bundled_model_path, new_user_model_path, user_models_dir
 
 from ..jobs.train import TrainerReport, TrainOutcome, TrainRequest, format_number, inspect_data_folder, run_training
 from ..workers.runner import Outcome, Task, Workers
@@ -50,7 +50,6 @@ from .qimage import to_qimage
 DEVICES = ("auto", "cpu", "cuda")
 SAMPLES = (("meme", "Input"), ("mask", "Predicted mask"), ("result", "Result"))
 SAMPLE_SIZE = 120
-WEIGHTS_FILTER = "MemeClean weights (*.pt);;All files (*)"
 TRAIN_JOB = "train"  # the dialog's one kind of job
 
 
@@ -311,15 +310,15 @@ class TrainDialog(QDialog):
         self._refresh()
 
     def choose_resume(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Resume a Checkpoint", str(user_models_dir()), WEIGHTS_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Resume a Checkpoint", str(user_models_dir()), weights_filter())
         if path:
             self.resume_edit.setText(path)
             self.out_edit.setText(path)  # continue writing the same file
 
     def choose_out(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the Model As", self.out_edit.text(), WEIGHTS_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Save the Model As", self.out_edit.text(), weights_filter())
         if path:
-            self.out_edit.setText(path if Path(path).suffix else path + ".pt")
+            self.out_edit.setText(path if Path(path).suffix else path + MODEL_SUFFIX)
 
     def request(self, resume: str | None = None) -> TrainRequest:
         """The run the form describes; raises MemeCleanError (one line) when it cannot start."""
