@@ -53,6 +53,9 @@ MAX_TOTAL_PIXELS_FACTOR = 10
 # Formats whose extra frames are an animation. Others with several frames (MPO from phone cameras, multi-page
 # TIFF, ICO) hold previews or pages of other sizes: only their first frame is the picture.
 _ANIMATED_FORMATS = {"GIF", "WEBP", "PNG", "FLI"}
+# zlib level of the PNGs written. Pillow's default (6) took 65 ms for a cleaned 640×480 photo, as long as its clean;
+# level 3 takes 18 ms for files 13 % larger (12 cleaned memes of bench_folder.py; level 1: 12 ms, 17 % larger).
+PNG_COMPRESS_LEVEL = 3
 
 _DEFAULT_DURATION_MS = 100
 
@@ -477,7 +480,7 @@ def save_mask(
     check_target(path, overwrite=overwrite, protect=protect)
 
     def write(file: io.BytesIO) -> None:
-        Image.fromarray(grey).save(file, format="PNG")
+        Image.fromarray(grey).save(file, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
 
     _atomic_write(path, write, overwrite, protect)
     return path
@@ -525,6 +528,8 @@ def _write_image(file: io.BytesIO, image: LoadedImage, fmt: str, quality: int) -
         options["icc_profile"] = image.icc_profile
     if fmt == "JPEG" or fmt == "WEBP":
         options.update(quality=quality)
+    if fmt == "PNG":
+        options.update(compress_level=PNG_COMPRESS_LEVEL)
     if len(pictures) > 1:
         durations = [
             frame.duration_ms if frame.duration_ms is not None and frame.duration_ms > 0 else _DEFAULT_DURATION_MS
