@@ -84,6 +84,7 @@ GUI_CORE_API = {
     "memeclean_core.progress",
     "memeclean_core.resources",
     "memeclean_core.network.runtime",
+    "memeclean_core.network.lazy",
     "memeclean_core.files.safe_write",
     "memeclean_core.cleaning.whole_image",
 }

@@ -77,11 +77,11 @@ def test_first_line_is_the_first_line_of_the_message_or_of_the_error_it_carries(
 
 
 def test_a_lazy_model_loads_once_and_a_pickled_copy_loads_its_own(monkeypatch):
-    from memeclean_core.network import checkpoint
+    from memeclean_core.network import checkpoint, lazy
 
     loads = []
     monkeypatch.setattr(checkpoint, "load_model", lambda *args, **kwargs: loads.append(args) or object())
-    holder = checkpoint.LazyModel("weights.pt", "cpu", "torch")
+    holder = lazy.LazyModel("weights.pt", "cpu", "torch")
     assert not holder.loaded
     first = holder.get()
     assert holder.get() is first and loads == [("weights.pt", "cpu", "torch")]

@@ -54,7 +54,7 @@ class MemeCleaner:
         """`model`: a weights file (None: the bundled model); `threads`: torch/OpenCV/OpenVINO threads of this
         worker (None keeps the libraries' defaults; 1 suits one CPU per Ray actor); `runtime`: what runs the
         network (`runtime.RUNTIMES`)."""
-        from ..network.checkpoint import LazyModel
+        from ..network.lazy import LazyModel
 
         self.resolution = resolution
         self.holder = LazyModel(model, device, runtime, threads)  # a pickled copy loads its own

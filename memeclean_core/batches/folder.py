@@ -415,7 +415,7 @@ class ItemCleaner:
     """`cleaner(item) -> Record`: clean one planned picture with a model loaded once per process."""
 
     def __init__(self, settings: CleanSettings, model: Any = None):
-        from ..network.checkpoint import LazyModel
+        from ..network.lazy import LazyModel
 
         self.settings = settings
         # A checkpoint.LoadedModel given, or loaded on the first call; a pickled copy loads its own.

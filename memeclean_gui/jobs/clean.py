@@ -6,7 +6,6 @@ imported inside these functions, i.e. in a worker thread the first time a clean 
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from memeclean_core.callbacks import CancelFn, ProgressFn
 from memeclean_core.cleaning import whole_image
 from memeclean_core.cleaning.options import CleanOptions
 from memeclean_core.files.imageio import LoadedImage
+from memeclean_core.network.lazy import LazyModel
 
 from ..model.document import Result
 
@@ -24,19 +24,13 @@ if TYPE_CHECKING:
     from memeclean_core.network.checkpoint import LoadedModel
 
 
-class ModelCache:
-    """Loads the network the first time a worker needs it and keeps it for later runs (one per window)."""
+class ModelCache(LazyModel):
+    """The window's model (`LazyModel`): loaded the first time a worker needs it, with the native libraries preloaded
+    first and the networks compiled, and kept for later runs."""
 
     def __init__(self, path: str | Path | None = None, device: str = "auto", runtime: str = "auto"):
+        super().__init__(path, device, runtime)
         self.path = None if path is None else Path(path)
-        self.device = device
-        self.runtime = runtime
-        self._model: LoadedModel | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
 
     @property
     def device_name(self) -> str | None:
@@ -55,21 +49,19 @@ class ModelCache:
     def get(self, progress: ProgressFn | None = None) -> LoadedModel:
         """The loaded model; loads it on first use (imports torch, or OpenVINO and compiles the networks for the
         CPU). Raises ModelLoadError."""
-        with self._lock:
-            if self._model is None:
-                if progress is not None:
-                    progress(0.0, "Loading the model")
-                from ..workers.preload import preload_native_libraries
+        if progress is not None and not self.loaded:
+            progress(0.0, "Loading the model")
+        return super().get()
 
-                preload_native_libraries()  # keeps the UI thread running while libtorch loads
-                from memeclean_core.network.checkpoint import load_model
+    def load(self) -> LoadedModel:
+        from ..workers.preload import preload_native_libraries
 
-                model = load_model(self.path, device=self.device, runtime=self.runtime)
-                warm_up = getattr(model.runner, "warm_up", None)
-                if warm_up is not None:
-                    warm_up()  # compile here (the app's preload), not in the first clean
-                self._model = model
-            return self._model
+        preload_native_libraries()  # keeps the UI thread running while libtorch loads
+        model = super().load()
+        warm_up = getattr(model.runner, "warm_up", None)
+        if warm_up is not None:
+            warm_up()  # compile here (the app's preload), not in the first clean
+        return model
 
 
 def load(source: Path | bytes, name: str | None = None) -> LoadedImage:
