@@ -290,3 +290,21 @@ def test_a_picture_far_above_the_working_size_gets_its_classical_fill_at_the_lim
     assert not np.array_equal(full.image, capped.image)
     psnr = {limit: psnr_from_mse(mse(result.image, template, result.region)) for limit, result in results.items()}
     assert psnr[2.0] > psnr[None] - 1.0
+
+
+def test_a_picture_twice_the_working_size_is_filled_at_full_size_whatever_the_rounding():
+    """A 345-px side at half size works at 172 px (0.4986, not 0.5): still filled at full size, as before the limit."""
+    from memeclean_core.cleaning.pipeline import PostprocessConfig
+
+    image, _, _ = make_meme(345, 512, seed=6)
+    capped, full = (
+        clean(
+            image,
+            256,
+            model=stub_model(),
+            postprocess=PostprocessConfig(edge_refine="none", classical_fill_limit=limit),
+        )
+        for limit in (2.0, None)
+    )
+    assert capped.working_size[0] / 345 < 0.5
+    np.testing.assert_array_equal(capped.image, full.image)
