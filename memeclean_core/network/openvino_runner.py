@@ -179,23 +179,24 @@ def load_openvino(path: Path, threads: int | None = None) -> tuple[OpenVINORunne
     folder = cache_folder(digest, version)
     cached = read_cache(folder, digest, version)
     core = openvino.Core()
+    kept = None  # where compiled networks are kept: beside an entry that checks out, not after a failed write
     if cached is None:
         config, files, models = convert(path)
         try:
             if files:
                 write_cache(folder, {**expected_manifest(digest, version), "config": config}, files)
+                kept = folder
         except (OSError, ValueError, MemeCleanError) as error:  # a read-only or full cache: convert again next time
             import logging
 
             logging.getLogger(__name__).info("OpenVINO cache not written: %s", error)
     else:
         config, files = cached
+        kept = folder
         models = {
             name: core.read_model(files[f"{name}.xml"], openvino.Tensor(np.frombuffer(files[f"{name}.bin"], np.uint8)))
             for name in NETWORKS
         }
-    # The compiled networks are kept beside a cache entry that is there and checks out (not after a failed write).
-    kept = folder if read_cache(folder, digest, version) is not None else None
     return OpenVINORunner(core, models, threads, cache=kept), UNetConfig.from_dict(config)
 
 
