@@ -33,7 +33,6 @@ from .pipeline import (
     resize,
     split_alpha,
 )
-from .unblend import unblend
 
 
 @dataclass
@@ -207,8 +206,6 @@ def composite(
         left, right = int(cols.start * scale), min(work_w, math.ceil(cols.stop * scale))
         window = correction[top : max(bottom, top + 1), left : max(right, left + 1)]
         band += cv2.resize(window, (band.shape[1], band.shape[0]), interpolation=cv2.INTER_LINEAR)
-        if config.unblend:
-            band = unblend(image[rows, cols], band, band_region)
         patch = output[rows, cols]
         patch[band_region] = np.clip(np.rint(band[band_region]), 0, 255).astype(np.uint8)
     return output

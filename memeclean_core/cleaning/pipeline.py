@@ -62,9 +62,6 @@ class PostprocessConfig:
     # is 60 times its working-size hole, and the network's correction, added on top, is upsampled from the working
     # size anyway. Pictures up to this factor (the card's 1024-px cases at 512) are filled at full size as before.
     classical_fill_limit: float | None = 2.0
-    # Recover the picture under translucent marks (site watermarks) by inverting the blend instead of filling
-    # them (`unblend`); groups of letters that are not one translucent colour keep the fill.
-    unblend: bool = False
 
     def __post_init__(self) -> None:
         if self.edge_refine not in EDGE_REFINE_METHODS:
@@ -72,9 +69,7 @@ class PostprocessConfig:
 
 
 DEFAULT_POSTPROCESS = PostprocessConfig()
-BEFORE_REFINEMENTS = PostprocessConfig(
-    edge_refine="none", structure_fill=False, classical_fill_limit=None, unblend=False
-)
+BEFORE_REFINEMENTS = PostprocessConfig(edge_refine="none", structure_fill=False, classical_fill_limit=None)
 
 
 def pad_reflect(array: np.ndarray, height: int, width: int) -> np.ndarray:
