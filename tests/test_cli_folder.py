@@ -398,3 +398,44 @@ def test_manifest_takes_rows_from_any_engine(tmp_path):
     assert record["size"] == [4, 3] and record["ms"] == 1.5 and record["mask"] is None
     with batch_folder.open_manifest(tmp_path / "m.jsonl") as reopened:
         assert reopened.done == {("a.png", "out/a.png")}
+
+
+def test_in_process_engine_cleans_two_pictures_at_once_and_keeps_their_order():
+    """`run_in_process` has two pictures in flight (one in a network, the other's single-threaded steps beside it):
+    each clean here waits for the other to start, which one picture at a time never would; the records still come
+    in the items' order, whichever finishes first."""
+    import threading
+
+    items = [f"item{i}" for i in range(5)]
+    both_started = threading.Barrier(2, timeout=10)
+
+    def clean_one(item):
+        if item in ("item0", "item1", "item2", "item3"):
+            both_started.wait()  # item0 with item1, then item2 with item3
+        if item == "item0":
+            time.sleep(0.05)  # item1 finishes first
+        return {"input": item}
+
+    assert [record["input"] for record in batch_folder.run_in_process(items, clean_one)] == items
+
+
+def test_in_process_engine_stopped_early_finishes_the_pictures_it_started_and_starts_no_more():
+    """Ctrl+C (or any stop of the run) while a picture is handed on: the ones being cleaned finish whole, the rest
+    are dropped."""
+    import threading
+
+    started, finished, lock = [], [], threading.Lock()
+
+    def clean_one(item):
+        with lock:
+            started.append(item)
+        time.sleep(0.02)
+        with lock:
+            finished.append(item)
+        return {"input": item}
+
+    records = batch_folder.run_in_process([f"item{i}" for i in range(10)], clean_one)
+    assert next(records)["input"] == "item0"
+    records.close()
+    assert sorted(started) == sorted(finished)
+    assert len(started) <= batch_folder.IN_FLIGHT + 1

@@ -25,7 +25,7 @@ The pieces, in the order a run uses them:
    that first call: outputs are byte-identical across engines for the same threads per process (not across
    different thread counts; see `CleanSettings`), so give every engine the same count to compare them.
 3. An engine: `Engine = Callable[[Sequence[FolderItem], CleanOne], Iterator[Record]]` yields one record per item,
-   in any order (`CleanOne = Callable[[FolderItem], Record]`). Here: `run_in_process` (one after another) and
+   in any order (`CleanOne = Callable[[FolderItem], Record]`). Here: `run_in_process` (two at a time on threads) and
    `process_pool(jobs)` (that many spawned processes; a dead worker ends the run with a MemeCleanError).
 4. `run_plan(plan, clean_one, engine=run_in_process, manifest=None, on_record=None) -> FolderSummary` writes the
    settled records, then each engine record as it arrives, to the manifest (`open_manifest(path)`) and to
@@ -70,8 +70,9 @@ import re
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -474,10 +475,35 @@ CleanOne = Callable[[FolderItem], Record]
 Engine = Callable[[Sequence[FolderItem], CleanOne], Iterator[Record]]
 
 
+IN_FLIGHT = 2  # pictures `run_in_process` works on at once
+
+
 def run_in_process(items: Sequence[FolderItem], clean_one: CleanOne) -> Iterator[Record]:
-    """One picture after another in this process."""
-    for item in items:
-        yield clean_one(item)
+    """The pictures in this process, `IN_FLIGHT` at a time on threads, their records in the items' order. The
+    networks use every core, but a picture's decoding, classical fill and encoding run on one: two pictures in
+    flight keep the other cores busy (bench/bench_folder.py). The model is shared; its runners are thread-safe.
+    Ctrl+C lets the pictures being cleaned finish (their outputs are whole) and drops the rest."""
+    if len(items) <= 1:
+        yield from (clean_one(item) for item in items)
+        return
+    pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="memeclean-clean")
+    pending: deque[Future] = deque()
+    queue = iter(items)
+    try:
+        for item in queue:
+            pending.append(pool.submit(clean_one, item))
+            if len(pending) >= IN_FLIGHT:
+                break
+        while pending:
+            record = pending.popleft().result()
+            for item in queue:  # one more in, before this record is handed on
+                pending.append(pool.submit(clean_one, item))
+                break
+            yield record
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
 
 
 def process_pool(jobs: int) -> Engine:

@@ -6,6 +6,7 @@ torch runner calls them and `openvino_runner` converts exactly them, so both run
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,10 @@ class TorchRunner:
         self.half = half
         self.device_name = describe(self.device)
         self._mask, self._fill = MaskProbability(net), FillCorrection(net)
+        # One network call at a time: each already uses every core, and torch's thread count is process-wide
+        # (`torch_threads` sets and restores it), so two at once from two threads (the folder mode's pictures in
+        # flight) could leave it wrong.
+        self._lock = threading.Lock()
 
     def to_tensor(self, array: np.ndarray) -> torch.Tensor:
         """H×W×C (or H×W) array -> 1×C×H×W on the device, in [0, 1] for uint8 input."""
@@ -59,10 +64,10 @@ class TorchRunner:
 
     def mask_probability(self, image: np.ndarray) -> np.ndarray:
         # small work (animation frames) on few threads: barriers between threads cost more than they save there
-        with torch.inference_mode(), torch_threads(threads_for(image.shape[0] * image.shape[1])):
+        with self._lock, torch.inference_mode(), torch_threads(threads_for(image.shape[0] * image.shape[1])):
             return self._mask(self.to_tensor(image))[0, 0].cpu().numpy()
 
     def fill_correction(self, prefill: np.ndarray, hole: np.ndarray) -> np.ndarray:
-        with torch.inference_mode(), torch_threads(threads_for(prefill.shape[0] * prefill.shape[1])):
+        with self._lock, torch.inference_mode(), torch_threads(threads_for(prefill.shape[0] * prefill.shape[1])):
             correction = self._fill(self.to_tensor(prefill), self.to_tensor(hole[..., None]))
             return correction[0].permute(1, 2, 0).cpu().numpy() * 255.0
