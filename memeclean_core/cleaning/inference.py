@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -96,53 +97,79 @@ def clean(
     if mask is None:
         probability = runner.mask_probability(pad_reflect(small, pad_h, pad_w))[:work_h, :work_w]
         fill_small = probability > config.fill_threshold
+    else:
+        probability = None
+        fill_small = resize(mask.astype(np.float32), work_w, work_h) > 0.25
+    checkpoint("mask", 0.5)
+
+    # The full-size half (the edge refinement, the replaced region and its classical fill) needs only the mask:
+    # it runs on a second thread while this one fills the working-size hole and runs the fill network. Both halves
+    # are mostly single-threaded OpenCV and numpy, which release the GIL (about 15 % of a clean at 512).
+    with ThreadPoolExecutor(1, thread_name_prefix="memeclean-full-size") as helper:
+        full_size = helper.submit(full_size_fill, image, probability, mask, work_w / width, config)
+        hole_small = dilate(fill_small, config.working_dilation)
+        prefill = classical_fill(small, hole_small, config)  # the whole picture: the structure fill's lines reach far
+        padded_hole = pad_reflect(hole_small.astype(np.float32), pad_h, pad_w)
+        correction = runner.fill_correction(pad_reflect(prefill, pad_h, pad_w), padded_hole)[:work_h, :work_w]
+        checkpoint("fill", 0.8)
+        filled = full_size.result()
+    output = add_correction(image, filled, correction, work_w / width)
+    checkpoint("composite", 1.0)
+    timings["total"] = time.perf_counter() - started
+    return CleanResult(
+        image=output,
+        mask=filled.text_mask,
+        region=filled.region,
+        alpha=alpha,
+        working_size=(work_w, work_h),
+        device=model.device_name,
+        timings=timings,
+        grown=filled.grown,
+    )
+
+
+@dataclass
+class FullSizeFill:
+    """The full-size half of a clean, before the network's correction is added."""
+
+    text_mask: np.ndarray  # H×W bool, the caption text
+    region: np.ndarray  # H×W bool, the pixels to replace
+    grown: int  # how far `region` reaches beyond the pixels the fill was asked for (`CleanResult.grown`)
+    bands: list[tuple[slice, slice]]  # the caption bands (`caption_bands`) ...
+    fills: list[np.ndarray]  # ... and each one's classical fill
+
+
+def full_size_fill(
+    image: np.ndarray, probability: np.ndarray | None, mask: np.ndarray | None, scale: float, config: PostprocessConfig
+) -> FullSizeFill:
+    """The text mask and the replaced region at full size, from the working-size caption `probability` (or the
+    given `mask`, filled as it is), and the classical fill of each caption band of the region."""
+    height, width = image.shape[:2]
+    if probability is None:
+        text_mask = mask.astype(bool)
+        grown = max(1, math.ceil(config.working_dilation / scale))
+        region = dilate(text_mask, grown)
+    else:
         # Upsample the probability, not the binary mask, so edges stay smooth at full size.
         probability_full = resize(np.round(probability * 255).astype(np.uint8), width, height)
-        refined = refine_edges(image, probability_full, work_w / width, config)
+        refined = refine_edges(image, probability_full, scale, config)
         if refined is None:
             text_mask = probability_full > round(config.mask_threshold * 255)
-            fill_mask = probability_full > round(config.fill_threshold * 255)
+            grown = max(1, math.ceil(config.working_dilation / scale))
+            region = dilate(probability_full > round(config.fill_threshold * 255), grown)
         else:  # the refined probability covers `box`; outside it every pixel is below every threshold
             values, box = refined
             text_mask, fill_mask = np.zeros((height, width), bool), np.zeros((height, width), bool)
             text_mask[box] = values > config.mask_threshold
             fill_mask[box] = values > refined_fill_threshold(config)
-    else:
-        refined = None
-        text_mask = fill_mask = mask.astype(bool)
-        fill_small = resize(text_mask.astype(np.float32), work_w, work_h) > 0.25
-    checkpoint("mask", 0.5)
-
-    hole_small = dilate(fill_small, config.working_dilation)
-    prefill = classical_fill(small, hole_small, config)  # the whole picture: the structure fill's lines reach far
-    padded_hole = pad_reflect(hole_small.astype(np.float32), pad_h, pad_w)
-    correction = runner.fill_correction(pad_reflect(prefill, pad_h, pad_w), padded_hole)[:work_h, :work_w]
-    checkpoint("fill", 0.8)
-
-    scale = work_w / width
-    if refined is None:
-        grown = max(1, math.ceil(config.working_dilation / scale))
-        region = dilate(fill_mask, grown)
-    else:
-        grown = config.refined_dilation
-        region = text_mask.copy()
-        region[box] |= dilate(fill_mask[box], grown)
+            grown = config.refined_dilation
+            region = text_mask.copy()
+            region[box] |= dilate(fill_mask[box], grown)
     margin = max(8, math.ceil(4 / scale))
     if config.structure_fill:
         margin = max(margin, STRUCTURE_CONTEXT)  # room to see an edge run up to the hole
-    output = composite(image, region, correction, scale, margin=margin, config=config)
-    checkpoint("composite", 1.0)
-    timings["total"] = time.perf_counter() - started
-    return CleanResult(
-        image=output,
-        mask=text_mask,
-        region=region,
-        alpha=alpha,
-        working_size=(work_w, work_h),
-        device=model.device_name,
-        timings=timings,
-        grown=grown,
-    )
+    bands = list(caption_bands(region, margin))
+    return FullSizeFill(text_mask, region, grown, bands, classical_band_fills(image, region, bands, scale, config))
 
 
 def refined_fill_threshold(config: PostprocessConfig) -> float:
@@ -174,21 +201,13 @@ def refine_edges(
     return refined, (slice(None), slice(None))
 
 
-def composite(
-    image: np.ndarray,
-    region: np.ndarray,
-    correction: np.ndarray,
-    scale: float,
-    margin: int,
-    config: PostprocessConfig = DEFAULT_POSTPROCESS,
-) -> np.ndarray:
-    """Full-resolution fill of `region`: Telea at full size plus the network's upsampled correction."""
-    output = image.copy()
-    work_h, work_w = correction.shape[:2]
-    bands = list(caption_bands(region, margin))
-    # Beyond `classical_fill_limit` times the working size the classical fill runs at that size (pipeline.py).
-    # A picture exactly `limit` times the working size is filled at full size: its scale is rounded (a 689 px side
-    # works at 344 px, 0.4993), so 1 % of slack keeps it out of the resampled path.
+def classical_band_fills(
+    image: np.ndarray, region: np.ndarray, bands: list[tuple[slice, slice]], scale: float, config: PostprocessConfig
+) -> list[np.ndarray]:
+    """The classical fill (Telea, or the structure fill) of `region` in each band, at full size or, beyond
+    `classical_fill_limit` times the working size, at that size and upsampled (pipeline.py). A picture exactly
+    `limit` times the working size is filled at full size: its scale is rounded (a 689 px side works at 344 px,
+    0.4993), so 1 % of slack keeps it out of the resampled path."""
     limit = config.classical_fill_limit
     factor = None if limit is None or scale * limit >= 0.99 else scale * limit
 
@@ -197,10 +216,16 @@ def composite(
             return classical_fill(image[band], region[band], config)
         return classical_fill_scaled(image[band], region[band], config, factor)
 
-    fills = in_parallel(fill, bands)  # bands at once
-    for (rows, cols), filled in zip(bands, fills):
-        band_region = region[rows, cols]
-        band = filled.astype(np.float32)
+    return in_parallel(fill, bands)  # bands at once
+
+
+def add_correction(image: np.ndarray, filled: FullSizeFill, correction: np.ndarray, scale: float) -> np.ndarray:
+    """`image` with `filled.region` replaced: each band's classical fill plus the network's upsampled correction."""
+    output = image.copy()
+    work_h, work_w = correction.shape[:2]
+    for (rows, cols), band_fill in zip(filled.bands, filled.fills):
+        band_region = filled.region[rows, cols]
+        band = band_fill.astype(np.float32)
         # The matching window of the working-size correction, resized to the band.
         top, bottom = int(rows.start * scale), min(work_h, math.ceil(rows.stop * scale))
         left, right = int(cols.start * scale), min(work_w, math.ceil(cols.stop * scale))
