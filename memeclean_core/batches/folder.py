@@ -75,6 +75,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Any, Self, TextIO
 
@@ -483,22 +484,13 @@ def run_in_process(items: Sequence[FolderItem], clean_one: CleanOne) -> Iterator
     networks use every core, but a picture's decoding, classical fill and encoding run on one: two pictures in
     flight keep the other cores busy (bench/bench_folder.py). The model is shared; its runners are thread-safe.
     Ctrl+C lets the pictures being cleaned finish (their outputs are whole) and drops the rest."""
-    if len(items) <= 1:
-        yield from (clean_one(item) for item in items)
-        return
     pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="memeclean-clean")
-    pending: deque[Future] = deque()
     queue = iter(items)
+    pending: deque[Future] = deque(pool.submit(clean_one, item) for item in islice(queue, IN_FLIGHT))
     try:
-        for item in queue:
-            pending.append(pool.submit(clean_one, item))
-            if len(pending) >= IN_FLIGHT:
-                break
         while pending:
             record = pending.popleft().result()
-            for item in queue:  # one more in, before this record is handed on
-                pending.append(pool.submit(clean_one, item))
-                break
+            pending.extend(pool.submit(clean_one, item) for item in islice(queue, 1))  # one in, before handing on
             yield record
     finally:
         for future in pending:

@@ -105,15 +105,16 @@ def clean(
     # The full-size half (the edge refinement, the replaced region and its classical fill) needs only the mask:
     # it runs on a second thread while this one fills the working-size hole and runs the fill network. Both halves
     # are mostly single-threaded OpenCV and numpy, which release the GIL (about 15 % of a clean at 512).
+    scale = work_w / width
     with ThreadPoolExecutor(1, thread_name_prefix="memeclean-full-size") as helper:
-        full_size = helper.submit(full_size_fill, image, probability, mask, work_w / width, config)
+        full_size = helper.submit(full_size_fill, image, probability, mask, scale, config)
         hole_small = dilate(fill_small, config.working_dilation)
         prefill = classical_fill(small, hole_small, config)  # the whole picture: the structure fill's lines reach far
         padded_hole = pad_reflect(hole_small.astype(np.float32), pad_h, pad_w)
         correction = runner.fill_correction(pad_reflect(prefill, pad_h, pad_w), padded_hole)[:work_h, :work_w]
         checkpoint("fill", 0.8)
         filled = full_size.result()
-    output = add_correction(image, filled, correction, work_w / width)
+    output = add_correction(image, filled, correction, scale)
     checkpoint("composite", 1.0)
     timings["total"] = time.perf_counter() - started
     return CleanResult(
@@ -145,26 +146,28 @@ def full_size_fill(
     """The text mask and the replaced region at full size, from the working-size caption `probability` (or the
     given `mask`, filled as it is), and the classical fill of each caption band of the region."""
     height, width = image.shape[:2]
+    refined = None
     if probability is None:
-        text_mask = mask.astype(bool)
-        grown = max(1, math.ceil(config.working_dilation / scale))
-        region = dilate(text_mask, grown)
+        text_mask = fill_mask = mask.astype(bool)
     else:
         # Upsample the probability, not the binary mask, so edges stay smooth at full size.
         probability_full = resize(np.round(probability * 255).astype(np.uint8), width, height)
         refined = refine_edges(image, probability_full, scale, config)
         if refined is None:
             text_mask = probability_full > round(config.mask_threshold * 255)
-            grown = max(1, math.ceil(config.working_dilation / scale))
-            region = dilate(probability_full > round(config.fill_threshold * 255), grown)
+            fill_mask = probability_full > round(config.fill_threshold * 255)
         else:  # the refined probability covers `box`; outside it every pixel is below every threshold
             values, box = refined
             text_mask, fill_mask = np.zeros((height, width), bool), np.zeros((height, width), bool)
             text_mask[box] = values > config.mask_threshold
             fill_mask[box] = values > refined_fill_threshold(config)
-            grown = config.refined_dilation
-            region = text_mask.copy()
-            region[box] |= dilate(fill_mask[box], grown)
+    if refined is None:
+        grown = max(1, math.ceil(config.working_dilation / scale))
+        region = dilate(fill_mask, grown)
+    else:
+        grown = config.refined_dilation
+        region = text_mask.copy()
+        region[box] |= dilate(fill_mask[box], grown)
     margin = max(8, math.ceil(4 / scale))
     if config.structure_fill:
         margin = max(margin, STRUCTURE_CONTEXT)  # room to see an edge run up to the hole
