@@ -13,11 +13,11 @@ if command -v apt-get >/dev/null 2>&1; then
         desktop-file-utils >/dev/null
     # Qt's real platforms, not only offscreen: X11 (xcb; Qt 6.5+ needs libxcb-cursor0) and Wayland's client
     # libraries; FriBiDi, which Pillow loads for right-to-left captions; Xvfb, weston (headless) and xauth for the
-    # display checks, lintian and binutils for the .deb and the bundle (packaging/build.sh).
+    # display checks, lintian and binutils for the .deb and the bundle, xz for its .tar.xz (packaging/build.sh).
     $SUDO apt-get install -y -qq --no-install-recommends \
         libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
         libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-util1 libx11-xcb1 \
-        libwayland-client0 libwayland-cursor0 libwayland-egl1 libfribidi0 xvfb weston xauth lintian binutils >/dev/null
+        libwayland-client0 libwayland-cursor0 libwayland-egl1 libfribidi0 xvfb weston xauth lintian binutils xz-utils >/dev/null
 fi
 python3 -m pip install -q --upgrade pip
 # The pinned CPU wheel first: a looser torch requirement would pull gigabytes of CUDA packages.
