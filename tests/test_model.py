@@ -1,10 +1,16 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 from memeclean_core.errors import ModelLoadError
 from memeclean_core.network.checkpoint import load_model
 from memeclean_core.network.model import MemeCleanNet, UNetConfig, conv_of_concat
-from memeclean_core.network.weights import save_checkpoint
+from memeclean_core.network.weights import blend_weights, save_checkpoint
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_outputs_match_input_size_at_the_network_multiple():
@@ -88,3 +94,62 @@ def test_missing_corrupt_and_mismatched_weights_name_the_file(tmp_path):
     torch.save(payload, path)
     with pytest.raises(ModelLoadError, match="mismatch.pt.*does not match"):
         load_model(path)
+
+
+def two_tiny_checkpoints(tmp_path):
+    torch.manual_seed(1)
+    first = save_checkpoint(tmp_path / "first.pt", MemeCleanNet(UNetConfig.tiny()))
+    torch.manual_seed(2)
+    second = save_checkpoint(tmp_path / "second.pt", MemeCleanNet(UNetConfig.tiny()))
+    return first, second
+
+
+def test_a_blend_of_two_checkpoints_lies_between_them_tensor_by_tensor(tmp_path):
+    first, second = (torch.load(path, weights_only=True) for path in two_tiny_checkpoints(tmp_path))
+    assert not torch.equal(first["model"]["mask_net.stem.0.weight"], second["model"]["mask_net.stem.0.weight"])
+    for weight in (0.0, 0.3, 1.0):
+        blended = blend_weights(first, second, weight)["model"]
+        for key, value in first["model"].items():
+            if value.is_floating_point():
+                expected = (1 - weight) * value.float() + weight * second["model"][key].float()
+                torch.testing.assert_close(blended[key], expected)
+    assert torch.equal(
+        blend_weights(first, second, 0.7)["model"]["mask_net.stem.1.num_batches_tracked"],
+        second["model"]["mask_net.stem.1.num_batches_tracked"],
+    )
+
+
+def test_blending_refuses_different_networks_and_weights_outside_0_to_1(tmp_path):
+    first, _ = two_tiny_checkpoints(tmp_path)
+    payload = torch.load(first, weights_only=True)
+    other = torch.load(
+        save_checkpoint(
+            tmp_path / "other.pt",
+            MemeCleanNet(
+                UNetConfig(
+                    mask_channels=4, mask_levels=3, fill_channels=4, fill_levels=2, max_channels=8, head_channels=4
+                )
+            ),
+        ),
+        weights_only=True,
+    )
+    with pytest.raises(ValueError, match="different networks"):
+        blend_weights(payload, other, 0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        blend_weights(payload, payload, 1.5)
+
+
+def test_the_blend_script_writes_fp16_weights_that_load_and_never_overwrites(tmp_path):
+    first, second = two_tiny_checkpoints(tmp_path)
+    out = tmp_path / "blend.pt"
+    command = [sys.executable, str(ROOT / "scripts" / "blend_models.py"), str(first), str(second), "--weight", "0.5"]
+    done = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    loaded = load_model(out, device="cpu", runtime="torch")
+    a, b = torch.load(first, weights_only=True)["model"], torch.load(second, weights_only=True)["model"]
+    key = "mask_net.stem.0.weight"
+    torch.testing.assert_close(loaded.net.state_dict()[key], ((a[key] + b[key]) / 2).half().float())
+    written = out.read_bytes()
+    again = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
+    assert again.returncode == 1 and "blend_models:" in again.stderr and "Traceback" not in again.stderr
+    assert out.read_bytes() == written

@@ -139,3 +139,28 @@ def build_net(payload: dict, path: str | Path) -> MemeCleanNet:
             f"model file '{path}' does not match the network: {first_line(error, type(error).__name__)}"
         ) from None
     return net
+
+
+def blend_weights(first: dict, second: dict, weight: float) -> dict:
+    """The weights (1 - weight) * first + weight * second, tensor by tensor, of two checkpoints of one network.
+
+    Averaging a fine-tuned network with the one it was tuned from keeps much of what each is good at (Wortsman et
+    al., "Robust fine-tuning of zero-shot models", 2022): the tuned weights stay in the same basin, so the points
+    between them are networks too (docs/MODEL.md measures v3 blended with its v4b fine-tune). Integer buffers
+    (BatchNorm's batch counters) are taken from the nearer end. Raises ValueError when the two differ in config
+    or in their tensors' names or shapes."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"the blend's weight must be between 0 and 1, got {weight}")
+    if first["config"] != second["config"]:
+        raise ValueError("the two checkpoints are different networks (their configs differ)")
+    ours, theirs = first["model"], second["model"]
+    if ours.keys() != theirs.keys() or any(ours[k].shape != theirs[k].shape for k in ours):
+        raise ValueError("the two checkpoints' weights do not match tensor for tensor")
+    blended = {}
+    for key, value in ours.items():
+        other = theirs[key]
+        if value.is_floating_point():
+            blended[key] = (1.0 - weight) * value.float() + weight * other.float()
+        else:
+            blended[key] = other if weight >= 0.5 else value
+    return {"format": FORMAT, "config": first["config"], "model": blended, "train": None}
