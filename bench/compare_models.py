@@ -6,6 +6,12 @@
     python bench/compare_models.py runs/v1.json runs/v2.json --names v1 v2
 
 The baselines (OCR boxes + Telea, Telea given the true mask) are read from whichever file has them.
+
+Forty cases a row leave a row's text PSNR at the mercy of one or two pictures (an MSE average), so a model can be
+compared on several seeds' cases at once: join one model's files with "+" and their rows are pooled, picture by
+picture, into one row each (`evaluate.summary_row`); a row missing from one of the files is left out.
+
+    python bench/compare_models.py v3-s0.json+v3-s1.json v4-s0.json+v4-s1.json --names v3 v4
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import json
 import math
 
 from _common import arguments
+
+from memeclean_core.training.evaluate import summary_row
 
 OCR, ORACLE, MODEL = "OCR boxes + Telea", "Telea, true mask (oracle)", "MemeClean"
 MEASURES = [  # (row key, column title, format string)
@@ -29,6 +37,30 @@ MEASURES = [  # (row key, column title, format string)
 SCRIPT_ROWS = [f"script_{name}" for name in ("latin", "cyrillic", "greek", "chinese", "japanese", "korean")]
 SCRIPT_ROWS += [f"script_{name}" for name in ("arabic", "hebrew", "devanagari", "thai")]
 ALL_ROWS = "every row"  # the worst over every format row (not the pools)
+
+
+def pooled(results: list[dict]) -> dict:
+    """One result whose rows hold the pictures of the same row in every one of `results` (one model, several
+    seeds' cases), each row recomputed from its per-picture scores."""
+    if len(results) == 1:
+        return results[0]
+    keyed = [{(r["format"], r["method"], r["resolution"]): r for r in result["rows"]} for result in results]
+    rows = []
+    for key, first in keyed[0].items():
+        parts = [rows.get(key) for rows in keyed]
+        if any(part is None or not part.get("available", True) or not part.get("per_image") for part in parts):
+            continue
+        # JSON writes an undefined MSE (a picture without caption pixels) as null; the averages skip NaN
+        undefined = {key: math.nan for key in ("mse_all", "mse_text")}
+        images = [
+            {**image, **{k: v for k, v in undefined.items() if image.get(k) is None}}
+            for part in parts
+            for image in part["per_image"]
+        ]
+        rows.append(
+            summary_row(first["method"], first["resolution"], first["format"], images, first["mask_iou"] is not None)
+        )
+    return {**results[0], "rows": rows}
 
 
 def rows_by_format(result: dict, resolution: int | None) -> dict[tuple[str, str], dict]:
@@ -191,17 +223,22 @@ def targets(results: list[dict], names: list[str], resolution: int | None) -> li
 
 def main(argv: list[str] | None = None) -> int:
     parser = arguments(__doc__)
-    parser.add_argument("json", nargs="+", help="`memeclean eval --json` files, one per model")
+    parser.add_argument(
+        "json", nargs="+", help="`memeclean eval --json` files, one per model (A.json+B.json: pooled, one model)"
+    )
     parser.add_argument("--names", nargs="+", help="a column name per file (default: the file names)")
     parser.add_argument("--resolution", type=int, default=512, help="the MemeClean rows to compare (default 512)")
     args = parser.parse_args(argv)
-    names = args.names or [path.rsplit("/", 1)[-1].removesuffix(".json") for path in args.json]
+    names = args.names or [spec.split("+")[0].rsplit("/", 1)[-1].removesuffix(".json") for spec in args.json]
     if len(names) != len(args.json):
         parser.error("give one name per file")
     results = []
-    for path in args.json:
-        with open(path, encoding="utf-8") as file:
-            results.append(json.load(file))
+    for spec in args.json:
+        parts = []
+        for path in spec.split("+"):
+            with open(path, encoding="utf-8") as file:
+                parts.append(json.load(file))
+        results.append(pooled(parts))
     print("\n".join(table(results, names, args.resolution)))
     print()
     print("\n".join(targets(results, names, args.resolution)))

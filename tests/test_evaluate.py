@@ -521,3 +521,50 @@ def test_text_detector_caches_by_content_in_memory_and_on_disk(tmp_path):
     np.testing.assert_array_equal(boxes2[0], boxes[0])
     assert len(list((tmp_path / "fake-1").glob("*.npz"))) == 2
     assert ev.TextDetector(CountingEngine(), tmp_path).cache_dir is None  # no name, no disk cache
+
+
+def test_compare_models_pools_one_models_seeds_picture_by_picture(tmp_path):
+    """`bench/compare_models.py a.json+b.json`: one row from both files' pictures, its PSNR from their mean MSE."""
+    import subprocess
+
+    def picture(mse: float) -> dict:
+        return {
+            "mse_all": mse / 4,
+            "mse_text": mse,
+            "ssim": 0.9,
+            "mask_iou": 0.8,
+            "text_boxes_meme": None,
+            "text_boxes_left": None,
+            "replaced_px": 10,
+            "collateral_px": 1,
+            "caption_px": 100,
+            "missed_px": 5,
+            "pixels": 1000,
+            "ms": 1.0,
+        }
+
+    paths = []
+    for seed, mses in enumerate(([10.0, 30.0], [1000.0, None])):
+        images = [
+            picture(m) if m is not None else {**picture(0.0), "mse_text": math.nan, "caption_px": 0} for m in mses
+        ]
+        row = ev.summary_row("MemeClean", 512, "classic", images, has_mask=True)
+        for image in row["per_image"]:  # as `memeclean eval --json` writes an undefined MSE
+            image["mse_text"] = None if math.isnan(image["mse_text"]) else image["mse_text"]
+        path = tmp_path / f"s{seed}.json"
+        path.write_text(json.dumps({"rows": [row]}), encoding="utf-8")
+        paths.append(str(path))
+    script = Path(__file__).resolve().parent.parent / "bench" / "compare_models.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "+".join(paths), paths[0], "--names", "pooled", "first"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    cells = {
+        line.split("|")[2].strip(): line.split("|")[4].strip()
+        for line in done.stdout.splitlines()
+        if line.startswith("| classic |")
+    }
+    assert cells["pooled"] == f"{ev.psnr_from_mse((10 + 30 + 1000) / 3):.2f}"  # the undefined picture is skipped
+    assert cells["first"] == f"{ev.psnr_from_mse(20.0):.2f}"
