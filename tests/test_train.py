@@ -130,3 +130,55 @@ def test_the_train_command_defaults_to_what_train_config_and_the_batch_stream_do
     stream = inspect.signature(TrainingBatches).parameters
     for name in ("batch", "crop", "fill_every", "reuse", "seed"):
         assert stream[name].default == config[name], name
+
+
+def test_the_anchor_loss_teaches_the_teachers_probability_only_where_the_teacher_is_right():
+    from memeclean_core.training.train import anchor_loss
+
+    truth = torch.tensor([[[[1.0, 1.0, 0.0, 0.0]]]])
+    valid = torch.ones_like(truth)
+    teacher = torch.tensor([[[[2.0, -3.0, -2.0, 4.0]]]])  # right, wrong, right, wrong
+    student = torch.zeros_like(teacher, requires_grad=True)
+    anchor_loss(student, teacher, truth, valid).backward()
+    grad = student.grad.flatten()
+    assert grad[1] == 0 and grad[3] == 0  # where the teacher is wrong the truth alone teaches
+    assert grad[0] < 0 and grad[2] > 0  # elsewhere towards the teacher: up where it says caption, down where not
+    at_teacher = teacher.clone().requires_grad_(True)
+    anchor_loss(at_teacher, teacher, truth, valid).backward()
+    assert torch.allclose(at_teacher.grad, torch.zeros(4).view(1, 1, 1, 4), atol=1e-7)  # its minimum: the teacher
+
+
+def test_an_anchored_fine_tune_keeps_the_mask_closer_to_its_teacher(tmp_path):
+    torch.set_num_threads(1)
+    teacher_path = tmp_path / "teacher.pt"
+    list(training_run(tiny_config(tmp_path, steps=20, out=str(teacher_path), seed=1)))
+    tuned = {}
+    for name, anchor in (("free", None), ("anchored", str(teacher_path))):
+        out = tmp_path / f"{name}.pt"
+        config = tiny_config(tmp_path, steps=20, out=str(out), init=str(teacher_path), seed=2, lr=2e-2)
+        config.anchor, config.anchor_weight = anchor, 20.0
+        list(training_run(config))
+        tuned[name] = load_model(out, device="cpu", runtime="torch").net.eval()
+    teacher = load_model(teacher_path, device="cpu", runtime="torch").net.eval()
+    torch.manual_seed(3)
+    pictures = torch.rand(4, 3, 64, 64)
+    with torch.inference_mode():
+        reference = torch.sigmoid(teacher.predict_mask(pictures))
+        drift = {
+            k: (torch.sigmoid(net.predict_mask(pictures)) - reference).abs().mean().item() for k, net in tuned.items()
+        }
+    assert drift["anchored"] < 0.7 * drift["free"], drift
+
+
+def test_an_anchor_that_is_not_a_model_fails_in_one_line_before_training(tmp_path):
+    bad = tmp_path / "teacher.pt"
+    bad.write_bytes(b"not weights")
+    config = tiny_config(tmp_path, steps=5)
+    config.anchor = str(bad)
+    try:
+        list(training_run(config))
+    except Exception as error:  # noqa: BLE001 - the type is what is checked
+        assert type(error).__name__ == "ModelLoadError" and "teacher.pt" in str(error)
+    else:
+        raise AssertionError("a bad --anchor trained")
+    assert not (tmp_path / "model.pt").exists()

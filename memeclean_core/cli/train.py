@@ -47,6 +47,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fine-tune the bundled model on new data",
     )
     parser.add_argument(
+        "--anchor",
+        metavar="WEIGHTS",
+        help="keep the mask's answers where these weights are right (usually the model being fine-tuned), so "
+        "new data does not make it forget them",
+    )
+    parser.add_argument(
+        "--anchor-weight", type=float, default=1.0, metavar="W", help="weight of the --anchor loss (default 1)"
+    )
+    parser.add_argument(
         "--precision",
         default="auto",
         choices=["auto", "bf16", "fp32"],
@@ -124,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         resume=args.resume,
         init=args.init,
+        anchor=args.anchor,
+        anchor_weight=args.anchor_weight,
         precision=args.precision,
         reuse=args.reuse,
         gpu_pack=args.gpu_pack,

@@ -41,6 +41,8 @@ OPTION = {
     "reuse": "--reuse",
     "precision": "--precision",
     "gpu_pack": "--gpu-pack",
+    "anchor": "--anchor",
+    "anchor_weight": "--anchor-weight",
 }
 
 MAX_STEPS = 10**9
@@ -55,6 +57,7 @@ class CheckedTrain:
     notes: list[str] = field(default_factory=list)  # one line each, for the user (not errors)
     resume_payload: dict | None = None  # the checkpoint to resume, read and checked
     init_payload: dict | None = None  # the checkpoint whose weights start a new run (--init), read and checked
+    anchor_payload: dict | None = None  # the teacher the mask is anchored to (--anchor), read and checked
 
 
 def _option(name: str) -> str:
@@ -87,6 +90,7 @@ def check_numbers(config: Any) -> None:
     check_int("progress_every", config.progress_every, 1, 10**6)
     check_int("preview_every", config.preview_every, 0, 10**9)
     check_float(_option("reuse"), config.reuse, 1.0, 1000.0)
+    check_float(_option("anchor_weight"), getattr(config, "anchor_weight", 1.0), 0.0, 1000.0)
     if config.precision not in ("auto", "bf16", "fp32"):
         raise UsageError(f"{_option('precision')} must be auto, bf16 or fp32, got {config.precision!r:.40}")
     if config.resume and config.init:
@@ -250,6 +254,12 @@ def check_train_config(config: Any) -> CheckedTrain:
         raise UsageError(
             f"--crop must be a multiple of {network.multiple} (the network's input multiple), got {config.crop}"
         )
+    anchor = getattr(config, "anchor", None)
+    if anchor:
+        from ..network.weights import build_net, read_checkpoint
+
+        checked.anchor_payload = read_checkpoint(anchor)
+        build_net(checked.anchor_payload, anchor)
     checked.notes = data_folder_notes(list(config.data))
     gpu_pack = getattr(config, "gpu_pack", None)
     if gpu_pack and not is_regular_file(Path(gpu_pack)):

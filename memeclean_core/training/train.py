@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..callbacks import CancelFn
 from ..data.dataset import TrainingBatches
-from ..errors import MemeCleanError, ModelLoadError
+from ..errors import MemeCleanError, ModelLoadError, UsageError
 from ..geometry import TRAIN_MAX_SIDE, TRAIN_MIN_SIDE
 from ..network.device import pick_device
 from ..network.model import MemeCleanNet, UNetConfig
@@ -67,6 +67,11 @@ class TrainConfig:
     # A glyph pack (data/glyph_pack.py): the mask steps' batches are composited on the training device from it, and
     # the data workers make only the fill steps' batches (for a GPU the CPU cannot feed).
     gpu_pack: str | None = None
+    # Keep the mask where these weights (a teacher, usually the model being fine-tuned) are right: on the pixels where
+    # the teacher's answer agrees with the truth, the mask also learns the teacher's probability (`anchor_loss`), so
+    # a fine-tune on new kinds of memes does not forget what the teacher did well. None: off.
+    anchor: str | None = None
+    anchor_weight: float = 1.0
     seed: int = 0
     checkpoint_minutes: float = 5.0
     progress_every: int = 10  # yield progress every n steps
@@ -131,11 +136,31 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -
     return (1 - (2 * intersection + 1) / (total + 1)).mean()
 
 
-def compute_losses(net: MemeCleanNet, batch: dict[str, torch.Tensor], with_fill: bool, fill_weight: float):
+def anchor_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor):
+    """Cross-entropy of the mask against the teacher's probability, on the valid pixels where the teacher is right
+    (its probability on the same side of 0.5 as the truth): where it is wrong the truth alone teaches."""
+    teacher = torch.sigmoid(teacher_logits.float())
+    right = ((teacher > 0.5) == (mask > 0.5)).float() * valid
+    cross_entropy = F.binary_cross_entropy_with_logits(logits.float(), teacher, reduction="none")
+    return (cross_entropy * right).sum() / right.sum().clamp(min=1)
+
+
+def compute_losses(
+    net: MemeCleanNet,
+    batch: dict[str, torch.Tensor],
+    with_fill: bool,
+    fill_weight: float,
+    teacher: MemeCleanNet | None = None,
+    anchor_weight: float = 1.0,
+):
     meme, mask, valid = batch["meme"], batch["mask"], batch["valid"]
     logits = net.predict_mask(meme)
     bce = (F.binary_cross_entropy_with_logits(logits, mask, reduction="none") * valid).sum() / valid.sum().clamp(min=1)
     mask_loss = bce + dice_loss(logits, mask, valid)
+    if teacher is not None:
+        with torch.no_grad():
+            teacher_logits = teacher.predict_mask(meme)
+        mask_loss = mask_loss + anchor_weight * anchor_loss(logits, teacher_logits, mask, valid)
     fill_loss = torch.zeros((), device=meme.device)
     filled = None
     if with_fill:
@@ -203,6 +228,23 @@ def learning_rate(config: TrainConfig, step: int, fraction: float) -> float:
     return config.lr * warmup * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
 
 
+def make_losses(
+    config: TrainConfig, checked: CheckedTrain, net: MemeCleanNet, device: torch.device, parallel: ParallelRun | None
+) -> Callable:
+    """`losses(batch, with_fill)`: through the data-parallel wrapper, or this process's, anchored to a teacher."""
+    if parallel is not None:
+        if config.anchor:
+            raise UsageError("--anchor trains in one process: it does not go with --distributed")
+        return parallel.wrap(net, config)
+    teacher = None
+    if config.anchor:
+        teacher = build_net(checked.anchor_payload, config.anchor).to(device).eval()
+        teacher = teacher.to(memory_format=torch.channels_last).requires_grad_(False)
+    return partial(
+        compute_losses, net, fill_weight=config.fill_weight, teacher=teacher, anchor_weight=config.anchor_weight
+    )
+
+
 def training_run(
     config: TrainConfig, *, stop: CancelFn | None = None, parallel: ParallelRun | None = None
 ) -> Iterator[TrainProgress]:
@@ -253,7 +295,7 @@ def training_run(
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=None, num_workers=config.workers, pin_memory=cuda, persistent_workers=config.workers > 0
     )
-    losses = parallel.wrap(net, config) if parallel else partial(compute_losses, net, fill_weight=config.fill_weight)
+    losses = make_losses(config, checked, net, device, parallel)
 
     def train_state():
         return {
