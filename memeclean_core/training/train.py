@@ -228,6 +228,18 @@ def learning_rate(config: TrainConfig, step: int, fraction: float) -> float:
     return config.lr * warmup * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
 
 
+def leave_stop_signals_to_the_main_process(worker_id: int) -> None:
+    """A data worker ignores Ctrl+C and SIGTERM. A terminal's Ctrl+C, `kill` of the process group and a service
+    manager's stop reach every process of the run at once; a worker that died of it would make the main process
+    fail with a traceback instead of finishing its step and saving the checkpoint (`StopSignals`). The loader
+    stops the workers itself, and a worker whose main process is gone exits on its own."""
+    import signal
+
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
 def make_losses(
     config: TrainConfig, checked: CheckedTrain, net: MemeCleanNet, device: torch.device, parallel: ParallelRun | None
 ) -> Callable:
@@ -293,7 +305,12 @@ def training_run(
         seed=data_seed,
     )
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=None, num_workers=config.workers, pin_memory=cuda, persistent_workers=config.workers > 0
+        dataset,
+        batch_size=None,
+        num_workers=config.workers,
+        pin_memory=cuda,
+        persistent_workers=config.workers > 0,
+        worker_init_fn=leave_stop_signals_to_the_main_process,
     )
     losses = make_losses(config, checked, net, device, parallel)
 
