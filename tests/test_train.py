@@ -5,8 +5,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
+from memeclean_core.errors import ModelLoadError
 from memeclean_core.network.checkpoint import load_model
 from memeclean_core.network.model import UNetConfig
 from memeclean_core.network.weights import read_checkpoint
@@ -175,46 +177,6 @@ def test_an_anchor_that_is_not_a_model_fails_in_one_line_before_training(tmp_pat
     bad.write_bytes(b"not weights")
     config = tiny_config(tmp_path, steps=5)
     config.anchor = str(bad)
-    try:
+    with pytest.raises(ModelLoadError, match="teacher.pt"):
         list(training_run(config))
-    except Exception as error:  # noqa: BLE001 - the type is what is checked
-        assert type(error).__name__ == "ModelLoadError" and "teacher.pt" in str(error)
-    else:
-        raise AssertionError("a bad --anchor trained")
     assert not (tmp_path / "model.pt").exists()
-
-
-def test_a_stop_sent_to_the_whole_process_group_still_saves_the_checkpoint(tmp_path):
-    """`kill` of the process group, a service manager's stop or a terminal's Ctrl+C reach the data workers too:
-    the run must still finish its step and save, not die with the workers."""
-    (tmp_path / "data").mkdir()
-    out = tmp_path / "group.pt"
-    arguments = [*FAST_TRAIN_ARGS, "--workers", "1"]  # the last --workers wins: one data worker process
-    command = [
-        sys.executable,
-        "-u",
-        "-m",
-        "memeclean_core",
-        "train",
-        "--data",
-        str(tmp_path / "data"),
-        "--out",
-        str(out),
-        "--steps",
-        "100000",
-        *arguments,
-        "--model-config",
-        TINY_CONFIG,
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
-    )
-    for line in process.stderr:
-        if "step 10" in line:
-            break
-    os.killpg(process.pid, signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM, stderr
-    assert "Traceback" not in stderr and "checkpoint saved" in stdout
-    assert read_checkpoint(out)["train"]["step"] >= 10

@@ -266,9 +266,9 @@ def test_a_full_disk_at_the_checkpoint_is_one_line_and_no_half_file(tmp_path, da
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def _wait_for_steps(process) -> None:
+def _wait_for_steps(process, step: int = 2) -> None:
     for line in process.stderr:  # progress lines: wait until training has taken steps
-        if "step 2" in line:
+        if f"step {step}" in line:
             return
     raise AssertionError("training printed no progress")
 
@@ -284,6 +284,20 @@ def test_a_signal_ends_training_with_a_checkpoint(tmp_path, data, signum, status
     assert "checkpoint saved" in stdout
     assert read_checkpoint(out)["train"]["step"] >= 2
     assert no_temporaries(tmp_path)
+
+
+def test_a_stop_sent_to_the_whole_process_group_still_saves_the_checkpoint(tmp_path, data):
+    """`kill` of the process group, a service manager's stop or a terminal's Ctrl+C reach the data workers too:
+    the run must still finish its step and save, not die with the workers."""
+    out = tmp_path / "m.pt"
+    # its own session (process group), and one data worker process: the last --workers wins
+    process = _train_process(tmp_path, data, out, "--steps", "100000", "--workers", "1", preexec=os.setsid)
+    _wait_for_steps(process, 10)
+    os.killpg(process.pid, signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and "checkpoint saved" in stdout
+    assert read_checkpoint(out)["train"]["step"] >= 10
 
 
 def test_a_second_signal_ends_training_at_once(tmp_path, data, monkeypatch):
