@@ -45,13 +45,13 @@ def pooled(results: list[dict]) -> dict:
     if len(results) == 1:
         return results[0]
     keyed = [{(r["format"], r["method"], r["resolution"]): r for r in result["rows"]} for result in results]
+    # JSON writes an undefined MSE (a picture without caption pixels) as null; the averages skip NaN
+    undefined = {"mse_all": math.nan, "mse_text": math.nan}
     rows = []
     for key, first in keyed[0].items():
-        parts = [rows.get(key) for rows in keyed]
+        parts = [by_key.get(key) for by_key in keyed]
         if any(part is None or not part.get("available", True) or not part.get("per_image") for part in parts):
             continue
-        # JSON writes an undefined MSE (a picture without caption pixels) as null; the averages skip NaN
-        undefined = {key: math.nan for key in ("mse_all", "mse_text")}
         images = [
             {**image, **{k: v for k, v in undefined.items() if image.get(k) is None}}
             for part in parts
